@@ -1,0 +1,257 @@
+"""Command-line interface: ``backtest``.
+
+Exit codes: 0 success, 1 a runtime failure (download, offline, corrupt cache),
+2 bad input (unknown series, bad dates or options).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from backtest import __version__
+from backtest.errors import BacktestError, BacktestWarning, DataValidationError, UnknownSeriesError
+
+__all__ = ["app", "main", "run"]
+
+app = typer.Typer(
+    name="backtest",
+    help="Market-reaction event studies and trading-rule backtests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+data_app = typer.Typer(help="Inspect, load and fetch market data.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+out = Console(highlight=False, soft_wrap=False, width=160)
+err = Console(stderr=True, highlight=False)
+
+
+class _State:
+    quiet = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"backtest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+) -> None:
+    """Market-reaction event studies and trading-rule backtests."""
+    _State.quiet = quiet
+
+
+CatalogOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--catalog", help="Extra catalog YAML file with user series (repeatable)."),
+]
+CacheOpt = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Cache directory (default ~/.cache/backtest).")
+]
+OfflineOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--offline/--online",
+        help="Never touch the network / always try it (default: detect).",
+        show_default=False,
+    ),
+]
+
+
+def _loader(catalog: list[Path] | None, cache_dir: Path | None, offline: bool | None):
+    from backtest import data
+
+    return data.DataLoader(data.catalog(*(catalog or [])), cache=cache_dir, offline=offline)
+
+
+def _fmt(value: float) -> str:
+    return "" if pd.isna(value) else f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+@data_app.command("list")
+def data_list(
+    catalog: CatalogOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = None,
+) -> None:
+    """List the catalog with the history available locally (cache or bundled snapshot).
+
+    Never touches the network; --offline/--online are accepted for symmetry.
+    """
+    loader = _loader(catalog, cache_dir, True)
+    table = Table(title="backtest series (local history)", title_justify="left")
+    for col, kw in [
+        ("name", {"style": "bold"}),
+        ("source", {}),
+        ("unit", {}),
+        ("observed", {}),
+        ("first", {}),
+        ("last", {}),
+        ("last value", {"justify": "right"}),
+        ("from", {}),
+    ]:
+        table.add_column(col, **kw)
+    for name, spec in loader.catalog.items():
+        src = spec.default
+        observed = f"{src.obs_time:%H:%M} {src.timezone}"
+        try:
+            got = loader.local(name)
+        except BacktestError as exc:
+            table.add_row(name, src.key, spec.unit, observed, "", "", "", f"error: {exc}")
+            continue
+        if got is None or got.data.empty:
+            table.add_row(name, src.key, spec.unit, observed, "", "", "", "not available")
+            continue
+        s = got.data
+        table.add_row(
+            name,
+            src.key,
+            spec.unit,
+            observed,
+            f"{s.index[0]:%Y-%m-%d}",
+            f"{s.index[-1]:%Y-%m-%d}",
+            _fmt(s.iloc[-1]),
+            got.origin,
+        )
+    out.print(table)
+
+
+@data_app.command("show")
+def data_show(
+    name: Annotated[str, typer.Argument(help="Catalog name, e.g. UST10Y.")],
+    start: Annotated[str | None, typer.Option(help="First date (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date (YYYY-MM-DD).")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Provider to use instead of the default.")
+    ] = None,
+    rows: Annotated[int, typer.Option(help="Show at most this many latest rows.")] = 20,
+    catalog: CatalogOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = None,
+) -> None:
+    """Show a series' levels and per-observation changes in its natural unit."""
+    from backtest.data import REACTION_UNITS, reactions, to_frame
+    from backtest.data.loader import parse_date
+
+    loader = _loader(catalog, cache_dir, offline)
+    got = loader.load_series(name, None, end, prefer=source)
+    full = to_frame([got])
+    changes = reactions(full)[name]  # on the whole history: the first row shown has its change
+    levels = full.loc[parse_date(start, "--start") :]
+    unit = REACTION_UNITS[got.spec.kind]
+    src = got.source
+    out.print(
+        f"[bold]{name}[/] {got.spec.description} | {src.key} ({src.origin}) | "
+        f"{got.spec.unit}, observed {src.obs_time:%H:%M} {src.timezone} | from {got.origin}"
+    )
+    table = Table(show_edge=False)
+    table.add_column("date")
+    table.add_column("level", justify="right")
+    table.add_column(f"change ({unit})", justify="right")
+    tail = levels.index[-rows:] if rows > 0 else levels.index
+    for day in tail:
+        change = changes.loc[day]
+        table.add_row(
+            f"{day:%Y-%m-%d}",
+            _fmt(levels.at[day, name]),
+            "" if pd.isna(change) else f"{change:+.2f}",
+        )
+    out.print(table)
+    if len(levels):
+        first, last = levels.index[0], levels.index[-1]
+        out.print(f"{len(levels)} observations, {first:%Y-%m-%d} to {last:%Y-%m-%d}")
+    else:
+        out.print("no observations in range")
+
+
+@data_app.command("fetch")
+def data_fetch(
+    names: Annotated[list[str], typer.Argument(help="Catalog names to download.")],
+    source: Annotated[
+        str | None, typer.Option(help="Provider to use instead of each default.")
+    ] = None,
+    refresh: Annotated[
+        bool, typer.Option(help="Re-download the whole history (replaces corrupt files).")
+    ] = False,
+    catalog: CatalogOpt = None,
+    cache_dir: CacheOpt = None,
+    offline: OfflineOpt = None,
+) -> None:
+    """Download series (their missing tail, or all with --refresh) into the cache. Online."""
+    loader = _loader(catalog, cache_dir, offline)
+    for name in names:
+        loader.catalog[name]  # unknown names fail before any download
+    results = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=_State.quiet,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("fetching", total=len(names))
+        for name in names:
+            progress.update(task, description=f"fetching {name}")
+            results.append(loader.fetch(name, prefer=source, refresh=refresh))
+            progress.advance(task)
+    for got in results:
+        s = got.data
+        out.print(
+            f"{got.name}: {got.source.key} {len(s)} rows to {s.index[-1]:%Y-%m-%d} -> {got.path}"
+        )
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    label = "warning" if issubclass(category, BacktestWarning) else category.__name__
+    err.print(f"[yellow]{label}:[/] {message}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with `argv` (default ``sys.argv[1:]``) and return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        app(args=args, prog_name="backtest", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors (typer vendors click's exceptions)
+        exc.show()
+        return int(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        return 1
+    except (UnknownSeriesError, DataValidationError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 2
+    except BacktestError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return 1
+    finally:
+        warnings.showwarning = previous
+    return 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Market data: a catalog of named series, three real sources, a cache and a bundled snapshot.
+
+The public API is four functions:
+
+* :func:`load` - wide frame of levels for catalog series;
+* :func:`reactions` - per-observation changes in each series' natural unit;
+* :func:`catalog` - the catalog (built-in plus user YAML files);
+* :func:`fetch` - download series into the cache (online).
+
+Examples
+--------
+>>> from backtest import data
+>>> levels = data.load(["UST10Y"], start="2025-04-04", end="2025-04-11", offline=True)
+>>> levels["UST10Y"].tolist()
+[4.01, 4.15, 4.26, 4.34, 4.4, 4.48]
+>>> round(float(data.reactions(levels)["UST10Y"].sum()), 6)
+47.0
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from backtest.data.cache import Cache, checksum, default_cache_dir
+from backtest.data.catalog import Catalog, SeriesSpec, SourceSpec, builtin_catalog
+from backtest.data.loader import DataLoader, DateLike, LoadedSeries, to_frame
+from backtest.data.snapshot import snapshot_dir
+from backtest.errors import DataValidationError
+
+__all__ = [
+    "Cache",
+    "Catalog",
+    "DataLoader",
+    "LoadedSeries",
+    "SeriesSpec",
+    "SourceSpec",
+    "catalog",
+    "checksum",
+    "default_cache_dir",
+    "fetch",
+    "load",
+    "reactions",
+    "snapshot_dir",
+    "to_frame",
+]
+
+#: Unit of :func:`reactions` per series kind.
+REACTION_UNITS = {"yield": "bp", "fx": "% log return", "index": "% log return"}
+
+
+def catalog(*paths: str | Path) -> Catalog:
+    """Return the series catalog: built-in series plus user YAML files.
+
+    Parameters
+    ----------
+    *paths : str or pathlib.Path
+        Catalog YAML files (schema of ``backtest/data/catalog.yaml``). Files listed
+        in ``$BACKTEST_CATALOG`` (separated by ``os.pathsep``) are read first.
+        Later definitions replace earlier ones of the same name.
+
+    Returns
+    -------
+    Catalog
+        Mapping of series name to :class:`SeriesSpec`; ``.to_frame()`` tabulates it.
+
+    Examples
+    --------
+    >>> cat = catalog()
+    >>> cat["USDJPY"].default.symbol, cat["USDJPY"].obs_time.isoformat()
+    ('DEXJPUS', '12:00:00')
+    """
+    env = [p for p in os.environ.get("BACKTEST_CATALOG", "").split(os.pathsep) if p]
+    result = builtin_catalog()
+    for path in (*env, *paths):
+        result = result.merge(Catalog.from_yaml(path))
+    return result
+
+
+_full_catalog = catalog
+
+
+def load(
+    names: str | Iterable[str],
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+    offline: bool | None = None,
+    *,
+    sources: str | Mapping[str, str] | None = None,
+    cache_dir: str | Path | None = None,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """Load catalog series as a wide frame of levels.
+
+    Parameters
+    ----------
+    names : str or iterable of str
+        Catalog names, e.g. ``["UST10Y", "USDJPY"]``.
+    start, end : date-like, optional
+        Inclusive date range (``"2025-04-01"``, a ``date`` or a ``Timestamp``).
+    offline : bool, optional
+        ``True`` reads only the cache and the bundled snapshot; ``False`` extends
+        them from the network; ``None`` (default) uses ``$BACKTEST_OFFLINE`` and
+        otherwise goes offline when the source's host does not answer quickly.
+    sources : str or mapping, optional
+        Preferred provider, for all series (``"yahoo"``) or per series
+        (``{"USDJPY": "yahoo"}``); default: each series' default source.
+    cache_dir : path, optional
+        Cache directory (default :func:`default_cache_dir`).
+    catalog : Catalog, optional
+        Catalog to resolve names in (default :func:`catalog`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One ``float64`` column of levels per series, in the order requested, on a
+        ``DatetimeIndex`` named ``date`` of observation dates (the union over
+        series); NaN where that market had no observation. Provenance of each
+        column is in ``frame.attrs["backtest"]["series"]``.
+
+    Raises
+    ------
+    backtest.errors.UnknownSeriesError
+        A name is not in the catalog (the message suggests close names).
+    backtest.errors.DataValidationError
+        Bad dates, ``start`` after ``end``, or a series listed twice.
+    backtest.errors.OfflineError
+        A series is neither cached nor bundled and the network is off.
+
+    Warns
+    -----
+    backtest.errors.DataEndsEarlyWarning
+        A series ends before the requested `end`.
+    backtest.errors.FetchFailedWarning
+        A download failed and local data was used instead.
+    """
+    loader = DataLoader(
+        catalog if catalog is not None else _full_catalog(),
+        cache=cache_dir,
+        offline=offline,
+    )
+    return loader.load(names, start, end, prefer=sources)
+
+
+def fetch(
+    names: str | Iterable[str],
+    *,
+    sources: str | Mapping[str, str] | None = None,
+    refresh: bool = False,
+    cache_dir: str | Path | None = None,
+) -> list[LoadedSeries]:
+    """Download series into the cache (the missing tail, or everything with `refresh`).
+
+    Raises
+    ------
+    backtest.errors.OfflineError
+        The network is off.
+    """
+    loader = DataLoader(catalog(), cache=cache_dir, offline=None)
+    names = [names] if isinstance(names, str) else list(names)
+    picks = sources if isinstance(sources, Mapping) else dict.fromkeys(names, sources)
+    return [loader.fetch(n, prefer=picks.get(n), refresh=refresh) for n in names]
+
+
+def reactions(
+    levels: pd.DataFrame,
+    kinds: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Per-observation change of each series in its natural unit.
+
+    Parameters
+    ----------
+    levels : pandas.DataFrame
+        Wide frame of levels as returned by :func:`load`.
+    kinds : mapping of str to {"yield", "fx", "index"}, optional
+        Kind of each column. By default taken from the provenance that
+        :func:`load` attaches, then from the catalog.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same shape as `levels`. Yields: ``100 * (y_t - y_{t-1})`` basis points of
+        percent yields. FX and indices: ``100 * ln(p_t / p_{t-1})``, percent log
+        returns. Each change is taken between a series' *own* consecutive
+        observations: a day the market was closed (NaN) is skipped, not read as
+        a zero change, and the change after it spans the gap. NaN where the
+        series has no observation, and on its first one.
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        A column of kind fx/index has a non-positive level (its log is undefined),
+        or a column's kind is unknown.
+
+    Examples
+    --------
+    >>> idx = pd.DatetimeIndex(["2025-04-03", "2025-04-04", "2025-04-07"])
+    >>> lv = pd.DataFrame({"UST10Y": [4.06, np.nan, 4.15]}, index=idx)
+    >>> reactions(lv)["UST10Y"].round(6).tolist()
+    [nan, nan, 9.0]
+    """
+    provenance = levels.attrs.get("backtest", {}).get("series", {})
+    out, units = {}, {}
+    for column in levels.columns:
+        kind = (kinds or {}).get(column) or provenance.get(column, {}).get("kind")
+        if kind is None:
+            try:
+                kind = catalog()[column].kind
+            except KeyError:
+                raise DataValidationError(
+                    f"reactions: kind of column {column!r} is unknown; pass "
+                    "kinds={column: 'yield' | 'fx' | 'index'}"
+                ) from None
+        if kind not in REACTION_UNITS:
+            raise DataValidationError(
+                f"reactions: kind of {column!r} must be one of {list(REACTION_UNITS)}, got {kind!r}"
+            )
+        units[column] = REACTION_UNITS[kind]
+        own = levels[column].dropna().astype("float64")
+        if kind == "yield":
+            change = own.diff() * 100.0
+        else:
+            if (own <= 0).any():
+                bad = own[own <= 0].index[0].date()
+                raise DataValidationError(
+                    f"reactions: {column} ({kind}) has a non-positive level on {bad}; "
+                    "log returns need positive prices"
+                )
+            change = np.log(own).diff() * 100.0
+        out[column] = change.reindex(levels.index)
+    frame = pd.DataFrame(out, index=levels.index, columns=levels.columns)
+    frame.attrs["backtest"] = {"units": units}
+    return frame

@@ -1,0 +1,390 @@
+"""The catalog of named series: what each series is, where it comes from, and when it is observed.
+
+A :class:`SeriesSpec` describes one series (``UST10Y``): its kind, unit, exchange
+calendar and an ordered list of :class:`SourceSpec` (default first). Each source
+records the clock time and time zone at which its daily value is observed, which
+is what session-aware event alignment needs: FRED's noon New York USD/JPY rate and
+Yahoo's start-of-day London bar are different observations of the same market.
+
+The built-in catalog is ``backtest/data/catalog.yaml``; users add or override
+series with YAML files of the same schema (:meth:`Catalog.from_yaml`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from backtest.errors import DataValidationError, UnknownSeriesError
+
+__all__ = [
+    "FIELDS",
+    "KINDS",
+    "PROVIDERS",
+    "Catalog",
+    "SeriesSpec",
+    "SourceSpec",
+    "builtin_catalog",
+]
+
+Kind = Literal["yield", "fx", "index"]
+Provider = Literal["fred", "yahoo", "file"]
+Field_ = Literal["close", "adj_close", "open", "high", "low"]
+
+#: Allowed values, defined once and reused in validation and messages.
+KINDS: tuple[str, ...] = get_args(Kind)
+PROVIDERS: tuple[str, ...] = get_args(Provider)
+FIELDS: tuple[str, ...] = get_args(Field_)
+
+
+@cache
+def _calendar_names() -> frozenset[str]:
+    import exchange_calendars
+
+    return frozenset(exchange_calendars.get_calendar_names(include_aliases=True))
+
+
+class SourceSpec(BaseModel):
+    """One way of obtaining a series.
+
+    Parameters
+    ----------
+    provider : {"fred", "yahoo", "file"}
+        Which source fetches it. ``file`` reads a local CSV/parquet file.
+    symbol : str
+        The provider's identifier (``"DGS10"``, ``"^TNX"``) or, for ``file``, a
+        path (relative paths resolve against the catalog's base directory).
+    timezone : str
+        IANA time zone of the observation clock, e.g. ``"America/New_York"``.
+    obs_time : datetime.time
+        Local clock time at which the value dated D is observed.
+    origin : str
+        Who publishes the numbers (for reports and provenance).
+    field : {"close", "adj_close", "open", "high", "low"}
+        Bar field to use where the source returns bars.
+    snapshot : str, optional
+        File in the bundled snapshot holding this source's history.
+    note : str
+        Caveats a user should know.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Provider
+    symbol: str = Field(min_length=1)
+    timezone: str
+    obs_time: dt.time
+    origin: str = ""
+    field: Field_ = "close"
+    snapshot: str | None = None
+    note: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; expected an IANA name like 'America/New_York'"
+            ) from exc
+        return value
+
+    @property
+    def key(self) -> str:
+        """``"provider:symbol"``, a stable identifier of this source."""
+        return f"{self.provider}:{self.symbol}"
+
+    def observation_times(self, dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
+        """Return the UTC instants at which the values dated `dates` were observed.
+
+        Parameters
+        ----------
+        dates : pandas.DatetimeIndex
+            Observation dates (tz-naive, midnight).
+
+        Returns
+        -------
+        pandas.DatetimeIndex
+            ``date + obs_time`` localised in :attr:`timezone` (daylight saving
+            applied per date) and converted to UTC.
+
+        Examples
+        --------
+        >>> spec = SourceSpec(provider="fred", symbol="DEXJPUS",
+        ...                   timezone="America/New_York", obs_time="12:00")
+        >>> spec.observation_times(pd.DatetimeIndex(["2025-01-06", "2025-04-07"]))
+        DatetimeIndex(['2025-01-06 17:00:00+00:00', '2025-04-07 16:00:00+00:00'], dtype='datetime64[ns, UTC]', freq=None)
+        """  # noqa: E501
+        offset = pd.Timedelta(
+            hours=self.obs_time.hour, minutes=self.obs_time.minute, seconds=self.obs_time.second
+        )
+        local = (pd.DatetimeIndex(dates).normalize() + offset).tz_localize(
+            self.timezone, ambiguous="raise", nonexistent="shift_forward"
+        )
+        return local.tz_convert("UTC")
+
+
+class SeriesSpec(BaseModel):
+    """A named series of the catalog.
+
+    Parameters
+    ----------
+    name : str
+        Catalog name, e.g. ``"UST10Y"``.
+    kind : {"yield", "fx", "index"}
+        Decides the natural unit of changes: basis points for yields, percent log
+        returns for FX and indices (see :func:`backtest.data.reactions`).
+    unit : str
+        Unit of the levels (``"percent"``, ``"JPY per USD"``).
+    sources : tuple of SourceSpec
+        Default source first, then alternatives.
+    calendar : str, optional
+        exchange_calendars name of the market's trading calendar (``"XNYS"``).
+    description : str
+        One line for humans.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
+    kind: Kind
+    unit: str
+    sources: tuple[SourceSpec, ...] = Field(min_length=1)
+    calendar: str | None = None
+    description: str = ""
+
+    @field_validator("calendar")
+    @classmethod
+    def _known_calendar(cls, value: str | None) -> str | None:
+        if value is not None and value not in _calendar_names():
+            close = difflib.get_close_matches(value, sorted(_calendar_names()), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"unknown exchange calendar {value!r}{hint}")
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_providers(cls, value: tuple[SourceSpec, ...]) -> tuple[SourceSpec, ...]:
+        providers = [s.provider for s in value]
+        if len(set(providers)) != len(providers):
+            raise ValueError(f"each provider may appear once per series, got {providers}")
+        return value
+
+    @property
+    def default(self) -> SourceSpec:
+        """The default source (first listed)."""
+        return self.sources[0]
+
+    @property
+    def timezone(self) -> str:
+        """Time zone of the default source's observations."""
+        return self.default.timezone
+
+    @property
+    def obs_time(self) -> dt.time:
+        """Clock time of the default source's observations."""
+        return self.default.obs_time
+
+    def source(self, provider: str | None = None) -> SourceSpec:
+        """Return the source for `provider`, or the default when it is ``None``.
+
+        Raises
+        ------
+        backtest.errors.DataValidationError
+            The series has no source from `provider`.
+        """
+        if provider is None:
+            return self.default
+        for spec in self.sources:
+            if spec.provider == provider:
+                return spec
+        have = ", ".join(s.provider for s in self.sources)
+        raise DataValidationError(
+            f"series {self.name} has no {provider!r} source; available: {have}"
+        )
+
+
+class Catalog(Mapping[str, SeriesSpec]):
+    """An immutable mapping of series name to :class:`SeriesSpec`.
+
+    Parameters
+    ----------
+    series : iterable of SeriesSpec
+        Later entries replace earlier ones with the same name.
+    base_dir : pathlib.Path, optional
+        Directory against which relative ``file`` paths of *these* series resolve
+        (kept per series, so merged catalogs keep each file's own base).
+
+    Examples
+    --------
+    >>> cat = builtin_catalog()
+    >>> cat["UST10Y"].default.symbol
+    'DGS10'
+    >>> "USDJPY" in cat
+    True
+    """
+
+    def __init__(self, series: Iterable[SeriesSpec] = (), base_dir: Path | None = None) -> None:
+        self._series: dict[str, SeriesSpec] = {}
+        self._base: dict[str, Path | None] = {}
+        for spec in series:
+            self._series[spec.name] = spec
+            self._base[spec.name] = base_dir
+
+    # Mapping protocol -------------------------------------------------------------
+    def __getitem__(self, name: str) -> SeriesSpec:
+        try:
+            return self._series[name]
+        except KeyError:
+            raise UnknownSeriesError(self._unknown_message(name)) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._series)
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+    def __repr__(self) -> str:
+        return f"Catalog({', '.join(self._series)})"
+
+    def _unknown_message(self, name: str) -> str:
+        upper = {n.upper(): n for n in self._series}
+        close = difflib.get_close_matches(str(name).upper(), list(upper), n=3, cutoff=0.5)
+        hint = (
+            f"; did you mean {', '.join(upper[c] for c in close)}?"
+            if close
+            else f"; known series: {', '.join(self._series)}"
+        )
+        return f"unknown series {name!r}{hint}"
+
+    # Construction -----------------------------------------------------------------
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, where: str, base_dir: Path | None = None
+    ) -> Catalog:
+        """Build a catalog from the YAML schema ``{"series": {NAME: {...}}}``.
+
+        Parameters
+        ----------
+        data : mapping
+            Parsed YAML.
+        where : str
+            Name of the file or object, used in error messages.
+        base_dir : pathlib.Path, optional
+            Base directory of relative ``file`` paths.
+
+        Raises
+        ------
+        backtest.errors.DataValidationError
+            The data does not match the schema; the message names the field path.
+        """
+        if not isinstance(data, Mapping) or set(data) != {"series"}:
+            keys = list(data) if isinstance(data, Mapping) else type(data).__name__
+            raise DataValidationError(
+                f"{where}: expected a mapping with the single key 'series', got {keys}"
+            )
+        entries = data["series"]
+        if not isinstance(entries, Mapping):
+            raise DataValidationError(f"{where}: 'series' must map names to series entries")
+        specs = []
+        for name, body in entries.items():
+            if not isinstance(body, Mapping):
+                raise DataValidationError(f"{where}: series.{name} must be a mapping")
+            try:
+                specs.append(SeriesSpec.model_validate({"name": name, **body}))
+            except ValidationError as exc:
+                raise DataValidationError(
+                    _format_validation(exc, where, f"series.{name}")
+                ) from None
+        return cls(specs, base_dir=base_dir)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Catalog:
+        """Read a catalog YAML file; relative ``file`` paths resolve against its folder.
+
+        Raises
+        ------
+        backtest.errors.DataValidationError
+            The file is missing, is not valid YAML, or does not match the schema.
+        """
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataValidationError(f"{path}: catalog file not found") from None
+        except yaml.YAMLError as exc:
+            raise DataValidationError(f"{path}: not valid YAML ({exc})") from None
+        return cls.from_dict(data or {}, where=str(path), base_dir=path.resolve().parent)
+
+    def merge(self, other: Catalog) -> Catalog:
+        """Return a catalog with `other`'s series added, replacing same-named ones."""
+        out = Catalog()
+        out._series = {**self._series, **other._series}
+        out._base = {**self._base, **other._base}
+        return out
+
+    # Queries ----------------------------------------------------------------------
+    def base_dir(self, name: str) -> Path | None:
+        """Directory that relative ``file`` paths of series `name` resolve against.
+
+        ``None`` means the bundled snapshot directory (built-in series).
+        """
+        self[name]  # raises for unknown names
+        return self._base.get(name)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per series: kind, unit, default source, clock, calendar.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by series name.
+        """
+        rows = []
+        for spec in self._series.values():
+            src = spec.default
+            rows.append(
+                {
+                    "name": spec.name,
+                    "kind": spec.kind,
+                    "unit": spec.unit,
+                    "source": src.provider,
+                    "symbol": src.symbol,
+                    "observed": f"{src.obs_time:%H:%M} {src.timezone}",
+                    "calendar": spec.calendar or "",
+                    "alternatives": ", ".join(s.key for s in spec.sources[1:]),
+                    "description": spec.description,
+                }
+            )
+        return pd.DataFrame(rows).set_index("name")
+
+
+def _format_validation(exc: ValidationError, where: str, prefix: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in (prefix, *err["loc"]))
+        given = err.get("input")
+        lines.append(f"{where}: {loc}: {err['msg']} (got {given!r})")
+    return "\n".join(lines)
+
+
+@cache
+def builtin_catalog() -> Catalog:
+    """Return the catalog shipped with backtest (``backtest/data/catalog.yaml``).
+
+    Its series have no base directory: their relative ``file`` paths resolve
+    against the bundled snapshot (:func:`backtest.data.snapshot.snapshot_dir`).
+    """
+    text = resources.files("backtest.data").joinpath("catalog.yaml").read_text("utf-8")
+    return Catalog.from_dict(yaml.safe_load(text), where="backtest/data/catalog.yaml")

@@ -1,0 +1,70 @@
+"""Exceptions and warnings raised by backtest.
+
+Every error derives from :class:`BacktestError` and also from the builtin it
+refines, so ``except ValueError`` keeps working for callers who do not know
+this package.  Messages name the file, field or series at fault, what was
+received, what is accepted and, where there is one, the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BacktestError",
+    "BacktestWarning",
+    "CacheCorruptError",
+    "DataEndsEarlyWarning",
+    "DataSourceError",
+    "DataValidationError",
+    "FetchFailedWarning",
+    "OfflineError",
+    "RateLimitError",
+    "SymbolNotFoundError",
+    "UnknownSeriesError",
+]
+
+
+class BacktestError(Exception):
+    """Base class of every error raised by backtest."""
+
+
+class UnknownSeriesError(BacktestError, KeyError):
+    """A series name is not in the catalog."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DataValidationError(BacktestError, ValueError):
+    """Input data or arguments are malformed (bad file, bad date, bad range)."""
+
+
+class DataSourceError(BacktestError, RuntimeError):
+    """A remote source (FRED, Yahoo Finance) failed to deliver data."""
+
+
+class SymbolNotFoundError(DataSourceError):
+    """The source answered, but has no data for the requested symbol."""
+
+
+class RateLimitError(DataSourceError):
+    """The source kept refusing requests as too many, after every retry."""
+
+
+class OfflineError(BacktestError, RuntimeError):
+    """Data is needed that is neither cached nor bundled, and the network is off."""
+
+
+class CacheCorruptError(BacktestError, OSError):
+    """A cache file cannot be read or does not match its recorded checksum."""
+
+
+class BacktestWarning(UserWarning):
+    """Base class of every warning issued by backtest."""
+
+
+class DataEndsEarlyWarning(BacktestWarning):
+    """The data returned ends before the requested end date."""
+
+
+class FetchFailedWarning(BacktestWarning):
+    """A download failed; earlier cached or bundled data was used instead."""

@@ -1,0 +1,85 @@
+"""Tests of backtest/cli.py: commands, output and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from backtest import __version__
+from backtest.cli import main
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"backtest {__version__}"
+
+
+def test_help_lists_commands(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "data" in out
+    code, out, _ = run(capsys, "data", "--help")
+    assert code == 0 and all(c in out for c in ("list", "show", "fetch"))
+
+
+def test_data_list_shows_snapshot_table(capsys):
+    code, out, _ = run(capsys, "data", "list", "--offline")
+    assert code == 0
+    lines = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 3}
+    assert {"UST10Y", "USDJPY", "SPX", "NKY", "JGB10Y", "VIX"} <= set(lines)
+    # Last value and dates of the bundled FRED DGS10 file (data/snapshot/SOURCES.md).
+    assert "1962-01-02" in lines["UST10Y"] and "2026-08-20" in lines["UST10Y"]
+    assert "4.69" in lines["UST10Y"] and "fred:DGS10" in lines["UST10Y"]
+
+
+def test_data_show_levels_and_bp_changes(capsys):
+    code, out, _ = run(capsys, "data", "show", "UST10Y", "--start", "2025-04-04",
+                       "--end", "2025-04-11", "--offline")  # fmt: skip
+    assert code == 0
+    assert "change (bp)" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("2025-04-07"))
+    assert "4.15" in row and "+14.00" in row
+    first = next(line for line in out.splitlines() if line.strip().startswith("2025-04-04"))
+    assert "-5.00" in first  # the change into the first shown day is computed too
+    assert "6 observations" in out
+
+
+def test_unknown_series_exit_2_with_suggestion(capsys):
+    code, _, err = run(capsys, "data", "show", "UST10", "--offline")
+    assert code == 2 and "did you mean UST10Y" in err
+
+
+def test_bad_date_exit_2(capsys):
+    code, _, err = run(capsys, "data", "show", "UST10Y", "--end", "2025-99-01", "--offline")
+    assert code == 2 and "does not parse" in err
+
+
+def test_fetch_offline_is_a_clear_error(capsys):
+    code, _, err = run(capsys, "data", "fetch", "UST10Y", "--offline")
+    assert code == 1 and "cannot fetch UST10Y" in err and "offline" in err
+
+
+def test_fetch_unknown_name_before_any_download(capsys):
+    code, _, err = run(capsys, "data", "fetch", "UST10Y", "NOPE", "--offline")
+    assert code == 2 and "unknown series 'NOPE'" in err
+
+
+def test_usage_error_exit_2(capsys):
+    code, _, _ = run(capsys, "data", "show")
+    assert code == 2
+
+
+@pytest.mark.slow
+def test_console_script_entry_point():
+    # The installed `backtest` script runs the same main().
+    result = subprocess.run(
+        [sys.executable, "-m", "backtest", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and __version__ in result.stdout
