@@ -21,6 +21,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check backtest strategies tests benchmarks
 	$(BIN)/ruff format --check backtest strategies tests benchmarks
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -q

@@ -10,7 +10,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import pandas as pd
 import typer
@@ -98,17 +98,11 @@ def data_list(
     """
     loader = _loader(catalog, cache_dir, True)
     table = Table(title="backtest series (local history)", title_justify="left")
-    for col, kw in [
-        ("name", {"style": "bold"}),
-        ("source", {}),
-        ("unit", {}),
-        ("observed", {}),
-        ("first", {}),
-        ("last", {}),
-        ("last value", {"justify": "right"}),
-        ("from", {}),
-    ]:
-        table.add_column(col, **kw)
+    table.add_column("name", style="bold")
+    for col in ("source", "unit", "observed", "first", "last"):
+        table.add_column(col)
+    table.add_column("last value", justify="right")
+    table.add_column("from")
     for name, spec in loader.catalog.items():
         src = spec.default
         observed = f"{src.obs_time:%H:%M} {src.timezone}"
@@ -236,8 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # usage errors (typer vendors click's exceptions)
-        exc.show()
-        return int(exc.exit_code)
+        cast(Any, exc).show()
+        return int(cast(Any, exc).exit_code)
     except typer.Abort:
         err.print("aborted")
         return 1

@@ -123,9 +123,10 @@ class SourceSpec(BaseModel):
         --------
         >>> spec = SourceSpec(provider="fred", symbol="DEXJPUS",
         ...                   timezone="America/New_York", obs_time="12:00")
-        >>> spec.observation_times(pd.DatetimeIndex(["2025-01-06", "2025-04-07"]))
-        DatetimeIndex(['2025-01-06 17:00:00+00:00', '2025-04-07 16:00:00+00:00'], dtype='datetime64[ns, UTC]', freq=None)
-        """  # noqa: E501
+        >>> times = spec.observation_times(pd.DatetimeIndex(["2025-01-06", "2025-04-07"]))
+        >>> [t.isoformat() for t in times]  # EST, then EDT
+        ['2025-01-06T17:00:00+00:00', '2025-04-07T16:00:00+00:00']
+        """
         offset = pd.Timedelta(
             hours=self.obs_time.hour, minutes=self.obs_time.minute, seconds=self.obs_time.second
         )

@@ -34,7 +34,7 @@ from backtest.errors import (
 
 __all__ = ["FredSource"]
 
-_USER_AGENT = f"backtest/{__version__} (+https://github.com/backtest-developers/backtest)"
+_USER_AGENT = f"backtest/{__version__} (python-requests)"
 
 #: Public page of a series, quoted in "not found" messages.
 _SERIES_PAGE = "https://fred.stlouisfed.org/series/{symbol}"

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -49,7 +49,7 @@ from backtest.errors import (
 __all__ = ["DataLoader", "LoadedSeries", "network_available", "parse_date"]
 
 Origin = Literal["cache", "snapshot", "file", "download"]
-DateLike = str | dt.date | dt.datetime | pd.Timestamp
+DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp
 
 
 @dataclass(frozen=True)
