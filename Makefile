@@ -19,8 +19,8 @@ demo: install
 	$(BIN)/backtest data list --offline
 
 lint: install
-	$(BIN)/ruff check backtest strategies tests benchmarks
-	$(BIN)/ruff format --check backtest strategies tests benchmarks
+	$(BIN)/ruff check backtest strategies tests benchmarks data/events
+	$(BIN)/ruff format --check backtest strategies tests benchmarks data/events
 	$(BIN)/mypy
 
 test: lint

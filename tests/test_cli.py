@@ -40,8 +40,17 @@ def test_data_list_shows_snapshot_table(capsys):
 
 
 def test_data_show_levels_and_bp_changes(capsys):
-    code, out, _ = run(capsys, "data", "show", "UST10Y", "--start", "2025-04-04",
-                       "--end", "2025-04-11", "--offline")  # fmt: skip
+    code, out, _ = run(
+        capsys,
+        "data",
+        "show",
+        "UST10Y",
+        "--start",
+        "2025-04-04",
+        "--end",
+        "2025-04-11",
+        "--offline",
+    )
     assert code == 0
     assert "change (bp)" in out
     row = next(line for line in out.splitlines() if line.strip().startswith("2025-04-07"))

@@ -16,9 +16,24 @@ from backtest.errors import DataValidationError, UnknownSeriesError
 from ..conftest import SNAPSHOT
 
 REQUIRED = [
-    "UST3M", "UST2Y", "UST5Y", "UST10Y", "UST30Y", "USDJPY", "SPX", "NKY", "TOPIX",
-    "USD", "DXY", "VIX", "JGB2Y", "JGB5Y", "JGB10Y", "JGB20Y", "JGB30Y",
-]  # fmt: skip
+    "UST3M",
+    "UST2Y",
+    "UST5Y",
+    "UST10Y",
+    "UST30Y",
+    "USDJPY",
+    "SPX",
+    "NKY",
+    "TOPIX",
+    "USD",
+    "DXY",
+    "VIX",
+    "JGB2Y",
+    "JGB5Y",
+    "JGB10Y",
+    "JGB20Y",
+    "JGB30Y",
+]
 
 
 def test_required_series_present():

@@ -86,8 +86,9 @@ def test_wide_frame_union_of_dates_nan_where_closed():
 
 
 def test_prefer_alternative_source():
-    levels = data.load("USDJPY", start="2022-12-20", end="2022-12-20", offline=True,
-                       sources={"USDJPY": "yahoo"})  # fmt: skip
+    levels = data.load(
+        "USDJPY", start="2022-12-20", end="2022-12-20", offline=True, sources={"USDJPY": "yahoo"}
+    )
     # Yahoo's bar dated 2022-12-20 still shows the pre-BoJ level (SOURCES.md cross-checks).
     assert levels.iloc[0, 0] == 136.995
     assert levels.attrs["backtest"]["series"]["USDJPY"]["source"] == "yahoo:JPY=X"
@@ -150,8 +151,13 @@ def test_user_file_series(tmp_path):
         "series:\n  BUND10Y:\n    kind: yield\n    unit: percent\n    sources:\n"
         "      - {provider: file, symbol: bund.csv, timezone: Europe/Berlin, obs_time: '17:00'}\n"
     )
-    levels = data.load(["BUND10Y", "UST10Y"], start="2025-04-03", end="2025-04-04",
-                       offline=True, catalog=data.catalog(tmp_path / "c.yaml"))  # fmt: skip
+    levels = data.load(
+        ["BUND10Y", "UST10Y"],
+        start="2025-04-03",
+        end="2025-04-04",
+        offline=True,
+        catalog=data.catalog(tmp_path / "c.yaml"),
+    )
     assert levels["BUND10Y"].tolist() == [2.66, 2.58]
     assert data.reactions(levels)["BUND10Y"].round(9).tolist()[1] == -8.0
 

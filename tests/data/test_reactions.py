@@ -15,8 +15,9 @@ from backtest.errors import DataValidationError
 
 
 def test_units_on_real_data():
-    levels = data.load(["UST10Y", "USDJPY", "SPX"], start="2025-04-02", end="2025-04-04",
-                       offline=True)  # fmt: skip
+    levels = data.load(
+        ["UST10Y", "USDJPY", "SPX"], start="2025-04-02", end="2025-04-04", offline=True
+    )
     r = data.reactions(levels)
     # Hand-computed from the published levels (data/snapshot/SOURCES.md spot checks):
     # DGS10 4.20 -> 4.06 -> 4.01; DEXJPUS 149.98 -> 146.04 -> 145.93;
@@ -24,8 +25,11 @@ def test_units_on_real_data():
     assert r["UST10Y"].iloc[1:].tolist() == pytest.approx([-14.0, -5.0], abs=1e-9)
     assert r["USDJPY"].iloc[1] == pytest.approx(100 * math.log(146.04 / 149.98), rel=1e-12)
     assert r["SPX"].iloc[2] == pytest.approx(100 * math.log(5074.08 / 5396.52), rel=1e-12)
-    assert r.attrs["backtest"]["units"] == {"UST10Y": "bp", "USDJPY": "% log return",
-                                            "SPX": "% log return"}  # fmt: skip
+    assert r.attrs["backtest"]["units"] == {
+        "UST10Y": "bp",
+        "USDJPY": "% log return",
+        "SPX": "% log return",
+    }
 
 
 def test_closed_days_are_skipped_not_zero():

@@ -1,0 +1,735 @@
+"""EventStudyResult: abnormal changes, cumulative windows and their tests.
+
+Results are immutable: everything comes in through the constructor, tables are
+built on demand and handed out as copies.
+
+Rules for imperfect data (each visible in the result):
+
+* **Missing days inside a window** (the market was open but a regressor was not,
+  or the window runs past the end of the data) have no abnormal change. A CAR sums
+  the days that have one, its variance counts only those days, and the
+  ``missing`` column says how many were skipped: one gap never turns an event's
+  results into NaN.
+* **Overlapping event windows** of the same series are kept as they are (each event
+  sees the other's reaction) and flagged in ``overlaps``; events sharing a day-0
+  date are flagged in ``shared_day0`` and make independence-based cross-event tests
+  invalid (see :meth:`EventStudyResult.tests`).
+* **Exclusions** (no observation after the event, too few estimation days, a
+  rank-deficient model) are listed in :attr:`EventStudyResult.exclusions` with
+  their reason.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import stats as sps
+
+from backtest.errors import DataValidationError
+from backtest.eventstudy import stats as st
+
+if TYPE_CHECKING:
+    from backtest.eventstudy.study import EventStudy
+
+__all__ = ["INDEPENDENCE_TESTS", "TESTS", "EventStudyResult", "Panel"]
+
+#: Cross-event tests reported by :meth:`EventStudyResult.tests`, in order.
+TESTS = (
+    "csect_t",
+    "patell",
+    "bmp",
+    "kolari_pynnonen",
+    "portfolio",
+    "bootstrap",
+    "corrado",
+    "generalized_sign",
+    "wilcoxon",
+)
+_TEST_COLUMNS = (
+    "test",
+    "series",
+    "n",
+    "statistic",
+    "pvalue",
+    "caar",
+    "valid",
+    "recommended",
+    "note",
+)
+#: Tests that assume events are cross-sectionally independent.
+INDEPENDENCE_TESTS = frozenset(
+    {"csect_t", "patell", "bmp", "corrado", "generalized_sign", "wilcoxon"}
+)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Arrays of a run, shaped ``(E, S, ...)`` for events x series (internal)."""
+
+    rel_est: np.ndarray
+    rel_win: np.ndarray
+    day0_pos: np.ndarray
+    day0_date: np.ndarray
+    included: np.ndarray
+    reasons: np.ndarray
+    actual: np.ndarray
+    normal: np.ndarray
+    abnormal: np.ndarray
+    var_ar: np.ndarray
+    dates: np.ndarray
+    x_win: np.ndarray
+    xtx_inv: np.ndarray
+    beta: np.ndarray
+    sigma2: np.ndarray
+    nobs: np.ndarray
+    k: int
+    resid_est: np.ndarray
+    history: Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Window:
+    """Per-pair statistics of one CAR window (internal)."""
+
+    mask: np.ndarray  # (W,) days of the event window in the sub-window
+    n: np.ndarray  # (E, S) days with an abnormal change
+    car: np.ndarray
+    var_car: np.ndarray
+    change: np.ndarray  # raw cumulative change
+
+
+class EventStudyResult:
+    """Outcome of :meth:`backtest.eventstudy.EventStudy.run`.
+
+    Attributes
+    ----------
+    study : EventStudy
+        The configuration that produced it.
+    events : pandas.DataFrame
+        The events, canonical form (:func:`backtest.events.from_frame`).
+    series : tuple of str
+        Studied series, in order.
+    units : dict
+        Unit of each series' changes (``"bp"`` or ``"% log return"``).
+    provenance : dict
+        Data provenance of the levels (source, checksum, dates per series).
+    """
+
+    def __init__(
+        self,
+        *,
+        study: EventStudy,
+        events: pd.DataFrame,
+        series: tuple[str, ...],
+        units: Mapping[str, str],
+        kinds: Mapping[str, str],
+        panel: Panel,
+        provenance: Mapping[str, Any],
+    ) -> None:
+        self._study = study
+        self._events = events.copy()
+        self._series = series
+        self._units = dict(units)
+        self._kinds = dict(kinds)
+        self._p = panel
+        self._provenance = dict(provenance)
+
+    # Inputs ------------------------------------------------------------------------
+    @property
+    def study(self) -> EventStudy:
+        """The study configuration."""
+        return self._study
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The events studied (a copy)."""
+        return self._events.copy()
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        """Studied series."""
+        return self._series
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Unit of each series' changes."""
+        return dict(self._units)
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Provenance of the input levels."""
+        return dict(self._provenance)
+
+    @property
+    def event_ids(self) -> list[str]:
+        """Event identifiers, in the order given."""
+        return self._events["event"].astype(str).tolist()
+
+    def describe(self) -> dict[str, Any]:
+        """Return a JSON-ready description of the run (model, windows, day 0, exclusions)."""
+        s = self._study
+        return {
+            "model": s.model,
+            "market": s.market,
+            "factors": list(s.factors),
+            "estimation_window": list(s.estimation_window),
+            "event_window": list(s.event_window),
+            "min_estimation": s.min_estimation,
+            "series": list(self._series),
+            "units": self.units,
+            "events": len(self._events),
+            "day0": {
+                ev: {k: (None if pd.isna(v) else v.date().isoformat()) for k, v in row.items()}
+                for ev, row in self.day0.iterrows()
+            },
+            "exclusions": self.exclusions.to_dict(orient="records"),
+        }
+
+    # Alignment and exclusions ------------------------------------------------------------
+    @cached_property
+    def _day0(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            self._p.day0_date, index=pd.Index(self.event_ids, name="event"), columns=self._series
+        )
+
+    @property
+    def day0(self) -> pd.DataFrame:
+        """Day-0 date of each event (rows) in each series (columns); NaT if none."""
+        return self._day0.copy()
+
+    @cached_property
+    def _exclusions(self) -> pd.DataFrame:
+        e, s = np.nonzero(~self._p.included)
+        ids = np.array(self.event_ids, dtype=object)
+        return pd.DataFrame(
+            {
+                "event": ids[e].astype(str),
+                "series": np.array(self._series, dtype=object)[s].astype(str),
+                "reason": self._p.reasons[e, s],
+            }
+        )
+
+    @property
+    def exclusions(self) -> pd.DataFrame:
+        """Excluded (event, series) pairs and why."""
+        return self._exclusions.copy()
+
+    @cached_property
+    def _parameters(self) -> pd.DataFrame:
+        p = self._p
+        e, s = np.nonzero(p.included)
+        frame = pd.DataFrame(
+            {
+                "event": np.array(self.event_ids, dtype=object)[e].astype(str),
+                "series": np.array(self._series, dtype=object)[s].astype(str),
+                "nobs": p.nobs[e, s],
+                "df": p.nobs[e, s] - p.k,
+                "sigma2": p.sigma2[e, s],
+            }
+        )
+        for c, name in enumerate(self._coef_names()):
+            frame[name] = p.beta[e, s, c]
+        return frame
+
+    def _coef_names(self) -> list[str]:
+        model = self._study.model
+        if model == "constant_mean":
+            return ["mean"]
+        if model == "market":
+            return ["alpha", "beta"]
+        if model == "factor":
+            return ["alpha", *self._study.factors]
+        return []
+
+    @property
+    def parameters(self) -> pd.DataFrame:
+        """Estimated normal model per included pair.
+
+        Columns: ``event, series, nobs`` (usable estimation days ``L``), ``df``
+        (``L - k``), ``sigma2`` (residual variance ``SSR / df``), then the
+        coefficients (``mean``; ``alpha, beta``; or ``alpha`` and one per factor).
+        """
+        return self._parameters.copy()
+
+    # Abnormal changes ----------------------------------------------------------------------
+    @cached_property
+    def _abnormal(self) -> pd.DataFrame:
+        p = self._p
+        E, S, W = p.abnormal.shape
+        e, s, w = np.meshgrid(np.arange(E), np.arange(S), np.arange(W), indexing="ij")
+        keep = p.included[e, s]
+        e, s, w = e[keep], s[keep], w[keep]
+        sd = np.sqrt(p.var_ar[e, s, w])
+        with np.errstate(invalid="ignore", divide="ignore"):  # sd = 0: perfect fit
+            standardized = p.abnormal[e, s, w] / sd
+        ids = np.array(self.event_ids, dtype=object)
+        names = np.array(self._series, dtype=object)
+        return pd.DataFrame(
+            {
+                "event": ids[e].astype(str),
+                "series": names[s].astype(str),
+                "rel_day": p.rel_win[w],
+                "date": p.dates[e, s, w],
+                "actual": p.actual[e, s, w],
+                "normal": p.normal[e, s, w],
+                "abnormal": p.abnormal[e, s, w],
+                "sd": sd,
+                "standardized": standardized,
+            }
+        )
+
+    @property
+    def abnormal(self) -> pd.DataFrame:
+        """Long table of the event window, one row per event, series and relative day.
+
+        Columns: ``event, series, rel_day, date, actual, normal, abnormal, sd,
+        standardized``. ``actual`` is the change in the series' unit (:attr:`units`),
+        ``normal`` the model's expected change, ``abnormal`` their difference, ``sd``
+        its forecast-error standard deviation. Excluded pairs are absent.
+        """
+        return self._abnormal.copy()
+
+    def aar(self) -> pd.DataFrame:
+        """Average abnormal change per relative day (rows) and series (columns)."""
+        p = self._p
+        ar = np.where(p.included[..., None], p.abnormal, np.nan)
+        with warnings.catch_warnings():  # all-NaN days give NaN, not a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(ar, axis=0)  # (S, W)
+        return pd.DataFrame(mean.T, index=pd.Index(p.rel_win, name="rel_day"), columns=self._series)
+
+    # Windows ------------------------------------------------------------------------------
+    def _window(self, start: int, end: int) -> _Window:
+        w0, w1 = self._study.event_window
+        if not (isinstance(start, int | np.integer) and isinstance(end, int | np.integer)):
+            raise DataValidationError(f"CAR window must be two integers, got ({start!r}, {end!r})")
+        if not (w0 <= start <= end <= w1):
+            raise DataValidationError(
+                f"CAR window ({start}, {end}) must lie inside the event window ({w0}, {w1}) "
+                "with start <= end"
+            )
+        return self._window_cached(int(start), int(end))
+
+    def _window_cached(self, start: int, end: int) -> _Window:
+        cache = self.__dict__.setdefault("_windows", {})
+        if (start, end) in cache:
+            return cache[(start, end)]
+        p = self._p
+        mask = (p.rel_win >= start) & (p.rel_win <= end)
+        avail = np.isfinite(p.abnormal) & mask & p.included[..., None]
+        n = avail.sum(axis=-1)
+        car = np.where(n > 0, np.where(avail, p.abnormal, 0.0).sum(axis=-1), np.nan)
+        change = np.where(n > 0, np.where(avail, p.actual, 0.0).sum(axis=-1), np.nan)
+        xsum = np.where(avail[..., None], p.x_win, 0.0).sum(axis=2)
+        quad = np.einsum("esi,esij,esj->es", xsum, p.xtx_inv, xsum) if p.k else 0.0
+        var_car = np.where(n > 0, p.sigma2 * (n + quad), np.nan)
+        win = _Window(mask=mask, n=n, car=car, var_car=var_car, change=change)
+        cache[(start, end)] = win
+        return win
+
+    def car(self, start: int, end: int) -> pd.DataFrame:
+        """Cumulative abnormal change over relative days `start`..`end` (inclusive).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows: events in the order given; columns: series. NaN for excluded pairs.
+        """
+        win = self._window(start, end)
+        return pd.DataFrame(
+            win.car, index=pd.Index(self.event_ids, name="event"), columns=self._series
+        )
+
+    def reactions(self, start: int, end: int) -> pd.DataFrame:
+        """Per-event statistics of the CAR over `start`..`end`, one row per event and series.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns:
+
+            ``event, series, label, day0, unit``
+                identification; ``day0`` is the series' day-0 date.
+            ``car``
+                cumulative abnormal change (sum of the window's ARs).
+            ``change``
+                raw cumulative change over the same days.
+            ``sd_car, t, pvalue``
+                forecast-error standard deviation of the CAR (MacKinlay 1997),
+                ``t = car / sd_car`` and its two-sided p-value from Student's t with
+                ``L - k`` degrees of freedom.
+            ``empirical_pvalue``
+                share of all same-length windows of the estimation residuals whose
+                absolute sum is at least ``|car|`` (two-sided, rank based).
+            ``sigma_move``
+                ``car / (s * sqrt(n))``: the CAR in units of the estimation-window
+                daily standard deviation, without the parameter-uncertainty term.
+            ``percentile``
+                percent of all same-length windows of the series' whole history
+                whose raw cumulative change is <= ``change``.
+            ``bhar``
+                buy-and-hold abnormal return in percent (FX and indices; NaN for
+                yields): ``100 (prod(1 + R_t) - prod(1 + N_t))`` with simple
+                returns from the log changes.
+            ``pvalue_bh``
+                Benjamini-Hochberg adjusted ``pvalue`` over all rows of the table.
+            ``n, missing, overlaps, shared_day0``
+                days with an AR, days skipped, other events whose event window
+                overlaps this one in the same series, and other events with the
+                same day-0 date.
+        """
+        p = self._p
+        win = self._window(start, end)
+        E, S = p.included.shape
+        length = end - start + 1
+        sd = np.sqrt(win.var_car)
+        t = win.car / sd
+        df = p.nobs - p.k
+        pval = 2.0 * sps.t.sf(np.abs(t), np.maximum(df, 1))
+        sigma_move = win.car / np.sqrt(p.sigma2 * win.n)
+        emp = self._empirical(win.car, win.n)
+        pct = np.full((E, S), np.nan)
+        for j, name in enumerate(self._series):
+            hist = _rolling_sums(p.history[name], length)
+            pct[:, j] = _percentile(win.change[:, j], hist)
+        bhar = self._bhar(win)
+        inc = p.included
+        e, s = np.nonzero(inc)
+        rows = pd.DataFrame(
+            {
+                "event": np.array(self.event_ids, dtype=object)[e].astype(str),
+                "series": np.array(self._series, dtype=object)[s].astype(str),
+                "label": self._events["label"].astype(str).to_numpy()[e],
+                "day0": p.day0_date[e, s],
+                "unit": [self._units[self._series[j]] for j in s],
+                "car": win.car[e, s],
+                "change": win.change[e, s],
+                "sd_car": sd[e, s],
+                "t": t[e, s],
+                "pvalue": pval[e, s],
+                "empirical_pvalue": emp[e, s],
+                "sigma_move": sigma_move[e, s],
+                "percentile": pct[e, s],
+                "bhar": bhar[e, s],
+                "n": win.n[e, s],
+                "missing": (win.mask.sum() - win.n)[e, s],
+            }
+        )
+        rows["pvalue_bh"] = st.benjamini_hochberg(rows["pvalue"].to_numpy())
+        overlaps, shared = self._flags()
+        rows["overlaps"] = [overlaps[i][j] for i, j in zip(e, s, strict=True)]
+        rows["shared_day0"] = [shared[i][j] for i, j in zip(e, s, strict=True)]
+        return rows
+
+    def _empirical(self, car: np.ndarray, n: np.ndarray) -> np.ndarray:
+        p = self._p
+        E, S, L0 = p.resid_est.shape
+        out = np.full((E, S), np.nan)
+        for length in np.unique(n[p.included & (n > 0)]):
+            length = int(length)
+            if length > L0:
+                continue
+            windows = sliding_window_view(p.resid_est, length, axis=-1).sum(axis=-1)
+            valid = np.isfinite(windows)
+            sel = p.included & (n == length)
+            exceed = (np.abs(windows) >= np.abs(car)[..., None] - 1e-12) & valid
+            count = valid.sum(axis=-1)
+            value = (1.0 + exceed.sum(axis=-1)) / (1.0 + count)
+            out = np.where(sel & (count > 0), value, out)
+        return out
+
+    def _bhar(self, win: _Window) -> np.ndarray:
+        p = self._p
+        out = np.full(p.included.shape, np.nan)
+        price = np.array([self._kinds[n] != "yield" for n in self._series])
+        if not price.any():
+            return out
+        avail = np.isfinite(p.abnormal) & win.mask & p.included[..., None]
+        real = np.where(avail, np.log1p(np.expm1(p.actual / 100.0)), 0.0).sum(axis=-1)
+        norm = np.where(avail, p.normal / 100.0, 0.0).sum(axis=-1)
+        bhar = 100.0 * (np.exp(real) - np.exp(norm))
+        return np.where(price[None, :] & (win.n > 0), bhar, np.nan)
+
+    def _flags(self) -> tuple[list[list[str]], list[list[str]]]:
+        if "_flag_cache" in self.__dict__:
+            return self.__dict__["_flag_cache"]
+        p = self._p
+        E, S = p.included.shape
+        span = int(p.rel_win[-1] - p.rel_win[0])
+        ids = self.event_ids
+        overlaps = [["" for _ in range(S)] for _ in range(E)]
+        shared = [["" for _ in range(S)] for _ in range(E)]
+        for j in range(S):
+            pos = p.day0_pos[:, j]
+            inc = p.included[:, j]
+            close = (np.abs(pos[:, None] - pos[None, :]) <= span) & inc[:, None] & inc[None, :]
+            same = (pos[:, None] == pos[None, :]) & inc[:, None] & inc[None, :]
+            np.fill_diagonal(close, False)
+            np.fill_diagonal(same, False)
+            for i in np.nonzero(close.any(axis=1))[0]:
+                overlaps[i][j] = ",".join(ids[m] for m in np.nonzero(close[i])[0])
+            for i in np.nonzero(same.any(axis=1))[0]:
+                shared[i][j] = ",".join(ids[m] for m in np.nonzero(same[i])[0])
+        self.__dict__["_flag_cache"] = (overlaps, shared)
+        return overlaps, shared
+
+    # Cross-event tests --------------------------------------------------------------------------
+    def tests(
+        self,
+        start: int,
+        end: int,
+        *,
+        groups: Mapping[str, Sequence[str]] | None = None,
+        draws: int = 9999,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """Cross-event tests of the CAR over `start`..`end`.
+
+        For each series, the tests run across its events. For each entry of
+        `groups` (``{"ust": ["UST2Y", "UST10Y"]}``) they run across every (event,
+        series) pair of the group, on standardised quantities only (units differ).
+
+        Parameters
+        ----------
+        start, end : int
+            CAR window in relative days.
+        groups : mapping of str to sequence of str, optional
+            Pooled groups of series.
+        draws : int
+            Resampling draws of the ``bootstrap`` test.
+        seed : int
+            Seed of the resampling.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``test, series, n, statistic, pvalue, caar, valid, recommended,
+            note``. ``series`` is the series or group name. ``caar`` is the mean CAR
+            (in the series' unit; the mean standardised CAR for groups).
+            ``valid`` is False for a test whose assumptions the design breaks: when
+            events share a day-0 date (one date, many markets), tests assuming
+            independent events over-reject and are marked invalid; the
+            clustering-robust tests (``kolari_pynnonen``, ``portfolio`` and the
+            date-clustered ``bootstrap``) stay valid. ``recommended`` marks the
+            test to report: ``bmp`` without shared dates, ``portfolio`` with them.
+            The note says why.
+
+        Notes
+        -----
+        Tests, their statistics and references are documented in
+        :mod:`backtest.eventstudy.stats`.
+        """
+        win = self._window(start, end)
+        E = self._p.included.shape[0]
+        rows: list[dict[str, Any]] = []
+        for j, name in enumerate(self._series):
+            rows += self._group_tests(name, [(i, j) for i in range(E)], win, draws=draws, seed=seed)
+        for gname, members in (groups or {}).items():
+            bad = [m for m in members if m not in self._series]
+            if bad:
+                raise DataValidationError(
+                    f"tests: group {gname!r} names unknown series {bad}; studied: "
+                    f"{list(self._series)}"
+                )
+            pairs = [(i, self._series.index(m)) for m in members for i in range(E)]
+            rows += self._group_tests(gname, pairs, win, draws=draws, seed=seed)
+        return pd.DataFrame(rows, columns=list(_TEST_COLUMNS))
+
+    def pair_tests(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        start: int,
+        end: int,
+        *,
+        name: str = "pairs",
+        shift_sigma: float = 0.0,
+        draws: int = 9999,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """Cross-event tests over an arbitrary set of (event, series) pairs.
+
+        :meth:`tests` is this method applied to each series and group. Pairs from
+        more than one series are pooled on standardised quantities.
+
+        Parameters
+        ----------
+        pairs : sequence of (str, str)
+            ``(event id, series)`` pairs; excluded pairs are skipped.
+        start, end : int
+            CAR window in relative days.
+        name : str
+            Value of the ``series`` column of the output.
+        shift_sigma : float
+            For power studies: add ``shift_sigma`` estimation-window standard
+            deviations to every pair's abnormal change on day 0 (requires day 0 in
+            the window). 0 (default) tests the data as they are.
+        draws, seed : int
+            Resampling draws and seed of the ``bootstrap`` test.
+
+        Returns
+        -------
+        pandas.DataFrame
+            As :meth:`tests`.
+        """
+        win = self._window(start, end)
+        ids = {ev: i for i, ev in enumerate(self.event_ids)}
+        try:
+            idx = [(ids[ev], self._series.index(s)) for ev, s in pairs]
+        except (KeyError, ValueError) as exc:
+            raise DataValidationError(f"pair_tests: unknown event or series in {exc}") from None
+        if shift_sigma and not (start <= 0 <= end):
+            raise DataValidationError("pair_tests: shift_sigma needs day 0 inside the window")
+        rows = self._group_tests(name, idx, win, draws=draws, seed=seed, shift=shift_sigma)
+        return pd.DataFrame(rows, columns=list(_TEST_COLUMNS))
+
+    def _group_tests(
+        self,
+        name: str,
+        pairs: list[tuple[int, int]],
+        win: _Window,
+        *,
+        draws: int,
+        seed: int,
+        shift: float = 0.0,
+    ) -> list[dict[str, Any]]:
+        p = self._p
+        pairs = [(i, j) for i, j in pairs if p.included[i, j] and win.n[i, j] > 0]
+        if not pairs:
+            return []
+        e = np.array([i for i, _ in pairs])
+        s = np.array([j for _, j in pairs])
+        pooled = len(set(s.tolist())) > 1
+        sigma = np.sqrt(p.sigma2[e, s])
+        ar_all = p.abnormal[e, s]  # (N, W)
+        if shift:
+            zero = np.flatnonzero(p.rel_win == 0)[0]
+            ar_all = ar_all.copy()
+            ar_all[:, zero] += shift * sigma
+        car = np.where(win.mask, np.nan_to_num(ar_all, nan=0.0), 0.0).sum(axis=1)
+        sd = np.sqrt(win.var_car[e, s])
+        scar = car / sd
+        df = (p.nobs - p.k)[e, s].astype(float)
+        resid = p.resid_est[e, s]  # (N, L0)
+        ar_win = ar_all[:, win.mask]
+        sar_win = (ar_all / np.sqrt(p.var_ar[e, s]))[:, win.mask]
+        sar_est = resid / sigma[:, None]
+        dates = p.day0_date[e, s]
+        _, clusters = np.unique(dates, return_inverse=True)
+        n_shared = int(len(dates) - len(np.unique(dates)))
+        clustered = n_shared > 0
+        length = int(win.mask.sum())
+        if pooled:
+            # standardised: a pseudo SCAR is a sum of n standardised residuals / sqrt(n)
+            boot = st.bootstrap_caar(sar_est / np.sqrt(length), scar, length, clusters, draws, seed)
+            center = float(np.mean(scar))
+        else:
+            boot = st.bootstrap_caar(resid, car, length, clusters, draws, seed)
+            center = float(np.mean(car))
+        results = {
+            "csect_t": st.cross_sectional_t(scar if pooled else car),
+            "patell": st.patell(scar, df),
+            "bmp": st.bmp(scar),
+            "kolari_pynnonen": st.kolari_pynnonen(scar, resid),
+            "portfolio": st.portfolio(sar_est, sar_win),
+            "bootstrap": boot,
+            "corrado": st.corrado(resid, ar_win),
+            "generalized_sign": st.generalized_sign(car, resid),
+            "wilcoxon": st.wilcoxon(scar if pooled else car),
+        }
+        recommended = "portfolio" if clustered else "bmp"
+        why = (
+            f"{n_shared} of {len(dates)} events share a day-0 date: tests assuming "
+            "independent events over-reject"
+            if clustered
+            else "no shared day-0 dates"
+        )
+        out = []
+        for test in TESTS:
+            res = results[test]
+            valid = not (clustered and test in INDEPENDENCE_TESTS)
+            note = why if (test == recommended or not valid) else ""
+            if test == "kolari_pynnonen":
+                rbar = st.mean_residual_correlation(resid)
+                note = (note + "; " if note else "") + f"mean residual correlation {rbar:.3f}"
+            out.append(
+                {
+                    "test": test,
+                    "series": name,
+                    "n": int(res.n),
+                    "statistic": float(res.statistic),
+                    "pvalue": float(res.pvalue),
+                    "caar": center,
+                    "valid": bool(valid),
+                    "recommended": test == recommended,
+                    "note": note,
+                }
+            )
+        return out
+
+    # Display ------------------------------------------------------------------------------------
+    def summary(self, start: int = 0, end: int | None = None) -> str:
+        """Return a readable text summary of the CAR over `start`..`end` (default to the end).
+
+        Shows the design, the per-event reactions, the recommended cross-event
+        test per series and the exclusions.
+        """
+        end = self._study.event_window[1] if end is None else end
+        s = self._study
+        head = [
+            f"Event study: model={s.model}"
+            + (f", market={s.market}" if s.market else "")
+            + (f", factors={list(s.factors)}" if s.factors else ""),
+            f"estimation window {s.estimation_window}, event window {s.event_window}, "
+            f"CAR window ({start}, {end})",
+            f"{len(self._events)} events x {len(self._series)} series; "
+            f"{int((~self._p.included).sum())} pairs excluded",
+            "",
+        ]
+        react = self.reactions(start, end)
+        table = react[["event", "series", "day0", "unit", "car", "t", "pvalue", "empirical_pvalue"]]
+        table = table.assign(day0=table["day0"].dt.strftime("%Y-%m-%d"))
+        with pd.option_context("display.width", 200, "display.max_rows", 500):
+            body = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+            tests = self.tests(start, end, draws=999)
+            rec = tests[tests["recommended"]][
+                ["series", "test", "n", "statistic", "pvalue", "caar"]
+            ]
+            tbody = rec.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        parts = [*head, body, "", "Cross-event tests (recommended)", tbody]
+        if len(self._exclusions):
+            parts += ["", "Excluded", self._exclusions.to_string(index=False)]
+        return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        s = self._study
+        return (
+            f"EventStudyResult(model={s.model!r}, events={len(self._events)}, "
+            f"series={list(self._series)})"
+        )
+
+
+def _rolling_sums(values: np.ndarray, length: int) -> np.ndarray:
+    """All sums of `length` consecutive finite values of a series' own changes."""
+    if len(values) < length:
+        return np.empty(0)
+    windows = sliding_window_view(values, length).sum(axis=-1)
+    return windows[np.isfinite(windows)]
+
+
+def _percentile(values: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """100 x share of `history` <= each value (NaN where value is NaN or no history)."""
+    if history.size == 0:
+        return np.full(values.shape, np.nan)
+    ordered = np.sort(history)
+    rank = np.searchsorted(ordered, values, side="right")
+    return np.where(np.isfinite(values), 100.0 * rank / ordered.size, np.nan)
