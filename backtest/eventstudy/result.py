@@ -518,8 +518,9 @@ class EventStudyResult:
             independent events over-reject and are marked invalid; the
             clustering-robust tests (``kolari_pynnonen``, ``portfolio`` and the
             date-clustered ``bootstrap``) stay valid. ``recommended`` marks the
-            test to report: ``bmp`` without shared dates, ``portfolio`` with them.
-            The note says why.
+            test to report: ``bmp`` without shared dates, ``kolari_pynnonen`` with
+            them (the choices whose size held in the Brown-Warner simulation on the
+            snapshot, see benchmarks/README.md). The note says why.
 
         Notes
         -----
@@ -625,6 +626,14 @@ class EventStudyResult:
         n_shared = int(len(dates) - len(np.unique(dates)))
         clustered = n_shared > 0
         length = int(win.mask.sum())
+        # Correlation of n-day sums of residuals, not of daily ones: markets that close
+        # at different hours (Tokyo before New York) move together with a lag of a
+        # session, which daily same-date correlations miss but n-day CARs contain.
+        resid_n = (
+            sliding_window_view(resid, length, axis=1).sum(axis=-1)
+            if length <= resid.shape[1]
+            else resid
+        )
         if pooled:
             # standardised: a pseudo SCAR is a sum of n standardised residuals / sqrt(n)
             boot = st.bootstrap_caar(sar_est / np.sqrt(length), scar, length, clusters, draws, seed)
@@ -636,14 +645,14 @@ class EventStudyResult:
             "csect_t": st.cross_sectional_t(scar if pooled else car),
             "patell": st.patell(scar, df),
             "bmp": st.bmp(scar),
-            "kolari_pynnonen": st.kolari_pynnonen(scar, resid),
+            "kolari_pynnonen": st.kolari_pynnonen(scar, resid_n),
             "portfolio": st.portfolio(sar_est, sar_win),
             "bootstrap": boot,
             "corrado": st.corrado(resid, ar_win),
             "generalized_sign": st.generalized_sign(car, resid),
             "wilcoxon": st.wilcoxon(scar if pooled else car),
         }
-        recommended = "portfolio" if clustered else "bmp"
+        recommended = "kolari_pynnonen" if clustered else "bmp"
         why = (
             f"{n_shared} of {len(dates)} events share a day-0 date: tests assuming "
             "independent events over-reject"
@@ -656,7 +665,7 @@ class EventStudyResult:
             valid = not (clustered and test in INDEPENDENCE_TESTS)
             note = why if (test == recommended or not valid) else ""
             if test == "kolari_pynnonen":
-                rbar = st.mean_residual_correlation(resid)
+                rbar = st.mean_residual_correlation(resid_n)
                 note = (note + "; " if note else "") + f"mean residual correlation {rbar:.3f}"
             out.append(
                 {

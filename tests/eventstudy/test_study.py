@@ -271,8 +271,10 @@ def test_overlap_and_shared_day0_flags(april):
     assert r.loc[("pause_90d", "NKY"), "shared_day0"] == ""  # 04-10 vs 04-09 in Tokyo
     tests = res.tests(0, 3, draws=199).set_index(["series", "test"])
     assert not tests.loc[("SPX", "bmp"), "valid"]
-    assert tests.loc[("SPX", "portfolio"), "recommended"]
+    assert tests.loc[("SPX", "kolari_pynnonen"), "recommended"]
     assert tests.loc[("SPX", "kolari_pynnonen"), "valid"]
+    assert tests.loc[("SPX", "portfolio"), "valid"]
+    assert not tests.loc[("NKY", "bmp"), "recommended"] or tests.loc[("NKY", "bmp"), "valid"]
 
 
 def test_bad_configuration_messages():
@@ -356,3 +358,34 @@ def test_properties(values, a, b, shift):
     ).run(lv, ev)
     if np.isfinite(mkt.abnormal["abnormal"]).any():
         np.testing.assert_allclose(mkt.abnormal["abnormal"].dropna(), 0.0, atol=1e-9)
+
+
+def test_pooled_kolari_pynnonen_by_hand(april):
+    # One event, several markets: pooled over series. Independent computation with the
+    # raw model (AR = change, residual = change): BMP t on SCARs, times the KP factor
+    # with the mean correlation of 3-day sums of estimation-window changes.
+    from scipy import stats
+
+    names = ["UST10Y", "USDJPY", "SPX", "NKY"]
+    study = EventStudy(model="raw", series=tuple(names))
+    res = study.run(april, events(LIBERATION))
+    out = res.tests(0, 2, groups={"all": names}, draws=99).set_index(["series", "test"])
+    react = res.reactions(0, 2).set_index("series")
+    scar = (react["car"] / react["sd_car"]).loc[names].to_numpy()
+    n = len(scar)
+    t_bmp = scar.mean() / (scar.std(ddof=1) / np.sqrt(n))
+    changes = data.reactions(april)
+    sums = []
+    for name in names:
+        own = april[name].dropna().index
+        pos0 = own.get_loc(res.day0.loc["liberation_day", name])
+        est = changes[name].reindex(own[pos0 - 250 : pos0 - 10]).to_numpy()
+        sums.append([est[i : i + 3].sum() for i in range(len(est) - 2)])
+    corr = np.corrcoef(np.array(sums))
+    rbar = corr[np.triu_indices(n, 1)].mean()
+    t_kp = t_bmp * np.sqrt((1 - rbar) / (1 + (n - 1) * rbar))
+    row = out.loc[("all", "kolari_pynnonen")]
+    assert row["statistic"] == pytest.approx(t_kp, rel=1e-9)
+    assert row["pvalue"] == pytest.approx(2 * stats.t.sf(abs(t_kp), n - 1), rel=1e-9)
+    assert row["recommended"] and f"{rbar:.3f}" in row["note"]
+    assert not out.loc[("all", "bmp"), "valid"]
