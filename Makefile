@@ -28,6 +28,9 @@ test: lint
 
 bench: install
 	$(BIN)/python benchmarks/bench_data.py
+	$(BIN)/python benchmarks/bench_eventstudy.py
+	$(BIN)/python benchmarks/brown_warner.py --draws 1000
+	$(BIN)/python benchmarks/brown_warner.py --draws 1000 --window 0 5
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

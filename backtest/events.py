@@ -828,6 +828,8 @@ def _from_canonical(frame: pd.DataFrame, where: str) -> pd.DataFrame:
         )
     ids = _text_column(frame["event"], places, where, "event")
     _check_unique(ids, places, where)
+    if _has_canonical_dtypes(frame):  # already built by load/from_frame: keep it as is
+        return frame.reset_index(drop=True).copy()
     return _assemble(
         ids=ids,
         timestamps=utc,
@@ -838,6 +840,22 @@ def _from_canonical(frame: pd.DataFrame, where: str) -> pd.DataFrame:
         categories=_optional_text(frame["category"]),
         extras={str(c): frame[c] for c in frame.columns if c not in EVENT_COLUMNS},
         sort=False,
+    )
+
+
+def _has_canonical_dtypes(frame: pd.DataFrame) -> bool:
+    """Whether the canonical columns lead, in order, with the dtypes `_assemble` gives."""
+    if tuple(frame.columns[: len(EVENT_COLUMNS)]) != EVENT_COLUMNS:
+        return False
+    d = frame.dtypes
+    return (
+        str(d["timestamp"]) == "datetime64[ns, UTC]"
+        and str(d["date"]) == "datetime64[ns]"
+        and pd.api.types.is_bool_dtype(d["time_given"])
+        and all(
+            pd.api.types.is_string_dtype(d[c]) and not pd.api.types.is_object_dtype(d[c])
+            for c in ("event", "timezone", "label", "category")
+        )
     )
 
 

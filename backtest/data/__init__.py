@@ -204,8 +204,10 @@ def reactions(
     [nan, nan, 9.0]
     """
     provenance = levels.attrs.get("backtest", {}).get("series", {})
-    out, units = {}, {}
-    for column in levels.columns:
+    units: dict[str, str] = {}
+    kind_of: dict[str, str] = {}
+    is_yield = np.zeros(len(levels.columns), dtype=bool)
+    for j, column in enumerate(levels.columns):
         kind = (kinds or {}).get(column) or provenance.get(column, {}).get("kind")
         if kind is None:
             try:
@@ -220,18 +222,23 @@ def reactions(
                 f"reactions: kind of {column!r} must be one of {list(REACTION_UNITS)}, got {kind!r}"
             )
         units[column] = REACTION_UNITS[kind]
-        own = levels[column].dropna().astype("float64")
-        if kind == "yield":
-            change = own.diff() * 100.0
-        else:
-            if (own <= 0).any():
-                bad = own[own <= 0].index[0].date()
-                raise DataValidationError(
-                    f"reactions: {column} ({kind}) has a non-positive level on {bad}; "
-                    "log returns need positive prices"
-                )
-            change = np.log(own).diff() * 100.0
-        out[column] = change.reindex(levels.index)
-    frame = pd.DataFrame(out, index=levels.index, columns=levels.columns)
+        kind_of[column] = kind
+        is_yield[j] = kind == "yield"
+    values = levels.to_numpy(dtype="float64", copy=True)
+    prices = values[:, ~is_yield]
+    if (prices <= 0).any():
+        row, col = np.argwhere(prices <= 0)[0]
+        column = levels.columns[np.flatnonzero(~is_yield)[col]]
+        raise DataValidationError(
+            f"reactions: {column} ({kind_of[column]}) has a non-positive "
+            f"level on {levels.index[row].date()}; log returns need positive prices"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values[:, ~is_yield] = np.log(prices)
+    # Change since each series' own previous observation: forward-fill, then lag one row.
+    # A closed day (NaN) is skipped, not read as zero, and the next change spans the gap.
+    previous = pd.DataFrame(values).ffill().shift(1).to_numpy()
+    change = (values - previous) * 100.0
+    frame = pd.DataFrame(change, index=levels.index, columns=levels.columns)
     frame.attrs["backtest"] = {"units": units}
     return frame

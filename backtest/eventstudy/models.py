@@ -36,7 +36,7 @@ from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 
-__all__ = ["MODELS", "Fit", "ModelName", "design", "fit_ols", "n_params"]
+__all__ = ["MODELS", "Fit", "ModelName", "design", "fit_windows", "moments", "n_params"]
 
 ModelName = Literal["raw", "constant_mean", "market", "market_adjusted", "factor"]
 #: The models of normal behaviour, defined once and reused in validation and messages.
@@ -50,105 +50,175 @@ def n_params(model: str, n_factors: int) -> int:
     )
 
 
-def design(model: str, regressors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Build the regressor matrix and offset of `model` from aligned regressor series.
+def design(model: str, regressors: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Split aligned regressor series into `model`'s estimated part and offset.
 
     Parameters
     ----------
     model : str
         One of :data:`MODELS`.
     regressors : numpy.ndarray
-        ``(..., T, F)`` market (F=1) or factor changes aligned to each series'
-        observations; ``F = 0`` for ``raw`` and ``constant_mean``.
+        ``(F, ...)`` market (F=1) or factor changes aligned to each series'
+        observations.
 
     Returns
     -------
     X : numpy.ndarray
-        ``(..., T, k)`` regressors including the constant where the model has one.
+        ``(F', ...)`` the non-constant regressors the model estimates (market or
+        factors; none for ``raw``, ``constant_mean`` and ``market_adjusted``).
     offset : numpy.ndarray
-        ``(..., T)`` the part of normal change that is not estimated.
+        ``(...)`` the part of normal change that is not estimated (the market for
+        ``market_adjusted``, else zero).
+    constant : bool
+        Whether the model has an intercept.
     """
-    shape = regressors.shape[:-1]
-    ones = np.ones((*shape, 1))
+    shape = regressors.shape[1:]
+    none = np.zeros((0, *shape))
     zero = np.zeros(shape)
     if model == "raw":
-        return np.zeros((*shape, 0)), zero
+        return none, zero, False
     if model == "constant_mean":
-        return ones, zero
+        return none, zero, True
     if model == "market_adjusted":
-        return np.zeros((*shape, 0)), regressors[..., 0]
-    return np.concatenate([ones, regressors], axis=-1), zero  # market, factor
+        return none, regressors[0], False
+    return regressors, zero, True  # market, factor
 
 
 class Fit(NamedTuple):
-    """Batched OLS fit over the estimation windows of many (event, series) pairs.
+    """OLS fits over the estimation windows of many (event, series) pairs.
 
     Attributes
     ----------
     beta : numpy.ndarray
-        ``(P, k)`` coefficients.
+        ``(..., k)`` coefficients (intercept first where the model has one).
     xtx_inv : numpy.ndarray
-        ``(P, k, k)`` inverse of ``X'X`` over the usable estimation days.
+        ``(..., k, k)`` inverse of ``X'X`` over the usable estimation days.
     sigma2 : numpy.ndarray
-        ``(P,)`` residual variance ``SSR / (L - k)``.
+        ``(...)`` residual variance ``SSR / (L - k)``.
     nobs : numpy.ndarray
-        ``(P,)`` usable estimation days ``L``.
-    resid : numpy.ndarray
-        ``(P, L0)`` estimation residuals, NaN on unusable days.
+        ``(...)`` usable estimation days ``L``.
     ok : numpy.ndarray
-        ``(P,)`` whether the fit is defined (enough days, full-rank ``X``).
+        ``(...)`` whether the fit is defined (enough days, full-rank ``X``).
     """
 
     beta: np.ndarray
     xtx_inv: np.ndarray
     sigma2: np.ndarray
     nobs: np.ndarray
-    resid: np.ndarray
     ok: np.ndarray
 
 
-def fit_ols(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> Fit:
-    """OLS of ``y - offset`` on ``X`` for every row, ignoring NaN days.
+def moments(target: np.ndarray, planes: np.ndarray, constant: bool) -> np.ndarray:
+    """Prefix sums of the cross products OLS needs, along each series' observations.
 
     Parameters
     ----------
-    y : numpy.ndarray
-        ``(P, L0)`` changes over the estimation window (NaN = missing).
-    X : numpy.ndarray
-        ``(P, L0, k)`` regressors (NaN = missing).
-    offset : numpy.ndarray
-        ``(P, L0)`` unestimated part of normal change.
+    target : numpy.ndarray
+        ``(S, T)`` changes minus offset, NaN where unusable.
+    planes : numpy.ndarray
+        ``(F, S, T)`` non-constant regressors, NaN where missing.
+    constant : bool
+        Whether the model has an intercept.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m, S, T + 1)`` cumulative sums (a leading zero) of, in order: the
+        usable-day indicator, the ``k (k + 1) / 2`` products ``x_i x_j`` (``i >= j``)
+        of the regressors ``x = (1, planes)``, the ``k`` products ``x_i t`` and ``t^2``.
+        The sums over any window are two lookups, so the cost of fitting every
+        (event, series) pair does not grow with the estimation window.
+    """
+    usable = np.isfinite(target) & np.isfinite(planes).all(axis=0)
+    t = np.where(usable, target, 0.0)
+    u = usable.astype(np.float64)
+    xs = ([u] if constant else []) + [np.where(usable, plane, 0.0) for plane in planes]
+    cols = [u]
+    cols += [xs[i] * xs[j] for i in range(len(xs)) for j in range(i + 1)]
+    cols += [x * t for x in xs]
+    cols.append(t * t)
+    S, T = target.shape
+    out = np.zeros((len(cols), S, T + 1))
+    for c, col in enumerate(cols):
+        np.cumsum(col, axis=1, out=out[c, :, 1:])
+    return out
+
+
+def fit_windows(prefix: np.ndarray, start: np.ndarray, stop: np.ndarray, k: int) -> Fit:
+    """OLS over the windows ``[start, stop)`` of each series, from :func:`moments`.
+
+    Parameters
+    ----------
+    prefix : numpy.ndarray
+        ``(m, S, T + 1)`` output of :func:`moments`.
+    start, stop : numpy.ndarray
+        ``(E, S)`` window bounds in each series' observations (clipped to its data).
+    k : int
+        Number of coefficients.
 
     Returns
     -------
     Fit
-        Rows without at least ``k + 1`` usable days or with a rank-deficient
-        ``X`` have ``ok = False`` and NaN estimates.
+        With ``(E, S, ...)`` arrays; undefined fits (too few days, rank-deficient
+        ``X'X``) have ``ok = False`` and NaN estimates.
+
+    Notes
+    -----
+    ``beta = (X'X)^{-1} X't`` and ``SSR = t't - beta' X't`` from the window sums; the
+    residual variance is ``SSR / (L - k)``.
     """
-    P, L0, k = X.shape
-    target = y - offset
-    usable = np.isfinite(target) & np.isfinite(X).all(axis=-1)
-    nobs = usable.sum(axis=1)
-    t0 = np.where(usable, target, 0.0)
-    X0 = np.where(usable[..., None], X, 0.0)
-    xtx = np.einsum("pli,plj->pij", X0, X0)
-    xty = np.einsum("pli,pl->pi", X0, t0)
+    S = prefix.shape[1]
+    s_idx = np.arange(S)[None, :]
+    sums = np.moveaxis(prefix[:, s_idx, stop] - prefix[:, s_idx, start], 0, -1)  # (E, S, m)
+    nobs = np.rint(sums[..., 0]).astype(np.int64)
     ok = nobs > k
+    shape = sums.shape[:-1]
+    xtx = np.empty((*shape, k, k))
+    c = 1
+    for i in range(k):
+        for j in range(i + 1):
+            xtx[..., i, j] = xtx[..., j, i] = sums[..., c]
+            c += 1
+    xty = sums[..., c : c + k]
+    tt = sums[..., c + k]
     if k:
-        rank = np.linalg.matrix_rank(xtx)
-        ok &= rank == k
-        safe = np.where(ok[:, None, None], xtx, np.eye(k))
-        xtx_inv = np.linalg.inv(safe)
-        beta = np.einsum("pij,pj->pi", xtx_inv, xty)
-        fitted = np.einsum("pli,pi->pl", X0, beta)
+        xtx_inv, full_rank = _inverse(xtx)
+        ok &= full_rank
+        beta = np.einsum("...ij,...j->...i", xtx_inv, xty)
+        ssr = tt - np.einsum("...i,...i->...", beta, xty)
     else:
-        xtx_inv = np.zeros((P, 0, 0))
-        beta = np.zeros((P, 0))
-        fitted = np.zeros((P, L0))
-    resid = np.where(usable, t0 - fitted, np.nan)
-    ssr = np.nansum(resid**2, axis=1)
+        xtx_inv = xtx
+        beta = xty
+        ssr = tt
     with np.errstate(invalid="ignore", divide="ignore"):
-        sigma2 = np.where(ok, ssr / (nobs - k), np.nan)
-    beta = np.where(ok[:, None], beta, np.nan)
-    xtx_inv = np.where(ok[:, None, None], xtx_inv, np.nan)
-    return Fit(beta, xtx_inv, sigma2, nobs, resid, ok)
+        sigma2 = np.where(ok, np.maximum(ssr, 0.0) / (nobs - k), np.nan)
+    beta = np.where(ok[..., None], beta, np.nan)
+    xtx_inv = np.where(ok[..., None, None], xtx_inv, np.nan)
+    return Fit(beta, xtx_inv, sigma2, nobs, ok)
+
+
+def _inverse(xtx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses of stacked symmetric PSD matrices and whether each has full rank.
+
+    Closed forms for 1x1 and 2x2 (every model but ``factor``), which are much faster
+    than LAPACK on many tiny matrices; a matrix counts as singular when its smallest
+    eigenvalue is below 1e-12 times its largest.
+    """
+    k = xtx.shape[-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if k == 1:
+            a = xtx[..., 0, 0]
+            full = a > 0
+            return np.where(full, 1.0 / a, np.nan)[..., None, None], full
+        if k == 2:
+            a, b, d = xtx[..., 0, 0], xtx[..., 0, 1], xtx[..., 1, 1]
+            det = a * d - b * b
+            tr = a + d
+            # eigenvalues l1 <= l2: l1 * l2 = det, l2 <= tr, so l1 >= det / tr
+            full = (det > 1e-12 * tr * tr) & (tr > 0)
+            inv = np.stack([np.stack([d, -b], -1), np.stack([-b, a], -1)], -2)
+            return np.where(full[..., None, None], inv / det[..., None, None], np.nan), full
+    eig = np.linalg.eigvalsh(xtx)
+    full = eig[..., 0] > eig[..., -1] * 1e-12
+    safe = np.where(full[..., None, None], xtx, np.eye(k))
+    return np.linalg.inv(safe), full

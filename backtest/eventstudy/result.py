@@ -34,11 +34,12 @@ from scipy import stats as sps
 
 from backtest.errors import DataValidationError
 from backtest.eventstudy import stats as st
+from backtest.eventstudy.panel import Panel
 
 if TYPE_CHECKING:
     from backtest.eventstudy.study import EventStudy
 
-__all__ = ["INDEPENDENCE_TESTS", "TESTS", "EventStudyResult", "Panel"]
+__all__ = ["INDEPENDENCE_TESTS", "TESTS", "EventStudyResult"]
 
 #: Cross-event tests reported by :meth:`EventStudyResult.tests`, in order.
 TESTS = (
@@ -67,31 +68,6 @@ _TEST_COLUMNS = (
 INDEPENDENCE_TESTS = frozenset(
     {"csect_t", "patell", "bmp", "corrado", "generalized_sign", "wilcoxon"}
 )
-
-
-@dataclass(frozen=True)
-class Panel:
-    """Arrays of a run, shaped ``(E, S, ...)`` for events x series (internal)."""
-
-    rel_est: np.ndarray
-    rel_win: np.ndarray
-    day0_pos: np.ndarray
-    day0_date: np.ndarray
-    included: np.ndarray
-    reasons: np.ndarray
-    actual: np.ndarray
-    normal: np.ndarray
-    abnormal: np.ndarray
-    var_ar: np.ndarray
-    dates: np.ndarray
-    x_win: np.ndarray
-    xtx_inv: np.ndarray
-    beta: np.ndarray
-    sigma2: np.ndarray
-    nobs: np.ndarray
-    k: int
-    resid_est: np.ndarray
-    history: Mapping[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -192,6 +168,10 @@ class EventStudyResult:
             "exclusions": self.exclusions.to_dict(orient="records"),
         }
 
+    @cached_property
+    def _resid(self) -> np.ndarray:
+        return self._p.residuals()
+
     # Alignment and exclusions ------------------------------------------------------------
     @cached_property
     def _day0(self) -> pd.DataFrame:
@@ -259,27 +239,34 @@ class EventStudyResult:
         return self._parameters.copy()
 
     # Abnormal changes ----------------------------------------------------------------------
-    @cached_property
     def _abnormal(self) -> pd.DataFrame:
         p = self._p
         E, S, W = p.abnormal.shape
-        e, s, w = np.meshgrid(np.arange(E), np.arange(S), np.arange(W), indexing="ij")
-        keep = p.included[e, s]
-        e, s, w = e[keep], s[keep], w[keep]
-        sd = np.sqrt(p.var_ar[e, s, w])
+        e = np.repeat(np.arange(E), S * W)
+        s = np.tile(np.repeat(np.arange(S), W), E)
+        w = np.tile(np.arange(W), E * S)
+        keep = np.repeat(p.included.ravel(), W)
+        everything = bool(keep.all())
+
+        def flat(values: np.ndarray) -> np.ndarray:
+            out = values.reshape(E * S * W)
+            return out if everything else out[keep]
+
+        if not everything:
+            e, s, w = e[keep], s[keep], w[keep]
+        ar = flat(p.abnormal)
+        sd = np.sqrt(flat(p.var_ar))
         with np.errstate(invalid="ignore", divide="ignore"):  # sd = 0: perfect fit
-            standardized = p.abnormal[e, s, w] / sd
-        ids = np.array(self.event_ids, dtype=object)
-        names = np.array(self._series, dtype=object)
+            standardized = ar / sd
         return pd.DataFrame(
             {
-                "event": ids[e].astype(str),
-                "series": names[s].astype(str),
+                "event": pd.Categorical.from_codes(e, categories=pd.Index(self.event_ids)),
+                "series": pd.Categorical.from_codes(s, categories=pd.Index(self._series)),
                 "rel_day": p.rel_win[w],
-                "date": p.dates[e, s, w],
-                "actual": p.actual[e, s, w],
-                "normal": p.normal[e, s, w],
-                "abnormal": p.abnormal[e, s, w],
+                "date": flat(p.dates),
+                "actual": flat(p.actual),
+                "normal": flat(p.normal),
+                "abnormal": ar,
                 "sd": sd,
                 "standardized": standardized,
             }
@@ -292,9 +279,10 @@ class EventStudyResult:
         Columns: ``event, series, rel_day, date, actual, normal, abnormal, sd,
         standardized``. ``actual`` is the change in the series' unit (:attr:`units`),
         ``normal`` the model's expected change, ``abnormal`` their difference, ``sd``
-        its forecast-error standard deviation. Excluded pairs are absent.
+        its forecast-error standard deviation. Excluded pairs are absent. Built
+        anew on each access (the result itself is never modified).
         """
-        return self._abnormal.copy()
+        return self._abnormal()
 
     def aar(self) -> pd.DataFrame:
         """Average abnormal change per relative day (rows) and series (columns)."""
@@ -430,16 +418,17 @@ class EventStudyResult:
 
     def _empirical(self, car: np.ndarray, n: np.ndarray) -> np.ndarray:
         p = self._p
-        E, S, L0 = p.resid_est.shape
+        resid_est = self._resid
+        E, S, L0 = resid_est.shape
         out = np.full((E, S), np.nan)
         for length in np.unique(n[p.included & (n > 0)]):
             length = int(length)
             if length > L0:
                 continue
-            windows = sliding_window_view(p.resid_est, length, axis=-1).sum(axis=-1)
+            windows = sliding_window_view(resid_est, length, axis=-1).sum(axis=-1)
             valid = np.isfinite(windows)
             sel = p.included & (n == length)
-            exceed = (np.abs(windows) >= np.abs(car)[..., None] - 1e-12) & valid
+            exceed = (np.abs(windows) >= (np.abs(car) - st.tie_tolerance(car))[..., None]) & valid
             count = valid.sum(axis=-1)
             value = (1.0 + exceed.sum(axis=-1)) / (1.0 + count)
             out = np.where(sel & (count > 0), value, out)
@@ -617,7 +606,7 @@ class EventStudyResult:
         sd = np.sqrt(win.var_car[e, s])
         scar = car / sd
         df = (p.nobs - p.k)[e, s].astype(float)
-        resid = p.resid_est[e, s]  # (N, L0)
+        resid = self._resid[e, s]  # (N, L0)
         ar_win = ar_all[:, win.mask]
         sar_win = (ar_all / np.sqrt(p.var_ar[e, s]))[:, win.mask]
         sar_est = resid / sigma[:, None]
@@ -740,5 +729,5 @@ def _percentile(values: np.ndarray, history: np.ndarray) -> np.ndarray:
     if history.size == 0:
         return np.full(values.shape, np.nan)
     ordered = np.sort(history)
-    rank = np.searchsorted(ordered, values, side="right")
+    rank = np.searchsorted(ordered, values + st.tie_tolerance(values), side="right")
     return np.where(np.isfinite(values), 100.0 * rank / ordered.size, np.nan)

@@ -40,6 +40,7 @@ __all__ = [
     "patell",
     "percentile_rank",
     "portfolio",
+    "tie_tolerance",
     "wilcoxon",
 ]
 
@@ -525,8 +526,9 @@ def corrado(ar_est: npt.ArrayLike, ar_win: npt.ArrayLike) -> TestResult:
     s_u = np.sqrt(np.mean(ubar[defined] ** 2))
     u_win = ubar[est.shape[1] :]
     u_win = u_win[~np.isnan(u_win)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = float(u_win.sum() / (np.sqrt(u_win.size) * s_u))
+    if not s_u > 1e-12:  # every mean rank at 1/2 (all ties): the statistic is 0/0
+        return _nan_result(n)
+    z = float(u_win.sum() / (np.sqrt(u_win.size) * s_u))
     if not np.isfinite(z):
         return _nan_result(n)
     return TestResult(z, _norm_pvalue(z), n)
@@ -857,6 +859,20 @@ def bootstrap_caar(
     return TestResult(caar, (1.0 + exceed) / (1.0 + caar_star.size), n)
 
 
+#: Relative tolerance within which two sums count as tied in rank statistics.
+TIE_RTOL = 1e-9
+
+
+def tie_tolerance(value: npt.ArrayLike) -> np.ndarray:
+    """Absolute tolerance for ties with `value`: ``TIE_RTOL * max(1, |value|)``.
+
+    Changes in basis points are multiples of 0.01 bp, but their binary sums are not
+    exact (``(4.15 - 4.01) * 100`` is ``14.000000000000057``): without a tolerance,
+    equal historical moves would rank as smaller or larger depending on rounding.
+    """
+    return TIE_RTOL * np.maximum(1.0, np.abs(np.asarray(value, dtype=float)))
+
+
 def empirical_pvalue(value: float, history: npt.ArrayLike) -> float:
     """Two-sided rank p-value of a value among a sample of past values.
 
@@ -894,7 +910,8 @@ def empirical_pvalue(value: float, history: npt.ArrayLike) -> float:
     h = h[~np.isnan(h)]
     if np.isnan(value) or h.size == 0:
         return float("nan")
-    return float((1 + int((np.abs(h) >= abs(value)).sum())) / (1 + h.size))
+    tol = tie_tolerance(value)
+    return float((1 + int((np.abs(h) >= abs(value) - tol).sum())) / (1 + h.size))
 
 
 def percentile_rank(value: float, history: npt.ArrayLike) -> float:
@@ -933,7 +950,7 @@ def percentile_rank(value: float, history: npt.ArrayLike) -> float:
     h = h[~np.isnan(h)]
     if np.isnan(value) or h.size == 0:
         return float("nan")
-    return float(100.0 * (h <= value).sum() / h.size)
+    return float(100.0 * (h <= value + tie_tolerance(value)).sum() / h.size)
 
 
 # ------------------------------------------------------------- multiple testing

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -18,8 +18,9 @@ import pandas as pd
 from backtest.data import reactions as data_reactions
 from backtest.data.catalog import builtin_catalog
 from backtest.errors import DataValidationError
-from backtest.eventstudy.models import MODELS, design, fit_ols, n_params
-from backtest.eventstudy.result import EventStudyResult, Panel
+from backtest.eventstudy.models import MODELS, design, fit_windows, moments, n_params
+from backtest.eventstudy.panel import Panel, gather
+from backtest.eventstudy.result import EventStudyResult
 
 __all__ = ["EventStudy", "day0_positions"]
 
@@ -128,6 +129,7 @@ class EventStudy:
         *,
         kinds: Mapping[str, str] | None = None,
         clocks: Mapping[str, tuple[str, str | dt.time]] | None = None,
+        history: pd.DataFrame | None = None,
     ) -> EventStudyResult:
         """Run the study on `levels` around `events`.
 
@@ -146,6 +148,10 @@ class EventStudy:
         clocks : mapping, optional
             ``{column: (timezone, "HH:MM")}`` observation clock of columns not
             described by `levels`' provenance or the catalog.
+        history : pandas.DataFrame, optional
+            Longer levels of the same series (e.g. ``backtest.data.load(names)``
+            without dates) against which the ``percentile`` of
+            :meth:`EventStudyResult.reactions` ranks each move; default `levels`.
 
         Returns
         -------
@@ -175,6 +181,14 @@ class EventStudy:
         units = changes.attrs["backtest"]["units"]
         kinds_used = {n: _kind(levels, n, kinds) for n in names}
         panel = self._panel(levels, changes, ev, names, clocks)
+        if history is not None:
+            lacking = [n for n in names if n not in history.columns]
+            if lacking:
+                raise DataValidationError(f"history has no column(s) {lacking}")
+            full = data_reactions(history[list(names)], kinds)
+            panel = replace(
+                panel, history={n: full[n].dropna().to_numpy(dtype="float64") for n in names}
+            )
         return EventStudyResult(
             study=self,
             events=ev,
@@ -195,67 +209,69 @@ class EventStudy:
         clocks: Mapping[str, tuple[str, str | dt.time]] | None,
     ) -> Panel:
         S, E = len(names), len(ev)
-        own = [levels[n].dropna().index for n in names]
-        lengths = np.array([len(ix) for ix in own])
-        T = int(lengths.max()) if S else 0
         regs = list(self.regressors)
         F = len(regs)
+        # Plain arrays: selecting columns of a frame deep-copies its attrs every time.
+        lv = levels.to_numpy(dtype="float64")[:, levels.columns.get_indexer(list(names))]
+        all_changes = changes.to_numpy(dtype="float64")
+        ch = all_changes[:, changes.columns.get_indexer(list(names))]
+        rg = all_changes[:, changes.columns.get_indexer(regs)] if F else np.empty((len(ch), 0))
+        stamps = levels.index.values.astype("datetime64[ns]")
+        own = [np.flatnonzero(~np.isnan(lv[:, s])) for s in range(S)]
+        lengths = np.array([len(o) for o in own])
+        T = max(int(lengths.max()), 1)
         y2 = np.full((S, T), np.nan)
-        f2 = np.full((S, T, F), np.nan)
+        f2 = np.full((F, S, T), np.nan)
         dates2 = np.full((S, T), np.datetime64("NaT"), dtype="datetime64[ns]")
         day0 = np.empty((E, S), dtype=np.int64)
-        for s, (name, ix) in enumerate(zip(names, own, strict=True)):
-            n = len(ix)
-            y2[s, :n] = changes[name].reindex(ix).to_numpy(dtype="float64")
-            for j, reg in enumerate(regs):
-                f2[s, :n, j] = changes[reg].reindex(ix).to_numpy(dtype="float64")
-            dates2[s, :n] = ix.values.astype("datetime64[ns]")
-            obs = _observation_times(levels, name, ix, clocks)
-            day0[:, s] = day0_positions(ev, ix, obs)
-        X2, off2 = design(self.model, f2)
+        timed = ev["time_given"].to_numpy(dtype=bool)
+        local = ev["date"].to_numpy(dtype="datetime64[ns]").astype("int64")
+        instants = (
+            pd.DatetimeIndex(ev["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
+            if timed.any()
+            else None
+        )
+        for s, (name, rows) in enumerate(zip(names, own, strict=True)):
+            n = len(rows)
+            y2[s, :n] = ch[rows, s]
+            f2[:, s, :n] = rg[rows].T
+            dates2[s, :n] = stamps[rows]
+            obs = None
+            if instants is not None:
+                ix = pd.DatetimeIndex(stamps[rows])
+                obs = _observation_times(levels, name, ix, clocks)
+            day0[:, s] = _day0(local, timed, instants, stamps[rows].astype("int64"), obs)
+        X2, off2, constant = design(self.model, f2)  # (F', S, T), (S, T)
+        k = X2.shape[0] + int(constant)
         e0, e1 = self.estimation_window
         w0, w1 = self.event_window
         rel_est = np.arange(e0, e1 + 1)
         rel_win = np.arange(w0, w1 + 1)
-
-        def gather(arr: np.ndarray, rel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            idx = day0[:, :, None] + rel[None, None, :]  # (E, S, n)
-            inside = (idx >= 0) & (idx < lengths[None, :, None])
-            safe = np.clip(idx, 0, max(T - 1, 0))
-            s_idx = np.arange(S)[None, :, None]
-            return arr[s_idx, safe], inside
-
-        y_est, in_est = gather(y2, rel_est)
-        X_est, _ = gather(X2, rel_est)
-        off_est, _ = gather(off2, rel_est)
-        y_est = np.where(in_est, y_est, np.nan)
-        k = X2.shape[-1]
-        P = E * S
-        fit = fit_ols(
-            y_est.reshape(P, -1),
-            np.where(in_est[..., None], X_est, np.nan).reshape(P, len(rel_est), k),
-            np.where(in_est, off_est, np.nan).reshape(P, -1),
-        )
-        y_win, in_win = gather(y2, rel_win)
-        X_win, _ = gather(X2, rel_win)
-        off_win, _ = gather(off2, rel_win)
-        d_win, _ = gather(dates2, rel_win)
-        y_win = np.where(in_win, y_win, np.nan)
-        X_win = np.where(in_win[..., None], X_win, np.nan)
-        off_win = np.where(in_win, off_win, np.nan)
-        d_win = np.where(in_win, d_win, np.datetime64("NaT"))
-        beta = fit.beta.reshape(E, S, k)
-        normal = off_win + np.einsum("eswi,esi->esw", X_win, beta)
+        target = y2 - off2
+        start = np.clip(day0 + e0, 0, lengths[None, :])
+        stop = np.clip(day0 + e1 + 1, 0, lengths[None, :])
+        fit = fit_windows(moments(target, X2, constant), start, stop, k)
+        y_win = gather(y2, lengths, day0, rel_win)
+        off_win = gather(off2, lengths, day0, rel_win)
+        x_reg = gather(X2, lengths, day0, rel_win)  # (F', E, S, W)
+        planes = ([np.ones_like(off_win)] if constant else []) + list(x_reg)
+        X_win = np.stack(planes, axis=-1) if planes else np.zeros((*off_win.shape, 0))
+        X_win[np.isnan(off_win)] = np.nan
+        d_win = gather(dates2, lengths, day0, rel_win)
+        beta, xtx_inv, sigma2 = fit.beta, fit.xtx_inv, fit.sigma2
+        normal = off_win.copy()
+        lev = np.zeros_like(off_win)
+        for i in range(k):
+            normal += X_win[..., i] * beta[..., i, None]
+            for j in range(k):
+                lev += X_win[..., i] * xtx_inv[..., i, j, None] * X_win[..., j]
         ar = y_win - normal
-        xtx_inv = fit.xtx_inv.reshape(E, S, k, k)
-        lev = np.einsum("eswi,esij,eswj->esw", X_win, xtx_inv, X_win)
-        sigma2 = fit.sigma2.reshape(E, S)
         var_ar = sigma2[..., None] * (1.0 + lev)
 
         has_day0 = day0 < lengths[None, :]
-        nobs = fit.nobs.reshape(E, S)
+        nobs = fit.nobs
         reasons = np.full((E, S), "", dtype=object)
-        reasons[~fit.ok.reshape(E, S)] = "estimation failed (rank-deficient regressors)"
+        reasons[~fit.ok] = "estimation failed (rank-deficient regressors)"
         few = nobs < self.min_estimation
         reasons[few] = [
             f"only {int(v)} usable estimation days (min_estimation={self.min_estimation})"
@@ -265,13 +281,10 @@ class EventStudy:
         included = reasons == ""
         day0_date = np.where(
             has_day0,
-            dates2[np.arange(S)[None, :], np.clip(day0, 0, max(T - 1, 0))],
+            dates2[np.arange(S)[None, :], np.clip(day0, 0, T - 1)],
             np.datetime64("NaT"),
         )
-        history = {
-            name: changes[name].reindex(ix).to_numpy(dtype="float64")
-            for name, ix in zip(names, own, strict=True)
-        }
+        history = {name: y2[s, : lengths[s]] for s, name in enumerate(names)}
         return Panel(
             rel_est=rel_est,
             rel_win=rel_win,
@@ -290,8 +303,11 @@ class EventStudy:
             sigma2=sigma2,
             nobs=nobs,
             k=k,
-            resid_est=fit.resid.reshape(E, S, len(rel_est)),
             history=history,
+            target=target,
+            regressors=X2,
+            constant=constant,
+            lengths=lengths,
         )
 
 
@@ -334,7 +350,7 @@ def _observation_times(
 
 
 def day0_positions(
-    events: pd.DataFrame, dates: pd.DatetimeIndex, obs_times_ns: np.ndarray
+    events: pd.DataFrame, dates: pd.DatetimeIndex, obs_times_ns: np.ndarray | None
 ) -> np.ndarray:
     """Position of day 0 of each event in a series' own observations.
 
@@ -344,8 +360,9 @@ def day0_positions(
         Canonical events (:func:`backtest.events.from_frame`).
     dates : pandas.DatetimeIndex
         The series' observation dates.
-    obs_times_ns : numpy.ndarray
-        UTC instants (int64 ns) at which those observations were taken.
+    obs_times_ns : numpy.ndarray or None
+        UTC instants (int64 ns) at which those observations were taken; may be
+        ``None`` when every event is date-only.
 
     Returns
     -------
@@ -359,9 +376,28 @@ def day0_positions(
     it. An event with a date only counts as happening during that date's session in
     its time zone: day 0 is the first observation dated on or after that date.
     """
-    ts = pd.DatetimeIndex(events["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
     local = events["date"].to_numpy(dtype="datetime64[ns]").astype("int64")
     timed = events["time_given"].to_numpy(dtype=bool)
-    by_time = np.searchsorted(obs_times_ns, ts, side="right")
-    by_date = np.searchsorted(dates.values.astype("datetime64[ns]").astype("int64"), local)
+    instants = (
+        pd.DatetimeIndex(events["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
+        if timed.any()
+        else None
+    )
+    if instants is not None and obs_times_ns is None:
+        raise DataValidationError("day0_positions: timed events need observation times")
+    dates_ns = dates.values.astype("datetime64[ns]").astype("int64")
+    return _day0(local, timed, instants, dates_ns, obs_times_ns)
+
+
+def _day0(
+    local: np.ndarray,
+    timed: np.ndarray,
+    instants: np.ndarray | None,
+    dates_ns: np.ndarray,
+    obs_ns: np.ndarray | None,
+) -> np.ndarray:
+    by_date = np.searchsorted(dates_ns, local)
+    if instants is None or obs_ns is None:
+        return by_date.astype(np.int64)
+    by_time = np.searchsorted(obs_ns, instants, side="right")
     return np.where(timed, by_time, by_date).astype(np.int64)

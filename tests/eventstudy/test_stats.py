@@ -708,3 +708,11 @@ def test_rejection_rate_under_iid_normal_null():
         rejected["cross_sectional_t"] += st.cross_sectional_t(car).pvalue < 0.05
     for name, count in rejected.items():
         assert 0.02 <= count / reps <= 0.09, (name, count / reps)
+
+
+def test_corrado_all_ties_is_undefined_not_noise():
+    # Found by hypothesis: every mean rank is 1/2 up to rounding, so S_U and the sum
+    # are both ~1e-17 and their ratio was floating-point noise (1.118 for x and -x).
+    a = np.array([[-1.0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]])
+    res = st.corrado(a[:, :4], a[:, 4:])
+    assert np.isnan(res.statistic) and np.isnan(res.pvalue)

@@ -389,3 +389,13 @@ def test_pooled_kolari_pynnonen_by_hand(april):
     assert row["pvalue"] == pytest.approx(2 * stats.t.sf(abs(t_kp), n - 1), rel=1e-9)
     assert row["recommended"] and f"{rbar:.3f}" in row["note"]
     assert not out.loc[("all", "bmp"), "valid"]
+
+
+def test_percentile_against_a_longer_history(april):
+    full = data.load(["UST10Y"], offline=True)
+    res = EventStudy(model="raw", series=("UST10Y",)).run(april, events(LIBERATION), history=full)
+    row = res.reactions(0, 6).iloc[0]
+    # Counted directly over every 7-day window since 1962 (FRED DGS10).
+    changes = data.reactions(full)["UST10Y"].dropna().to_numpy()
+    sums = np.convolve(changes, np.ones(7), mode="valid")
+    assert row["percentile"] == pytest.approx(100 * np.mean(sums <= row["change"] + 1e-9))
