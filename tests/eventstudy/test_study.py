@@ -399,3 +399,49 @@ def test_percentile_against_a_longer_history(april):
     changes = data.reactions(full)["UST10Y"].dropna().to_numpy()
     sums = np.convolve(changes, np.ones(7), mode="valid")
     assert row["percentile"] == pytest.approx(100 * np.mean(sums <= row["change"] + 1e-9))
+
+
+def test_factor_model_matches_statsmodels(april):
+    # Two factors (S&P 500 and VIX changes) for the Nikkei, against statsmodels OLS.
+    study = EventStudy(
+        model="factor",
+        factors=("SPX", "VIX"),
+        series=("NKY",),
+        estimation_window=(-150, -11),
+        event_window=(0, 3),
+        min_estimation=80,
+    )
+    res = study.run(april, events(LIBERATION))
+    p = res.parameters.iloc[0]
+    changes = data.reactions(april)
+    own = april["NKY"].dropna().index
+    pos0 = own.get_loc(res.day0.iloc[0, 0])
+    est = own[pos0 - 150 : pos0 - 10]
+    frame = changes.reindex(est)[["NKY", "SPX", "VIX"]].dropna()
+    ols = sm.OLS(frame["NKY"], sm.add_constant(frame[["SPX", "VIX"]])).fit()
+    assert [p["alpha"], p["SPX"], p["VIX"]] == pytest.approx(list(ols.params), abs=1e-10)
+    assert p["sigma2"] == pytest.approx(ols.scale, rel=1e-10)
+    assert p["df"] == ols.df_resid
+    day = own[pos0]
+    x0 = [1.0, changes.at[day, "SPX"], changes.at[day, "VIX"]]
+    pred = ols.get_prediction(np.array([x0]))
+    row = res.abnormal.set_index("rel_day").loc[0]
+    assert row["abnormal"] == pytest.approx(
+        changes.at[day, "NKY"] - pred.predicted_mean[0], abs=1e-10
+    )
+    assert row["sd"] ** 2 == pytest.approx(ols.scale + pred.se_mean[0] ** 2, rel=1e-10)
+
+
+def test_market_adjusted_variance_is_mean_square(april):
+    res = EventStudy(model="market_adjusted", market="SPX", series=("VIX",)).run(
+        april, events(LIBERATION)
+    )
+    p = res.parameters.iloc[0]
+    changes = data.reactions(april)
+    own = april["VIX"].dropna().index
+    pos0 = own.get_loc(res.day0.iloc[0, 0])
+    est = own[pos0 - 250 : pos0 - 10]
+    diff = (changes.reindex(est)["VIX"] - changes.reindex(est)["SPX"]).dropna()
+    # Nothing is estimated: s^2 = mean squared abnormal change, df = L.
+    assert p["sigma2"] == pytest.approx((diff**2).mean(), rel=1e-10)
+    assert p["df"] == len(diff)
