@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
-	$(BIN)/backtest data list --offline
+	$(BIN)/backtest run configs/april_2025_selloff.yaml --offline
 
 lint: install
 	$(BIN)/ruff check backtest strategies tests benchmarks data/events

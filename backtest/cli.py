@@ -19,7 +19,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from backtest import __version__
-from backtest.errors import BacktestError, BacktestWarning, DataValidationError, UnknownSeriesError
+from backtest.errors import (
+    BacktestError,
+    BacktestWarning,
+    ConfigError,
+    DataValidationError,
+    UnknownSeriesError,
+)
 
 __all__ = ["app", "main", "run"]
 
@@ -215,6 +221,91 @@ def data_fetch(
         )
 
 
+@app.command("run")
+def run_command(
+    config: Annotated[
+        Path, typer.Argument(help="Run config (YAML), e.g. configs/april_2025_selloff.yaml.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (overrides output.dir).")
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never touch the network (sets data.offline).")
+    ] = False,
+) -> None:
+    """Run a config: data -> event study -> report, into a run directory."""
+    from backtest.config import load_config
+    from backtest.pipeline import default_run_dir, run, write_run
+
+    overrides: dict[str, object] = {}
+    if offline:
+        overrides["data.offline"] = True
+    if out is not None:
+        overrides["output.dir"] = str(out.resolve())
+    cfg = load_config(config, overrides)
+    target = default_run_dir(cfg)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=_State.quiet,
+        transient=True,
+    ) as progress:
+        stages = ["loading data", "loading events", "running the event study",
+                  "assembling results", "writing the report"]  # fmt: skip
+        task = progress.add_task(stages[0], total=len(stages))
+
+        def step(stage: str) -> None:
+            progress.update(task, description=stage, completed=stages.index(stage))
+
+        result = run(cfg, config_path=config.resolve(), progress=step)
+        step("writing the report")
+        write_run(result, target)
+        progress.update(task, completed=len(stages))
+    _print_headline(result.results, target)
+
+
+def _print_headline(results: dict, target: Path) -> None:
+    from backtest.report.markdown import headline_table
+
+    header, rows = headline_table(results)
+    a, b = results["event_study"]["windows"][0]["window"]
+    table = Table(
+        title=f"{results['run']['title'] or results['run']['name']}: CAR days {a:+d}..{b:+d} "
+        "(*** p<0.01, ** p<0.05, * p<0.10)",
+        title_justify="left",
+    )
+    for i, col in enumerate(header):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+    report = target / "report.html"
+    out.print(f"report: {report if report.exists() else target / 'summary.md'}")
+    out.print(f"run directory: {target}")
+
+
+@app.command("report")
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `backtest run`.")],
+    html: Annotated[bool, typer.Option("--html", help="Also rebuild report.html.")] = False,
+) -> None:
+    """Print a run's Markdown summary (rebuilt from its results.json)."""
+    import json
+
+    from backtest.report import render_html, render_markdown
+
+    path = run_dir / "results.json"
+    if not path.is_file():
+        raise DataValidationError(f"{run_dir}: no results.json here; is it a run directory?")
+    results = json.loads(path.read_text(encoding="utf-8"))
+    out.print(render_markdown(results), markup=False, highlight=False)
+    if html:
+        (run_dir / "report.html").write_text(render_html(run_dir), encoding="utf-8")
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     label = "warning" if issubclass(category, BacktestWarning) else category.__name__
     err.print(f"[yellow]{label}:[/] {message}")
@@ -235,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return 1
-    except (UnknownSeriesError, DataValidationError) as exc:
+    except (UnknownSeriesError, DataValidationError, ConfigError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
     except BacktestError as exc:

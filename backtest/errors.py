@@ -12,6 +12,7 @@ __all__ = [
     "BacktestError",
     "BacktestWarning",
     "CacheCorruptError",
+    "ConfigError",
     "DataEndsEarlyWarning",
     "DataSourceError",
     "DataValidationError",
@@ -36,6 +37,10 @@ class UnknownSeriesError(BacktestError, KeyError):
 
 class DataValidationError(BacktestError, ValueError):
     """Input data or arguments are malformed (bad file, bad date, bad range)."""
+
+
+class ConfigError(BacktestError, ValueError):
+    """A run config is invalid; the message names the file and the field path."""
 
 
 class DataSourceError(BacktestError, RuntimeError):

@@ -46,7 +46,15 @@ import yaml
 
 from backtest.errors import DataValidationError
 
-__all__ = ["DEFAULT_TIMEZONE", "EVENT_COLUMNS", "FILE_FIELDS", "from_frame", "load", "select"]
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "EVENT_COLUMNS",
+    "FILE_FIELDS",
+    "from_frame",
+    "from_records",
+    "load",
+    "select",
+]
 
 #: Columns of the canonical events frame, in order (extra columns follow).
 EVENT_COLUMNS = ("event", "timestamp", "timezone", "date", "time_given", "label", "category")
@@ -209,6 +217,47 @@ def load(path: str | Path, *, timezone: str | None = None) -> pd.DataFrame:
         if file_zone is not None:
             fallback = file_zone
     return _build(records, extras, what=what, fallback=fallback)
+
+
+def from_records(
+    rows: Iterable[Mapping[str, object]], *, where: str = "events", timezone: str | None = None
+) -> pd.DataFrame:
+    """Build events from mappings with the fields of a calendar file row.
+
+    Parameters
+    ----------
+    rows : iterable of mapping
+        Each with ``date`` and ``label``, optionally ``time``, ``timezone``, ``id``,
+        ``category`` and extra fields; ``None`` values count as absent.
+    where : str
+        Name used in error messages (``events.inline`` gives ``events.inline[2]``).
+    timezone : str, optional
+        Zone of rows without one (default America/New_York).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical events, sorted by time as :func:`load` sorts a file.
+
+    Examples
+    --------
+    >>> ev = from_records([{"date": "2025-05-02", "timezone": "Asia/Tokyo",
+    ...                     "label": "Kato on Treasuries", "id": "kato"}])
+    >>> ev.loc[0, "timestamp"].isoformat(), bool(ev.loc[0, "time_given"])
+    ('2025-05-01T15:00:00+00:00', False)
+    """
+    records: list[_Record] = []
+    extras: list[str] = []
+    for i, row in enumerate(rows):
+        place = f"{where}[{i}]"
+        if not isinstance(row, Mapping):
+            raise DataValidationError(f"{place} must be a mapping with date and label, got {row!r}")
+        fields = {str(k): v for k, v in row.items() if v is not None}
+        extras.extend(n for n in fields if n not in FILE_FIELDS and n not in extras)
+        records.append(_Record(place, fields))
+    if not records:
+        raise DataValidationError(f"{where}: no events")
+    return _build(records, extras, what=where, fallback=timezone or DEFAULT_TIMEZONE)
 
 
 def from_frame(frame: pd.DataFrame, *, where: str = "events") -> pd.DataFrame:

@@ -1,0 +1,432 @@
+"""Run configurations: frozen pydantic models of the YAML files in ``configs/``.
+
+A config names the data, the events, the event study, the strategies and the output
+of one run. It is validated completely before any work starts: an unknown key, a
+window of the wrong shape, an unknown series or a missing events file is a
+:class:`~backtest.errors.ConfigError` naming the file and the field path.
+
+Relative paths resolve against the file that wrote them, also through ``extends:``
+(a config may extend a base config; mappings merge key by key, anything else in the
+child replaces the base's value).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from backtest.errors import BacktestError, ConfigError
+from backtest.eventstudy.models import ModelName
+from backtest.eventstudy.result import TESTS
+
+__all__ = [
+    "FORMATS",
+    "DataConfig",
+    "EventStudyConfig",
+    "EventsConfig",
+    "OutputConfig",
+    "RunConfig",
+    "StrategyConfig",
+    "load_config",
+]
+
+Provider = Literal["fred", "yahoo", "file"]
+Format = Literal["html", "md", "json", "csv", "parquet"]
+#: Output formats of a run, defined once and reused in validation and messages.
+FORMATS: tuple[str, ...] = get_args(Format)
+TestName = Literal[
+    "csect_t", "patell", "bmp", "kolari_pynnonen", "portfolio", "bootstrap", "corrado",
+    "generalized_sign", "wilcoxon",
+]  # fmt: skip
+assert set(get_args(TestName)) == set(TESTS)
+
+Window = tuple[int, int]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_window(value: Window, name: str) -> Window:
+    if value[0] > value[1]:
+        raise ValueError(f"{name} must be [first, last] with first <= last, got {list(value)}")
+    return value
+
+
+class DataConfig(_Model):
+    """Which series to load, over which dates, from where.
+
+    Parameters
+    ----------
+    series : list of str
+        Catalog names to study.
+    start, end : date, optional
+        Date range of the levels loaded (default: all available history).
+    sources : mapping of str to {"fred", "yahoo", "file"}
+        Preferred provider per series (default: each series' default source).
+    offline : bool, optional
+        ``true`` never touches the network; ``null`` detects it.
+    cache_dir : path, optional
+        Cache directory.
+    catalogs : list of path
+        Extra catalog YAML files with user series.
+    define : mapping
+        User series defined inline, in the catalog schema (``{NAME: {kind: ...}}``).
+    """
+
+    series: tuple[str, ...] = Field(min_length=1)
+    start: dt.date | None = None
+    end: dt.date | None = None
+    sources: dict[str, Provider] = Field(default_factory=dict)
+    offline: bool | None = None
+    cache_dir: Path | None = None
+    catalogs: tuple[Path, ...] = ()
+    define: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _range(self) -> DataConfig:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+class InlineEvent(_Model):
+    """One event written in the config (same fields as a calendar file row)."""
+
+    id: str | None = None
+    date: dt.date
+    time: str | None = None
+    timezone: str | None = None
+    label: str
+    category: str = ""
+
+
+class EventsConfig(_Model):
+    """Event calendars and filters.
+
+    Parameters
+    ----------
+    files : list of path
+        CSV or YAML calendars (``data/events/``).
+    inline : list of InlineEvent
+        Events written in the config itself.
+    categories, ids : list of str, optional
+        Keep only these categories / event ids.
+    start, end : date, optional
+        Keep only events in this range (local dates).
+    timezone : str, optional
+        Zone of rows that give none (default America/New_York).
+    """
+
+    files: tuple[Path, ...] = ()
+    inline: tuple[InlineEvent, ...] = ()
+    categories: tuple[str, ...] | None = None
+    ids: tuple[str, ...] | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    timezone: str | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> EventsConfig:
+        if not self.files and not self.inline:
+            raise ValueError("give at least one events file (files) or inline event (inline)")
+        return self
+
+
+class EventStudyConfig(_Model):
+    """The event study: model, windows, tests and CAR tables (see :class:`EventStudy`).
+
+    Parameters
+    ----------
+    model : {"raw", "constant_mean", "market", "market_adjusted", "factor"}
+        Model of normal behaviour.
+    market : str, optional
+        Market series (loaded automatically if not in ``data.series``).
+    factors : list of str
+        Factor series of the ``factor`` model.
+    estimation_window, event_window : [int, int]
+        Relative trading days.
+    min_estimation : int
+        Fewest usable estimation days.
+    windows : list of [int, int]
+        CAR sub-windows to tabulate; the first is the headline window.
+    tests : list of str
+        Cross-event tests to report.
+    groups : mapping of str to list of str
+        Pooled groups of series for the cross-event tests.
+    bootstrap_draws, seed : int
+        Resampling of the bootstrap test (fixed seed: runs are reproducible).
+    """
+
+    model: ModelName = "raw"
+    market: str | None = None
+    factors: tuple[str, ...] = ()
+    estimation_window: Window = (-250, -11)
+    event_window: Window = (-5, 10)
+    min_estimation: int = Field(default=100, gt=0)
+    windows: tuple[Window, ...] = ((0, 0), (0, 1), (0, 5))
+    tests: tuple[TestName, ...] = get_args(TestName)
+    groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    bootstrap_draws: int = Field(default=9999, ge=99)
+    seed: int = 0
+
+    @field_validator("estimation_window", "event_window")
+    @classmethod
+    def _ordered(cls, value: Window, info: Any) -> Window:
+        return _check_window(value, info.field_name)
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, value: tuple[Window, ...]) -> tuple[Window, ...]:
+        if not value:
+            raise ValueError("give at least one CAR window, e.g. [[0, 5]]")
+        for w in value:
+            _check_window(w, "each window")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EventStudyConfig:
+        w0, w1 = self.event_window
+        for w in self.windows:
+            if not (w0 <= w[0] and w[1] <= w1):
+                raise ValueError(
+                    f"window {list(w)} is outside the event_window {list(self.event_window)}"
+                )
+        if self.estimation_window[1] >= w0:
+            raise ValueError(
+                f"estimation_window {list(self.estimation_window)} must end before the "
+                f"event_window {list(self.event_window)} starts"
+            )
+        if self.model in ("market", "market_adjusted") and not self.market:
+            raise ValueError(f"model {self.model!r} needs a market series (market: SPX)")
+        if self.model == "factor" and not self.factors:
+            raise ValueError("model 'factor' needs factors: [...]")
+        return self
+
+
+class StrategyConfig(_Model):
+    """A strategy to run (the strategy engine fills this in)."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    series: str | None = None
+
+
+class OutputConfig(_Model):
+    """Where the run directory goes and which files it holds.
+
+    Parameters
+    ----------
+    dir : path, optional
+        Run directory (default ``runs/<name>`` in the working directory).
+    formats : list of {"html", "md", "json", "csv", "parquet"}
+        Files to write; the resolved config and ``results.json`` are always written.
+    """
+
+    dir: Path | None = None
+    formats: tuple[Format, ...] = FORMATS  # type: ignore[assignment]
+
+
+class RunConfig(_Model):
+    """A complete run: data -> events -> event study -> strategies -> report."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str = ""
+    description: str = ""
+    data: DataConfig
+    events: EventsConfig
+    event_study: EventStudyConfig = Field(default_factory=EventStudyConfig)
+    strategies: tuple[StrategyConfig, ...] = ()
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def to_yaml(self) -> str:
+        """The complete config as YAML (what a run directory records)."""
+        return yaml.safe_dump(
+            self.model_dump(mode="json", exclude_none=False), sort_keys=False, allow_unicode=True
+        )
+
+
+# Loading ------------------------------------------------------------------------------------
+
+#: Fields holding paths, by location: resolved against the file that wrote them.
+_PATHS = {
+    ("data", "cache_dir"): False,
+    ("data", "catalogs"): True,
+    ("events", "files"): True,
+    ("output", "dir"): False,
+}
+
+
+def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path))
+        raise ConfigError(f"{path}: extends loops back on itself ({chain})")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys, got {type(raw).__name__}")
+    _resolve_paths(raw, path.parent)
+    base_ref = raw.pop("extends", None)
+    if base_ref is None:
+        return raw
+    if not isinstance(base_ref, str):
+        raise ConfigError(f"{path}: extends must be a file name, got {base_ref!r}")
+    base = _read(path.parent / base_ref, (*seen, path))
+    return _merge(base, raw)
+
+
+def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
+    for (section, key), many in _PATHS.items():
+        block = raw.get(section)
+        if not isinstance(block, dict) or block.get(key) is None:
+            continue
+        value = block[key]
+        if many and isinstance(value, list):
+            block[key] = [_join(folder, v) if isinstance(v, str) else v for v in value]
+        elif not many and isinstance(value, str):
+            block[key] = _join(folder, value)
+
+
+def _join(folder: Path, value: str) -> str:
+    """`value` resolved against `folder` (normalised, symlinks left alone)."""
+    return os.path.normpath(folder / Path(value).expanduser())
+
+
+def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> RunConfig:
+    """Read, merge, validate and check a run config.
+
+    Parameters
+    ----------
+    path : path
+        YAML file.
+    overrides : mapping, optional
+        Dotted keys to set after reading, e.g. ``{"data.offline": True}`` (CLI
+        options); they are part of the returned (and saved) config.
+
+    Returns
+    -------
+    RunConfig
+
+    Raises
+    ------
+    backtest.errors.ConfigError
+        Anything wrong with the file; the message names the file and field path.
+    """
+    path = Path(path)
+    raw = _read(path)
+    for dotted, value in (overrides or {}).items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format(exc, path)) from None
+    _check(config, path)
+    return config
+
+
+def _format(exc: ValidationError, path: Path) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            parent = _model_at(err["loc"][:-1])
+            allowed = sorted(parent.model_fields) if parent else []
+            close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            lines.append(f"{path}: {loc}: unknown key{hint} (allowed here: {', '.join(allowed)})")
+            continue
+        given = err.get("input")
+        shown = "" if err["type"] == "missing" else f" (got {given!r})"
+        lines.append(f"{path}: {loc}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The config model at a validation-error location (for listing allowed keys)."""
+    model: type[BaseModel] | None = RunConfig
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(str(part))
+        model = _submodel(field.annotation) if field else None
+    return model
+
+
+def _submodel(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for inner in getattr(annotation, "__args__", ()):
+        found = _submodel(inner)
+        if found is not None:
+            return found
+    return None
+
+
+def _check(config: RunConfig, path: Path) -> None:
+    """Checks that need more than the schema: series exist, files exist."""
+    from backtest import data as data_mod
+
+    try:
+        cat = data_mod.catalog(*config.data.catalogs)
+        if config.data.define:
+            cat = cat.merge(
+                data_mod.Catalog.from_dict(
+                    {"series": config.data.define}, where=f"{path}: data.define"
+                )
+            )
+    except BacktestError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    es = config.event_study
+    named = [
+        *(("data.series", i, n) for i, n in enumerate(config.data.series)),
+        *(("event_study.market", None, n) for n in ([es.market] if es.market else [])),
+        *(("event_study.factors", i, n) for i, n in enumerate(es.factors)),
+        *(("data.sources", None, n) for n in config.data.sources),
+    ]
+    for field, index, name in named:
+        if name not in cat:
+            where = f"{field}[{index}]" if index is not None else field
+            raise ConfigError(f"{path}: {where}: {cat._unknown_message(name)}")
+    for gname, members in es.groups.items():
+        for i, member in enumerate(members):
+            if member not in config.data.series:
+                raise ConfigError(
+                    f"{path}: event_study.groups.{gname}[{i}]: {member!r} is not one of "
+                    f"data.series {list(config.data.series)}"
+                )
+    for i, file in enumerate(config.events.files):
+        if not Path(file).is_file():
+            raise ConfigError(f"{path}: events.files[{i}]: file not found: {file}")
+    if config.strategies:
+        raise ConfigError(
+            f"{path}: strategies: strategy plugins are not available in this version yet; "
+            "remove the strategies section (it is reserved for the strategy engine)"
+        )

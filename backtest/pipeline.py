@@ -1,0 +1,313 @@
+"""The one place that wires a run: config -> data -> events -> event study -> report.
+
+:func:`run` does the work and returns a :class:`RunResult`; :func:`write_run` writes
+the run directory atomically (built in a temporary folder beside it and renamed into
+place only when complete, so a failed run leaves nothing half-written).
+
+Run directory::
+
+    report.html          self-contained HTML report (no network needed)
+    summary.md           Markdown summary
+    results.json         every table, machine-readable (schema: backtest/report/results.schema.json)
+    config.yaml          the complete resolved config, CLI overrides included
+    levels.parquet       the levels the study used
+    tables/              abnormal, CAR, reactions and test tables as CSV and parquet
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest import __version__
+from backtest import data as data_mod
+from backtest import events as events_mod
+from backtest.config import RunConfig
+from backtest.eventstudy import EventStudy, EventStudyResult
+
+__all__ = ["SCHEMA", "RunResult", "run", "write_run"]
+
+#: Identifier of the results.json layout; bumped on incompatible changes.
+SCHEMA = "backtest.results/1"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run produced, before it is written.
+
+    Attributes
+    ----------
+    config : RunConfig
+        The resolved config.
+    levels : pandas.DataFrame
+        Levels used (studied series and market/factors).
+    events : pandas.DataFrame
+        The events studied.
+    study : EventStudyResult
+        The event-study result.
+    results : dict
+        The content of ``results.json``.
+    tables : dict of str to DataFrame
+        Tables written under ``tables/``.
+    """
+
+    config: RunConfig
+    levels: pd.DataFrame
+    events: pd.DataFrame
+    study: EventStudyResult
+    results: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def _noop(stage: str) -> None:
+    return None
+
+
+def run(
+    config: RunConfig,
+    *,
+    config_path: Path | None = None,
+    progress: Progress = _noop,
+) -> RunResult:
+    """Run a config: load data and events, run the event study, assemble the results.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Validated config (:func:`backtest.config.load_config`).
+    config_path : pathlib.Path, optional
+        The file it came from (recorded in the results).
+    progress : callable, optional
+        Called with the name of each stage as it starts.
+
+    Returns
+    -------
+    RunResult
+    """
+    started = time.perf_counter()
+    cfg_data, cfg_es = config.data, config.event_study
+    progress("loading data")
+    catalog = data_mod.catalog(*cfg_data.catalogs)
+    if cfg_data.define:
+        catalog = catalog.merge(
+            data_mod.Catalog.from_dict({"series": cfg_data.define}, where="data.define")
+        )
+    loader = data_mod.DataLoader(catalog, cache=cfg_data.cache_dir, offline=cfg_data.offline)
+    regressors = [n for n in ([cfg_es.market] if cfg_es.market else []) + list(cfg_es.factors)]
+    names = list(dict.fromkeys([*cfg_data.series, *regressors]))
+    loaded = [loader.load_series(n, prefer=cfg_data.sources.get(n)) for n in names]
+    history = data_mod.to_frame(loaded)
+    levels = history.loc[
+        pd.Timestamp(cfg_data.start) if cfg_data.start else None : pd.Timestamp(cfg_data.end)
+        if cfg_data.end
+        else None
+    ]
+    levels.attrs = history.attrs
+
+    progress("loading events")
+    events = _events(config)
+
+    progress("running the event study")
+    study = EventStudy(
+        model=cfg_es.model,
+        estimation_window=cfg_es.estimation_window,
+        event_window=cfg_es.event_window,
+        market=cfg_es.market,
+        factors=cfg_es.factors,
+        min_estimation=cfg_es.min_estimation,
+        series=tuple(cfg_data.series),
+    )
+    res = study.run(levels, events, history=history)
+
+    progress("assembling results")
+    tables: dict[str, pd.DataFrame] = {"abnormal": res.abnormal, "aar": res.aar().reset_index()}
+    windows = []
+    for a, b in cfg_es.windows:
+        key = _window_key(a, b)
+        reactions = res.reactions(a, b)
+        tests = res.tests(
+            a, b, groups=cfg_es.groups, draws=cfg_es.bootstrap_draws, seed=cfg_es.seed
+        )
+        tests = tests[tests["test"].isin(cfg_es.tests)].reset_index(drop=True)
+        car = res.car(a, b)
+        tables[f"reactions_{key}"] = reactions
+        tables[f"tests_{key}"] = tests
+        tables[f"car_{key}"] = car.reset_index()
+        windows.append(
+            {
+                "window": [a, b],
+                "car": _records(car.reset_index()),
+                "reactions": _records(reactions),
+                "tests": _records(tests),
+            }
+        )
+    results = {
+        "schema": SCHEMA,
+        "run": {
+            "name": config.name,
+            "title": config.title,
+            "description": config.description,
+            "config_file": str(config_path) if config_path else None,
+            "backtest_version": __version__,
+            "python": platform.python_version(),
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "run_seconds": round(time.perf_counter() - started, 3),
+        },
+        "config": config.model_dump(mode="json"),
+        "data": {
+            "start": _iso(levels.index[0]) if len(levels) else None,
+            "end": _iso(levels.index[-1]) if len(levels) else None,
+            "series": levels.attrs.get("backtest", {}).get("series", {}),
+        },
+        "events": _records(events[list(events_mod.EVENT_COLUMNS)]),
+        "event_study": {
+            "design": res.describe(),
+            "units": res.units,
+            "windows": windows,
+        },
+        "strategies": [],
+    }
+    return RunResult(config, levels, events, res, _clean(results), tables)
+
+
+def _events(config: RunConfig) -> pd.DataFrame:
+    ev = config.events
+    frames = [events_mod.load(path, timezone=ev.timezone) for path in ev.files]
+    if ev.inline:
+        rows = [
+            {
+                "id": e.id,
+                "date": e.date.isoformat(),
+                "time": e.time,
+                "timezone": e.timezone,
+                "label": e.label,
+                "category": e.category,
+            }
+            for e in ev.inline
+        ]
+        frames.append(events_mod.from_records(rows, where="events.inline", timezone=ev.timezone))
+    merged = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    merged = events_mod.from_frame(merged, where="events")
+    return events_mod.select(
+        merged, categories=ev.categories, ids=ev.ids, start=ev.start, end=ev.end
+    )
+
+
+def _window_key(a: int, b: int) -> str:
+    return f"{a}_{b}".replace("-", "m")
+
+
+def _iso(ts: pd.Timestamp) -> str:
+    return ts.date().isoformat()
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    columns = list(frame.columns)
+    for row in frame.itertuples(index=False, name=None):
+        out.append({str(c): _scalar(v) for c, v in zip(columns, row, strict=True)})
+    return out
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            return None
+        if value.tz is not None:
+            return value.isoformat()
+        return value.date().isoformat() if value == value.normalize() else value.isoformat()
+    if isinstance(value, np.datetime64):
+        return _scalar(pd.Timestamp(value)) if not np.isnat(value) else None
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return None if not math.isfinite(float(value)) else float(value)
+    if value is pd.NaT or value is None:
+        return None
+    return value
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return _scalar(obj)
+
+
+# Writing ------------------------------------------------------------------------------------
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    """``output.dir`` of the config, else ``runs/<name>`` in the working directory."""
+    return Path(config.output.dir) if config.output.dir else Path("runs") / config.name
+
+
+@contextmanager
+def _staging(target: Path) -> Iterator[Path]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_run(result: RunResult, target: Path) -> Path:
+    """Write the run directory `target` atomically (replacing an earlier run there).
+
+    Returns
+    -------
+    pathlib.Path
+        `target`.
+    """
+    from backtest.report import render_html, render_markdown
+
+    formats = set(result.config.output.formats)
+    with _staging(target) as tmp:
+        (tmp / "config.yaml").write_text(result.config.to_yaml(), encoding="utf-8")
+        text = json.dumps(result.results, indent=2, sort_keys=False, allow_nan=False)
+        (tmp / "results.json").write_text(text + "\n", encoding="utf-8")
+        levels = result.levels.copy()
+        levels.attrs = {}
+        levels.to_parquet(tmp / "levels.parquet")
+        tables = tmp / "tables"
+        tables.mkdir()
+        for name, frame in result.tables.items():
+            frame = frame.copy()
+            frame.attrs = {}
+            if "csv" in formats:
+                frame.to_csv(tables / f"{name}.csv", index=False)
+            if "parquet" in formats:
+                frame.to_parquet(tables / f"{name}.parquet", index=False)
+        if "md" in formats:
+            (tmp / "summary.md").write_text(render_markdown(result.results), encoding="utf-8")
+        if "html" in formats:
+            (tmp / "report.html").write_text(render_html(tmp), encoding="utf-8")
+    return target

@@ -1,0 +1,129 @@
+"""Markdown summary of a run: reads well on GitHub and in a terminal."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["headline_table", "render_markdown", "stars"]
+
+
+def stars(pvalue: float | None) -> str:
+    """Significance marks: ``***`` p < 0.01, ``**`` p < 0.05, ``*`` p < 0.10."""
+    if pvalue is None or not math.isfinite(pvalue):
+        return ""
+    return "***" if pvalue < 0.01 else "**" if pvalue < 0.05 else "*" if pvalue < 0.10 else ""
+
+
+def fmt_change(value: float | None, unit: str) -> str:
+    """A change in its natural unit: ``+47.0 bp``, ``-2.66%``."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:+.1f} bp" if unit == "bp" else f"{value:+.2f}%"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def headline_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Events x series table of the headline (first) CAR window, with significance marks."""
+    es = results["event_study"]
+    window = es["windows"][0]
+    series = es["design"]["series"]
+    cells: dict[tuple[str, str], str] = {}
+    labels: dict[str, str] = {}
+    for row in window["reactions"]:
+        mark = stars(row["pvalue"])
+        cells[(row["event"], row["series"])] = fmt_change(row["car"], row["unit"]) + mark
+        labels[row["event"]] = row["label"]
+    events = [e["event"] for e in results["events"]]
+    rows = [[ev, *(cells.get((ev, s), "excluded") for s in series)] for ev in events]
+    return ["event", *series], rows
+
+
+def render_markdown(results: Mapping[str, Any]) -> str:
+    """Return the Markdown summary of a run from its ``results.json`` content."""
+    run = results["run"]
+    es = results["event_study"]
+    design = es["design"]
+    a, b = es["windows"][0]["window"]
+    out = [f"# {run['title'] or run['name']}", ""]
+    if run.get("description"):
+        out += [run["description"].strip(), ""]
+    out += [
+        f"Run `{run['name']}` with backtest {run['backtest_version']}. Model `{design['model']}`"
+        + (f" (market {design['market']})" if design.get("market") else "")
+        + f", estimation window {tuple(design['estimation_window'])}, event window "
+        f"{tuple(design['event_window'])}; {design['events']} events x "
+        f"{len(design['series'])} series. Changes: bp for yields, % log returns for FX and "
+        "indices. Marks: \\*\\*\\* p<0.01, \\*\\* p<0.05, \\* p<0.10 (per-event t test).",
+        "",
+        f"## Cumulative abnormal change, days {a:+d} to {b:+d}",
+        "",
+    ]
+    header, rows = headline_table(results)
+    out += _table(header, rows)
+    out += ["", "## Events", ""]
+    day0 = design["day0"]
+    out += _table(
+        ["event", "time", "label", *(f"day 0 {s}" for s in design["series"])],
+        [
+            [
+                e["event"],
+                f"{e['timestamp']} ({e['timezone']})"
+                if e["time_given"]
+                else f"{e['date']} (date only)",
+                e["label"].replace("|", "/"),
+                *(day0.get(e["event"], {}).get(s) or "n/a" for s in design["series"]),
+            ]
+            for e in results["events"]
+        ],
+    )
+    for window in es["windows"]:
+        a, b = window["window"]
+        rec = [t for t in window["tests"] if t["recommended"]]
+        if not rec:
+            continue
+        out += ["", f"## Cross-event tests, days {a:+d} to {b:+d} (recommended test)", ""]
+        out += _table(
+            ["series", "test", "n", "mean CAR", "statistic", "p-value", "why"],
+            [
+                [
+                    t["series"],
+                    t["test"],
+                    t["n"],
+                    "n/a" if t["caar"] is None else f"{t['caar']:.3g}",
+                    "n/a" if t["statistic"] is None else f"{t['statistic']:.3f}",
+                    "n/a" if t["pvalue"] is None else f"{t['pvalue']:.4f}",
+                    t["note"],
+                ]
+                for t in rec
+            ],
+        )
+    excl = design.get("exclusions") or []
+    if excl:
+        out += ["", "## Excluded", ""]
+        out += _table(
+            ["event", "series", "reason"], [[x["event"], x["series"], x["reason"]] for x in excl]
+        )
+    out += ["", "## Data", ""]
+    out += _table(
+        ["series", "source", "publisher", "observed", "first", "last", "checksum"],
+        [
+            [
+                name,
+                p.get("source"),
+                p.get("publisher"),
+                f"{p.get('obs_time')} {p.get('timezone')}",
+                p.get("first"),
+                p.get("last"),
+                f"`{str(p.get('checksum'))[:19]}…`",
+            ]
+            for name, p in results["data"]["series"].items()
+        ],
+    )
+    return "\n".join(out) + "\n"

@@ -1,0 +1,104 @@
+"""End-to-end runs of every config in configs/, and the run directory they write."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import pytest
+
+from backtest.cli import main
+from backtest.config import load_config
+from backtest.pipeline import run, write_run
+
+from ..conftest import REPO
+
+CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
+SCHEMA = json.loads((REPO / "backtest" / "report" / "results.schema.json").read_text())
+
+
+def run_config(path: Path, out: Path) -> dict:
+    cfg = load_config(path, {"data.offline": True, "output.dir": str(out)})
+    write_run(run(cfg, config_path=path), out)
+    return json.loads((out / "results.json").read_text())
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_every_config_runs_end_to_end(path, tmp_path):
+    results = run_config(path, tmp_path / "run")
+    jsonschema.validate(results, SCHEMA, cls=jsonschema.Draft202012Validator)
+    files = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {"report.html", "summary.md", "results.json", "config.yaml", "levels.parquet"} <= files
+    # The saved config is complete: loading it again gives the same config.
+    again = load_config(tmp_path / "run" / "config.yaml")
+    assert (
+        again.model_dump()
+        == load_config(
+            path, {"data.offline": True, "output.dir": str(tmp_path / "run")}
+        ).model_dump()
+    )
+
+
+def test_april_headline_numbers(tmp_path):
+    results = run_config(REPO / "configs" / "april_2025_selloff.yaml", tmp_path / "run")
+    rows = {(r["event"], r["series"]): r for r in results["event_study"]["windows"][0]["reactions"]}
+    assert results["event_study"]["windows"][0]["window"] == [0, 6]
+    ust = rows[("liberation_day", "UST10Y")]
+    # FRED DGS10 4.20 (04-02) -> 4.48 (04-11): +28 bp over days 0..+6 (raw model).
+    assert ust["day0"] == "2025-04-03" and ust["car"] == pytest.approx(28.0, abs=1e-9)
+    yen = rows[("liberation_day", "USDJPY")]
+    # FRED DEXJPUS 149.98 (04-02) -> 04-11 143.57: the yen strengthened.
+    assert yen["car"] == pytest.approx(100 * math.log(143.57 / 149.98), abs=1e-9)
+    assert rows[("pause_90d", "NKY")]["day0"] == "2025-04-10"
+    md = (tmp_path / "run" / "summary.md").read_text()
+    assert "+28.0 bp" in md and "liberation_day" in md
+
+
+def test_two_runs_identical_apart_from_timestamps(tmp_path):
+    path = REPO / "configs" / "april_2025_selloff.yaml"
+    first = run_config(path, tmp_path / "a")
+    second = run_config(path, tmp_path / "b")
+    for results in (first, second):
+        results["run"].pop("created_at")
+        results["run"].pop("run_seconds")
+        results["config"]["output"].pop("dir")
+    assert first == second
+    for name in ("summary.md",):
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+    a = pd.read_parquet(tmp_path / "a" / "tables" / "reactions_0_6.parquet")
+    b = pd.read_parquet(tmp_path / "b" / "tables" / "reactions_0_6.parquet")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_cli_run_and_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["--quiet", "run", str(REPO / "configs" / "japan_treasury_leverage.yaml"),
+                 "--offline", "--out", str(out)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "kato_treasuries" in captured.out and str(out) in captured.out
+    saved = load_config(out / "config.yaml")
+    assert saved.data.offline is True and saved.output.dir == out  # CLI overrides recorded
+    assert main(["report", str(out)]) == 0
+    assert "Japan" in capsys.readouterr().out
+    assert main(["report", str(tmp_path)]) == 2
+
+
+def test_failed_run_leaves_earlier_run_intact(tmp_path, monkeypatch):
+    path = REPO / "configs" / "japan_treasury_leverage.yaml"
+    out = tmp_path / "run"
+    run_config(path, out)
+    before = (out / "results.json").read_bytes()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("backtest.report.markdown.render_markdown", boom)
+    monkeypatch.setattr("backtest.report.render_markdown", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_config(path, out)
+    assert (out / "results.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
