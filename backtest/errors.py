@@ -19,6 +19,7 @@ __all__ = [
     "FetchFailedWarning",
     "OfflineError",
     "RateLimitError",
+    "StrategyError",
     "SymbolNotFoundError",
     "UnknownSeriesError",
 ]
@@ -41,6 +42,10 @@ class DataValidationError(BacktestError, ValueError):
 
 class ConfigError(BacktestError, ValueError):
     """A run config is invalid; the message names the file and the field path."""
+
+
+class StrategyError(BacktestError, LookupError):
+    """A strategy is unknown, failed to load, or failed while computing signals."""
 
 
 class DataSourceError(BacktestError, RuntimeError):
