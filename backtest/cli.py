@@ -15,7 +15,7 @@ from typing import Annotated, Any, cast
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from backtest import __version__
@@ -38,9 +38,11 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Inspect, load and fetch market data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+strategies_app = typer.Typer(help="Strategy plugins.", no_args_is_help=True)
+app.add_typer(strategies_app, name="strategies")
 
 out = Console(highlight=False, soft_wrap=False, width=160)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages never re-wrapped
 
 
 class _State:
@@ -221,6 +223,44 @@ def data_fetch(
         )
 
 
+@strategies_app.command("list")
+def strategies_list() -> None:
+    """List every discovered strategy (built-in and entry points) with its parameters."""
+    from backtest.strategy import discover
+
+    table = Table(title="strategies", title_justify="left", show_lines=True)
+    for col in ("name", "source", "parameters", "idea"):
+        table.add_column(col, overflow="fold")
+    broken = 0
+    for name, found in discover().items():
+        if found.cls is None:
+            broken += 1
+            table.add_row(
+                name,
+                found.source,
+                "",
+                f"[red]failed to load: {type(found.error).__name__}: {found.error}[/]",
+            )
+            continue
+        fields = found.cls.Params.model_fields
+        params = "\n".join(
+            f"{key}: {_type_name(f.annotation)} = {f.default!r}"
+            if not f.is_required()
+            else f"{key}: {_type_name(f.annotation)} (required)"
+            for key, f in fields.items()
+        )
+        table.add_row(name, found.source, params or "(none)", found.cls.describe())
+    out.print(table)
+    if broken:
+        err.print(f"[yellow]warning:[/] {broken} strategy plugin(s) failed to load (listed above)")
+
+
+def _type_name(annotation: object) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
 @app.command("run")
 def run_command(
     config: Annotated[
@@ -253,12 +293,22 @@ def run_command(
         disable=_State.quiet,
         transient=True,
     ) as progress:
-        stages = ["loading data", "loading events", "running the event study",
-                  "assembling results", "writing the report"]  # fmt: skip
+        stages = [
+            "loading data",
+            "loading events",
+            "running the event study",
+            "assembling results",
+            *(f"strategy {sc.name}" for sc in cfg.strategies),
+            "writing the report",
+        ]  # fmt: skip
         task = progress.add_task(stages[0], total=len(stages))
 
+        def task_done(task_id: TaskID) -> float:
+            return progress.tasks[task_id].completed
+
         def step(stage: str) -> None:
-            progress.update(task, description=stage, completed=stages.index(stage))
+            done = stages.index(stage) if stage in stages else task_done(task)
+            progress.update(task, description=stage, completed=done)
 
         result = run(cfg, config_path=config.resolve(), progress=step)
         step("writing the report")

@@ -34,6 +34,7 @@ __all__ = [
     "OutputConfig",
     "RunConfig",
     "StrategyConfig",
+    "ValidationConfig",
     "load_config",
 ]
 
@@ -211,12 +212,51 @@ class EventStudyConfig(_Model):
         return self
 
 
+class ValidationConfig(_Model):
+    """Out-of-sample discipline: one train/test split or walk-forward folds."""
+
+    method: Literal["train_test", "walk_forward"] = "train_test"
+    train_fraction: float = Field(default=0.7, gt=0.0, lt=1.0)
+    train_bars: int = Field(default=756, ge=20)
+    test_bars: int = Field(default=252, ge=5)
+
+
 class StrategyConfig(_Model):
-    """A strategy to run (the strategy engine fills this in)."""
+    """A strategy to backtest (see :mod:`backtest.engine`).
+
+    Parameters
+    ----------
+    name : str
+        Registered strategy (``backtest strategies list``).
+    series : str
+        Traded series (loaded automatically).
+    params : mapping
+        Fixed parameters (and defaults of a sweep).
+    sweep : mapping, optional
+        Parameter space: lists or ``{start, stop, step}`` ranges per parameter.
+    method : {"grid", "random"}
+        All combinations, or `samples` random ones (`seed`).
+    fees_bps, slippage_bps : float
+        Costs in basis points of traded value.
+    periods_per_year : int
+        Annualisation (252 trading days).
+    validation : ValidationConfig, optional
+        Choose parameters in sample, report out of sample.
+    """
 
     name: str
+    series: str
     params: dict[str, Any] = Field(default_factory=dict)
-    series: str | None = None
+    sweep: dict[str, Any] | None = None
+    method: Literal["grid", "random"] = "grid"
+    samples: int | None = Field(default=None, ge=1)
+    seed: int = 0
+    chunk_size: int = Field(default=2000, ge=1)
+    fees_bps: float = Field(default=0.0, ge=0.0)
+    slippage_bps: float = Field(default=0.0, ge=0.0)
+    periods_per_year: int = Field(default=252, ge=1)
+    risk_free: float = 0.0
+    validation: ValidationConfig | None = None
 
 
 class OutputConfig(_Model):
@@ -426,7 +466,24 @@ def _check(config: RunConfig, path: Path) -> None:
         if not Path(file).is_file():
             raise ConfigError(f"{path}: events.files[{i}]: file not found: {file}")
     if config.strategies:
-        raise ConfigError(
-            f"{path}: strategies: strategy plugins are not available in this version yet; "
-            "remove the strategies section (it is reserved for the strategy engine)"
-        )
+        from backtest.strategy import get_strategy
+
+        for i, sc in enumerate(config.strategies):
+            where = f"{path}: strategies[{i}]"
+            if sc.series not in cat:
+                raise ConfigError(f"{where}.series: {cat._unknown_message(sc.series)}")
+            try:
+                strat = get_strategy(sc.name)
+                params = strat.parse(sc.params)
+                for extra in strat.required_series(params, sc.series):
+                    if extra not in cat:
+                        raise ConfigError(f"{where}: needs series {extra!r}, not in the catalog")
+                if sc.sweep:
+                    unknown = [k for k in sc.sweep if k not in strat.Params.model_fields]
+                    if unknown:
+                        raise ConfigError(
+                            f"{where}.sweep.{unknown[0]}: unknown parameter of {sc.name!r}; "
+                            f"parameters: {', '.join(strat.Params.model_fields)}"
+                        )
+            except BacktestError as exc:
+                raise ConfigError(f"{where}: {exc}") from None

@@ -110,7 +110,7 @@ def run(
         )
     loader = data_mod.DataLoader(catalog, cache=cfg_data.cache_dir, offline=cfg_data.offline)
     regressors = [n for n in ([cfg_es.market] if cfg_es.market else []) + list(cfg_es.factors)]
-    names = list(dict.fromkeys([*cfg_data.series, *regressors]))
+    names = list(dict.fromkeys([*cfg_data.series, *regressors, *_strategy_series(config)]))
     loaded = [loader.load_series(n, prefer=cfg_data.sources.get(n)) for n in names]
     history = data_mod.to_frame(loaded)
     levels = history.loc[
@@ -157,6 +157,16 @@ def run(
                 "tests": _records(tests),
             }
         )
+    strategies, equity = [], {}
+    for i, sc in enumerate(config.strategies):
+        progress(f"strategy {sc.name}")
+        entry, curve, sweep_table = _run_strategy(sc, levels, events, res.day0)
+        strategies.append(entry)
+        equity[f"{i}:{sc.name}[{sc.series}]"] = curve
+        if sweep_table is not None:
+            tables[f"sweep_{i}_{sc.name}"] = sweep_table
+    if equity:
+        tables["equity"] = pd.DataFrame(equity).rename_axis("date").reset_index()
     results = {
         "schema": SCHEMA,
         "run": {
@@ -181,9 +191,103 @@ def run(
             "units": res.units,
             "windows": windows,
         },
-        "strategies": [],
+        "strategies": strategies,
     }
     return RunResult(config, levels, events, res, _clean(results), tables)
+
+
+def _strategy_series(config: RunConfig) -> list[str]:
+    from backtest.strategy import get_strategy
+
+    out: list[str] = []
+    for sc in config.strategies:
+        strat = get_strategy(sc.name)
+        out += [sc.series, *strat.required_series(strat.parse(sc.params), sc.series)]
+    return out
+
+
+def _run_strategy(
+    sc: Any, levels: pd.DataFrame, events: pd.DataFrame, day0: pd.DataFrame
+) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None]:
+    """Backtest, sweep and validate one configured strategy."""
+    from backtest import engine
+
+    costs = {
+        "fees_bps": sc.fees_bps,
+        "slippage_bps": sc.slippage_bps,
+        "periods_per_year": sc.periods_per_year,
+        "risk_free": sc.risk_free,
+    }
+    entry: dict[str, Any] = {
+        "name": sc.name,
+        "series": sc.series,
+        "sweep": None,
+        "validation": None,
+    }
+    params = dict(sc.params)
+    sweep_table = None
+    if sc.sweep:
+        space = {**{k: v for k, v in params.items()}, **sc.sweep}
+        sw = engine.sweep(
+            sc.name,
+            space,
+            levels,
+            events,
+            series=sc.series,
+            method=sc.method,
+            samples=sc.samples,
+            seed=sc.seed,
+            chunk_size=sc.chunk_size,
+            day0=day0,
+            **costs,
+        )
+        metric_cols = list(engine.METRICS)
+        best_row = sw.table.iloc[sw.best]
+        params = {k: _scalar(v) for k, v in best_row.items() if k not in metric_cols}
+        top = sw.table.sort_values("sharpe", ascending=False, kind="stable").head(20)
+        entry["sweep"] = {
+            "space": sc.sweep,
+            "method": sc.method,
+            "combinations": len(sw.table),
+            "best": params,
+            "selection": sw.selection,
+            "top": _records(top),
+        }
+        sweep_table = sw.table
+        if sc.validation is not None:
+            v = sc.validation
+            val = engine.validate(
+                sc.name,
+                space,
+                levels,
+                events,
+                series=sc.series,
+                method=v.method,
+                train_fraction=v.train_fraction,
+                train_bars=v.train_bars,
+                test_bars=v.test_bars,
+                sweep_method=sc.method,
+                samples=sc.samples,
+                seed=sc.seed,
+                chunk_size=sc.chunk_size,
+                day0=day0,
+                **costs,
+            )
+            entry["validation"] = {
+                "method": v.method,
+                "folds": _records(val.folds),
+                "oos_metrics": val.oos_metrics,
+            }
+    bt = engine.backtest(sc.name, params, levels, events, series=sc.series, day0=day0, **costs)
+    entry.update(
+        {
+            "params": bt.params,
+            "settings": bt.settings,
+            "metrics": bt.metrics,
+            "trades": _records(bt.trades),
+        }
+    )
+    return entry, bt.equity, sweep_table
 
 
 def _events(config: RunConfig) -> pd.DataFrame:

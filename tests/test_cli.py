@@ -92,3 +92,11 @@ def test_console_script_entry_point():
         [sys.executable, "-m", "backtest", "--version"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_strategies_list_shows_builtins_with_parameters(capsys):
+    code, out, _ = run(capsys, "strategies", "list")
+    assert code == 0
+    for name in ("ma_crossover", "buy_and_hold", "event_drift", "risk_off_yen", "rate_spread"):
+        assert name in out
+    assert "fast: int = 20" in out and "Literal['long', 'both']" in out

@@ -23,6 +23,12 @@ def fmt_change(value: float | None, unit: str) -> str:
     return f"{value:+.1f} bp" if unit == "bp" else f"{value:+.2f}%"
 
 
+def _f(value: float | None, spec: str) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return format(value, spec)
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -110,6 +116,44 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         out += _table(
             ["event", "series", "reason"], [[x["event"], x["series"], x["reason"]] for x in excl]
         )
+    strategies = results.get("strategies") or []
+    if strategies:
+        out += ["", "## Strategies", ""]
+        out += _table(
+            [
+                "strategy",
+                "series",
+                "params",
+                "Sharpe",
+                "CAGR",
+                "max drawdown",
+                "trades",
+                "DSR",
+                "PBO",
+                "out-of-sample Sharpe",
+            ],
+            [
+                [
+                    s["name"],
+                    s["series"],
+                    ", ".join(f"{k}={v}" for k, v in s["params"].items()),
+                    _f(s["metrics"].get("sharpe"), ".2f"),
+                    _f(s["metrics"].get("cagr"), ".2%"),
+                    _f(s["metrics"].get("max_drawdown"), ".2%"),
+                    _f(s["metrics"].get("trades"), ".0f"),
+                    _f((s.get("sweep") or {}).get("selection", {}).get("dsr"), ".3f"),
+                    _f((s.get("sweep") or {}).get("selection", {}).get("pbo"), ".3f"),
+                    _f((s.get("validation") or {}).get("oos_metrics", {}).get("sharpe"), ".2f"),
+                ]
+                for s in strategies
+            ],
+        )
+        out += [
+            "",
+            "Fills at the close of the bar after the signal; Sharpe annualised with 252 "
+            "observations per year; with a sweep, the parameters are the best by Sharpe and "
+            "DSR/PBO measure how much of that is selection luck.",
+        ]
     out += ["", "## Data", ""]
     out += _table(
         ["series", "source", "publisher", "observed", "first", "last", "checksum"],

@@ -117,7 +117,28 @@ def test_missing_config_file(capsys):
     assert "config file not found" in capsys.readouterr().err
 
 
-def test_strategies_are_reserved(tmp_path):
-    path = write(tmp_path, GOOD + "strategies:\n  - {name: ma_crossover}\n")
-    with pytest.raises(ConfigError, match="strategies: strategy plugins are not available"):
+@pytest.mark.parametrize(
+    ("strategy", "message"),
+    [
+        (
+            "{name: ma_crosover, series: USDJPY}",
+            r"unknown strategy 'ma_crosover'; did you mean ma_crossover",
+        ),
+        (
+            "{name: ma_crossover, series: USDJPY, params: {fats: 5}}",
+            r"params\.fats: unknown parameter",
+        ),
+        (
+            "{name: ma_crossover, series: USDJPY, sweep: {slwo: [50]}}",
+            r"sweep\.slwo: unknown parameter",
+        ),
+        (
+            "{name: ma_crossover, series: USDJYP}",
+            r"strategies\[0\]\.series: unknown series 'USDJYP'",
+        ),
+    ],
+)
+def test_bad_strategy_configs(tmp_path, strategy, message):
+    path = write(tmp_path, GOOD + f"strategies:\n  - {strategy}\n")
+    with pytest.raises(ConfigError, match=message):
         load_config(path)

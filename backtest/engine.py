@@ -1,0 +1,555 @@
+"""The strategy engine: the only module that imports vectorbt.
+
+:func:`backtest` runs one strategy with one parameter set; :func:`sweep` runs many
+parameter sets in chunked, column-vectorised vectorbt calls and adds selection-bias
+statistics (deflated Sharpe ratio, probability of backtest overfitting);
+:func:`validate` runs a train/test split or walk-forward folds and reports in-sample
+and out-of-sample metrics side by side.
+
+Execution rule: a target position computed from data up to the close of bar ``t`` is
+filled at the close of bar ``t + 1`` (strategies may declare ``execution =
+"same_close"`` explicitly). Orders are placed only when the target changes, at the
+close, with fees and slippage in basis points of traded value. Metrics are annualised
+by observations per year (252 by default), not calendar days.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from backtest import metrics as mt
+from backtest.errors import ConfigError, StrategyError
+from backtest.strategy import MarketData, Strategy, StrategyParams, get_strategy
+
+__all__ = [
+    "BacktestResult",
+    "SweepResult",
+    "ValidationResult",
+    "backtest",
+    "grid",
+    "sweep",
+    "validate",
+]
+
+METRICS = (
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "hit_rate",
+    "trades",
+    "exposure",
+    "turnover",
+)
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """One strategy, one parameter set.
+
+    Attributes
+    ----------
+    strategy, series : str
+        Strategy name and traded series.
+    params : dict
+        Parameters used.
+    returns : pandas.Series
+        Daily simple returns of the strategy (after fees and slippage).
+    positions : pandas.Series
+        Position held over each bar (the target, after the execution lag).
+    trades : pandas.DataFrame
+        One row per trade: ``entry_date, exit_date, direction, entry_price,
+        exit_price, return, status``.
+    metrics : dict
+        ``total_return, cagr, volatility, sharpe, sortino, max_drawdown, calmar,
+        hit_rate, trades, exposure, turnover``.
+    settings : dict
+        Fees, slippage, execution rule, annualisation, carry note.
+    """
+
+    strategy: str
+    series: str
+    params: dict[str, Any]
+    returns: pd.Series
+    positions: pd.Series
+    trades: pd.DataFrame
+    metrics: dict[str, float]
+    settings: dict[str, Any]
+
+    @property
+    def equity(self) -> pd.Series:
+        """Growth of 1 invested at the start."""
+        return (1.0 + self.returns).cumprod()
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Many parameter sets of one strategy.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per combination: the parameters, then the metrics.
+    returns : pandas.DataFrame
+        Daily returns, one column per combination (same order as `table`).
+    best : int
+        Row of the best combination by Sharpe ratio.
+    selection : dict
+        Selection-bias statistics over the whole sweep: ``psr`` and ``dsr`` of the
+        best combination, ``pbo`` (CSCV), number of trials.
+    """
+
+    strategy: str
+    series: str
+    table: pd.DataFrame
+    returns: pd.DataFrame
+    best: int
+    selection: dict[str, Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """In-sample vs out-of-sample metrics of a train/test split or walk-forward folds."""
+
+    strategy: str
+    series: str
+    folds: pd.DataFrame  # one row per fold and sample: fold, sample, start, end, params, metrics
+    oos_returns: pd.Series  # stitched out-of-sample returns
+    oos_metrics: dict[str, float]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+# Parameters ---------------------------------------------------------------------------------
+
+
+def grid(space: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Expand a parameter space into combinations.
+
+    Parameters
+    ----------
+    space : mapping
+        Each value a scalar, a list, or a range ``{"start": a, "stop": b, "step": s}``
+        (``stop`` inclusive).
+
+    Returns
+    -------
+    list of dict
+        The Cartesian product, in order.
+
+    Examples
+    --------
+    >>> grid({"fast": [5, 10], "slow": {"start": 50, "stop": 60, "step": 10}})
+    [{'fast': 5, 'slow': 50}, {'fast': 5, 'slow': 60}, {'fast': 10, 'slow': 50}, {'fast': 10, 'slow': 60}]
+    """  # noqa: E501
+    keys, values = [], []
+    for key, value in space.items():
+        keys.append(key)
+        if isinstance(value, Mapping):
+            try:
+                start, stop, step = value["start"], value["stop"], value.get("step", 1)
+            except KeyError as exc:
+                raise ConfigError(
+                    f"sweep.{key}: a range needs start and stop (and optional step)"
+                ) from exc
+            count = int(np.floor((stop - start) / step + 1e-9)) + 1
+            values.append([start + i * step for i in range(max(count, 0))])
+        elif isinstance(value, list | tuple):
+            values.append(list(value))
+        else:
+            values.append([value])
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+# Simulation ---------------------------------------------------------------------------------
+
+
+def _resolve(strategy: str | Strategy) -> Strategy:
+    return get_strategy(strategy) if isinstance(strategy, str) else strategy
+
+
+def _executed(strategy: Strategy, target: pd.DataFrame) -> pd.DataFrame:
+    """Apply the execution lag: position held over bar t+1 onward is the target of bar t."""
+    lag = 0 if strategy.execution == "same_close" else 1
+    return target.fillna(0.0).clip(-1.0, 1.0).shift(lag).fillna(0.0)
+
+
+def _simulate(price: pd.Series, held: pd.DataFrame, fees_bps: float, slippage_bps: float) -> Any:
+    """Run vectorbt on target positions (orders only where the target changes)."""
+    import vectorbt as vbt
+
+    change = held.diff()
+    change.iloc[0] = held.iloc[0]
+    size = held.where(change != 0.0)  # NaN: no order on that bar
+    return vbt.Portfolio.from_orders(
+        close=price,
+        size=size,
+        size_type="targetpercent",
+        fees=fees_bps / 1e4,
+        slippage=slippage_bps / 1e4,
+        init_cash=1.0,
+        freq="1D",
+        cash_sharing=False,
+        ffill_val_price=True,
+    )
+
+
+def _data(
+    strategy: Strategy,
+    params: StrategyParams,
+    levels: pd.DataFrame,
+    series: str,
+    events: pd.DataFrame | None,
+    day0: pd.DataFrame | None,
+) -> MarketData:
+    needed = [series, *strategy.required_series(params, series)]
+    missing = [n for n in needed if n not in levels.columns]
+    if missing:
+        raise StrategyError(
+            f"strategy {strategy.name!r} needs series {missing} that are not in the data; "
+            f"columns: {list(levels.columns)}"
+        )
+    return MarketData(levels=levels, series=series, events=events, day0=day0)
+
+
+def _trades(pf: Any, column: Any = None) -> pd.DataFrame:
+    with warnings.catch_warnings():  # vectorbt's own pandas deprecation noise
+        warnings.simplefilter("ignore", DeprecationWarning)
+        trades = pf.trades if column is None else pf[column].trades
+        rec = trades.records_readable
+    if rec.empty:
+        return pd.DataFrame(
+            columns=[
+                "entry_date",
+                "exit_date",
+                "direction",
+                "entry_price",
+                "exit_price",
+                "return",
+                "status",
+            ]
+        )
+    return pd.DataFrame(
+        {
+            "entry_date": pd.to_datetime(rec["Entry Timestamp"]).to_numpy(),
+            "exit_date": pd.to_datetime(rec["Exit Timestamp"]).to_numpy(),
+            "direction": rec["Direction"].astype(str).str.lower().to_numpy(),
+            "entry_price": rec["Avg Entry Price"].to_numpy(dtype=float),
+            "exit_price": rec["Avg Exit Price"].to_numpy(dtype=float),
+            "return": rec["Return"].to_numpy(dtype=float),
+            "status": rec["Status"].astype(str).str.lower().to_numpy(),
+        }
+    )
+
+
+def backtest(
+    strategy: str | Strategy,
+    params: Mapping[str, Any] | StrategyParams,
+    levels: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    series: str,
+    fees_bps: float = 0.0,
+    slippage_bps: float = 0.0,
+    periods_per_year: int = 252,
+    risk_free: float = 0.0,
+    day0: pd.DataFrame | None = None,
+) -> BacktestResult:
+    """Backtest one strategy with one parameter set on vectorbt.
+
+    Parameters
+    ----------
+    strategy : str or Strategy
+        Registered name (``"ma_crossover"``) or an instance.
+    params : mapping or StrategyParams
+        Parameters, validated against the strategy's ``Params``.
+    levels : pandas.DataFrame
+        Levels as returned by :func:`backtest.data.load`.
+    events : pandas.DataFrame, optional
+        Events for event-driven strategies.
+    series : str
+        Traded series (a column of `levels`).
+    fees_bps, slippage_bps : float
+        Costs in basis points of traded value.
+    periods_per_year : int
+        Observations per year for annualisation (252 trading days).
+    risk_free : float
+        Annual risk-free rate for Sharpe and Sortino.
+    day0 : pandas.DataFrame, optional
+        Day-0 dates from an event study (events x series).
+
+    Returns
+    -------
+    BacktestResult
+    """
+    strat = _resolve(strategy)
+    p = strat.parse(params)
+    data = _data(strat, p, levels, series, events, day0)
+    price = data.price
+    target = strat.positions(data, p).reindex(price.index).to_frame(0)
+    held = _executed(strat, target)
+    pf = _simulate(price, held, fees_bps, slippage_bps)
+    returns = pf.returns().iloc[:, 0] if isinstance(pf.returns(), pd.DataFrame) else pf.returns()
+    returns = pd.Series(np.asarray(returns, dtype=float), index=price.index, name="returns")
+    trades = _trades(pf)
+    perf = mt.performance(
+        returns,
+        held[0],
+        trade_returns=trades["return"],
+        periods_per_year=periods_per_year,
+        risk_free=risk_free,
+    )
+    metrics = {k: float(perf.iloc[0][k]) for k in METRICS}
+    return BacktestResult(
+        strategy=strat.name,
+        series=series,
+        params=p.model_dump(mode="json"),
+        returns=returns,
+        positions=held[0].rename("position"),
+        trades=trades,
+        metrics=metrics,
+        settings=_settings(strat, fees_bps, slippage_bps, periods_per_year, risk_free),
+    )
+
+
+def _settings(
+    strat: Strategy, fees_bps: float, slippage_bps: float, ppy: int, rf: float
+) -> dict[str, Any]:
+    return {
+        "execution": strat.execution,
+        "fill": "close of the bar after the signal"
+        if strat.execution == "next_close"
+        else "close of the signal bar (declared by the strategy)",
+        "fees_bps": fees_bps,
+        "slippage_bps": slippage_bps,
+        "periods_per_year": ppy,
+        "risk_free": rf,
+        "sizing": "target percent of equity, rebalanced only when the target changes",
+        "carry": "not included: FX carry needs both countries' short rates, and the data "
+        "has no Japanese short rate",
+    }
+
+
+def sweep(
+    strategy: str | Strategy,
+    space: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    levels: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    series: str,
+    method: Literal["grid", "random"] = "grid",
+    samples: int | None = None,
+    seed: int = 0,
+    chunk_size: int = 2000,
+    fees_bps: float = 0.0,
+    slippage_bps: float = 0.0,
+    periods_per_year: int = 252,
+    risk_free: float = 0.0,
+    day0: pd.DataFrame | None = None,
+    pbo_splits: int = 10,
+) -> SweepResult:
+    """Run many parameter sets: one vectorised vectorbt call per chunk of combinations.
+
+    Parameters
+    ----------
+    strategy : str or Strategy
+        Registered name or instance.
+    space : mapping or sequence of mappings
+        A parameter space for :func:`grid`, or explicit combinations.
+    levels, events, series, fees_bps, slippage_bps, periods_per_year, risk_free, day0
+        As in :func:`backtest`.
+    method : {"grid", "random"}
+        All combinations, or `samples` of them drawn without replacement.
+    samples : int, optional
+        Number of random combinations.
+    seed : int
+        Seed of the random draw.
+    chunk_size : int
+        Combinations per vectorbt call (bounds memory).
+    pbo_splits : int
+        Blocks of the combinatorially symmetric cross-validation for PBO (even).
+
+    Returns
+    -------
+    SweepResult
+        With the deflated Sharpe ratio and PBO computed over the whole sweep.
+    """
+    strat = _resolve(strategy)
+    combos = list(space) if isinstance(space, Sequence) else grid(space)
+    if method == "random":
+        if not samples or samples < 1:
+            raise ConfigError("sweep: method 'random' needs samples >= 1")
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(len(combos), size=min(samples, len(combos)), replace=False)
+        combos = [combos[i] for i in sorted(pick)]
+    parsed = []
+    valid_rows = []
+    for i, combo in enumerate(combos):
+        try:
+            parsed.append(strat.parse(combo))
+            valid_rows.append(i)
+        except ConfigError:
+            continue  # e.g. fast >= slow: not a valid combination, skipped
+    if not parsed:
+        raise ConfigError(f"sweep of {strat.name!r}: no valid parameter combination")
+    data = _data(strat, parsed[0], levels, series, events, day0)
+    price = data.price
+    returns_parts, tables = [], []
+    for lo in range(0, len(parsed), chunk_size):
+        chunk = parsed[lo : lo + chunk_size]
+        target = strat.positions_many(data, chunk).reindex(price.index)
+        target.columns = range(lo, lo + len(chunk))
+        held = _executed(strat, target)
+        pf = _simulate(price, held, fees_bps, slippage_bps)
+        ret = pd.DataFrame(
+            np.asarray(pf.returns(), dtype=float), index=price.index, columns=held.columns
+        )
+        rec = pf.trades.records
+        trade_returns = {col: rec["return"][rec["col"] == j] for j, col in enumerate(held.columns)}
+        perf = mt.performance(
+            ret,
+            held,
+            trade_returns=trade_returns,
+            periods_per_year=periods_per_year,
+            risk_free=risk_free,
+        )
+        returns_parts.append(ret)
+        tables.append(perf[list(METRICS)])
+    returns = pd.concat(returns_parts, axis=1)
+    perf_all = pd.concat(tables)
+    params_frame = pd.DataFrame([p.model_dump(mode="json") for p in parsed])
+    table = pd.concat([params_frame, perf_all.reset_index(drop=True)], axis=1)
+    sharpe = table["sharpe"].to_numpy(dtype=float)
+    best = int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0
+    selection = _selection(returns, best, periods_per_year, pbo_splits)
+    return SweepResult(
+        strategy=strat.name,
+        series=series,
+        table=table,
+        returns=returns,
+        best=best,
+        selection=selection,
+        settings={
+            **_settings(strat, fees_bps, slippage_bps, periods_per_year, risk_free),
+            "method": method,
+            "combinations": len(parsed),
+            "skipped_invalid": len(combos) - len(parsed),
+            "chunk_size": chunk_size,
+        },
+    )
+
+
+def _selection(returns: pd.DataFrame, best: int, ppy: int, splits: int) -> dict[str, Any]:
+    """PSR/DSR of the best trial and PBO over all trials."""
+    r = returns.to_numpy(dtype=float)
+    n_trials = r.shape[1]
+    out: dict[str, Any] = {"trials": n_trials}
+    std = r.std(axis=0, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sr = np.where(std > 0, r.mean(axis=0) / std, np.nan)  # per period
+    best_r = r[:, best]
+    out["psr"] = float(mt.probabilistic_sharpe_ratio_from_returns(best_r))
+    finite = sr[np.isfinite(sr)]
+    if n_trials >= 2 and finite.size >= 2:
+        out["dsr"] = float(mt.deflated_sharpe_ratio(best_r, finite))
+    else:
+        out["dsr"] = None
+    if n_trials >= 2 and r.shape[0] >= 4 * splits:
+        pbo = mt.pbo_cscv(r, n_splits=splits)
+        out["pbo"] = float(pbo.pbo)
+        out["pbo_splits"] = splits
+    else:
+        out["pbo"] = None
+    return out
+
+
+def validate(
+    strategy: str | Strategy,
+    space: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    levels: pd.DataFrame,
+    events: pd.DataFrame | None = None,
+    *,
+    series: str,
+    method: Literal["train_test", "walk_forward"] = "train_test",
+    train_fraction: float = 0.7,
+    train_bars: int = 756,
+    test_bars: int = 252,
+    sweep_method: Literal["grid", "random"] = "grid",
+    **kwargs: Any,
+) -> ValidationResult:
+    """Choose parameters in sample, measure them out of sample.
+
+    For each fold the sweep runs on the whole history (indicators need their warm-up;
+    positions use data up to each bar only), the best combination by in-sample Sharpe
+    is chosen on the training bars, and both samples' metrics are computed from the
+    returns of their own bars.
+
+    Parameters
+    ----------
+    strategy, space, levels, events, series
+        As in :func:`sweep`.
+    method : {"train_test", "walk_forward"}
+        One split at `train_fraction`, or rolling folds of `train_bars` followed by
+        `test_bars`.
+    train_fraction : float
+        Share of bars in the training sample (train/test split).
+    train_bars, test_bars : int
+        Fold lengths (walk-forward).
+    sweep_method : {"grid", "random"}
+        ``method`` of the underlying :func:`sweep`.
+    **kwargs
+        Passed to :func:`sweep` (costs, annualisation, ...).
+    """
+    result = sweep(strategy, space, levels, events, series=series, method=sweep_method, **kwargs)
+    r = result.returns
+    n = len(r)
+    if method == "train_test":
+        if not 0.0 < train_fraction < 1.0:
+            raise ConfigError(f"validation.train_fraction must be in (0, 1), got {train_fraction}")
+        cut = int(n * train_fraction)
+        folds = [(0, cut, cut, n)]
+    else:
+        if train_bars < 2 or test_bars < 2 or train_bars + test_bars > n:
+            raise ConfigError(
+                f"validation: train_bars={train_bars} + test_bars={test_bars} must fit in {n} bars"
+            )
+        folds = [
+            (s, s + train_bars, s + train_bars, min(s + train_bars + test_bars, n))
+            for s in range(0, n - train_bars - 1, test_bars)
+            if s + train_bars < n
+        ]
+    ppy = kwargs.get("periods_per_year", 252)
+    rf = kwargs.get("risk_free", 0.0)
+    rows, oos_parts = [], []
+    params_cols = [c for c in result.table.columns if c not in METRICS]
+    for k, (a, b, c, d) in enumerate(folds):
+        ins = mt.performance(r.iloc[a:b], periods_per_year=ppy, risk_free=rf)
+        pick = int(np.nanargmax(ins["sharpe"].to_numpy(dtype=float)))
+        chosen = result.table.iloc[pick][params_cols].to_dict()
+        outs = mt.performance(r.iloc[c:d, [pick]], periods_per_year=ppy, risk_free=rf)
+        for sample, perf, (lo, hi) in (("in", ins.iloc[[pick]], (a, b)), ("out", outs, (c, d))):
+            row = {"fold": k, "sample": sample, "start": r.index[lo], "end": r.index[hi - 1]}
+            row.update({f"param_{p}": v for p, v in chosen.items()})
+            row.update({m: float(perf.iloc[0][m]) for m in perf.columns if m in METRICS})
+            rows.append(row)
+        oos_parts.append(r.iloc[c:d, pick])
+    oos = pd.concat(oos_parts).rename("returns")
+    oos_perf = mt.performance(oos, periods_per_year=ppy, risk_free=rf)
+    return ValidationResult(
+        strategy=result.strategy,
+        series=series,
+        folds=pd.DataFrame(rows),
+        oos_returns=oos,
+        oos_metrics={m: float(oos_perf.iloc[0][m]) for m in oos_perf.columns if m in METRICS},
+        settings={**result.settings, "validation": method, "folds": len(folds)},
+    )

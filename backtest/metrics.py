@@ -1,0 +1,898 @@
+r"""Strategy performance statistics and backtest-overfitting diagnostics.
+
+Pure numpy/pandas/scipy kernels, vectorised over strategies.  The exceptions are
+:func:`deflated_sharpe_ratio` and :func:`expected_max_sharpe`, which call vectorbt's
+implementations (imported inside the functions) because they match Bailey & López de
+Prado (2014); nothing else here imports vectorbt.
+
+All Sharpe ratios taken or returned by the PSR/DSR functions are **per period** (not
+annualised); :func:`performance` reports annualised ones (divide by
+:math:`\sqrt{P}`).
+
+Conventions
+-----------
+* Returns are **simple** (not log) returns per period, as fractions (0.01 = 1 %).
+  A DataFrame holds one strategy (or parameter combination) per column; a Series is
+  one strategy.
+* ``periods_per_year`` is the number of *return observations* per year: 252 for
+  trading-day data (the default), 12 for monthly data.  It is not the number of
+  calendar days: vectorbt's default ``year_freq`` of 365 days overstates the Sharpe
+  ratio of trading-day data by :math:`\sqrt{365/252} - 1 \approx 20\,\%`.
+* ``risk_free`` is an annual, effectively compounded rate (0.03 = 3 % a year),
+  converted per period as :math:`r_f^{(p)} = (1 + r_f)^{1/P} - 1`, ``P`` =
+  ``periods_per_year``.
+* NaN returns are missing: they are left out of every mean, standard deviation and
+  count, and compound as 0 in the equity curve.  NaN positions mean flat (0).
+* Degenerate inputs (empty, a single return, zero variance, no losing period, no
+  drawdown, no position) give NaN for the statistics they make undefined, never an
+  exception or a warning.  Malformed arguments raise
+  :class:`~backtest.errors.DataValidationError`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from typing import Literal, NamedTuple, get_args
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import special, stats
+
+from backtest.errors import DataValidationError
+
+__all__ = [
+    "PBO_METRICS",
+    "PERFORMANCE_COLUMNS",
+    "PBOResult",
+    "deflated_sharpe_ratio",
+    "expected_max_sharpe",
+    "pbo_cscv",
+    "per_period_risk_free",
+    "performance",
+    "probabilistic_sharpe_ratio",
+    "probabilistic_sharpe_ratio_from_returns",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Columns of the frame returned by :func:`performance`, in order.
+PERFORMANCE_COLUMNS: tuple[str, ...] = (
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "hit_rate",
+    "trades",
+    "exposure",
+    "turnover",
+)
+
+PBOMetric = Literal["sharpe", "mean"]
+#: Performance measures accepted by :func:`pbo_cscv`.
+PBO_METRICS: tuple[str, ...] = get_args(PBOMetric)
+
+# Upper bound on the number of (combination x trial) cells held at once by pbo_cscv.
+_PBO_CHUNK_CELLS = 2_000_000
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def per_period_risk_free(risk_free: float, periods_per_year: float) -> float:
+    r"""Convert an annual risk-free rate to a rate per period.
+
+    Parameters
+    ----------
+    risk_free : float
+        Annual, effectively compounded rate as a fraction (0.03 = 3 % a year).
+        Must be greater than -1.
+    periods_per_year : float
+        Return observations per year (252 for trading days).  Must be positive.
+
+    Returns
+    -------
+    float
+        :math:`(1 + r_f)^{1/P} - 1`.
+
+    Raises
+    ------
+    DataValidationError
+        If ``periods_per_year`` is not a positive finite number or ``risk_free <= -1``.
+
+    Examples
+    --------
+    Four quarters at 2 % compound to :math:`1.02^4 - 1 = 8.243216\,\%` a year:
+
+    >>> round(per_period_risk_free(0.08243216, 4), 10)
+    0.02
+    """
+    _check_periods_per_year(periods_per_year)
+    if not (math.isfinite(risk_free) and risk_free > -1.0):
+        raise DataValidationError(
+            f"risk_free must be an annual rate greater than -1 (0.03 = 3 %), got {risk_free!r}"
+        )
+    return float((1.0 + risk_free) ** (1.0 / periods_per_year) - 1.0)
+
+
+def _check_periods_per_year(periods_per_year: float) -> None:
+    if not (math.isfinite(periods_per_year) and periods_per_year > 0):
+        raise DataValidationError(
+            f"periods_per_year must be a positive number of return observations per year "
+            f"(252 for trading days, 12 for months), got {periods_per_year!r}"
+        )
+
+
+def _as_frame(obj: pd.Series | pd.DataFrame, name: str) -> pd.DataFrame:
+    if isinstance(obj, pd.Series):
+        return obj.to_frame()
+    if isinstance(obj, pd.DataFrame):
+        return obj
+    raise DataValidationError(
+        f"{name} must be a pandas Series or DataFrame, got {type(obj).__name__}; "
+        f"wrap an array as pd.Series(values) or pd.DataFrame(values)"
+    )
+
+
+def _aligned_positions(
+    positions: pd.Series | pd.DataFrame, returns: pd.Series | pd.DataFrame, frame: pd.DataFrame
+) -> FloatArray:
+    pos = _as_frame(positions, "positions")
+    same_kind = isinstance(positions, pd.Series) == isinstance(returns, pd.Series)
+    if not same_kind or pos.shape != frame.shape:
+        raise DataValidationError(
+            f"positions must have the shape of returns {frame.shape}, got "
+            f"{type(positions).__name__} of shape {positions.shape}; "
+            "use positions.reindex_like(returns)"
+        )
+    if not pos.index.equals(frame.index) or (
+        isinstance(returns, pd.DataFrame) and not pos.columns.equals(frame.columns)
+    ):
+        raise DataValidationError(
+            "positions must have the index and columns of returns; "
+            "use positions.reindex_like(returns)"
+        )
+    p = pos.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(p), 0.0, p)
+
+
+def _trade_arrays(
+    trade_returns: object, returns: pd.Series | pd.DataFrame, frame: pd.DataFrame
+) -> list[FloatArray]:
+    def one(values: object, label: object) -> FloatArray:
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.ndim != 1:
+            raise DataValidationError(
+                f"trade_returns for {label!r} must be 1-D (one return per trade), "
+                f"got shape {arr.shape}"
+            )
+        return arr[~np.isnan(arr)]
+
+    if isinstance(returns, pd.Series):
+        if isinstance(trade_returns, Mapping):
+            raise DataValidationError(
+                "trade_returns for a Series of returns must be one sequence of trade "
+                "returns, got a mapping; pass e.g. [0.02, -0.01]"
+            )
+        return [one(trade_returns, returns.name)]
+    if not isinstance(trade_returns, Mapping):
+        raise DataValidationError(
+            "trade_returns for a DataFrame of returns must map each column label to "
+            f"its trade returns, got {type(trade_returns).__name__}; "
+            "pass e.g. {'fast': [0.02, -0.01], 'slow': []}"
+        )
+    missing = [c for c in frame.columns if c not in trade_returns]
+    if missing:
+        raise DataValidationError(
+            f"trade_returns has no entry for columns {missing!r}; give every column "
+            "(an empty list for a column without trades)"
+        )
+    return [one(trade_returns[c], c) for c in frame.columns]
+
+
+# --------------------------------------------------------------------------- performance
+
+
+def performance(
+    returns: pd.Series | pd.DataFrame,
+    positions: pd.Series | pd.DataFrame | None = None,
+    *,
+    trade_returns: object = None,
+    periods_per_year: float = 252,
+    risk_free: float = 0.0,
+) -> pd.DataFrame:
+    r"""Performance statistics of one or many strategies.
+
+    Parameters
+    ----------
+    returns : Series or DataFrame, shape (T,) or (T, K)
+        Simple returns per period as fractions (0.01 = 1 %), one column per strategy
+        or parameter combination.  NaN means missing.
+    positions : Series or DataFrame, optional
+        Target position held over each bar (so bar ``t`` earns ``returns[t]`` with
+        ``positions[t]``), in units of capital (1 = fully long, -0.5 = half short).
+        Same type, shape, index and columns as ``returns``; NaN means flat.  The
+        position before the first bar is taken to be 0.
+    trade_returns : sequence of float, or mapping of column label to sequence, optional
+        Return of each closed trade.  For a Series of ``returns`` one sequence; for a
+        DataFrame a mapping with an entry (possibly empty) for every column.  When
+        given, ``hit_rate`` and ``trades`` are computed from it.
+    periods_per_year : float, default 252
+        Return observations per year: 252 for trading days (not 365), 12 for months.
+    risk_free : float, default 0.0
+        Annual risk-free rate as a fraction, see :func:`per_period_risk_free`.
+
+    Returns
+    -------
+    DataFrame
+        One row per column of ``returns`` (one row, labelled like
+        ``Series.to_frame()``, for a Series), columns :data:`PERFORMANCE_COLUMNS`,
+        all float64:
+
+        ``total_return``
+            :math:`\prod_t (1 + r_t) - 1`.
+        ``cagr``
+            :math:`(1 + \text{total})^{P/n} - 1`.
+        ``volatility``
+            :math:`s \sqrt{P}`, ``s`` the sample standard deviation (ddof=1).
+        ``sharpe``
+            :math:`\bar x / s_x \cdot \sqrt{P}`, with excess returns
+            :math:`x_t = r_t - r_f^{(p)}`.
+        ``sortino``
+            :math:`\bar x / DD \cdot \sqrt{P}` with downside deviation
+            :math:`DD = \sqrt{\tfrac1n \sum_t \min(x_t, 0)^2}`.
+        ``max_drawdown``
+            :math:`\max_t (1 - E_t / \max(1, \max_{s \le t} E_s))`, a positive
+            fraction, on the equity curve :math:`E_t = \prod_{s \le t} (1 + r_s)`.
+        ``calmar``
+            ``cagr / max_drawdown``.
+        ``hit_rate``
+            Share of winning trades (``trade_returns`` given), else share of periods
+            with :math:`r_t > 0` among periods with a nonzero position
+            (``positions`` given), else among all periods.
+        ``trades``
+            ``len(trade_returns)`` if given, else the number of entries: bars where
+            the position becomes nonzero from 0 or flips sign.  NaN when neither
+            ``trade_returns`` nor ``positions`` is given.
+        ``exposure``
+            Share of periods with a nonzero position; NaN without ``positions``.
+        ``turnover``
+            Annualised mean absolute position change,
+            :math:`\tfrac{P}{n} \sum_t |p_t - p_{t-1}|`, :math:`p_0 = 0`; NaN without
+            ``positions``.
+
+        Here ``n`` is the number of non-missing returns and ``P`` is
+        ``periods_per_year``.
+
+    Raises
+    ------
+    DataValidationError
+        If ``returns`` is not a Series/DataFrame, ``positions`` or ``trade_returns``
+        do not match it, or ``periods_per_year``/``risk_free`` are out of range.
+
+    Notes
+    -----
+    **Undefined values.**  Sharpe and volatility need :math:`n \ge 2` and a
+    non-constant series; Sortino needs at least one period with :math:`x_t < 0`
+    (with no loss it is NaN rather than :math:`+\infty`); Calmar needs a drawdown;
+    ``hit_rate`` needs a trade or a period in the market.
+
+    **Sharpe ratio.**  The sample ratio of mean to standard deviation of excess
+    returns (Sharpe 1994), annualised by :math:`\sqrt{P}`, which assumes IID returns
+    (Lo 2002 gives the correction for serial correlation).
+
+    **Sortino ratio.**  The target (minimum acceptable return) is the per-period
+    risk-free rate.  Following Sortino & Price (1994), the downside deviation is the
+    root mean square of the shortfalls below the target over *all* ``n`` periods,
+    with periods above the target counted as zero shortfall -- not the standard
+    deviation of the negative periods alone.  vectorbt's ``sortino_ratio`` uses the
+    same convention.
+
+    **Maximum drawdown.**  The running peak starts at the initial capital 1, so a
+    loss on the first bar is a drawdown.  (vectorbt's returns accessor starts the
+    peak at the first bar's equity and would miss it.)
+
+    **Turnover** counts both legs: opening and closing a unit position once a year
+    gives a turnover of 2 (200 % of capital traded a year).  A position still open
+    at the end of the sample is not closed.
+
+    References
+    ----------
+    .. [1] Sharpe, W. F. (1994). "The Sharpe ratio". Journal of Portfolio Management
+       21(1), pp. 49-58.
+    .. [2] Lo, A. W. (2002). "The statistics of Sharpe ratios". Financial Analysts
+       Journal 58(4), pp. 36-52.
+    .. [3] Sortino, F. A. and Price, L. N. (1994). "Performance measurement in a
+       downside risk framework". Journal of Investing 3(3), pp. 59-64.
+    .. [4] Young, T. W. (1991). "Calmar ratio: A smoother tool". Futures, October
+       1991.
+
+    Examples
+    --------
+    >>> r = pd.Series([0.01, -0.02, 0.03, 0.0], name="rule")
+    >>> perf = performance(r, periods_per_year=4)
+    >>> perf.loc["rule", ["total_return", "max_drawdown"]].round(6).tolist()
+    [0.019494, 0.02]
+    """
+    _check_periods_per_year(periods_per_year)
+    rf_p = per_period_risk_free(risk_free, periods_per_year)
+    frame = _as_frame(returns, "returns")
+    r = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+    if r.ndim != 2:  # pragma: no cover - pandas guarantees 2-D
+        raise DataValidationError(f"returns must be 2-D, got shape {r.shape}")
+    k = r.shape[1]
+    nan_k = np.full(k, np.nan)
+    valid = ~np.isnan(r)
+    n = valid.sum(axis=0).astype(np.float64)
+    r0 = np.where(valid, r, 0.0)
+    x = np.where(valid, r - rf_p, 0.0)
+    ann = math.sqrt(periods_per_year)
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        growth = np.prod(1.0 + r0, axis=0)
+        total = np.where(n > 0, growth - 1.0, np.nan)
+        cagr = np.where(n > 0, growth ** (periods_per_year / n) - 1.0, np.nan)
+
+        mean_x = x.sum(axis=0) / n
+        dev = np.where(valid, x - mean_x, 0.0)
+        std = np.sqrt((dev**2).sum(axis=0) / (n - 1.0))
+        # Zero variance is decided exactly (all values equal), not by a tolerance.
+        hi = np.where(valid, r, -np.inf).max(axis=0, initial=-np.inf)
+        constant = hi == np.where(valid, r, np.inf).min(axis=0, initial=np.inf)
+        std = np.where((n >= 2) & ~constant, std, np.nan)
+        volatility = std * ann
+        sharpe = mean_x / std * ann
+
+        downside = np.sqrt((np.minimum(x, 0.0) ** 2).sum(axis=0) / n)
+        sortino = np.where(downside > 0, mean_x / downside * ann, np.nan)
+
+        equity = np.cumprod(1.0 + r0, axis=0)
+        peak = np.maximum.accumulate(np.maximum(equity, 1.0), axis=0)
+        drawdown = 1.0 - equity / peak
+        max_dd = drawdown.max(axis=0) if r.shape[0] else nan_k
+        max_dd = np.where(n > 0, max_dd, np.nan)
+        calmar = np.where(max_dd > 0, cagr / max_dd, np.nan)
+
+        if positions is None:
+            exposure = trades = turnover = nan_k
+            hit_rate = (r0 > 0).sum(axis=0) / n
+        else:
+            p = _aligned_positions(positions, returns, frame)
+            active = (p != 0) & valid
+            exposure = active.sum(axis=0) / n
+            sign = np.sign(p)
+            prev = np.vstack([np.zeros((1, k)), sign[:-1]])
+            trades = ((sign != 0) & (sign != prev)).sum(axis=0).astype(np.float64)
+            step = np.abs(np.diff(p, axis=0, prepend=np.zeros((1, k))))
+            turnover = step.sum(axis=0) / n * periods_per_year
+            hit_rate = ((r0 > 0) & active).sum(axis=0) / active.sum(axis=0)
+
+        if trade_returns is not None:
+            per_col = _trade_arrays(trade_returns, returns, frame)
+            trades = np.array([a.size for a in per_col], dtype=np.float64)
+            wins = np.array([(a > 0).sum() for a in per_col], dtype=np.float64)
+            hit_rate = wins / trades
+
+    values = [
+        total,
+        cagr,
+        volatility,
+        sharpe,
+        sortino,
+        max_dd,
+        calmar,
+        hit_rate,
+        trades,
+        exposure,
+        turnover,
+    ]
+    data = {
+        name: np.asarray(v, dtype=np.float64)
+        for name, v in zip(PERFORMANCE_COLUMNS, values, strict=True)
+    }
+    return pd.DataFrame(data, index=frame.columns, columns=list(PERFORMANCE_COLUMNS))
+
+
+# --------------------------------------------------------------------------- PSR / DSR
+
+
+def probabilistic_sharpe_ratio(
+    sr: npt.ArrayLike,
+    sr_benchmark: npt.ArrayLike,
+    n: npt.ArrayLike,
+    skew: npt.ArrayLike = 0.0,
+    kurtosis: npt.ArrayLike = 3.0,
+) -> float | FloatArray:
+    r"""Probabilistic Sharpe ratio of Bailey & López de Prado (2012).
+
+    The probability that the true Sharpe ratio exceeds ``sr_benchmark``, given the
+    Sharpe ratio ``sr`` estimated on ``n`` returns with the given skewness and
+    kurtosis.
+
+    Parameters
+    ----------
+    sr : float or array_like
+        Estimated Sharpe ratio **per period** (not annualised): divide an annualised
+        ratio by :math:`\sqrt{P}`.
+    sr_benchmark : float or array_like
+        Benchmark Sharpe ratio :math:`SR^*`, per period.
+    n : int or array_like
+        Number of returns the ratio was estimated on.
+    skew : float or array_like, default 0.0
+        Skewness :math:`\hat\gamma_3` of the returns.
+    kurtosis : float or array_like, default 3.0
+        Kurtosis :math:`\hat\gamma_4` of the returns, **not** excess kurtosis (3 for
+        normal returns).
+
+    Returns
+    -------
+    float or ndarray
+        PSR in [0, 1]; arguments broadcast, a float when all are scalars.  NaN where
+        ``n < 2`` or an argument is NaN.
+
+    Notes
+    -----
+    .. math::
+
+        \widehat{PSR}(SR^*) = \Phi\left[
+            \frac{(\widehat{SR} - SR^*) \sqrt{n - 1}}
+                 {\sqrt{1 - \hat\gamma_3 \widehat{SR}
+                        + \frac{\hat\gamma_4 - 1}{4} \widehat{SR}^2}}
+        \right]
+
+    with :math:`\Phi` the standard normal CDF (Bailey & López de Prado 2012, eq. 9;
+    the asymptotic variance of :math:`\widehat{SR}` is from Mertens 2002).  The
+    radicand is non-negative for any distribution, since
+    :math:`\gamma_4 \ge 1 + \gamma_3^2`.
+
+    References
+    ----------
+    .. [1] Bailey, D. H. and López de Prado, M. (2012). "The Sharpe ratio efficient
+       frontier". Journal of Risk 15(2), pp. 3-44.
+    .. [2] Mertens, E. (2002). "Comments on variance of the IID estimator in Lo
+       (2002)". Working paper, University of Basel.
+
+    Examples
+    --------
+    The numerical example of Bailey & López de Prado (2014): annualised SR 2.5 on
+    five years of daily returns (250 a year), skewness -3, kurtosis 10, against the
+    expected maximum of 100 trials, 0.113172 per period (the paper prints 0.1132;
+    the rounded value would give 0.9003):
+
+    >>> round(probabilistic_sharpe_ratio(2.5 / 250**0.5, 0.113172, 1250, -3, 10), 4)
+    0.9004
+    """
+    sr_, bench, n_, g3, g4 = (
+        np.asarray(a, dtype=np.float64) for a in (sr, sr_benchmark, n, skew, kurtosis)
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        radicand = 1.0 - g3 * sr_ + (g4 - 1.0) / 4.0 * sr_**2
+        z = (sr_ - bench) * np.sqrt(n_ - 1.0) / np.sqrt(radicand)
+        out = np.where((n_ >= 2) & (radicand > 0), special.ndtr(z), np.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
+    r"""Expected maximum Sharpe ratio of ``n_trials`` unskilled trials.
+
+    Parameters
+    ----------
+    sr_variance : float
+        Variance :math:`V` of the Sharpe ratios across the trials, in the units the
+        result should have: per-period variance for a per-period result (divide the
+        variance of annualised ratios by ``periods_per_year``).
+    n_trials : int
+        Number of independent trials :math:`N`, at least 1.
+
+    Returns
+    -------
+    float
+        :math:`E[\max_n \widehat{SR}_n]` under the null of zero true Sharpe ratio;
+        0 for a single trial.
+
+    Raises
+    ------
+    DataValidationError
+        If ``sr_variance < 0`` or ``n_trials < 1``.
+
+    Notes
+    -----
+    Bailey & López de Prado (2014, eq. 2), from the extreme value theory of the
+    maximum of :math:`N` IID normal variables (Bailey et al. 2014a):
+
+    .. math::
+
+        E[\max_n \widehat{SR}_n] \approx \sqrt{V} \left[
+            (1 - \gamma)\, \Phi^{-1}\!\left(1 - \frac1N\right)
+            + \gamma\, \Phi^{-1}\!\left(1 - \frac{1}{N e}\right) \right]
+
+    with :math:`\gamma \approx 0.5772` the Euler-Mascheroni constant.  Computed by
+    vectorbt's ``approx_exp_max_sharpe`` with a zero mean, which is this formula.
+    For :math:`N = 1` the formula breaks down (:math:`\Phi^{-1}(0) = -\infty`); the
+    exact value, the null mean 0, is returned.
+
+    References
+    ----------
+    .. [1] Bailey, D. H. and López de Prado, M. (2014). "The deflated Sharpe ratio:
+       Correcting for selection bias, backtest overfitting and non-normality".
+       Journal of Portfolio Management 40(5), pp. 94-107.
+
+    Examples
+    --------
+    The paper's numerical example: 100 trials whose annualised Sharpe ratios have
+    variance 0.5, with 250 daily observations a year:
+
+    >>> round(expected_max_sharpe(0.5 / 250, 100), 4)
+    0.1132
+    """
+    if not sr_variance >= 0 and not math.isnan(sr_variance):
+        raise DataValidationError(f"sr_variance must be >= 0, got {sr_variance!r}")
+    if int(n_trials) != n_trials or n_trials < 1:
+        raise DataValidationError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    if n_trials == 1:
+        return 0.0
+    from vectorbt.returns.metrics import approx_exp_max_sharpe
+
+    return float(approx_exp_max_sharpe(0.0, sr_variance, int(n_trials)))
+
+
+def _sharpe_and_moments(
+    returns: pd.Series | npt.ArrayLike, periods_per_year: float, risk_free: float
+) -> tuple[float, int, float, float]:
+    """Per-period Sharpe ratio, count, skewness and kurtosis of excess returns."""
+    _check_periods_per_year(periods_per_year)
+    rf_p = per_period_risk_free(risk_free, periods_per_year)
+    r = np.asarray(returns, dtype=np.float64)
+    if r.ndim != 1:
+        raise DataValidationError(
+            f"returns must be 1-D (one strategy), got shape {r.shape}; "
+            "pass one column, e.g. returns[sharpes.idxmax()]"
+        )
+    x = r[~np.isnan(r)] - rf_p
+    t = int(x.size)
+    if t < 2 or np.all(x == x[0]):
+        return float("nan"), t, float("nan"), float("nan")
+    sr = float(x.mean() / x.std(ddof=1))
+    g3 = float(stats.skew(x, bias=True))
+    g4 = float(stats.kurtosis(x, fisher=False, bias=True))
+    return sr, t, g3, g4
+
+
+def probabilistic_sharpe_ratio_from_returns(
+    returns: pd.Series | npt.ArrayLike,
+    sr_benchmark: float = 0.0,
+    *,
+    periods_per_year: float = 252,
+    risk_free: float = 0.0,
+) -> float:
+    r"""Probabilistic Sharpe ratio of a return series.
+
+    Parameters
+    ----------
+    returns : Series or array_like, shape (T,)
+        Simple returns per period of one strategy.  NaN is missing.
+    sr_benchmark : float, default 0.0
+        Benchmark Sharpe ratio :math:`SR^*` **per period** (annualised / :math:`\sqrt{P}`).
+    periods_per_year : float, default 252
+        Return observations per year; only used to convert ``risk_free``.
+    risk_free : float, default 0.0
+        Annual risk-free rate, see :func:`per_period_risk_free`.
+
+    Returns
+    -------
+    float
+        :func:`probabilistic_sharpe_ratio` of the per-period Sharpe ratio of the excess
+        returns (ddof=1), with ``n`` the number of non-missing returns and their sample
+        skewness and (non-excess) kurtosis (``scipy.stats.skew``/``kurtosis``,
+        ``bias=True``).  NaN with fewer than 2 returns or zero variance.
+
+    Raises
+    ------
+    DataValidationError
+        If ``returns`` is not 1-D.
+
+    Notes
+    -----
+    See :func:`probabilistic_sharpe_ratio` for the formula.
+
+    References
+    ----------
+    .. [1] Bailey, D. H. and López de Prado, M. (2012). "The Sharpe ratio efficient
+       frontier". Journal of Risk 15(2), pp. 3-44.
+
+    Examples
+    --------
+    >>> round(probabilistic_sharpe_ratio_from_returns([0.01, -0.02, 0.03, 0.0]), 4)
+    0.6604
+    """
+    sr, t, g3, g4 = _sharpe_and_moments(returns, periods_per_year, risk_free)
+    return float(probabilistic_sharpe_ratio(sr, sr_benchmark, t, g3, g4))
+
+
+def deflated_sharpe_ratio(
+    returns: pd.Series | npt.ArrayLike,
+    trial_sharpes: pd.Series | npt.ArrayLike,
+    *,
+    n_trials: int | None = None,
+    periods_per_year: float = 252,
+    risk_free: float = 0.0,
+) -> float:
+    r"""Deflated Sharpe ratio of Bailey & López de Prado (2014).
+
+    The probabilistic Sharpe ratio of the selected strategy against the Sharpe ratio
+    that the best of ``n_trials`` unskilled trials would be expected to reach.
+
+    Parameters
+    ----------
+    returns : Series or array_like, shape (T,)
+        Simple returns per period of the selected (best) strategy.  NaN is missing.
+    trial_sharpes : Series or array_like, shape (N,)
+        Sharpe ratios **per period** (not annualised) of all trials, the selected one
+        included: ``performance(all_returns)["sharpe"] / sqrt(periods_per_year)``.
+        Compute them with the same ``risk_free``.  NaN ratios are left out of their
+        variance.
+    n_trials : int, optional
+        Number of independent trials :math:`N`; defaults to ``len(trial_sharpes)``.
+        Pass a smaller effective number when the trials are highly correlated.
+    periods_per_year : float, default 252
+        Return observations per year; only used to convert ``risk_free``.
+    risk_free : float, default 0.0
+        Annual risk-free rate, see :func:`per_period_risk_free`.
+
+    Returns
+    -------
+    float
+        DSR in [0, 1]: the probability that the selected strategy's true Sharpe
+        ratio is positive after deflating for the selection.  NaN when the selected
+        strategy's Sharpe ratio is undefined (fewer than 2 returns, zero variance) or
+        the trials' variance is (fewer than 2 finite trial Sharpe ratios).
+
+    Raises
+    ------
+    DataValidationError
+        If ``returns`` or ``trial_sharpes`` are not 1-D, or ``n_trials < 1``.
+
+    Notes
+    -----
+    .. math::
+
+        \widehat{DSR} = \widehat{PSR}(\widehat{SR}_0), \qquad
+        \widehat{SR}_0 = \sqrt{V[\{\widehat{SR}_n\}]} \left[
+            (1 - \gamma)\, \Phi^{-1}\!\left(1 - \frac1N\right)
+            + \gamma\, \Phi^{-1}\!\left(1 - \frac{1}{N e}\right) \right]
+
+    (Bailey & López de Prado 2014, eq. 2), with every Sharpe ratio per period:
+    :math:`\widehat{SR} = \bar x / s_x` of the excess returns (ddof=1),
+    :math:`V` the sample variance (ddof=1) of ``trial_sharpes``, :math:`T` the
+    number of non-missing returns, and the skewness and (non-excess) kurtosis of the
+    returns estimated by their sample moments (``scipy.stats.skew``/``kurtosis`` with
+    ``bias=True``).  See :func:`probabilistic_sharpe_ratio` for
+    :math:`\widehat{PSR}`.  (The paper's example states :math:`V` for annualised
+    ratios; divide such a variance by ``periods_per_year``.)
+
+    The formula is evaluated by ``vectorbt.returns.metrics.deflated_sharpe_ratio``
+    (vectorbt 1.2.0), which implements exactly the equations above on per-period
+    inputs with non-excess kurtosis.  Its returns-accessor wrapper is not used: it
+    annualises with vectorbt's ``year_freq`` (365 days by default) and treats every
+    column of the frame as a trial.  With a single trial there is no selection and
+    the DSR is the PSR against :math:`SR^* = 0`.
+
+    References
+    ----------
+    .. [1] Bailey, D. H. and López de Prado, M. (2014). "The deflated Sharpe ratio:
+       Correcting for selection bias, backtest overfitting and non-normality".
+       Journal of Portfolio Management 40(5), pp. 94-107.
+    .. [2] Bailey, D. H. and López de Prado, M. (2012). "The Sharpe ratio efficient
+       frontier". Journal of Risk 15(2), pp. 3-44.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> trials = pd.DataFrame(rng.normal(0.0005, 0.01, size=(1000, 20)))
+    >>> sharpes = performance(trials)["sharpe"] / np.sqrt(252)
+    >>> dsr = deflated_sharpe_ratio(trials[sharpes.idxmax()], sharpes)
+    >>> 0.0 <= dsr <= 1.0
+    True
+    """
+    trials = np.asarray(trial_sharpes, dtype=np.float64)
+    if trials.ndim != 1:
+        raise DataValidationError(
+            f"trial_sharpes must be 1-D (one per-period Sharpe ratio per trial), "
+            f"got shape {trials.shape}"
+        )
+    n_trials = trials.size if n_trials is None else n_trials
+    if int(n_trials) != n_trials or n_trials < 1:
+        raise DataValidationError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    sr, t, g3, g4 = _sharpe_and_moments(returns, periods_per_year, risk_free)
+    if n_trials == 1:
+        return float(probabilistic_sharpe_ratio(sr, 0.0, t, g3, g4))
+    finite = trials[np.isfinite(trials)]
+    if finite.size < 2 or np.isnan(sr):
+        return float("nan")
+
+    from vectorbt.returns.metrics import deflated_sharpe_ratio as vbt_dsr
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = vbt_dsr(
+            est_sharpe=np.array([sr]),
+            var_sharpe=float(finite.var(ddof=1)),
+            nb_trials=int(n_trials),
+            backtest_horizon=t,
+            skew=np.array([g3]),
+            kurtosis=np.array([g4]),
+        )
+    return float(np.asarray(out)[0])
+
+
+# --------------------------------------------------------------------------- PBO
+
+
+class PBOResult(NamedTuple):
+    """Outcome of :func:`pbo_cscv`.
+
+    Attributes
+    ----------
+    pbo : float
+        Probability of backtest overfitting: share of combinations whose in-sample
+        best trial ranks at or below the out-of-sample median (logit <= 0).
+    logits : ndarray of float, shape (n_combinations,)
+        Logit :math:`\\lambda_c` of the out-of-sample relative rank of the in-sample
+        best trial, one per combination in ``itertools.combinations(range(S), S/2)``
+        order of the in-sample block sets.
+    n_combinations : int
+        Number of combinations :math:`\\binom{S}{S/2}`.
+    """
+
+    pbo: float
+    logits: FloatArray
+    n_combinations: int
+
+
+def _set_metric(stats_: FloatArray, metric: str) -> FloatArray:
+    """Metric per (combination, trial) from summed block statistics.
+
+    ``stats_`` has shape (C, 4, N): count, sum, centred sum and centred sum of
+    squares of the returns in each combination's set of blocks.  Undefined values
+    become ``-inf`` so that they rank below every other trial.
+    """
+    count, total, sum_c, sumsq_c = (stats_[:, i, :] for i in range(4))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = total / count
+        if metric == "mean":
+            out = mean
+        else:
+            # Sum of squares about the set mean, from sums centred on the column mean.
+            var = (sumsq_c - sum_c**2 / count) / (count - 1.0)
+            out = np.where(var > 0, mean / np.sqrt(np.maximum(var, 0.0)), np.nan)
+    return np.where(np.isnan(out), -np.inf, out)
+
+
+def pbo_cscv(
+    performance_matrix: pd.DataFrame | npt.ArrayLike,
+    n_splits: int = 16,
+    metric: PBOMetric = "sharpe",
+) -> PBOResult:
+    r"""Probability of backtest overfitting by combinatorially symmetric cross-validation.
+
+    Parameters
+    ----------
+    performance_matrix : DataFrame or array_like, shape (T, N)
+        Returns per period (rows, in time order) of ``N >= 2`` trials (columns), e.g.
+        every parameter combination of a strategy.  NaN is missing.
+    n_splits : int, default 16
+        Number :math:`S` of contiguous blocks the rows are split into; even, at least
+        2 and at most ``T``.  When ``T`` is not a multiple of ``S`` the first
+        ``T mod S`` blocks get one extra row (``numpy.array_split``).
+    metric : {"sharpe", "mean"}, default "sharpe"
+        Performance measure ranked in and out of sample: the (non-annualised)
+        Sharpe ratio, mean / standard deviation (ddof=1), or the mean return.
+
+    Returns
+    -------
+    PBOResult
+        ``pbo``, ``logits`` and ``n_combinations`` (:math:`\binom{S}{S/2}`).
+
+    Raises
+    ------
+    DataValidationError
+        If the matrix is not 2-D with at least 2 columns, ``n_splits`` is odd, below
+        2 or above ``T``, or ``metric`` is unknown.
+
+    Notes
+    -----
+    Bailey, Borwein, López de Prado & Zhu (2017), section 2:
+
+    1. Split the rows of the :math:`T \times N` matrix into :math:`S` contiguous
+       blocks.
+    2. For each of the :math:`\binom{S}{S/2}` sets :math:`J` of :math:`S/2` blocks,
+       the in-sample set is :math:`J` and the out-of-sample set its complement
+       :math:`\bar J`.
+    3. Pick :math:`n^* = \arg\max_n R_n(J)`, the trial with the best in-sample
+       metric (the first on ties).
+    4. Let :math:`\bar\omega_c = \text{rank}(\bar R_{n^*}(\bar J)) / (N + 1)` be its
+       relative out-of-sample rank (rank 1 = worst, ties get their average rank) and
+       :math:`\lambda_c = \ln(\bar\omega_c / (1 - \bar\omega_c))` its logit.
+    5. :math:`PBO = \frac{1}{C} \sum_c \mathbb{1}[\lambda_c \le 0]`.
+
+    A trial whose metric is undefined in a set (zero variance) ranks below every
+    other.  For pure noise :math:`PBO \to 1/2` when ``N`` is even; with an odd ``N``
+    the median rank itself has :math:`\lambda = 0` and counts as overfit, so noise
+    gives :math:`(N + 1) / (2N)`.
+
+    The metric of every (combination, trial) pair is assembled from per-block sums,
+    so the cost is one small matrix product per chunk of combinations rather than a
+    pass over the returns per combination.
+
+    References
+    ----------
+    .. [1] Bailey, D. H., Borwein, J. M., López de Prado, M. and Zhu, Q. J. (2017).
+       "The probability of backtest overfitting". Journal of Computational Finance
+       20(4), pp. 39-69.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> res = pbo_cscv(rng.normal(size=(400, 10)), n_splits=8)
+    >>> res.n_combinations, res.logits.shape
+    (70, (70,))
+    """
+    m = np.asarray(performance_matrix, dtype=np.float64)
+    if m.ndim != 2 or m.shape[1] < 2:
+        raise DataValidationError(
+            f"performance_matrix must be 2-D (periods x trials) with at least 2 trials, "
+            f"got shape {m.shape}"
+        )
+    t, n = m.shape
+    if int(n_splits) != n_splits or n_splits < 2 or n_splits % 2 or n_splits > t:
+        raise DataValidationError(
+            f"n_splits must be an even integer between 2 and the number of rows ({t}), "
+            f"got {n_splits!r}"
+        )
+    if metric not in PBO_METRICS:
+        raise DataValidationError(f"metric must be one of {PBO_METRICS}, got {metric!r}")
+    s = int(n_splits)
+
+    valid = ~np.isnan(m)
+    raw = np.where(valid, m, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        center = raw.sum(axis=0) / valid.sum(axis=0)
+    center = np.where(np.isnan(center), 0.0, center)
+    dev = np.where(valid, m - center, 0.0)
+    # Per-block statistics, shape (S, 4 * N): count, sum, centred sum, centred sum of squares.
+    block_stats = np.stack(
+        [
+            np.concatenate(
+                [
+                    valid[b].sum(axis=0),
+                    raw[b].sum(axis=0),
+                    dev[b].sum(axis=0),
+                    (dev[b] ** 2).sum(axis=0),
+                ]
+            )
+            for b in np.array_split(np.arange(t), s)
+        ]
+    ).astype(np.float64)
+    grand = block_stats.sum(axis=0)
+
+    combos = np.array(list(itertools.combinations(range(s), s // 2)))
+    n_comb = combos.shape[0]
+    logits = np.empty(n_comb, dtype=np.float64)
+    chunk = max(1, _PBO_CHUNK_CELLS // (4 * n))
+    for start in range(0, n_comb, chunk):
+        sel = combos[start : start + chunk]
+        ind = np.zeros((sel.shape[0], s))
+        ind[np.arange(sel.shape[0])[:, None], sel] = 1.0
+        in_sample = ind @ block_stats
+        perf_is = _set_metric(in_sample.reshape(-1, 4, n), metric)
+        perf_oos = _set_metric((grand - in_sample).reshape(-1, 4, n), metric)
+        best = np.argmax(perf_is, axis=1)
+        chosen = perf_oos[np.arange(best.size), best][:, None]
+        rank = (perf_oos < chosen).sum(axis=1) + ((perf_oos == chosen).sum(axis=1) + 1) / 2
+        omega = rank / (n + 1.0)
+        logits[start : start + sel.shape[0]] = np.log(omega / (1.0 - omega))
+    return PBOResult(float(np.mean(logits <= 0.0)), logits, int(n_comb))

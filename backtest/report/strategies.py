@@ -1,0 +1,221 @@
+"""Strategy section of the HTML report: equity curves, drawdowns, sweeps, out-of-sample."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["strategies_section"]
+
+_METRICS = (
+    ("total_return", "total return", "pct"),
+    ("cagr", "CAGR", "pct"),
+    ("volatility", "volatility", "pct"),
+    ("sharpe", "Sharpe", "num"),
+    ("sortino", "Sortino", "num"),
+    ("max_drawdown", "max drawdown", "pct"),
+    ("calmar", "Calmar", "num"),
+    ("hit_rate", "hit rate", "pct"),
+    ("trades", "trades", "int"),
+    ("exposure", "exposure", "pct"),
+    ("turnover", "turnover", "num"),
+)
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "n/a"
+    if kind == "pct":
+        return f"{100 * float(value):.2f}%"
+    if kind == "int":
+        return f"{int(value)}"
+    return f"{float(value):.3f}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _label(s: Mapping[str, Any]) -> str:
+    params = ", ".join(f"{k}={v}" for k, v in (s.get("params") or {}).items())
+    return f"{s['name']} on {s['series']} ({params})"
+
+
+def strategies_section(
+    res: Mapping[str, Any], run_dir: Path, figure: Callable[[Any], str]
+) -> list[str]:
+    """HTML of the strategies: metrics, equity and drawdown charts, sweeps, validation."""
+    strategies = res.get("strategies") or []
+    out = ['<h2 id="strategies">Strategies</h2>']
+    if not strategies:
+        return [*out, "<p>None configured: the config's <code>strategies</code> is empty.</p>"]
+    settings = strategies[0].get("settings", {})
+    out.append(
+        '<p class="caption">Fills: '
+        + _e(settings.get("fill", ""))
+        + f"; annualised with {_e(settings.get('periods_per_year', 252))} observations per "
+        "year; costs as configured per strategy. Carry: " + _e(settings.get("carry", "")) + ".</p>"
+    )
+    rows = [
+        [_e(_label(s)), *(_fmt(s["metrics"].get(k), kind) for k, _, kind in _METRICS)]
+        for s in strategies
+    ]
+    out.append(_table(["strategy", *(label for _, label, _ in _METRICS)], rows))
+    equity_path = run_dir / "tables" / "equity.parquet"
+    if equity_path.is_file():
+        equity = pd.read_parquet(equity_path).set_index("date")
+        out.append(figure(_equity_figure(equity)))
+        out.append(
+            '<p class="caption">Top: growth of 1 (log scale). Bottom: drawdown from the '
+            "running peak. Parameters: fixed, or the best of the sweep by Sharpe.</p>"
+        )
+    for s in strategies:
+        sweep = s.get("sweep")
+        if sweep:
+            sel = sweep["selection"]
+            out.append(f"<h3>Sweep: {_e(s['name'])} on {_e(s['series'])}</h3>")
+            out.append(
+                f"<p>{sweep['combinations']} combinations ({_e(sweep['method'])}). Best by "
+                f"Sharpe: {_e(sweep['best'])}. Selection bias over the whole sweep: "
+                f"probabilistic Sharpe {_fmt(sel.get('psr'), 'num')}, deflated Sharpe "
+                f"{_fmt(sel.get('dsr'), 'num')} (Bailey &amp; López de Prado 2014), "
+                f"probability of backtest overfitting {_fmt(sel.get('pbo'), 'num')} "
+                "(CSCV, Bailey et al. 2015). A deflated Sharpe well below 0.95 or a PBO "
+                "near 0.5 says the best trial's edge is likely selection luck.</p>"
+            )
+            top = sweep["top"]
+            params = [k for k in sweep["space"]]
+            out.append(
+                _table(
+                    [*params, "Sharpe", "CAGR", "max drawdown", "trades"],
+                    [
+                        [
+                            *(_e(r.get(k)) for k in params),
+                            _fmt(r.get("sharpe"), "num"),
+                            _fmt(r.get("cagr"), "pct"),
+                            _fmt(r.get("max_drawdown"), "pct"),
+                            _fmt(r.get("trades"), "int"),
+                        ]
+                        for r in top[:10]
+                    ],
+                )
+            )
+            table_path = run_dir / "tables" / f"sweep_{strategies.index(s)}_{s['name']}.parquet"
+            if len(params) == 2 and table_path.is_file():
+                out.append(figure(_sweep_heatmap(pd.read_parquet(table_path), params)))
+        val = s.get("validation")
+        if val:
+            out.append(
+                f"<h3>In sample vs out of sample: {_e(s['name'])} ({_e(val['method'])})</h3>"
+            )
+            out.append(
+                _table(
+                    ["fold", "sample", "start", "end", "params", "Sharpe", "CAGR", "max drawdown"],
+                    [
+                        [
+                            _e(f["fold"]),
+                            _e(f["sample"]),
+                            _e(f["start"]),
+                            _e(f["end"]),
+                            _e(
+                                ", ".join(
+                                    f"{k[6:]}={v}" for k, v in f.items() if k.startswith("param_")
+                                )
+                            ),
+                            _fmt(f.get("sharpe"), "num"),
+                            _fmt(f.get("cagr"), "pct"),
+                            _fmt(f.get("max_drawdown"), "pct"),
+                        ]
+                        for f in val["folds"]
+                    ],
+                )
+            )
+            oos = val["oos_metrics"]
+            out.append(
+                f"<p>Stitched out-of-sample: Sharpe {_fmt(oos.get('sharpe'), 'num')}, CAGR "
+                f"{_fmt(oos.get('cagr'), 'pct')}, max drawdown "
+                f"{_fmt(oos.get('max_drawdown'), 'pct')}.</p>"
+            )
+    return out
+
+
+def _equity_figure(equity: pd.DataFrame) -> dict[str, Any]:
+    x = [d.isoformat() for d in pd.DatetimeIndex(equity.index).date]
+    traces = []
+    for i, col in enumerate(equity.columns):
+        curve = equity[col].to_numpy(dtype=float)
+        dd = curve / np.maximum.accumulate(np.where(np.isfinite(curve), curve, 1.0)) - 1.0
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": col,
+                "x": x,
+                "y": curve.tolist(),
+                "legendgroup": col,
+                "xaxis": "x",
+                "yaxis": "y",
+            }
+        )
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": col,
+                "x": x,
+                "y": (100 * dd).tolist(),
+                "legendgroup": col,
+                "showlegend": False,
+                "xaxis": "x",
+                "yaxis": "y2",
+                "line": {"width": 1},
+            }
+        )
+        del i
+    return {
+        "data": traces,
+        "layout": {
+            "height": 520,
+            "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
+            "yaxis": {"type": "log", "title": {"text": "growth of 1"}, "domain": [0.38, 1.0]},
+            "yaxis2": {"title": {"text": "drawdown %"}, "domain": [0.0, 0.3]},
+            "xaxis": {"anchor": "y2"},
+            "legend": {"orientation": "h"},
+        },
+    }
+
+
+def _sweep_heatmap(table: pd.DataFrame, params: Sequence[str]) -> dict[str, Any]:
+    a, b = params
+    pivot = table.pivot_table(index=a, columns=b, values="sharpe", aggfunc="max")
+    z = [[None if not np.isfinite(v) else float(v) for v in row] for row in pivot.to_numpy()]
+    return {
+        "data": [
+            {
+                "type": "heatmap",
+                "z": z,
+                "x": [str(c) for c in pivot.columns],
+                "y": [str(i) for i in pivot.index],
+                "colorscale": "RdBu",
+                "zmid": 0,
+                "colorbar": {"title": {"text": "Sharpe"}},
+            }
+        ],
+        "layout": {
+            "height": 420,
+            "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
+            "xaxis": {"title": {"text": b}, "type": "category"},
+            "yaxis": {"title": {"text": a}, "type": "category"},
+        },
+    }

@@ -1,0 +1,257 @@
+"""The strategy contract and the plugin registry.
+
+A strategy is a class with a name, a ``Params`` pydantic model, the series it needs,
+and one pure method, :meth:`Strategy.positions`, that turns market data (and events,
+and event-study results where useful) into a *target position* per bar: ``+1`` long,
+``-1`` short, ``0`` flat, fractions in between. No I/O and no vectorbt inside: the
+engine (:mod:`backtest.engine`) simulates.
+
+**Information timing.** ``positions`` may use data up to and including bar ``t`` to
+set the position for bar ``t``. The engine then fills it at the close of bar ``t + 1``
+(daily close-only data has no next open), so a signal is never traded on the price
+it was computed from. A strategy that needs another rule must say so explicitly with
+``execution = "same_close"``. Contract tests check every strategy: its positions up to
+``t`` do not change when the data after ``t`` is dropped.
+
+**Plugins.** Built-in strategies live in the top-level ``strategies`` package; any
+installed package can add its own under the entry-point group ``backtest.strategies``
+(``name = "package.module:Class"``). Both are found the same way, loaded lazily; a
+plugin that fails to import is reported by name with its exception and the others
+still load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from backtest.errors import ConfigError, StrategyError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "MarketData",
+    "Strategy",
+    "StrategyParams",
+    "discover",
+    "get_strategy",
+]
+
+#: Entry-point group under which packages register strategies.
+ENTRY_POINT_GROUP = "backtest.strategies"
+
+Execution = Literal["next_close", "same_close"]
+
+
+class StrategyParams(BaseModel):
+    """Base of every strategy's ``Params``: frozen, unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """What a strategy sees.
+
+    Attributes
+    ----------
+    levels : pandas.DataFrame
+        Wide frame of levels (:func:`backtest.data.load`), one column per series.
+    series : str
+        The series traded (its column in `levels`).
+    events : pandas.DataFrame, optional
+        Canonical events (:func:`backtest.events.load`).
+    day0 : pandas.DataFrame, optional
+        Day-0 dates of the events per series (from an event study), where known.
+    """
+
+    levels: pd.DataFrame
+    series: str
+    events: pd.DataFrame | None = None
+    day0: pd.DataFrame | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def price(self) -> pd.Series:
+        """Levels of the traded series on its own observation dates."""
+        return self.levels[self.series].dropna()
+
+    def truncated(self, end: pd.Timestamp) -> MarketData:
+        """The same data with every observation after `end` dropped (look-ahead checks)."""
+        return MarketData(
+            levels=self.levels.loc[:end],
+            series=self.series,
+            events=self.events,
+            day0=self.day0,
+            extra=self.extra,
+        )
+
+
+class Strategy(ABC):
+    """Base class of strategy plugins.
+
+    Subclasses set :attr:`name`, a nested ``Params`` model (subclass of
+    :class:`StrategyParams`), and implement :meth:`positions`; optionally
+    :meth:`required_series` and :meth:`positions_many` (a vectorised sweep).
+
+    Examples
+    --------
+    >>> class AlwaysLong(Strategy):
+    ...     '''Always fully long.'''
+    ...     name = "always_long"
+    ...     class Params(StrategyParams):
+    ...         pass
+    ...     def positions(self, data, params):
+    ...         return pd.Series(1.0, index=data.price.index)
+    >>> AlwaysLong().parse({}).model_dump()
+    {}
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type[StrategyParams]] = StrategyParams
+    #: When a position set from data up to bar t is filled: "next_close" (default)
+    #: or, declared explicitly, "same_close".
+    execution: ClassVar[Execution] = "next_close"
+
+    def parse(self, params: Mapping[str, Any] | StrategyParams) -> StrategyParams:
+        """Validate `params` against :attr:`Params`.
+
+        Raises
+        ------
+        backtest.errors.ConfigError
+            Unknown or invalid parameters; the message names the strategy and field.
+        """
+        if isinstance(params, self.Params):
+            return params
+        try:
+            return self.Params.model_validate(dict(params))
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in err["loc"])
+                msg = "unknown parameter" if err["type"] == "extra_forbidden" else err["msg"]
+                lines.append(
+                    f"strategy {self.name!r}: params.{loc}: {msg} (got {err.get('input')!r}); "
+                    f"parameters: {', '.join(self.Params.model_fields) or 'none'}"
+                )
+            raise ConfigError("\n".join(lines)) from None
+
+    def required_series(self, params: StrategyParams, traded: str) -> list[str]:
+        """Series the strategy reads besides the traded one (default: none)."""
+        return []
+
+    @abstractmethod
+    def positions(self, data: MarketData, params: StrategyParams) -> pd.Series:
+        """Target position per bar of the traded series, from data up to that bar.
+
+        Parameters
+        ----------
+        data : MarketData
+            Levels, the traded series, events.
+        params : StrategyParams
+            Validated parameters.
+
+        Returns
+        -------
+        pandas.Series
+            Float target positions on the traded series' observation dates
+            (``data.price.index``): +1 long, -1 short, 0 flat. NaN means flat.
+        """
+
+    def positions_many(self, data: MarketData, params: Sequence[StrategyParams]) -> pd.DataFrame:
+        """Positions for many parameter sets, one column each (override to vectorise)."""
+        columns = {i: self.positions(data, p) for i, p in enumerate(params)}
+        return pd.DataFrame(columns, index=data.price.index)
+
+    @classmethod
+    def describe(cls) -> str:
+        """First paragraph of the class docstring: the idea behind the strategy."""
+        doc = (cls.__doc__ or "").strip()
+        return doc.split("\n\n")[0].replace("\n", " ") if doc else ""
+
+
+# Registry -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A discovered strategy: its class, or the error that kept it from loading."""
+
+    name: str
+    source: str
+    cls: type[Strategy] | None
+    error: BaseException | None = None
+
+
+def _builtin_entries() -> dict[str, str]:
+    """Built-ins as registered in pyproject.toml; used only where the package metadata is
+    absent (running from a source tree that was not installed)."""
+    return {
+        "buy_and_hold": "strategies.baselines:BuyAndHold",
+        "ma_crossover": "strategies.baselines:MACrossover",
+        "event_drift": "strategies.event_drift:EventDrift",
+        "risk_off_yen": "strategies.risk_off_yen:RiskOffYen",
+        "rate_spread": "strategies.rate_spread:RateSpread",
+    }
+
+
+def _load(target: str) -> type[Strategy]:
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    cls = getattr(module, attr)
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise TypeError(f"{target} is not a backtest.strategy.Strategy subclass")
+    return cls
+
+
+def discover() -> dict[str, _Found]:
+    """Find every strategy: built-ins and entry points, each loaded (or its error kept).
+
+    Returns
+    -------
+    dict
+        Name -> found entry (``cls`` set, or ``error`` explaining why not).
+    """
+    entries = {name: ("built-in", target) for name, target in _builtin_entries().items()}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        entries[ep.name] = (f"entry point {ep.value}", ep.value)
+    found: dict[str, _Found] = {}
+    for name, (source, target) in sorted(entries.items()):
+        try:
+            cls = _load(target)
+        except Exception as exc:  # a broken plugin must not stop the others
+            found[name] = _Found(name, source, None, exc)
+        else:
+            found[name] = _Found(name, source, cls)
+    return found
+
+
+def get_strategy(name: str) -> Strategy:
+    """Instantiate the strategy registered as `name`.
+
+    Raises
+    ------
+    backtest.errors.StrategyError
+        Unknown name (with close matches), or the plugin failed to load (its
+        original exception is chained).
+    """
+    found = discover()
+    if name not in found:
+        close = difflib.get_close_matches(name, list(found), n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise StrategyError(
+            f"unknown strategy {name!r}; {hint}installed: {', '.join(found) or 'none'}"
+        )
+    entry = found[name]
+    if entry.cls is None:
+        raise StrategyError(
+            f"strategy {name!r} ({entry.source}) failed to load: "
+            f"{type(entry.error).__name__}: {entry.error}"
+        ) from entry.error
+    return entry.cls()

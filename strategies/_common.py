@@ -1,0 +1,147 @@
+"""Helpers shared by the built-in strategies: observation clocks, as-of alignment, day 0.
+
+Nothing here re-implements time-zone logic: observation instants come from
+:func:`backtest.eventstudy.study._observation_times` (provenance of the loaded
+levels, else the catalog) and day 0 from :func:`backtest.eventstudy.study.day0_positions`,
+so a strategy sees the same day 0 as the event study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from backtest.errors import DataValidationError, StrategyError
+from backtest.eventstudy.study import _observation_times, day0_positions
+from backtest.strategy import MarketData
+
+__all__ = ["asof", "day0_bars", "observation_times", "require_columns"]
+
+
+def require_columns(data: MarketData, names: Iterable[str], strategy: str) -> None:
+    """Raise a :class:`~backtest.errors.StrategyError` naming the series `data` lacks."""
+    missing = [n for n in names if n not in data.levels.columns]
+    if missing:
+        raise StrategyError(
+            f"strategy {strategy!r} needs series {missing} in data.levels; got "
+            f"{list(data.levels.columns)}. Load them with backtest.data.load (the pipeline "
+            "adds required_series automatically)"
+        )
+
+
+def observation_times(levels: pd.DataFrame, name: str, dates: pd.DatetimeIndex) -> np.ndarray:
+    """UTC instants (int64 ns) at which series `name` is observed on `dates`.
+
+    The clock is the ``timezone``/``obs_time`` provenance that :func:`backtest.data.load`
+    attaches to `levels`, else the catalog's default source of `name`.
+
+    Raises
+    ------
+    backtest.errors.StrategyError
+        The clock of `name` is unknown (not loaded through the catalog).
+    """
+    try:
+        return _observation_times(levels, name, pd.DatetimeIndex(dates), None)
+    except DataValidationError as exc:
+        raise StrategyError(str(exc)) from exc
+
+
+def asof(
+    values: pd.Series,
+    levels: pd.DataFrame,
+    source: str,
+    traded: str,
+    dates: pd.DatetimeIndex,
+) -> np.ndarray:
+    """Carry `values` of series `source` onto the traded series' `dates`, as of each bar.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Values indexed by `source`'s own observation dates (sorted, unique).
+    levels : pandas.DataFrame
+        Levels with provenance, used only for the observation clocks.
+    source, traded : str
+        Column names of the signal series and of the traded series.
+    dates : pandas.DatetimeIndex
+        The traded series' observation dates.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64`` of ``len(dates)``: for each bar, the latest value that was
+        already observed at the bar; NaN before the first one.
+
+    Notes
+    -----
+    A value dated ``d`` counts from bar ``d`` itself when its observation instant is
+    no later (in UTC) than the traded series' observation instant on ``d``, and only
+    from the first bar dated after ``d`` otherwise. With FRED's DEXJPUS (12:00 New
+    York) as the traded series, JGB10Y of ``d`` (15:00 Tokyo, the night before in New
+    York) is usable on ``d``, while UST10Y (15:30 New York) and VIX (16:15 New York)
+    of ``d`` are used from the next bar. A value dated after the bar is never used,
+    so dropping data after a date cannot change the result up to that date.
+    """
+    own = pd.DatetimeIndex(values.index)
+    stamps = own.as_unit("ns").asi8
+    if len(own):
+        seen = observation_times(levels, source, own)
+        bar = observation_times(levels, traded, own)
+        # +1 ns puts a later-clock value after midnight of its own date: it matches
+        # the traded bars of later dates only.
+        stamps = stamps + (seen > bar).astype("int64")
+    bars = pd.DatetimeIndex(dates).as_unit("ns").asi8
+    idx = np.searchsorted(stamps, bars, side="right") - 1
+    vals = values.to_numpy(dtype="float64")
+    out = np.full(len(bars), np.nan)
+    ok = idx >= 0
+    out[ok] = vals[idx[ok]]
+    return out
+
+
+def day0_bars(data: MarketData, events: pd.DataFrame) -> np.ndarray:
+    """Position of each event's day 0 among the traded series' own bars.
+
+    Parameters
+    ----------
+    data : MarketData
+        Levels of the traded series and, optionally, ``data.day0`` from an event study.
+    events : pandas.DataFrame
+        Canonical events.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` of ``len(events)``; ``len(data.price)`` where the event has no day 0
+        in the data (the series ends before it).
+
+    Notes
+    -----
+    Where ``data.day0`` has a column for the traded series and a row for the event,
+    its date is used (the first bar on or after it; NaT: no day 0). Otherwise day 0
+    is computed with the event study's rule (:func:`backtest.eventstudy.study.day0_positions`):
+    an event with a time maps to the first observation taken strictly after it, a
+    date-only event to the first observation dated on or after its local date.
+    """
+    dates = data.price.index
+    n = len(dates)
+    if len(events) == 0:
+        return np.empty(0, dtype=np.int64)
+    timed = bool(events["time_given"].any())
+    obs = observation_times(data.levels, data.series, dates) if timed else None
+    computed = day0_positions(events, dates, obs)
+    if data.day0 is None or data.series not in data.day0.columns:
+        return computed
+    given = data.day0[data.series]
+    known = events["event"].isin(given.index).to_numpy()
+    if not known.any():
+        return computed
+    stamps = pd.DatetimeIndex(given.reindex(events["event"][known]).to_numpy())
+    bars = pd.DatetimeIndex(dates).as_unit("ns").asi8
+    from_study = np.searchsorted(bars, stamps.as_unit("ns").asi8, side="left").astype(np.int64)
+    from_study[stamps.isna()] = n
+    out = computed.copy()
+    out[known] = from_study
+    return out

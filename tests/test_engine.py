@@ -1,0 +1,138 @@
+"""Tests of backtest/engine.py against independent computations on the snapshot."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtest import data, engine
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def levels() -> pd.DataFrame:
+    return data.load(
+        ["USDJPY", "UST10Y", "JGB10Y", "VIX"], start="2016-01-01", end="2025-12-31", offline=True
+    )
+
+
+def independent_ma(price: pd.Series, fast: int, slow: int, both: bool) -> pd.Series:
+    """Target positions written here with pandas rolling means, not the strategy code."""
+    f, s = price.rolling(fast).mean(), price.rolling(slow).mean()
+    pos = pd.Series(np.where(f > s, 1.0, -1.0 if both else 0.0), index=price.index)
+    return pos.where(s.notna(), 0.0)
+
+
+def test_ma_crossover_long_flat_matches_independent_returns(levels):
+    price = levels["USDJPY"].dropna()
+    res = engine.backtest("ma_crossover", {"fast": 10, "slow": 50}, levels, series="USDJPY")
+    target = independent_ma(price, 10, 50, both=False)
+    held = target.shift(1).fillna(0.0)  # signal at close t, filled at close t+1
+    # Return of bar t = position held since the previous close x price return.
+    expected = held.shift(1).fillna(0.0) * price.pct_change().fillna(0.0)
+    np.testing.assert_allclose(res.returns.to_numpy(), expected.to_numpy(), atol=1e-12)
+    pd.testing.assert_series_equal(res.positions, held.rename("position"), check_freq=False)
+    # Trades: one per entry into the market, entries/exits where the held position changes.
+    entries = held.index[(held.diff().fillna(held) > 0).to_numpy()]
+    assert list(res.trades["entry_date"]) == list(entries)
+    assert res.metrics["trades"] == len(entries)
+
+
+def test_metrics_are_annualised_by_trading_days(levels):
+    res = engine.backtest("ma_crossover", {"fast": 10, "slow": 50}, levels, series="USDJPY")
+    r = res.returns
+    # Sharpe: mean / std (ddof=1) x sqrt(252), written out here.
+    mean = sum(r) / len(r)
+    var = sum((x - mean) ** 2 for x in r) / (len(r) - 1)
+    assert res.metrics["sharpe"] == pytest.approx(mean / math.sqrt(var) * math.sqrt(252), rel=1e-10)
+    total = float(np.prod(1 + r.to_numpy()) - 1)
+    assert res.metrics["total_return"] == pytest.approx(total, rel=1e-10)
+    equity = np.cumprod(np.r_[1.0, 1 + r.to_numpy()])
+    dd = 1 - equity / np.maximum.accumulate(equity)
+    assert res.metrics["max_drawdown"] == pytest.approx(dd.max(), rel=1e-10)
+
+
+def test_direction_both_and_costs(levels):
+    free = engine.backtest(
+        "ma_crossover", {"fast": 10, "slow": 50, "direction": "both"}, levels, series="USDJPY"
+    )
+    costly = engine.backtest(
+        "ma_crossover",
+        {"fast": 10, "slow": 50, "direction": "both"},
+        levels,
+        series="USDJPY",
+        fees_bps=5,
+        slippage_bps=5,
+    )
+    assert set(free.trades["direction"]) == {"long", "short"}
+    assert costly.metrics["total_return"] < free.metrics["total_return"]
+    assert costly.metrics["trades"] == free.metrics["trades"]
+    # Short bars earn minus the price return (up to the drift of a fixed short size).
+    price = levels["USDJPY"].dropna()
+    short = free.positions.shift(1) == -1
+    ret = price.pct_change()
+    assert (
+        np.sign(free.returns[short & (ret.abs() > 1e-4)])
+        == -np.sign(ret[short & (ret.abs() > 1e-4)])
+    ).all()
+
+
+def test_sweep_rows_equal_single_backtests(levels):
+    space = {"fast": [5, 10], "slow": [50, 100], "direction": "long"}
+    sw = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=3)
+    assert len(sw.table) == 4 and sw.returns.shape[1] == 4
+    for i, combo in enumerate(engine.grid(space)):
+        one = engine.backtest("ma_crossover", combo, levels, series="USDJPY")
+        np.testing.assert_allclose(sw.returns.iloc[:, i], one.returns, atol=1e-12)
+        assert sw.table.loc[i, "sharpe"] == pytest.approx(one.metrics["sharpe"], rel=1e-10)
+    assert sw.best == int(np.argmax(sw.table["sharpe"]))
+    assert {"psr", "dsr", "pbo", "trials"} <= set(sw.selection)
+
+
+def test_invalid_combinations_are_skipped_and_counted(levels):
+    sw = engine.sweep("ma_crossover", {"fast": [10, 60], "slow": [50]}, levels, series="USDJPY")
+    assert len(sw.table) == 1 and sw.settings["skipped_invalid"] == 1
+
+
+def test_train_test_picks_the_in_sample_best(levels):
+    space = {"fast": [5, 10, 20], "slow": [50, 100]}
+    val = engine.validate(
+        "ma_crossover", space, levels, series="USDJPY", method="train_test", train_fraction=0.6
+    )
+    sw = engine.sweep("ma_crossover", space, levels, series="USDJPY")
+    cut = int(len(sw.returns) * 0.6)
+    r = sw.returns.iloc[:cut]
+    sharpe = r.mean() / r.std(ddof=1)  # independent in-sample ranking
+    best = int(np.argmax(sharpe.to_numpy()))
+    ins = val.folds[val.folds["sample"] == "in"].iloc[0]
+    assert ins["param_fast"] == sw.table.loc[best, "fast"]
+    assert ins["param_slow"] == sw.table.loc[best, "slow"]
+    oos = sw.returns.iloc[cut:, best]
+    assert val.oos_returns.to_numpy() == pytest.approx(oos.to_numpy())
+
+
+def test_walk_forward_folds_do_not_overlap(levels):
+    val = engine.validate(
+        "ma_crossover",
+        {"fast": [5, 10], "slow": [50]},
+        levels,
+        series="USDJPY",
+        method="walk_forward",
+        train_bars=500,
+        test_bars=250,
+    )
+    out = val.folds[val.folds["sample"] == "out"]
+    assert (out["start"].iloc[1:].to_numpy() > out["end"].iloc[:-1].to_numpy()).all()
+    assert len(val.oos_returns) == val.oos_returns.index.nunique()
+
+
+def test_grid_ranges():
+    assert engine.grid({"a": {"start": 1, "stop": 2, "step": 0.5}, "b": 3}) == [
+        {"a": 1, "b": 3},
+        {"a": 1.5, "b": 3},
+        {"a": 2.0, "b": 3},
+    ]
