@@ -75,8 +75,16 @@ def test_two_runs_identical_apart_from_timestamps(tmp_path):
 
 def test_cli_run_and_report(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["--quiet", "run", str(REPO / "configs" / "japan_treasury_leverage.yaml"),
-                 "--offline", "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "--quiet",
+            "run",
+            str(REPO / "configs" / "japan_treasury_leverage.yaml"),
+            "--offline",
+            "--out",
+            str(out),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "kato_treasuries" in captured.out and str(out) in captured.out
@@ -102,3 +110,29 @@ def test_failed_run_leaves_earlier_run_intact(tmp_path, monkeypatch):
         run_config(path, out)
     assert (out / "results.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_strategy_config_adds_strategies_to_results_and_report(tmp_path):
+    results = run_config(REPO / "configs" / "usdjpy_strategies.yaml", tmp_path / "run")
+    by_name = {s["name"]: s for s in results["strategies"]}
+    assert set(by_name) == {
+        "buy_and_hold",
+        "ma_crossover",
+        "event_drift",
+        "risk_off_yen",
+        "rate_spread",
+    }
+    for name in ("event_drift", "risk_off_yen", "rate_spread", "ma_crossover"):
+        sweep = by_name[name]["sweep"]
+        assert sweep["combinations"] >= 4 and sweep["selection"]["trials"] >= 4
+        assert by_name[name]["params"] == {**by_name[name]["params"], **sweep["best"]}
+    assert by_name["ma_crossover"]["validation"]["method"] == "walk_forward"
+    samples = {f["sample"] for f in by_name["risk_off_yen"]["validation"]["folds"]}
+    assert samples == {"in", "out"}
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "Sweep: ma_crossover on USDJPY" in page and "In sample vs out of sample" in page
+    equity = pd.read_parquet(tmp_path / "run" / "tables" / "equity.parquet")
+    assert equity.shape[1] == 6  # date + five strategies
+    md = (tmp_path / "run" / "summary.md").read_text()
+    assert "## Strategies" in md
