@@ -272,9 +272,21 @@ def run_command(
     offline: Annotated[
         bool, typer.Option("--offline", help="Never touch the network (sets data.offline).")
     ] = False,
+    engine: Annotated[
+        str | None, typer.Option("--engine", help="local or dask (sets execution.engine).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Workers of an embedded Dask cluster.")
+    ] = None,
 ) -> None:
-    """Run a config: data -> event study -> report, into a run directory."""
+    """Run a config: data -> event study -> strategies -> report, into a run directory."""
     from backtest.config import load_config
+    from backtest.engine import warm_up
+    from backtest.execution import executor
     from backtest.pipeline import default_run_dir, run, write_run
 
     overrides: dict[str, object] = {}
@@ -282,6 +294,13 @@ def run_command(
         overrides["data.offline"] = True
     if out is not None:
         overrides["output.dir"] = str(out.resolve())
+    if engine is not None:
+        overrides["execution.engine"] = engine
+    if scheduler is not None:
+        overrides["execution.scheduler"] = scheduler
+        overrides.setdefault("execution.engine", "dask")
+    if workers is not None:
+        overrides["execution.workers"] = workers
     cfg = load_config(config, overrides)
     target = default_run_dir(cfg)
     with Progress(
@@ -310,7 +329,18 @@ def run_command(
             done = stages.index(stage) if stage in stages else task_done(task)
             progress.update(task, description=stage, completed=done)
 
-        result = run(cfg, config_path=config.resolve(), progress=step)
+        ex = cfg.execution
+        with executor(
+            ex.engine,
+            scheduler=ex.scheduler,
+            workers=ex.workers,
+            memory_limit=ex.memory_limit,
+            warmup=warm_up,
+        ) as runner:
+            where = runner.describe()
+            if where.get("dashboard") and not _State.quiet:
+                err.print(f"Dask dashboard: {where['dashboard']} ({where['workers']} workers)")
+            result = run(cfg, config_path=config.resolve(), progress=step, executor=runner)
         step("writing the report")
         write_run(result, target)
         progress.update(task, completed=len(stages))

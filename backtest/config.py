@@ -31,6 +31,7 @@ __all__ = [
     "DataConfig",
     "EventStudyConfig",
     "EventsConfig",
+    "ExecutionConfig",
     "OutputConfig",
     "RunConfig",
     "StrategyConfig",
@@ -259,6 +260,34 @@ class StrategyConfig(_Model):
     validation: ValidationConfig | None = None
 
 
+class ExecutionConfig(_Model):
+    """Where the run executes (see :mod:`backtest.execution`).
+
+    Parameters
+    ----------
+    engine : {"local", "dask"}
+        In this process, or on a Dask cluster.
+    scheduler : str, optional
+        Address of an existing scheduler (``tcp://host:8786``); ``null`` starts an
+        embedded ``LocalCluster``.
+    workers : int, optional
+        Worker processes of the embedded cluster (default 2).
+    chunk_size : int
+        Parameter combinations per sweep task.
+    block_size : int
+        Series per event-study task.
+    memory_limit : str, optional
+        Memory limit per worker of the embedded cluster (e.g. ``"4GiB"``).
+    """
+
+    engine: Literal["local", "dask"] = "local"
+    scheduler: str | None = None
+    workers: int | None = Field(default=None, ge=1)
+    chunk_size: int = Field(default=2000, ge=1)
+    block_size: int = Field(default=200, ge=1)
+    memory_limit: str | None = None
+
+
 class OutputConfig(_Model):
     """Where the run directory goes and which files it holds.
 
@@ -284,6 +313,7 @@ class RunConfig(_Model):
     events: EventsConfig
     event_study: EventStudyConfig = Field(default_factory=EventStudyConfig)
     strategies: tuple[StrategyConfig, ...] = ()
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
     def to_yaml(self) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from backtest import metrics as mt
-from backtest.errors import ConfigError, StrategyError
+from backtest.errors import BacktestError, ConfigError, StrategyError
+from backtest.execution import Executor, LocalExecutor
 from backtest.strategy import MarketData, Strategy, StrategyParams, get_strategy
 
 __all__ = [
@@ -204,6 +205,12 @@ def _simulate(price: pd.Series, held: pd.DataFrame, fees_bps: float, slippage_bp
     )
 
 
+def warm_up() -> None:
+    """Compile vectorbt's numba kernels once (run on every Dask worker before the work)."""
+    price = pd.Series(np.linspace(1.0, 2.0, 8), index=pd.bdate_range("2020-01-01", periods=8))
+    _simulate(price, pd.DataFrame({0: np.r_[0.0, np.ones(7)]}, index=price.index), 1.0, 1.0)
+
+
 def _data(
     strategy: Strategy,
     params: StrategyParams,
@@ -357,6 +364,8 @@ def sweep(
     risk_free: float = 0.0,
     day0: pd.DataFrame | None = None,
     pbo_splits: int = 10,
+    executor: Executor | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
     """Run many parameter sets: one vectorised vectorbt call per chunk of combinations.
 
@@ -378,6 +387,12 @@ def sweep(
         Combinations per vectorbt call (bounds memory).
     pbo_splits : int
         Blocks of the combinatorially symmetric cross-validation for PBO (even).
+    executor : Executor, optional
+        Where the chunks run (:func:`backtest.execution.executor`); in this process
+        by default. Chunks are independent, so the table is the same either way; the
+        selection statistics are computed here, over the whole gathered sweep.
+    progress : callable, optional
+        Called with (chunks done, chunks) as chunks complete.
 
     Returns
     -------
@@ -402,29 +417,22 @@ def sweep(
             continue  # e.g. fast >= slow: not a valid combination, skipped
     if not parsed:
         raise ConfigError(f"sweep of {strat.name!r}: no valid parameter combination")
-    data = _data(strat, parsed[0], levels, series, events, day0)
-    price = data.price
-    returns_parts, tables = [], []
-    for lo in range(0, len(parsed), chunk_size):
-        chunk = parsed[lo : lo + chunk_size]
-        target = strat.positions_many(data, chunk).reindex(price.index)
-        target.columns = range(lo, lo + len(chunk))
-        held = _executed(strat, target)
-        pf = _simulate(price, held, fees_bps, slippage_bps)
-        ret = pd.DataFrame(
-            np.asarray(pf.returns(), dtype=float), index=price.index, columns=held.columns
-        )
-        rec = pf.trades.records
-        trade_returns = {col: rec["return"][rec["col"] == j] for j, col in enumerate(held.columns)}
-        perf = mt.performance(
-            ret,
-            held,
-            trade_returns=trade_returns,
-            periods_per_year=periods_per_year,
-            risk_free=risk_free,
-        )
-        returns_parts.append(ret)
-        tables.append(perf[list(METRICS)])
+    _data(strat, parsed[0], levels, series, events, day0)  # fail early on missing series
+    settings = {
+        "series": series,
+        "fees_bps": fees_bps,
+        "slippage_bps": slippage_bps,
+        "periods_per_year": periods_per_year,
+        "risk_free": risk_free,
+    }
+    chunks = [
+        (strat, parsed[lo : lo + chunk_size], lo, settings)
+        for lo in range(0, len(parsed), chunk_size)
+    ]
+    runner: Executor = executor if executor is not None else LocalExecutor()
+    parts = runner.map(_sweep_chunk, chunks, shared=(levels, events, day0), progress=progress)
+    returns_parts = [ret for ret, _ in parts]
+    tables = [perf for _, perf in parts]
     returns = pd.concat(returns_parts, axis=1)
     perf_all = pd.concat(tables)
     params_frame = pd.DataFrame([p.model_dump(mode="json") for p in parsed])
@@ -447,6 +455,45 @@ def sweep(
             "chunk_size": chunk_size,
         },
     )
+
+
+def _sweep_chunk(
+    task: tuple[Strategy, list[StrategyParams], int, dict[str, Any]],
+    levels: pd.DataFrame,
+    events: pd.DataFrame | None,
+    day0: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One chunk of a sweep: positions, one vectorbt call, metrics (runs on a worker)."""
+    strat, chunk, lo, cfg = task
+    try:
+        data = _data(strat, chunk[0], levels, cfg["series"], events, day0)
+        price = data.price
+        target = strat.positions_many(data, chunk).reindex(price.index)
+        target.columns = range(lo, lo + len(chunk))
+        held = _executed(strat, target)
+        pf = _simulate(price, held, cfg["fees_bps"], cfg["slippage_bps"])
+        ret = pd.DataFrame(
+            np.asarray(pf.returns(), dtype=float), index=price.index, columns=held.columns
+        )
+        rec = pf.trades.records
+        trade_returns = {col: rec["return"][rec["col"] == j] for j, col in enumerate(held.columns)}
+        perf = mt.performance(
+            ret,
+            held,
+            trade_returns=trade_returns,
+            periods_per_year=cfg["periods_per_year"],
+            risk_free=cfg["risk_free"],
+        )
+    except BacktestError:
+        raise
+    except Exception as exc:
+        shown = [p.model_dump(mode="json") for p in chunk[:3]]
+        more = f" and {len(chunk) - 3} more" if len(chunk) > 3 else ""
+        raise StrategyError(
+            f"strategy {strat.name!r} failed on {cfg['series']} for parameters "
+            f"{shown}{more}: {type(exc).__name__}: {exc}"
+        ) from exc
+    return ret, perf[list(METRICS)]
 
 
 def _selection(returns: pd.DataFrame, best: int, ppy: int, splits: int) -> dict[str, Any]:

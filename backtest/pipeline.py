@@ -38,6 +38,7 @@ from backtest import data as data_mod
 from backtest import events as events_mod
 from backtest.config import RunConfig
 from backtest.eventstudy import EventStudy, EventStudyResult
+from backtest.execution import Executor, LocalExecutor
 
 __all__ = ["SCHEMA", "RunResult", "run", "write_run"]
 
@@ -84,6 +85,7 @@ def run(
     *,
     config_path: Path | None = None,
     progress: Progress = _noop,
+    executor: Executor | None = None,
 ) -> RunResult:
     """Run a config: load data and events, run the event study, assemble the results.
 
@@ -95,6 +97,9 @@ def run(
         The file it came from (recorded in the results).
     progress : callable, optional
         Called with the name of each stage as it starts.
+    executor : Executor, optional
+        Where sweeps and large event studies run (:func:`backtest.execution.executor`
+        opened from ``config.execution``); in this process by default.
 
     Returns
     -------
@@ -133,7 +138,10 @@ def run(
         min_estimation=cfg_es.min_estimation,
         series=tuple(cfg_data.series),
     )
-    res = study.run(levels, events, history=history)
+    runner = executor if executor is not None else LocalExecutor()
+    res = study.run(
+        levels, events, history=history, executor=runner, block_size=config.execution.block_size
+    )
 
     progress("assembling results")
     tables: dict[str, pd.DataFrame] = {"abnormal": res.abnormal, "aar": res.aar().reset_index()}
@@ -160,7 +168,7 @@ def run(
     strategies, equity = [], {}
     for i, sc in enumerate(config.strategies):
         progress(f"strategy {sc.name}")
-        entry, curve, sweep_table = _run_strategy(sc, levels, events, res.day0)
+        entry, curve, sweep_table = _run_strategy(sc, levels, events, res.day0, runner)
         strategies.append(entry)
         equity[f"{i}:{sc.name}[{sc.series}]"] = curve
         if sweep_table is not None:
@@ -178,6 +186,7 @@ def run(
             "python": platform.python_version(),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "run_seconds": round(time.perf_counter() - started, 3),
+            "execution": runner.describe(),
         },
         "config": config.model_dump(mode="json"),
         "data": {
@@ -207,7 +216,7 @@ def _strategy_series(config: RunConfig) -> list[str]:
 
 
 def _run_strategy(
-    sc: Any, levels: pd.DataFrame, events: pd.DataFrame, day0: pd.DataFrame
+    sc: Any, levels: pd.DataFrame, events: pd.DataFrame, day0: pd.DataFrame, runner: Executor
 ) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None]:
     """Backtest, sweep and validate one configured strategy."""
     from backtest import engine
@@ -239,6 +248,7 @@ def _run_strategy(
             seed=sc.seed,
             chunk_size=sc.chunk_size,
             day0=day0,
+            executor=runner,
             **costs,
         )
         metric_cols = list(engine.METRICS)
@@ -271,6 +281,7 @@ def _run_strategy(
                 seed=sc.seed,
                 chunk_size=sc.chunk_size,
                 day0=day0,
+                executor=runner,
                 **costs,
             )
             entry["validation"] = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Panel", "gather"]
+__all__ = ["Panel", "concat_series", "gather"]
 
 
 def gather(
@@ -90,3 +90,49 @@ class Panel:
         for i in range(x.shape[0]):
             resid -= x[i] * self.beta[..., c + i, None]
         return resid
+
+
+def concat_series(panels: list[Panel]) -> Panel:
+    """Join panels of the same events and windows computed for different blocks of series.
+
+    Arrays over series are concatenated along the series axis; per-series arrays over
+    observations are padded to the longest series. Used to gather an event study run
+    in blocks (e.g. on Dask workers): each series' numbers do not depend on the others.
+    """
+    if len(panels) == 1:
+        return panels[0]
+    first = panels[0]
+    T = max(p.target.shape[1] for p in panels)
+
+    def pad(a: np.ndarray) -> np.ndarray:
+        out = np.full((*a.shape[:-1], T), np.nan)
+        out[..., : a.shape[-1]] = a
+        return out
+
+    def cat(name: str, axis: int = 1) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in panels], axis=axis)
+
+    return Panel(
+        rel_est=first.rel_est,
+        rel_win=first.rel_win,
+        day0_pos=cat("day0_pos"),
+        day0_date=cat("day0_date"),
+        included=cat("included"),
+        reasons=cat("reasons"),
+        actual=cat("actual"),
+        normal=cat("normal"),
+        abnormal=cat("abnormal"),
+        var_ar=cat("var_ar"),
+        dates=cat("dates"),
+        x_win=cat("x_win"),
+        xtx_inv=cat("xtx_inv"),
+        beta=cat("beta"),
+        sigma2=cat("sigma2"),
+        nobs=cat("nobs"),
+        k=first.k,
+        history={k: v for p in panels for k, v in p.history.items()},
+        target=np.concatenate([pad(p.target) for p in panels], axis=0),
+        regressors=np.concatenate([pad(p.regressors) for p in panels], axis=1),
+        constant=first.constant,
+        lengths=np.concatenate([p.lengths for p in panels]),
+    )

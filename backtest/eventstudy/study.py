@@ -9,8 +9,9 @@ Python loop runs per pair.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,9 @@ from backtest.data import reactions as data_reactions
 from backtest.data.catalog import builtin_catalog
 from backtest.errors import DataValidationError
 from backtest.eventstudy.models import MODELS, design, fit_windows, moments, n_params
-from backtest.eventstudy.panel import Panel, gather
+from backtest.eventstudy.panel import Panel, concat_series, gather
 from backtest.eventstudy.result import EventStudyResult
+from backtest.execution import Executor
 
 __all__ = ["EventStudy", "day0_positions"]
 
@@ -130,6 +132,9 @@ class EventStudy:
         kinds: Mapping[str, str] | None = None,
         clocks: Mapping[str, tuple[str, str | dt.time]] | None = None,
         history: pd.DataFrame | None = None,
+        executor: Executor | None = None,
+        block_size: int = 200,
+        progress: Callable[[int, int], None] | None = None,
     ) -> EventStudyResult:
         """Run the study on `levels` around `events`.
 
@@ -152,6 +157,16 @@ class EventStudy:
             Longer levels of the same series (e.g. ``backtest.data.load(names)``
             without dates) against which the ``percentile`` of
             :meth:`EventStudyResult.reactions` ranks each move; default `levels`.
+        executor : Executor, optional
+            Run blocks of `block_size` series as separate tasks
+            (:func:`backtest.execution.executor`, e.g. on Dask). Each series' numbers
+            are independent of the others, so the result is the same; statistics that
+            need all series (cross-series correlations, Benjamini-Hochberg) are computed
+            from the gathered result.
+        block_size : int
+            Series per task when an `executor` is given.
+        progress : callable, optional
+            Called with (blocks done, blocks).
 
         Returns
         -------
@@ -180,7 +195,19 @@ class EventStudy:
         changes = data_reactions(levels[list(dict.fromkeys([*names, *self.regressors]))], kinds)
         units = changes.attrs["backtest"]["units"]
         kinds_used = {n: _kind(levels, n, kinds) for n in names}
-        panel = self._panel(levels, changes, ev, names, clocks)
+        if executor is None or len(names) <= block_size:
+            panel = self._panel(levels, changes, ev, names, clocks)
+        else:
+            blocks = [list(names[i : i + block_size]) for i in range(0, len(names), block_size)]
+            cols = list(dict.fromkeys([*names, *self.regressors]))
+            lv, ch = _plain(levels[cols]), _plain(changes[cols])
+            parts = executor.map(
+                _study_block,
+                [(self, b, clocks) for b in blocks],
+                shared=(lv, ch, ev),
+                progress=progress,
+            )
+            panel = concat_series(parts)
         if history is not None:
             lacking = [n for n in names if n not in history.columns]
             if lacking:
@@ -309,6 +336,24 @@ class EventStudy:
             constant=constant,
             lengths=lengths,
         )
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy without attrs except the series provenance (what a block task needs)."""
+    out = frame.copy()
+    out.attrs = {"backtest": {"series": dict(frame.attrs.get("backtest", {}).get("series", {}))}}
+    return out
+
+
+def _study_block(
+    task: tuple[EventStudy, list[str], Any],
+    levels: pd.DataFrame,
+    changes: pd.DataFrame,
+    events: pd.DataFrame,
+) -> Panel:
+    """The panel of one block of series (runs on a worker)."""
+    study, names, clocks = task
+    return study._panel(levels, changes, events, names, clocks)
 
 
 def _kind(levels: pd.DataFrame, name: str, kinds: Mapping[str, str] | None) -> str:
