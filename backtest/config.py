@@ -252,7 +252,7 @@ class StrategyConfig(_Model):
     method: Literal["grid", "random"] = "grid"
     samples: int | None = Field(default=None, ge=1)
     seed: int = 0
-    chunk_size: int = Field(default=2000, ge=1)
+    chunk_size: int | None = Field(default=None, ge=1)  # default: execution.chunk_size
     fees_bps: float = Field(default=0.0, ge=0.0)
     slippage_bps: float = Field(default=0.0, ge=0.0)
     periods_per_year: int = Field(default=252, ge=1)

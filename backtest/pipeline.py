@@ -168,7 +168,9 @@ def run(
     strategies, equity = [], {}
     for i, sc in enumerate(config.strategies):
         progress(f"strategy {sc.name}")
-        entry, curve, sweep_table = _run_strategy(sc, levels, events, res.day0, runner)
+        entry, curve, sweep_table = _run_strategy(
+            sc, levels, events, res.day0, runner, config.execution.chunk_size
+        )
         strategies.append(entry)
         equity[f"{i}:{sc.name}[{sc.series}]"] = curve
         if sweep_table is not None:
@@ -216,7 +218,12 @@ def _strategy_series(config: RunConfig) -> list[str]:
 
 
 def _run_strategy(
-    sc: Any, levels: pd.DataFrame, events: pd.DataFrame, day0: pd.DataFrame, runner: Executor
+    sc: Any,
+    levels: pd.DataFrame,
+    events: pd.DataFrame,
+    day0: pd.DataFrame,
+    runner: Executor,
+    chunk_size: int,
 ) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None]:
     """Backtest, sweep and validate one configured strategy."""
     from backtest import engine
@@ -246,7 +253,7 @@ def _run_strategy(
             method=sc.method,
             samples=sc.samples,
             seed=sc.seed,
-            chunk_size=sc.chunk_size,
+            chunk_size=sc.chunk_size or chunk_size,
             day0=day0,
             executor=runner,
             **costs,
@@ -279,7 +286,7 @@ def _run_strategy(
                 sweep_method=sc.method,
                 samples=sc.samples,
                 seed=sc.seed,
-                chunk_size=sc.chunk_size,
+                chunk_size=sc.chunk_size or chunk_size,
                 day0=day0,
                 executor=runner,
                 **costs,
