@@ -39,19 +39,7 @@ __all__ = [
     "validate",
 ]
 
-METRICS = (
-    "total_return",
-    "cagr",
-    "volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "hit_rate",
-    "trades",
-    "exposure",
-    "turnover",
-)
+METRICS = mt.PERFORMANCE_COLUMNS  # the metrics of every result, in order
 
 
 @dataclass(frozen=True)

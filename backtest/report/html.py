@@ -34,6 +34,7 @@ from backtest.data.catalog import SourceSpec
 from backtest.eventstudy.models import n_params
 from backtest.report.markdown import fmt_change, headline_table, stars
 from backtest.report.strategies import strategies_section
+from backtest.report.style import PALETTE
 
 __all__ = ["car_paths", "render_html"]
 
@@ -47,19 +48,6 @@ EVENT_LABELS = 6
 CAR_COLUMNS = 5
 #: |t| at which the heatmap colour saturates.
 T_CLIP = 4.0
-#: Series colours (plotly's D3 palette), cycled in the order of the design's series.
-PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
 #: Blue (negative t) - white - red (positive t); light enough for dark cell text.
 T_COLORSCALE = [
     [0.0, "#2166ac"],

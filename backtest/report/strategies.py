@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.report.style import PALETTE
+
 __all__ = ["strategies_section"]
 
 _METRICS = (
@@ -150,27 +152,13 @@ def strategies_section(
     return out
 
 
-_PALETTE = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
-
-
 def _equity_figure(equity: pd.DataFrame) -> dict[str, Any]:
     x = [d.isoformat() for d in pd.DatetimeIndex(equity.index).date]
     traces = []
     for i, col in enumerate(equity.columns):
         curve = equity[col].to_numpy(dtype=float)
         dd = curve / np.maximum.accumulate(np.where(np.isfinite(curve), curve, 1.0)) - 1.0
-        colour = _PALETTE[i % len(_PALETTE)]  # the same colour in both panels
+        colour = PALETTE[i % len(PALETTE)]  # the same colour in both panels
         traces.append(
             {
                 "type": "scatter",
