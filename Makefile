@@ -27,10 +27,12 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,bench]'
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_eventstudy.py
 	$(BIN)/python benchmarks/brown_warner.py --draws 1000
 	$(BIN)/python benchmarks/brown_warner.py --draws 1000 --window 0 5
+	$(BIN)/python benchmarks/bench_strategies.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

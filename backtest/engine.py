@@ -15,6 +15,7 @@ by observations per year (252 by default), not calendar days.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -463,8 +464,7 @@ def _sweep_chunk(
         ret = pd.DataFrame(
             np.asarray(pf.returns(), dtype=float), index=price.index, columns=held.columns
         )
-        rec = pf.trades.records
-        trade_returns = {col: rec["return"][rec["col"] == j] for j, col in enumerate(held.columns)}
+        trade_returns = _trade_returns_by_column(pf, held.columns)
         perf = mt.performance(
             ret,
             held,
@@ -481,7 +481,18 @@ def _sweep_chunk(
             f"strategy {strat.name!r} failed on {cfg['series']} for parameters "
             f"{shown}{more}: {type(exc).__name__}: {exc}"
         ) from exc
+    del pf  # vectorbt portfolios hold reference cycles: free each chunk's before the next
+    gc.collect()
     return ret, perf[list(METRICS)]
+
+
+def _trade_returns_by_column(pf: Any, columns: pd.Index) -> dict[Any, np.ndarray]:
+    """Each column's closed and open trade returns, split without a mask per column."""
+    rec = pf.trades.values
+    order = np.argsort(rec["col"], kind="stable")  # records come sorted; do not rely on it
+    cols, rets = rec["col"][order], rec["return"][order]
+    bounds = np.searchsorted(cols, np.arange(len(columns) + 1))
+    return {c: rets[bounds[j] : bounds[j + 1]] for j, c in enumerate(columns)}
 
 
 def _selection(returns: pd.DataFrame, best: int, ppy: int, splits: int) -> dict[str, Any]:
