@@ -90,6 +90,19 @@ def _loader(catalog: list[Path] | None, cache_dir: Path | None, offline: bool | 
     return data.DataLoader(data.catalog(*(catalog or [])), cache=cache_dir, offline=offline)
 
 
+def _progress() -> Progress:
+    """A transient progress display on stderr; silent with --quiet."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=_State.quiet,
+        transient=True,
+    )
+
+
 def _fmt(value: float) -> str:
     return "" if pd.isna(value) else f"{value:,.4f}".rstrip("0").rstrip(".")
 
@@ -202,15 +215,7 @@ def data_fetch(
     for name in names:
         loader.catalog[name]  # unknown names fail before any download
     results = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=_State.quiet,
-        transient=True,
-    ) as progress:
+    with _progress() as progress:
         task = progress.add_task("fetching", total=len(names))
         for name in names:
             progress.update(task, description=f"fetching {name}")
@@ -303,15 +308,7 @@ def run_command(
         overrides["execution.workers"] = workers
     cfg = load_config(config, overrides)
     target = default_run_dir(cfg)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=_State.quiet,
-        transient=True,
-    ) as progress:
+    with _progress() as progress:
         stages = [
             "loading data",
             "loading events",
