@@ -6,6 +6,7 @@ allowed for loopback only (pytest-socket ``allow_hosts``), every other test stay
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -172,8 +173,24 @@ def test_cli_dask_run_records_execution(tmp_path, capsys):
         ]
     )
     assert code == 0, capsys.readouterr().err
-    import json
-
     results = json.loads((out / "results.json").read_text())
     assert results["run"]["execution"]["engine"] == "dask"
     assert results["config"]["execution"]["engine"] == "dask"
+
+
+def test_strategy_config_same_results_json_local_and_dask(tmp_path, capsys):
+    config = str(REPO / "configs" / "usdjpy_strategies.yaml")
+    runs = {}
+    for engine_name in ("local", "dask"):
+        out = tmp_path / engine_name
+        code = main(
+            ["--quiet", "run", config, "--offline", "--engine", engine_name, "--out", str(out)]
+        )
+        assert code == 0, capsys.readouterr().err
+        results = json.loads((out / "results.json").read_text())
+        for key in ("created_at", "run_seconds", "execution"):
+            results["run"].pop(key)
+        results["config"].pop("execution")
+        results["config"]["output"].pop("dir")
+        runs[engine_name] = results
+    assert runs["local"] == runs["dask"]
