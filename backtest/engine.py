@@ -36,8 +36,10 @@ __all__ = [
     "ValidationResult",
     "backtest",
     "grid",
+    "out_of_sample",
     "sweep",
     "validate",
+    "warm_up",
 ]
 
 METRICS = mt.PERFORMANCE_COLUMNS  # the metrics of every result, in order
@@ -557,6 +559,36 @@ def validate(
         Passed to :func:`sweep` (costs, annualisation, ...).
     """
     result = sweep(strategy, space, levels, events, series=series, method=sweep_method, **kwargs)
+    return out_of_sample(
+        result,
+        method=method,
+        train_fraction=train_fraction,
+        train_bars=train_bars,
+        test_bars=test_bars,
+    )
+
+
+def out_of_sample(
+    result: SweepResult,
+    *,
+    method: Literal["train_test", "walk_forward"] = "train_test",
+    train_fraction: float = 0.7,
+    train_bars: int = 756,
+    test_bars: int = 252,
+) -> ValidationResult:
+    """In-sample choice and out-of-sample metrics from a finished sweep (see :func:`validate`).
+
+    Parameters
+    ----------
+    result : SweepResult
+        The sweep whose returns are split; it is not run again.
+    method, train_fraction, train_bars, test_bars
+        As in :func:`validate`.
+
+    Returns
+    -------
+    ValidationResult
+    """
     r = result.returns
     n = len(r)
     if method == "train_test":
@@ -574,8 +606,8 @@ def validate(
             for s in range(0, n - train_bars - 1, test_bars)
             if s + train_bars < n
         ]
-    ppy = kwargs.get("periods_per_year", 252)
-    rf = kwargs.get("risk_free", 0.0)
+    ppy = result.settings["periods_per_year"]
+    rf = result.settings["risk_free"]
     rows, oos_parts = [], []
     params_cols = [c for c in result.table.columns if c not in METRICS]
     for k, (a, b, c, d) in enumerate(folds):
@@ -593,7 +625,7 @@ def validate(
     oos_perf = mt.performance(oos, periods_per_year=ppy, risk_free=rf)
     return ValidationResult(
         strategy=result.strategy,
-        series=series,
+        series=result.series,
         folds=pd.DataFrame(rows),
         oos_returns=oos,
         oos_metrics={m: float(oos_perf.iloc[0][m]) for m in oos_perf.columns if m in METRICS},

@@ -243,7 +243,7 @@ def _run_strategy(
     params = dict(sc.params)
     sweep_table = None
     if sc.sweep:
-        space = {**{k: v for k, v in params.items()}, **sc.sweep}
+        space = {**params, **sc.sweep}
         sw = engine.sweep(
             sc.name,
             space,
@@ -273,23 +273,12 @@ def _run_strategy(
         sweep_table = sw.table
         if sc.validation is not None:
             v = sc.validation
-            val = engine.validate(
-                sc.name,
-                space,
-                levels,
-                events,
-                series=sc.series,
+            val = engine.out_of_sample(  # splits the sweep above; does not rerun it
+                sw,
                 method=v.method,
                 train_fraction=v.train_fraction,
                 train_bars=v.train_bars,
                 test_bars=v.test_bars,
-                sweep_method=sc.method,
-                samples=sc.samples,
-                seed=sc.seed,
-                chunk_size=sc.chunk_size or chunk_size,
-                day0=day0,
-                executor=runner,
-                **costs,
             )
             entry["validation"] = {
                 "method": v.method,
