@@ -448,6 +448,20 @@ def kolari_pynnonen(scar: npt.ArrayLike, resid: npt.ArrayLike) -> TestResult:
 # ------------------------------------------------------------------ rank and sign
 
 
+def _with_window(
+    estimation: npt.ArrayLike, window: npt.ArrayLike, names: tuple[str, str]
+) -> tuple[FloatArray, FloatArray, int]:
+    """Estimation days and window days side by side, for the events with window data.
+
+    Returns the validated estimation panel, the ``(n, L + W)`` joined rows of the events
+    that have at least one non-NaN window value, and ``n``.
+    """
+    est = _panel(estimation, names[0])
+    win = _panel(window, names[1], est.shape[0])
+    keep = (~np.isnan(win)).any(axis=1)
+    return est, np.hstack([est, win])[keep], int(keep.sum())
+
+
 def corrado(ar_est: npt.ArrayLike, ar_win: npt.ArrayLike) -> TestResult:
     """Corrado (1989) rank test, multi-day, with Corrado-Zivney normalised ranks.
 
@@ -511,13 +525,9 @@ def corrado(ar_est: npt.ArrayLike, ar_win: npt.ArrayLike) -> TestResult:
     >>> round(res.statistic, 4), res.n  # 0.3 / sqrt(0.045) = sqrt(2)
     (1.4142, 2)
     """
-    est = _panel(ar_est, "ar_est")
-    win = _panel(ar_win, "ar_win", est.shape[0])
-    keep = (~np.isnan(win)).any(axis=1)
-    n = int(keep.sum())
+    est, a, n = _with_window(ar_est, ar_win, ("ar_est", "ar_win"))
     if n < 1:
         return _nan_result(n)
-    a = np.hstack([est, win])[keep]
     ranks = stats.rankdata(a, axis=1, nan_policy="omit")
     m = (~np.isnan(a)).sum(axis=1)
     u = ranks / (m + 1.0)[:, None] - 0.5
@@ -707,13 +717,10 @@ def portfolio(sar_est: npt.ArrayLike, sar_win: npt.ArrayLike) -> TestResult:
     >>> round(res.statistic, 4), res.n  # 2 / sqrt(4/3) = sqrt(3)
     (1.7321, 2)
     """
-    est = _panel(sar_est, "sar_est")
-    win = _panel(sar_win, "sar_win", est.shape[0])
-    keep = (~np.isnan(win)).any(axis=1)
-    n = int(keep.sum())
+    est, joined, n = _with_window(sar_est, sar_win, ("sar_est", "sar_win"))
     if n < 1:
         return _nan_result(n)
-    p = _day_means(np.hstack([est, win])[keep])
+    p = _day_means(joined)
     p_est = p[: est.shape[1]]
     p_est = p_est[~np.isnan(p_est)]
     p_win = p[est.shape[1] :]
