@@ -15,7 +15,6 @@ by observations per year (252 by default), not calendar days.
 
 from __future__ import annotations
 
-import gc
 import itertools
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -180,12 +179,12 @@ def _simulate(price: pd.Series, held: pd.DataFrame, fees_bps: float, slippage_bp
     """Run vectorbt on target positions (orders only where the target changes)."""
     import vectorbt as vbt
 
-    change = held.diff()
-    change.iloc[0] = held.iloc[0]
-    size = held.where(change != 0.0)  # NaN: no order on that bar
+    h = held.to_numpy(dtype=float)
+    change = np.diff(h, axis=0, prepend=0.0)  # first bar: the position itself
+    size = np.where(change != 0.0, h, np.nan)  # NaN: no order on that bar
     return vbt.Portfolio.from_orders(
         close=price,
-        size=size,
+        size=pd.DataFrame(size, index=held.index, columns=held.columns),
         size_type="targetpercent",
         fees=fees_bps / 1e4,
         slippage=slippage_bps / 1e4,
@@ -196,8 +195,38 @@ def _simulate(price: pd.Series, held: pd.DataFrame, fees_bps: float, slippage_bp
     )
 
 
+def _dispose(obj: Any, _seen: set[int] | None = None) -> None:
+    """Free a finished vectorbt portfolio now, without a garbage-collector pass.
+
+    A vectorbt object refers to itself through its indexers (``_iloc``, ``_loc``) and
+    its method cache (``__cached_*`` entries whose ``lru_cache`` closures hold the
+    instance), so its (bars x columns) arrays would wait for the cyclic garbage
+    collector; a sweep would pile up chunks of them, and a ``gc.collect()`` per chunk
+    costs more than the chunk's metrics.  Emptying the instance dictionaries of the
+    portfolio and of the vectorbt objects in its cache (orders, trades) breaks every
+    cycle, so reference counting frees them at once.  Only objects created for this
+    portfolio are emptied: nothing shared (data, settings) is touched.
+    """
+    seen = set() if _seen is None else _seen
+    state = getattr(obj, "__dict__", None)
+    if id(obj) in seen or state is None:
+        return
+    seen.add(id(obj))
+    cached = [v for k, v in state.items() if k.startswith("__cached_")]
+    state.clear()
+    for value in cached:
+        if type(value).__module__.startswith("vectorbt."):
+            _dispose(value, seen)
+
+
 def warm_up() -> None:
-    """Compile vectorbt's numba kernels once (run on every Dask worker before the work)."""
+    """Compile vectorbt's numba kernels once (run on every Dask worker before the work).
+
+    The metrics kernels (:mod:`backtest._kernels`) compile, or load from their disk
+    cache, when imported.
+    """
+    import backtest._kernels  # noqa: F401
+
     price = pd.Series(np.linspace(1.0, 2.0, 8), index=pd.bdate_range("2020-01-01", periods=8))
     _simulate(price, pd.DataFrame({0: np.r_[0.0, np.ones(7)]}, index=price.index), 1.0, 1.0)
 
@@ -297,9 +326,11 @@ def backtest(
     target = strat.positions(data, p).reindex(price.index).to_frame(0)
     held = _executed(strat, target)
     pf = _simulate(price, held, fees_bps, slippage_bps)
-    returns = pf.returns().iloc[:, 0] if isinstance(pf.returns(), pd.DataFrame) else pf.returns()
-    returns = pd.Series(np.asarray(returns, dtype=float), index=price.index, name="returns")
+    returns = pd.Series(
+        np.asarray(pf.returns(), dtype=float).reshape(-1), index=price.index, name="returns"
+    )
     trades = _trades(pf)
+    _dispose(pf)
     perf = mt.performance(
         returns,
         held[0],
@@ -415,22 +446,23 @@ def sweep(
         "slippage_bps": slippage_bps,
         "periods_per_year": periods_per_year,
         "risk_free": risk_free,
+        "pbo_splits": pbo_splits,
     }
     chunks = [
         (strat, parsed[lo : lo + chunk_size], lo, settings)
         for lo in range(0, len(parsed), chunk_size)
     ]
     runner: Executor = executor if executor is not None else LocalExecutor()
-    parts = runner.map(_sweep_chunk, chunks, shared=(levels, events, day0), progress=progress)
-    returns_parts = [ret for ret, _ in parts]
-    tables = [perf for _, perf in parts]
-    returns = pd.concat(returns_parts, axis=1)
-    perf_all = pd.concat(tables)
+    parts: list[_Chunk] = runner.map(
+        _sweep_chunk, chunks, shared=(levels, events, day0), progress=progress
+    )
+    returns = _join_returns([part.returns for part in parts])
+    perf_all = pd.concat([part.metrics for part in parts])
     params_frame = pd.DataFrame([p.model_dump(mode="json") for p in parsed])
     table = pd.concat([params_frame, perf_all.reset_index(drop=True)], axis=1)
     sharpe = table["sharpe"].to_numpy(dtype=float)
     best = int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0
-    selection = _selection(returns, best, periods_per_year, pbo_splits)
+    selection = _selection(parts, returns.iloc[:, best].to_numpy(), pbo_splits)
     return SweepResult(
         strategy=strat.name,
         series=series,
@@ -448,12 +480,24 @@ def sweep(
     )
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    """What one chunk of a sweep sends back: its returns and metrics, and the
+    per-trial statistics the whole-sweep selection measures need (so that those are
+    computed where the returns are, and combine exactly across chunks)."""
+
+    returns: pd.DataFrame  # bars x combinations of the chunk
+    metrics: pd.DataFrame  # one row per combination, METRICS
+    sharpe_raw: np.ndarray  # per-period Sharpe of the raw returns, for the DSR
+    blocks: np.ndarray | None  # metrics.pbo_block_stats of the returns, for the PBO
+
+
 def _sweep_chunk(
     task: tuple[Strategy, list[StrategyParams], int, dict[str, Any]],
     levels: pd.DataFrame,
     events: pd.DataFrame | None,
     day0: pd.DataFrame | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> _Chunk:
     """One chunk of a sweep: positions, one vectorbt call, metrics (runs on a worker)."""
     strat, chunk, lo, cfg = task
     try:
@@ -463,17 +507,19 @@ def _sweep_chunk(
         target.columns = range(lo, lo + len(chunk))
         held = _executed(strat, target)
         pf = _simulate(price, held, cfg["fees_bps"], cfg["slippage_bps"])
-        ret = pd.DataFrame(
-            np.asarray(pf.returns(), dtype=float), index=price.index, columns=held.columns
+        r = np.asarray(pf.returns(), dtype=float)
+        counts = _trade_counts(pf, len(chunk))
+        _dispose(pf)  # free the portfolio's arrays before the next chunk
+        ppy = float(cfg["periods_per_year"])
+        columns, sharpe_raw = mt._performance_arrays(
+            r,
+            held.to_numpy(dtype=float),
+            counts,
+            mt.per_period_risk_free(cfg["risk_free"], ppy),
+            ppy,
         )
-        trade_returns = _trade_returns_by_column(pf, held.columns)
-        perf = mt.performance(
-            ret,
-            held,
-            trade_returns=trade_returns,
-            periods_per_year=cfg["periods_per_year"],
-            risk_free=cfg["risk_free"],
-        )
+        splits = cfg["pbo_splits"]
+        blocks = mt.pbo_block_stats(r, splits) if r.shape[0] >= 4 * splits else None
     except BacktestError:
         raise
     except Exception as exc:
@@ -483,37 +529,52 @@ def _sweep_chunk(
             f"strategy {strat.name!r} failed on {cfg['series']} for parameters "
             f"{shown}{more}: {type(exc).__name__}: {exc}"
         ) from exc
-    del pf  # vectorbt portfolios hold reference cycles: free each chunk's before the next
-    gc.collect()
-    return ret, perf[list(METRICS)]
+    return _Chunk(
+        returns=pd.DataFrame(r, index=price.index, columns=held.columns),
+        metrics=pd.DataFrame(columns, index=held.columns, columns=list(METRICS)),
+        sharpe_raw=sharpe_raw,
+        blocks=blocks,
+    )
 
 
-def _trade_returns_by_column(pf: Any, columns: pd.Index) -> dict[Any, np.ndarray]:
-    """Each column's closed and open trade returns, split without a mask per column."""
+def _trade_counts(pf: Any, k: int) -> list[np.ndarray]:
+    """Trades (closed and open) and winning trades of each of the `k` columns.
+
+    Trades without a return (NaN) are not counted, as in :func:`metrics.performance`.
+    """
     rec = pf.trades.values
-    order = np.argsort(rec["col"], kind="stable")  # records come sorted; do not rely on it
-    cols, rets = rec["col"][order], rec["return"][order]
-    bounds = np.searchsorted(cols, np.arange(len(columns) + 1))
-    return {c: rets[bounds[j] : bounds[j + 1]] for j, c in enumerate(columns)}
+    ret = rec["return"]
+    col = rec["col"][~np.isnan(ret)]
+    trades = np.bincount(col, minlength=k).astype(np.float64)
+    wins = np.bincount(rec["col"][ret > 0.0], minlength=k).astype(np.float64)
+    return [trades, wins]
 
 
-def _selection(returns: pd.DataFrame, best: int, ppy: int, splits: int) -> dict[str, Any]:
-    """PSR/DSR of the best trial and PBO over all trials."""
-    r = returns.to_numpy(dtype=float)
-    n_trials = r.shape[1]
+def _join_returns(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Chunks' returns side by side, written once into one (bars x trials) array."""
+    n = sum(p.shape[1] for p in parts)
+    out = np.empty((len(parts[0]), n), order="F")  # column-major: a trial is contiguous
+    lo = 0
+    for part in parts:
+        out[:, lo : lo + part.shape[1]] = part.to_numpy()
+        lo += part.shape[1]
+    return pd.DataFrame(out, index=parts[0].index, columns=pd.RangeIndex(n), copy=False)
+
+
+def _selection(parts: list[_Chunk], best_returns: np.ndarray, splits: int) -> dict[str, Any]:
+    """PSR/DSR of the best trial and PBO over all trials, from the chunks' statistics."""
+    sr = np.concatenate([part.sharpe_raw for part in parts])  # per period
+    n_trials = sr.size
     out: dict[str, Any] = {"trials": n_trials}
-    std = r.std(axis=0, ddof=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sr = np.where(std > 0, r.mean(axis=0) / std, np.nan)  # per period
-    best_r = r[:, best]
-    out["psr"] = float(mt.probabilistic_sharpe_ratio_from_returns(best_r))
+    out["psr"] = float(mt.probabilistic_sharpe_ratio_from_returns(best_returns))
     finite = sr[np.isfinite(sr)]
     if n_trials >= 2 and finite.size >= 2:
-        out["dsr"] = float(mt.deflated_sharpe_ratio(best_r, finite))
+        out["dsr"] = float(mt.deflated_sharpe_ratio(best_returns, finite))
     else:
         out["dsr"] = None
-    if n_trials >= 2 and r.shape[0] >= 4 * splits:
-        pbo = mt.pbo_cscv(r, n_splits=splits)
+    blocks = [part.blocks for part in parts if part.blocks is not None]
+    if n_trials >= 2 and len(blocks) == len(parts):
+        pbo = mt.pbo_from_block_stats(np.concatenate(blocks, axis=2))
         out["pbo"] = float(pbo.pbo)
         out["pbo_splits"] = splits
     else:

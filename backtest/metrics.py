@@ -49,7 +49,9 @@ __all__ = [
     "PBOResult",
     "deflated_sharpe_ratio",
     "expected_max_sharpe",
+    "pbo_block_stats",
     "pbo_cscv",
+    "pbo_from_block_stats",
     "per_period_risk_free",
     "performance",
     "probabilistic_sharpe_ratio",
@@ -157,8 +159,7 @@ def _aligned_positions(
             "positions must have the index and columns of returns; "
             "use positions.reindex_like(returns)"
         )
-    p = pos.to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.where(np.isnan(p), 0.0, p)
+    return pos.to_numpy(dtype=np.float64, na_value=np.nan)  # NaN: flat (the kernels' rule)
 
 
 def _trade_arrays(
@@ -325,59 +326,44 @@ def performance(
     r = frame.to_numpy(dtype=np.float64, na_value=np.nan)
     if r.ndim != 2:  # pragma: no cover - pandas guarantees 2-D
         raise DataValidationError(f"returns must be 2-D, got shape {r.shape}")
+    p = None if positions is None else _aligned_positions(positions, returns, frame)
+    per_col = None if trade_returns is None else _trade_arrays(trade_returns, returns, frame)
+    if per_col is not None:
+        counts = np.array([a.size for a in per_col], dtype=np.float64)
+        wins = np.array([(a > 0).sum() for a in per_col], dtype=np.float64)
+        per_col = [counts, wins]
+    data, _ = _performance_arrays(r, p, per_col, rf_p, float(periods_per_year))
+    return pd.DataFrame(data, index=frame.columns, columns=list(PERFORMANCE_COLUMNS))
+
+
+def _performance_arrays(
+    r: FloatArray,
+    p: FloatArray | None,
+    trade_counts: list[FloatArray] | None,
+    rf_p: float,
+    periods_per_year: float,
+) -> tuple[dict[str, FloatArray], FloatArray]:
+    """The :data:`PERFORMANCE_COLUMNS` of returns ``r`` (T, K), positions ``p`` (T, K;
+    NaN is flat) and per-column ``[trades, winning trades]``, computed by the kernels in
+    :mod:`backtest._kernels` in one pass per column; and each column's per-period Sharpe
+    ratio of the raw returns (risk-free 0), the trial Sharpe ratios of
+    :func:`deflated_sharpe_ratio`."""
+    from backtest import _kernels
+
     k = r.shape[1]
-    nan_k = np.full(k, np.nan)
-    valid = ~np.isnan(r)
-    n = valid.sum(axis=0).astype(np.float64)
-    r0 = np.where(valid, r, 0.0)
-    x = np.where(valid, r - rf_p, 0.0)
-    ann = math.sqrt(periods_per_year)
-
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        growth = np.prod(1.0 + r0, axis=0)
-        total = np.where(n > 0, growth - 1.0, np.nan)
-        cagr = np.where(n > 0, growth ** (periods_per_year / n) - 1.0, np.nan)
-
-        mean_x = x.sum(axis=0) / n
-        dev = np.where(valid, x - mean_x, 0.0)
-        std = np.sqrt((dev**2).sum(axis=0) / (n - 1.0))
-        # Zero variance is decided exactly (all values equal), not by a tolerance.
-        hi = np.where(valid, r, -np.inf).max(axis=0, initial=-np.inf)
-        constant = hi == np.where(valid, r, np.inf).min(axis=0, initial=np.inf)
-        std = np.where((n >= 2) & ~constant, std, np.nan)
-        volatility = std * ann
-        sharpe = mean_x / std * ann
-
-        downside = np.sqrt((np.minimum(x, 0.0) ** 2).sum(axis=0) / n)
-        sortino = np.where(downside > 0, mean_x / downside * ann, np.nan)
-
-        equity = np.cumprod(1.0 + r0, axis=0)
-        peak = np.maximum.accumulate(np.maximum(equity, 1.0), axis=0)
-        drawdown = 1.0 - equity / peak
-        max_dd = drawdown.max(axis=0) if r.shape[0] else nan_k
-        max_dd = np.where(n > 0, max_dd, np.nan)
-        calmar = np.where(max_dd > 0, cagr / max_dd, np.nan)
-
-        if positions is None:
-            exposure = trades = turnover = nan_k
-            hit_rate = (r0 > 0).sum(axis=0) / n
+    rs = _kernels.return_stats(r, rf_p, periods_per_year)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p is None:
+            exposure = trades = turnover = np.full(k, np.nan)
+            hit_rate = rs[:, 8]
         else:
-            p = _aligned_positions(positions, returns, frame)
-            active = (p != 0) & valid
-            exposure = active.sum(axis=0) / n
-            sign = np.sign(p)
-            prev = np.vstack([np.zeros((1, k)), sign[:-1]])
-            trades = ((sign != 0) & (sign != prev)).sum(axis=0).astype(np.float64)
-            step = np.abs(np.diff(p, axis=0, prepend=np.zeros((1, k))))
-            turnover = step.sum(axis=0) / n * periods_per_year
-            hit_rate = ((r0 > 0) & active).sum(axis=0) / active.sum(axis=0)
-
-        if trade_returns is not None:
-            per_col = _trade_arrays(trade_returns, returns, frame)
-            trades = np.array([a.size for a in per_col], dtype=np.float64)
-            wins = np.array([(a > 0).sum() for a in per_col], dtype=np.float64)
+            ps = _kernels.position_stats(r, p)
+            exposure, trades, hit_rate = ps[:, 0], ps[:, 1], ps[:, 3]
+            turnover = ps[:, 2] * periods_per_year
+        if trade_counts is not None:
+            trades, wins = trade_counts
             hit_rate = wins / trades
-
+    total, cagr, volatility, sharpe, sortino, max_dd, calmar = (rs[:, i] for i in range(1, 8))
     values = [
         total,
         cagr,
@@ -391,11 +377,11 @@ def performance(
         exposure,
         turnover,
     ]
-    data = {
-        name: np.asarray(v, dtype=np.float64)
+    columns = {
+        name: np.ascontiguousarray(v, dtype=np.float64)
         for name, v in zip(PERFORMANCE_COLUMNS, values, strict=True)
     }
-    return pd.DataFrame(data, index=frame.columns, columns=list(PERFORMANCE_COLUMNS))
+    return columns, np.ascontiguousarray(rs[:, 9])
 
 
 # --------------------------------------------------------------------------- PSR / DSR
@@ -826,7 +812,10 @@ def pbo_cscv(
 
     The metric of every (combination, trial) pair is assembled from per-block sums,
     so the cost is one small matrix product per chunk of combinations rather than a
-    pass over the returns per combination.
+    pass over the returns per combination.  The per-block sums are
+    :func:`pbo_block_stats` and the rest is :func:`pbo_from_block_stats`; calling the
+    two separately lets the sums be computed per chunk of trials where the returns
+    are (a sweep's workers) and only the sums be gathered.
 
     References
     ----------
@@ -841,43 +830,112 @@ def pbo_cscv(
     >>> res.n_combinations, res.logits.shape
     (70, (70,))
     """
-    m = np.asarray(performance_matrix, dtype=np.float64)
-    if m.ndim != 2 or m.shape[1] < 2:
+    stats_ = pbo_block_stats(performance_matrix, n_splits)
+    if stats_.shape[2] < 2:
         raise DataValidationError(
             f"performance_matrix must be 2-D (periods x trials) with at least 2 trials, "
-            f"got shape {m.shape}"
+            f"got shape {np.shape(performance_matrix)}"
         )
-    t, n = m.shape
+    return pbo_from_block_stats(stats_, metric)
+
+
+def pbo_block_stats(performance_matrix: pd.DataFrame | npt.ArrayLike, n_splits: int) -> FloatArray:
+    r"""Per-block sufficient statistics of each trial for :func:`pbo_from_block_stats`.
+
+    Parameters
+    ----------
+    performance_matrix : DataFrame or array_like, shape (T, N)
+        Returns per period (rows, in time order) of ``N`` trials; NaN is missing.
+    n_splits : int
+        Number :math:`S` of contiguous row blocks (``numpy.array_split`` sizes); even,
+        between 2 and ``T``.
+
+    Returns
+    -------
+    ndarray, shape (S, 4, N)
+        For each block and trial: the count of non-missing returns, their sum, and
+        their sum and sum of squares after subtracting the trial's mean over all
+        ``T`` rows (centring keeps the variance of a set of blocks accurate).
+
+    Raises
+    ------
+    DataValidationError
+        If the matrix is not 2-D or ``n_splits`` is odd, below 2 or above ``T``.
+
+    Notes
+    -----
+    A trial's statistics depend on its own column only, so the matrix can be split by
+    columns (chunks of a parameter sweep, on different machines) and the pieces joined
+    with ``numpy.concatenate(pieces, axis=2)``: :func:`pbo_from_block_stats` then gives
+    exactly the PBO of the whole matrix without the matrix ever being in one place.
+
+    Examples
+    --------
+    >>> m = np.arange(12.0).reshape(6, 2)
+    >>> pbo_block_stats(m, 2)[:, 1, :]  # sums of rows 0-2 and 3-5 of each column
+    array([[ 6.,  9.],
+           [24., 27.]])
+    """
+    from backtest import _kernels
+
+    m = np.asarray(performance_matrix, dtype=np.float64)
+    if m.ndim != 2:
+        raise DataValidationError(
+            f"performance_matrix must be 2-D (periods x trials), got shape {m.shape}"
+        )
+    t = m.shape[0]
     if int(n_splits) != n_splits or n_splits < 2 or n_splits % 2 or n_splits > t:
         raise DataValidationError(
             f"n_splits must be an even integer between 2 and the number of rows ({t}), "
             f"got {n_splits!r}"
         )
+    sizes = [len(b) for b in np.array_split(np.arange(t), int(n_splits))]
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return np.asarray(_kernels.block_stats(m, bounds))
+
+
+def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe") -> PBOResult:
+    """Probability of backtest overfitting from :func:`pbo_block_stats`.
+
+    Parameters
+    ----------
+    block_stats : array_like, shape (S, 4, N)
+        Per-block statistics of ``N >= 2`` trials over ``S`` (even) blocks, possibly
+        joined from column chunks along the last axis.
+    metric : {"sharpe", "mean"}, default "sharpe"
+        As in :func:`pbo_cscv`.
+
+    Returns
+    -------
+    PBOResult
+        The same as :func:`pbo_cscv` on the matrix the statistics came from.
+
+    Raises
+    ------
+    DataValidationError
+        If the array is not of shape (S, 4, N) with S even and N >= 2, or ``metric``
+        is unknown.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> m = rng.normal(size=(400, 10))
+    >>> joined = np.concatenate([pbo_block_stats(m[:, :4], 8), pbo_block_stats(m[:, 4:], 8)], 2)
+    >>> pbo_from_block_stats(joined).pbo == pbo_cscv(m, n_splits=8).pbo
+    True
+    """
     if metric not in PBO_METRICS:
         raise DataValidationError(f"metric must be one of {PBO_METRICS}, got {metric!r}")
-    s = int(n_splits)
-
-    valid = ~np.isnan(m)
-    raw = np.where(valid, m, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        center = raw.sum(axis=0) / valid.sum(axis=0)
-    center = np.where(np.isnan(center), 0.0, center)
-    dev = np.where(valid, m - center, 0.0)
-    # Per-block statistics, shape (S, 4 * N): count, sum, centred sum, centred sum of squares.
-    block_stats = np.stack(
-        [
-            np.concatenate(
-                [
-                    valid[b].sum(axis=0),
-                    raw[b].sum(axis=0),
-                    dev[b].sum(axis=0),
-                    (dev[b] ** 2).sum(axis=0),
-                ]
-            )
-            for b in np.array_split(np.arange(t), s)
-        ]
-    ).astype(np.float64)
-    grand = block_stats.sum(axis=0)
+    st = np.asarray(block_stats, dtype=np.float64)
+    if st.ndim != 3 or st.shape[1] != 4 or st.shape[0] < 2 or st.shape[0] % 2 or st.shape[2] < 2:
+        raise DataValidationError(
+            f"block_stats must have shape (S, 4, N) with S even and N >= 2 (from "
+            f"pbo_block_stats), got {st.shape}"
+        )
+    s, _, n = st.shape
+    # Shape (S, 4 * N): count, sum, centred sum, centred sum of squares of every trial.
+    flat = st.reshape(s, 4 * n)
+    grand = flat.sum(axis=0)
 
     combos = np.array(list(itertools.combinations(range(s), s // 2)))
     n_comb = combos.shape[0]
@@ -887,7 +945,7 @@ def pbo_cscv(
         sel = combos[start : start + chunk]
         ind = np.zeros((sel.shape[0], s))
         ind[np.arange(sel.shape[0])[:, None], sel] = 1.0
-        in_sample = ind @ block_stats
+        in_sample = ind @ flat
         perf_is = _set_metric(in_sample.reshape(-1, 4, n), metric)
         perf_oos = _set_metric((grand - in_sample).reshape(-1, 4, n), metric)
         best = np.argmax(perf_is, axis=1)

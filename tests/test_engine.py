@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import math
+import weakref
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from backtest import data, engine
+from backtest import metrics as mt
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -88,9 +91,42 @@ def test_sweep_rows_equal_single_backtests(levels):
     for i, combo in enumerate(engine.grid(space)):
         one = engine.backtest("ma_crossover", combo, levels, series="USDJPY")
         np.testing.assert_allclose(sw.returns.iloc[:, i], one.returns, atol=1e-12)
-        assert sw.table.loc[i, "sharpe"] == pytest.approx(one.metrics["sharpe"], rel=1e-10)
+        for name in engine.METRICS:  # trades and hit rate: vectorbt's trade records
+            assert sw.table.loc[i, name] == pytest.approx(one.metrics[name], rel=1e-10, nan_ok=True)
     assert sw.best == int(np.argmax(sw.table["sharpe"]))
     assert {"psr", "dsr", "pbo", "trials"} <= set(sw.selection)
+
+
+def test_sweep_selection_equals_whole_matrix_statistics(levels):
+    # The chunks (of 4) send back per-trial statistics, not the selection measures;
+    # gathered, they must give what the whole returns matrix gives.
+    space = {"fast": [3, 5, 10, 20], "slow": [30, 50, 100], "direction": "both"}
+    sw = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=4, pbo_splits=8)
+    r = sw.returns.to_numpy()
+    best = r[:, sw.best]
+    sr = r.mean(axis=0) / r.std(axis=0, ddof=1)
+    assert sw.selection["trials"] == 12
+    assert sw.selection["psr"] == pytest.approx(
+        mt.probabilistic_sharpe_ratio_from_returns(best), rel=1e-12
+    )
+    assert sw.selection["dsr"] == pytest.approx(mt.deflated_sharpe_ratio(best, sr), rel=1e-10)
+    assert sw.selection["pbo"] == mt.pbo_cscv(r, n_splits=8).pbo
+
+
+def test_dispose_frees_the_portfolio_without_the_garbage_collector(levels):
+    price = levels["USDJPY"].dropna()
+    held = pd.DataFrame({0: np.r_[0.0, np.ones(len(price) - 1)]}, index=price.index)
+    pf = engine._simulate(price, held, 0.0, 0.0)
+    pf.returns()
+    _ = pf.trades.values  # fills the method cache: the reference cycles
+    ref = weakref.ref(pf)
+    gc.disable()
+    try:
+        engine._dispose(pf)
+        del pf
+        assert ref() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
 
 
 def test_invalid_combinations_are_skipped_and_counted(levels):

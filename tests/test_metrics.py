@@ -155,6 +155,54 @@ def test_performance_frame_matches_series_columnwise():
         pd.testing.assert_series_equal(both.loc[col], single.iloc[0], check_names=False, rtol=1e-12)
 
 
+def _reference_performance(r: pd.Series, pos: pd.Series, rf_p: float, ppy: float) -> dict:
+    """One column's metrics with pandas, written out from the definitions."""
+    x = r.dropna() - rf_p
+    n = len(x)
+    growth = float((1.0 + r.fillna(0.0)).prod())
+    equity = (1.0 + r.fillna(0.0)).cumprod()
+    peak = equity.cummax().clip(lower=1.0)
+    mdd = float((1.0 - equity / peak).max())
+    cagr = growth ** (ppy / n) - 1.0
+    flat = pos.fillna(0.0)
+    held = flat[r.notna()]
+    signs = np.sign(flat)
+    entered = (signs != 0) & (signs != signs.shift(1, fill_value=0.0))
+    return {
+        "total_return": growth - 1.0,
+        "cagr": cagr,
+        "volatility": x.std(ddof=1) * math.sqrt(ppy),
+        "sharpe": x.mean() / x.std(ddof=1) * math.sqrt(ppy),
+        "sortino": x.mean() / math.sqrt((x.clip(upper=0.0) ** 2).mean()) * math.sqrt(ppy),
+        "max_drawdown": mdd,
+        "calmar": cagr / mdd,
+        "hit_rate": float((r[r.notna() & (flat != 0)] > 0).mean()),
+        "trades": float(entered.sum()),
+        "exposure": float((held != 0).mean()),
+        "turnover": float(flat.diff().fillna(flat).abs().sum()) / n * ppy,
+    }
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_performance_matches_pandas_reference_with_gaps(order):
+    # Many columns with missing returns, NaN (flat) positions, fractional and short
+    # positions and a risk-free rate, in both memory orders (the kernel reads strides).
+    rng = np.random.default_rng(11)
+    t, k = 500, 40
+    r = rng.normal(0.0003, 0.012, (t, k))
+    r[rng.random((t, k)) < 0.05] = NAN
+    r[:25, 3] = NAN
+    pos = rng.choice([-1.0, -0.5, 0.0, 0.0, 0.5, 1.0, NAN], (t, k))
+    frame = pd.DataFrame(np.asarray(r, order=order))
+    positions = pd.DataFrame(np.asarray(pos, order=order))
+    perf = mt.performance(frame, positions, periods_per_year=252, risk_free=0.03)
+    rf_p = 1.03 ** (1 / 252) - 1.0
+    for j in range(k):
+        expected = _reference_performance(frame[j], positions[j], rf_p, 252.0)
+        for name, value in expected.items():
+            assert perf.loc[j, name] == pytest.approx(value, rel=1e-10, abs=1e-14), (j, name)
+
+
 def test_performance_nan_returns_are_missing():
     with_nan = mt.performance(pd.Series([NAN, *R4, NAN]), periods_per_year=4).iloc[0]
     clean = mt.performance(pd.Series(R4), periods_per_year=4).iloc[0]
@@ -462,6 +510,27 @@ def test_pbo_accepts_dataframe_and_chunks(monkeypatch):
     monkeypatch.setattr(mt, "_PBO_CHUNK_CELLS", 50)  # forces many small chunks
     chunked = mt.pbo_cscv(m, n_splits=8)
     np.testing.assert_array_equal(whole.logits, chunked.logits)
+
+
+def test_pbo_from_column_chunks_equals_whole_matrix():
+    # The sums of each trial depend on its own column only: chunks joined give the
+    # same logits as the whole matrix, exactly.
+    m = np.random.default_rng(5).normal(0.0, 0.01, (203, 11))
+    m[:7, 4] = NAN
+    whole = mt.pbo_cscv(m, n_splits=8)
+    parts = [mt.pbo_block_stats(m[:, a:b], 8) for a, b in ((0, 3), (3, 4), (4, 11))]
+    joined = mt.pbo_from_block_stats(np.concatenate(parts, axis=2))
+    np.testing.assert_array_equal(joined.logits, whole.logits)
+    assert joined.pbo == whole.pbo
+    sizes = [len(b) for b in np.array_split(np.arange(203), 8)]
+    bounds = np.cumsum([0, *sizes])
+    stats_ = mt.pbo_block_stats(m, 8)
+    for b in range(8):  # counts and sums per block, by numpy
+        block = m[bounds[b] : bounds[b + 1]]
+        np.testing.assert_array_equal(stats_[b, 0], (~np.isnan(block)).sum(axis=0))
+        np.testing.assert_allclose(stats_[b, 1], np.nansum(block, axis=0), rtol=1e-12)
+    with pytest.raises(DataValidationError, match="shape"):
+        mt.pbo_from_block_stats(stats_[:3])
 
 
 def test_pbo_pure_noise_is_about_one_half():
