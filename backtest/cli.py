@@ -318,13 +318,24 @@ def run_command(
             "writing the report",
         ]  # fmt: skip
         task = progress.add_task(stages[0], total=len(stages))
+        chunks: TaskID | None = None  # a second bar for the chunks of the current stage
 
         def task_done(task_id: TaskID) -> float:
             return progress.tasks[task_id].completed
 
         def step(stage: str) -> None:
+            nonlocal chunks
             done = stages.index(stage) if stage in stages else task_done(task)
             progress.update(task, description=stage, completed=done)
+            if chunks is not None:
+                progress.remove_task(chunks)
+                chunks = None
+
+        def tasks(stage: str, done: int, total: int) -> None:
+            nonlocal chunks
+            if chunks is None:
+                chunks = progress.add_task(f"  {stage}: tasks", total=total)
+            progress.update(chunks, completed=done, total=total)
 
         ex = cfg.execution
         with executor(
@@ -337,7 +348,9 @@ def run_command(
             where = runner.describe()
             if where.get("dashboard") and not _State.quiet:
                 err.print(f"Dask dashboard: {where['dashboard']} ({where['workers']} workers)")
-            result = run(cfg, config_path=config.resolve(), progress=step, executor=runner)
+            result = run(
+                cfg, config_path=config.resolve(), progress=step, executor=runner, tasks=tasks
+            )
         step("writing the report")
         write_run(result, target)
         progress.update(task, completed=len(stages))

@@ -92,7 +92,9 @@ class SweepResult:
     table : pandas.DataFrame
         One row per combination: the parameters, then the metrics.
     returns : pandas.DataFrame
-        Daily returns, one column per combination (same order as `table`).
+        Daily returns, one column per combination (same order as `table`, labelled by
+        row number); only the best combination's column when the sweep ran with
+        ``keep_returns=False`` (``settings["returns"]`` says which).
     best : int
         Row of the best combination by Sharpe ratio.
     selection : dict
@@ -171,8 +173,11 @@ def _resolve(strategy: str | Strategy) -> Strategy:
 
 def _executed(strategy: Strategy, target: pd.DataFrame) -> pd.DataFrame:
     """Apply the execution lag: position held over bar t+1 onward is the target of bar t."""
+    t = target.to_numpy(dtype=float, na_value=np.nan)
+    held = np.zeros(t.shape, order="F")  # NaN target: flat; before the first fill: flat
     lag = 0 if strategy.execution == "same_close" else 1
-    return target.fillna(0.0).clip(-1.0, 1.0).shift(lag).fillna(0.0)
+    held[lag:] = np.clip(np.nan_to_num(t[: len(t) - lag], nan=0.0), -1.0, 1.0)
+    return pd.DataFrame(held, index=target.index, columns=target.columns, copy=False)
 
 
 def _simulate(price: pd.Series, held: pd.DataFrame, fees_bps: float, slippage_bps: float) -> Any:
@@ -388,6 +393,7 @@ def sweep(
     pbo_splits: int = 10,
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
+    keep_returns: bool = True,
 ) -> SweepResult:
     """Run many parameter sets: one vectorised vectorbt call per chunk of combinations.
 
@@ -415,6 +421,14 @@ def sweep(
         selection statistics are computed here, over the whole gathered sweep.
     progress : callable, optional
         Called with (chunks done, chunks) as chunks complete.
+    keep_returns : bool, default True
+        Keep every combination's daily returns in the result (bars x combinations x 8
+        bytes: 20 GB for a million combinations of 10 years).  With False each chunk
+        sends back only its metrics, the per-trial statistics of the selection
+        measures and its best combination's returns, so the sweep's memory and the
+        bytes shipped from workers no longer grow with bars x combinations; the
+        table, best row and selection statistics are the same.  Out-of-sample
+        validation (:func:`out_of_sample`) needs every combination's returns.
 
     Returns
     -------
@@ -447,6 +461,7 @@ def sweep(
         "periods_per_year": periods_per_year,
         "risk_free": risk_free,
         "pbo_splits": pbo_splits,
+        "keep_returns": keep_returns,
     }
     chunks = [
         (strat, parsed[lo : lo + chunk_size], lo, settings)
@@ -456,13 +471,16 @@ def sweep(
     parts: list[_Chunk] = runner.map(
         _sweep_chunk, chunks, shared=(levels, events, day0), progress=progress
     )
-    returns = _join_returns([part.returns for part in parts])
     perf_all = pd.concat([part.metrics for part in parts])
     params_frame = pd.DataFrame([p.model_dump(mode="json") for p in parsed])
     table = pd.concat([params_frame, perf_all.reset_index(drop=True)], axis=1)
     sharpe = table["sharpe"].to_numpy(dtype=float)
     best = int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0
-    selection = _selection(parts, returns.iloc[:, best].to_numpy(), pbo_splits)
+    if keep_returns:
+        returns = _join_returns([part.returns for part in parts])
+    else:  # the best row is its chunk's best (first maximum in both): that chunk sent it
+        returns = next(p.returns for p in parts if best in p.returns.columns)[[best]]
+    selection = _selection(parts, returns[best].to_numpy(), pbo_splits)
     return SweepResult(
         strategy=strat.name,
         series=series,
@@ -476,6 +494,7 @@ def sweep(
             "combinations": len(parsed),
             "skipped_invalid": len(combos) - len(parsed),
             "chunk_size": chunk_size,
+            "returns": "all" if keep_returns else "best",
         },
     )
 
@@ -486,7 +505,7 @@ class _Chunk:
     per-trial statistics the whole-sweep selection measures need (so that those are
     computed where the returns are, and combine exactly across chunks)."""
 
-    returns: pd.DataFrame  # bars x combinations of the chunk
+    returns: pd.DataFrame  # bars x combinations of the chunk (or its best one only)
     metrics: pd.DataFrame  # one row per combination, METRICS
     sharpe_raw: np.ndarray  # per-period Sharpe of the raw returns, for the DSR
     blocks: np.ndarray | None  # metrics.pbo_block_stats of the returns, for the PBO
@@ -529,9 +548,14 @@ def _sweep_chunk(
             f"strategy {strat.name!r} failed on {cfg['series']} for parameters "
             f"{shown}{more}: {type(exc).__name__}: {exc}"
         ) from exc
+    metrics = pd.DataFrame(columns, index=held.columns, columns=list(METRICS))
+    keep: slice | list[int] = slice(None)
+    if not cfg["keep_returns"]:  # only the chunk's best (first maximum, as in sweep)
+        sharpe = columns["sharpe"]
+        keep = [int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0]
     return _Chunk(
-        returns=pd.DataFrame(r, index=price.index, columns=held.columns),
-        metrics=pd.DataFrame(columns, index=held.columns, columns=list(METRICS)),
+        returns=pd.DataFrame(r[:, keep], index=price.index, columns=held.columns[keep]),
+        metrics=metrics,
         sharpe_raw=sharpe_raw,
         blocks=blocks,
     )
@@ -650,6 +674,11 @@ def out_of_sample(
     -------
     ValidationResult
     """
+    if result.settings.get("returns", "all") != "all":
+        raise ConfigError(
+            f"out-of-sample validation of {result.strategy!r} needs every combination's "
+            "returns; the sweep ran with keep_returns=False and kept only the best one"
+        )
     r = result.returns
     n = len(r)
     if method == "train_test":

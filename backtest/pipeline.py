@@ -40,12 +40,15 @@ from backtest.config import RunConfig
 from backtest.eventstudy import EventStudy, EventStudyResult
 from backtest.execution import Executor, LocalExecutor
 
-__all__ = ["SCHEMA", "RunResult", "run", "write_run"]
+__all__ = ["SCHEMA", "Progress", "RunResult", "TaskProgress", "run", "write_run"]
 
 #: Identifier of the results.json layout; bumped on incompatible changes.
 SCHEMA = "backtest.results/1"
 
+#: Called with the name of each stage as it starts.
 Progress = Callable[[str], None]
+#: Called with (stage, tasks done, tasks) as the chunks of a stage's work complete.
+TaskProgress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def run(
     config_path: Path | None = None,
     progress: Progress = _noop,
     executor: Executor | None = None,
+    tasks: TaskProgress | None = None,
 ) -> RunResult:
     """Run a config: load data and events, run the event study, assemble the results.
 
@@ -100,6 +104,9 @@ def run(
     executor : Executor, optional
         Where sweeps and large event studies run (:func:`backtest.execution.executor`
         opened from ``config.execution``); in this process by default.
+    tasks : callable, optional
+        Called with (stage, tasks done, tasks) as each chunk of an event study or a
+        sweep completes, locally or on the cluster.
 
     Returns
     -------
@@ -140,7 +147,12 @@ def run(
     )
     runner = executor if executor is not None else LocalExecutor()
     res = study.run(
-        levels, events, history=history, executor=runner, block_size=config.execution.block_size
+        levels,
+        events,
+        history=history,
+        executor=runner,
+        block_size=config.execution.block_size,
+        progress=_per_task(tasks, "running the event study"),
     )
 
     progress("assembling results")
@@ -167,9 +179,16 @@ def run(
         )
     strategies, equity = [], {}
     for i, sc in enumerate(config.strategies):
-        progress(f"strategy {sc.name}")
+        stage = f"strategy {sc.name}"
+        progress(stage)
         entry, curve, sweep_table = _run_strategy(
-            sc, levels, events, res.day0, runner, config.execution.chunk_size
+            sc,
+            levels,
+            events,
+            res.day0,
+            runner,
+            config.execution.chunk_size,
+            _per_task(tasks, stage),
         )
         strategies.append(entry)
         equity[f"{i}:{sc.name}[{sc.series}]"] = curve
@@ -207,6 +226,13 @@ def run(
     return RunResult(config, levels, events, res, _clean(results), tables)
 
 
+def _per_task(tasks: TaskProgress | None, stage: str) -> Callable[[int, int], None] | None:
+    """The (done, total) callback of one stage's chunks, or None without a display."""
+    if tasks is None:
+        return None
+    return lambda done, total: tasks(stage, done, total)
+
+
 def _strategy_series(config: RunConfig) -> list[str]:
     from backtest.strategy import get_strategy
 
@@ -224,6 +250,7 @@ def _run_strategy(
     day0: pd.DataFrame,
     runner: Executor,
     chunk_size: int,
+    tasks: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None]:
     """Backtest, sweep and validate one configured strategy."""
     from backtest import engine
@@ -256,6 +283,7 @@ def _run_strategy(
             chunk_size=sc.chunk_size or chunk_size,
             day0=day0,
             executor=runner,
+            progress=tasks,
             **costs,
         )
         metric_cols = list(engine.METRICS)

@@ -12,6 +12,7 @@ import pytest
 
 from backtest import data, engine
 from backtest import metrics as mt
+from backtest.errors import ConfigError
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -172,3 +173,18 @@ def test_grid_ranges():
         {"a": 1.5, "b": 3},
         {"a": 2.0, "b": 3},
     ]
+
+
+def test_sweep_without_returns_gives_the_same_table_best_and_selection(levels):
+    space = {"fast": [3, 5, 10, 20], "slow": [30, 50, 100], "direction": "both"}
+    full = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=5)
+    lean = engine.sweep(
+        "ma_crossover", space, levels, series="USDJPY", chunk_size=5, keep_returns=False
+    )
+    pd.testing.assert_frame_equal(full.table, lean.table)
+    assert (lean.best, lean.selection) == (full.best, full.selection)
+    assert list(lean.returns.columns) == [full.best]
+    pd.testing.assert_series_equal(lean.returns[lean.best], full.returns[full.best])
+    assert lean.settings["returns"] == "best" and full.settings["returns"] == "all"
+    with pytest.raises(ConfigError, match="keep_returns=False"):
+        engine.out_of_sample(lean)

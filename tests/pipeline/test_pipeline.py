@@ -136,3 +136,17 @@ def test_strategy_config_adds_strategies_to_results_and_report(tmp_path):
     assert equity.shape[1] == 6  # date + five strategies
     md = (tmp_path / "run" / "summary.md").read_text()
     assert "## Strategies" in md
+
+
+def test_run_reports_each_sweep_chunk_to_the_task_display(tmp_path):
+    # Chunks of 3 combinations: every sweep reports 1..n of n tasks for its own stage.
+    path = REPO / "configs" / "usdjpy_strategies.yaml"
+    cfg = load_config(path, {"data.offline": True, "execution.chunk_size": 3})
+    seen: dict[str, list[tuple[int, int]]] = {}
+    result = run(cfg, config_path=path, tasks=lambda s, d, t: seen.setdefault(s, []).append((d, t)))
+    for entry in result.results["strategies"]:
+        if entry["sweep"] is None:
+            continue
+        calls = seen[f"strategy {entry['name']}"]
+        chunks = math.ceil(entry["sweep"]["combinations"] / 3)
+        assert calls == [(i, chunks) for i in range(1, chunks + 1)]
