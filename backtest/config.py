@@ -278,6 +278,10 @@ class ExecutionConfig(_Model):
         Series per event-study task.
     memory_limit : str, optional
         Memory limit per worker of the embedded cluster (e.g. ``"4GiB"``).
+    chunk_memory : str
+        Peak memory one sweep chunk may use (``"1GiB"``, ``"512MiB"``, ``"2GB"``); the
+        chunk size is lowered to fit it for long data, which bounds each worker's peak
+        at its baseline plus this (default 1 GiB, well under a worker's memory).
     """
 
     engine: Literal["local", "dask"] = "local"
@@ -286,6 +290,44 @@ class ExecutionConfig(_Model):
     chunk_size: int = Field(default=2000, ge=1)
     block_size: int = Field(default=200, ge=1)
     memory_limit: str | None = None
+    chunk_memory: str = "1GiB"
+
+    @field_validator("chunk_memory")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        parse_bytes(value)
+        return value
+
+    @property
+    def chunk_memory_bytes(self) -> int:
+        """``chunk_memory`` in bytes."""
+        return parse_bytes(self.chunk_memory)
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
+
+
+def parse_bytes(text: str) -> int:
+    """A memory size such as ``"512MiB"``, ``"1.5GB"`` or ``"1000000"`` in bytes.
+
+    Examples
+    --------
+    >>> parse_bytes("1GiB"), parse_bytes("1.5 kB")
+    (1073741824, 1500)
+    """
+    value = str(text).strip().lower().replace(" ", "")
+    number = value.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = value[len(number) :]
+    try:
+        size = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise ValueError(
+            f"expected a size such as '512MiB', '1GiB' or '2GB', got {text!r}"
+        ) from None
+    if size < 1:
+        raise ValueError(f"expected a positive size, got {text!r}")
+    return int(size)
 
 
 class OutputConfig(_Model):

@@ -43,6 +43,11 @@ __all__ = [
 
 METRICS = mt.PERFORMANCE_COLUMNS  # the metrics of every result, in order
 
+#: Peak bytes a sweep chunk needs per (bar x combination) cell: vectorbt's simulation
+#: and returns arrays (close, sizes, cash, assets, value, returns, ...) about 20 float64
+#: arrays; measured ~120 with benchmarks/bench_strategies.py, rounded up.
+BYTES_PER_CELL = 160
+
 
 @dataclass(frozen=True)
 class BacktestResult:
@@ -394,6 +399,7 @@ def sweep(
     executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
     keep_returns: bool = True,
+    chunk_memory: int | None = None,
 ) -> SweepResult:
     """Run many parameter sets: one vectorised vectorbt call per chunk of combinations.
 
@@ -421,6 +427,10 @@ def sweep(
         selection statistics are computed here, over the whole gathered sweep.
     progress : callable, optional
         Called with (chunks done, chunks) as chunks complete.
+    chunk_memory : int, optional
+        Bytes one chunk may use at its peak (on top of the process's baseline): the
+        chunk size is lowered to ``chunk_memory // (bars * BYTES_PER_CELL)`` when that
+        is smaller, so a worker's peak memory is bounded whatever the data's length.
     keep_returns : bool, default True
         Keep every combination's daily returns in the result (bars x combinations x 8
         bytes: 20 GB for a million combinations of 10 years).  With False each chunk
@@ -463,6 +473,10 @@ def sweep(
         "pbo_splits": pbo_splits,
         "keep_returns": keep_returns,
     }
+    requested = chunk_size
+    if chunk_memory is not None:
+        bars = max(1, len(levels))
+        chunk_size = max(1, min(chunk_size, int(chunk_memory) // (bars * BYTES_PER_CELL)))
     chunks = [
         (strat, parsed[lo : lo + chunk_size], lo, settings)
         for lo in range(0, len(parsed), chunk_size)
@@ -494,6 +508,8 @@ def sweep(
             "combinations": len(parsed),
             "skipped_invalid": len(combos) - len(parsed),
             "chunk_size": chunk_size,
+            "chunk_size_requested": requested,
+            "chunk_memory": chunk_memory,
             "returns": "all" if keep_returns else "best",
         },
     )

@@ -189,6 +189,7 @@ def run(
             runner,
             config.execution.chunk_size,
             _per_task(tasks, stage),
+            config.execution.chunk_memory_bytes,
         )
         strategies.append(entry)
         equity[f"{i}:{sc.name}[{sc.series}]"] = curve
@@ -251,6 +252,7 @@ def _run_strategy(
     runner: Executor,
     chunk_size: int,
     tasks: Callable[[int, int], None] | None = None,
+    chunk_memory: int | None = None,
 ) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None]:
     """Backtest, sweep and validate one configured strategy."""
     from backtest import engine
@@ -284,6 +286,7 @@ def _run_strategy(
             day0=day0,
             executor=runner,
             progress=tasks,
+            chunk_memory=chunk_memory,
             **costs,
         )
         metric_cols = list(engine.METRICS)

@@ -188,3 +188,15 @@ def test_sweep_without_returns_gives_the_same_table_best_and_selection(levels):
     assert lean.settings["returns"] == "best" and full.settings["returns"] == "all"
     with pytest.raises(ConfigError, match="keep_returns=False"):
         engine.out_of_sample(lean)
+
+
+def test_chunk_memory_lowers_the_chunk_size_to_fit(levels):
+    space = {"fast": [3, 5, 10, 20], "slow": [30, 50, 100], "direction": "both"}
+    bars = len(levels)
+    budget = 3 * bars * engine.BYTES_PER_CELL + 1  # room for 3 combinations
+    fit = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_memory=budget)
+    three = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=3)
+    assert fit.settings["chunk_size"] == 3 and fit.settings["chunk_size_requested"] == 2000
+    pd.testing.assert_frame_equal(fit.table, three.table)
+    roomy = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_memory=2**40)
+    assert roomy.settings["chunk_size"] == 2000  # never raised above the request

@@ -142,3 +142,16 @@ def test_bad_strategy_configs(tmp_path, strategy, message):
     path = write(tmp_path, GOOD + f"strategies:\n  - {strategy}\n")
     with pytest.raises(ConfigError, match=message):
         load_config(path)
+
+
+def test_execution_chunk_memory_parses_sizes_and_names_bad_ones(tmp_path):
+    from backtest.config import parse_bytes
+
+    assert parse_bytes("512MiB") == 512 * 2**20 and parse_bytes("2GB") == 2 * 10**9
+    assert parse_bytes("1.5 kB") == 1500 and parse_bytes("4096") == 4096
+    base = REPO / "configs" / "usdjpy_strategies.yaml"
+    cfg = load_config(base, {"execution.chunk_memory": "256MiB"})
+    assert cfg.execution.chunk_memory_bytes == 256 * 2**20
+    with pytest.raises(ConfigError, match="chunk_memory") as err:
+        load_config(base, {"execution.chunk_memory": "lots"})
+    assert "512MiB" in str(err.value)
