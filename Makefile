@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python benchmarks/brown_warner.py --draws 1000
 	$(BIN)/python benchmarks/brown_warner.py --draws 1000 --window 0 5
 	$(BIN)/python benchmarks/bench_strategies.py
+	$(BIN)/python benchmarks/bench_dask.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info
