@@ -31,6 +31,7 @@ from backtest.strategy import MarketData, Strategy, StrategyParams, get_strategy
 
 __all__ = [
     "BacktestResult",
+    "FoldChoices",
     "SweepResult",
     "ValidationResult",
     "backtest",
@@ -38,6 +39,7 @@ __all__ = [
     "out_of_sample",
     "sweep",
     "validate",
+    "validation_folds",
     "warm_up",
 ]
 
@@ -114,6 +116,31 @@ class SweepResult:
     best: int
     selection: dict[str, Any]
     settings: dict[str, Any] = field(default_factory=dict)
+    folds: FoldChoices | None = None
+
+
+@dataclass(frozen=True)
+class FoldChoices:
+    """The in-sample choice of every validation fold, made where the returns were.
+
+    Attributes
+    ----------
+    folds : list of (int, int, int, int)
+        ``(train_start, train_end, test_start, test_end)`` bar positions of each fold
+        (ends exclusive), from :func:`validation_folds`.
+    spec : dict
+        The validation settings the folds came from.
+    picks : list of int
+        Row of the combination with the best in-sample Sharpe ratio in each fold (the
+        first on ties; -1 when no combination has one).
+    returns : pandas.DataFrame
+        Each fold's pick's daily returns over all bars, one column per fold.
+    """
+
+    folds: list[tuple[int, int, int, int]]
+    spec: dict[str, Any]
+    picks: list[int]
+    returns: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -400,6 +427,7 @@ def sweep(
     progress: Callable[[int, int], None] | None = None,
     keep_returns: bool = True,
     chunk_memory: int | None = None,
+    validation: Mapping[str, Any] | None = None,
 ) -> SweepResult:
     """Run many parameter sets: one vectorised vectorbt call per chunk of combinations.
 
@@ -438,7 +466,14 @@ def sweep(
         measures and its best combination's returns, so the sweep's memory and the
         bytes shipped from workers no longer grow with bars x combinations; the
         table, best row and selection statistics are the same.  Out-of-sample
-        validation (:func:`out_of_sample`) needs every combination's returns.
+        validation (:func:`out_of_sample`) then needs the folds chosen in the chunks
+        (`validation`).
+    validation : mapping, optional
+        ``method``, ``train_fraction``, ``train_bars``, ``test_bars`` as in
+        :func:`validate`: each chunk also picks its best combination in sample for
+        every fold and sends back that combination's returns, and the sweep keeps the
+        overall pick of each fold (:class:`FoldChoices`), so that
+        :func:`out_of_sample` works without every combination's returns.
 
     Returns
     -------
@@ -463,7 +498,10 @@ def sweep(
             continue  # e.g. fast >= slow: not a valid combination, skipped
     if not parsed:
         raise ConfigError(f"sweep of {strat.name!r}: no valid parameter combination")
-    _data(strat, parsed[0], levels, series, events, day0)  # fail early on missing series
+    # Fail early on missing series; the traded series' bars fix the validation folds.
+    bars = len(_data(strat, parsed[0], levels, series, events, day0).price)
+    spec = _validation_spec(validation)
+    folds = validation_folds(bars, **spec) if spec else []
     settings = {
         "series": series,
         "fees_bps": fees_bps,
@@ -472,6 +510,7 @@ def sweep(
         "risk_free": risk_free,
         "pbo_splits": pbo_splits,
         "keep_returns": keep_returns,
+        "folds": folds,
     }
     requested = chunk_size
     if chunk_memory is not None:
@@ -495,6 +534,7 @@ def sweep(
     else:  # the best row is its chunk's best (first maximum in both): that chunk sent it
         returns = next(p.returns for p in parts if best in p.returns.columns)[[best]]
     selection = _selection(parts, returns[best].to_numpy(), pbo_splits)
+    choices = _fold_choices(parts, folds, spec, returns.index) if spec else None
     return SweepResult(
         strategy=strat.name,
         series=series,
@@ -512,6 +552,7 @@ def sweep(
             "chunk_memory": chunk_memory,
             "returns": "all" if keep_returns else "best",
         },
+        folds=choices,
     )
 
 
@@ -525,6 +566,9 @@ class _Chunk:
     metrics: pd.DataFrame  # one row per combination, METRICS
     sharpe_raw: np.ndarray  # per-period Sharpe of the raw returns, for the DSR
     blocks: np.ndarray | None  # metrics.pbo_block_stats of the returns, for the PBO
+    fold_sharpe: np.ndarray  # per validation fold: the chunk's best in-sample Sharpe
+    fold_pick: np.ndarray  # per fold: the row of that combination (-1: none)
+    fold_returns: np.ndarray  # bars x folds: that combination's returns
 
 
 def _sweep_chunk(
@@ -555,6 +599,17 @@ def _sweep_chunk(
         )
         splits = cfg["pbo_splits"]
         blocks = mt.pbo_block_stats(r, splits) if r.shape[0] >= 4 * splits else None
+        rf_p = mt.per_period_risk_free(cfg["risk_free"], ppy)
+        n_folds = len(cfg["folds"])
+        fold_sharpe = np.full(n_folds, np.nan)
+        fold_pick = np.full(n_folds, -1, dtype=np.int64)
+        fold_returns = np.full((r.shape[0], n_folds), np.nan)
+        for k, (a, b, _, _) in enumerate(cfg["folds"]):
+            ins = mt._performance_arrays(r[a:b], None, None, rf_p, ppy)[0]["sharpe"]
+            if np.isfinite(ins).any():
+                j = int(np.nanargmax(ins))  # the first maximum, as over the whole sweep
+                fold_sharpe[k], fold_pick[k] = ins[j], lo + j
+                fold_returns[:, k] = r[:, j]
     except BacktestError:
         raise
     except Exception as exc:
@@ -574,6 +629,9 @@ def _sweep_chunk(
         metrics=metrics,
         sharpe_raw=sharpe_raw,
         blocks=blocks,
+        fold_sharpe=fold_sharpe,
+        fold_pick=fold_pick,
+        fold_returns=fold_returns,
     )
 
 
@@ -622,6 +680,95 @@ def _selection(parts: list[_Chunk], best_returns: np.ndarray, splits: int) -> di
     return out
 
 
+def _validation_spec(validation: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not validation:
+        return {}
+    keys = ("method", "train_fraction", "train_bars", "test_bars")
+    unknown = sorted(set(validation) - set(keys))
+    if unknown:
+        raise ConfigError(f"sweep validation: unknown settings {unknown}; expected {list(keys)}")
+    defaults = {"method": "train_test", "train_fraction": 0.7, "train_bars": 756, "test_bars": 252}
+    return {**defaults, **validation}
+
+
+def _fold_choices(
+    parts: list[_Chunk], folds: list[tuple[int, int, int, int]], spec: dict[str, Any], index: Any
+) -> FoldChoices:
+    """Each fold's pick over the whole sweep, from the chunks' own picks.
+
+    The chunks are in row order and each sends its first in-sample maximum, so the
+    first chunk holding the overall maximum holds the overall first maximum: the same
+    row as ``nanargmax`` over every combination.
+    """
+    picks, columns = [], []
+    for k in range(len(folds)):
+        sharpe = np.array([part.fold_sharpe[k] for part in parts])
+        if not np.isfinite(sharpe).any():
+            picks.append(-1)
+            columns.append(np.full(len(index), np.nan))
+            continue
+        c = int(np.nanargmax(sharpe))
+        picks.append(int(parts[c].fold_pick[k]))
+        columns.append(parts[c].fold_returns[:, k])
+    frame = pd.DataFrame(np.column_stack(columns) if columns else np.empty((len(index), 0)))
+    frame.index = index
+    return FoldChoices(folds=list(folds), spec=dict(spec), picks=picks, returns=frame)
+
+
+def validation_folds(
+    n_bars: int,
+    method: Literal["train_test", "walk_forward"] = "train_test",
+    train_fraction: float = 0.7,
+    train_bars: int = 756,
+    test_bars: int = 252,
+) -> list[tuple[int, int, int, int]]:
+    """Bar positions of train/test or walk-forward folds.
+
+    Parameters
+    ----------
+    n_bars : int
+        Bars of the traded series.
+    method, train_fraction, train_bars, test_bars
+        As in :func:`validate`.
+
+    Returns
+    -------
+    list of (int, int, int, int)
+        ``(train_start, train_end, test_start, test_end)`` per fold, ends exclusive.
+
+    Raises
+    ------
+    ConfigError
+        If the split does not fit the bars.
+
+    Examples
+    --------
+    >>> validation_folds(10, "train_test", train_fraction=0.7)
+    [(0, 7, 7, 10)]
+    >>> validation_folds(10, "walk_forward", train_bars=4, test_bars=3)
+    [(0, 4, 4, 7), (3, 7, 7, 10)]
+    """
+    n = n_bars
+    if method == "train_test":
+        if not 0.0 < train_fraction < 1.0:
+            raise ConfigError(f"validation.train_fraction must be in (0, 1), got {train_fraction}")
+        cut = int(n * train_fraction)
+        return [(0, cut, cut, n)]
+    if method != "walk_forward":
+        raise ConfigError(
+            f"validation.method must be 'train_test' or 'walk_forward', got {method!r}"
+        )
+    if train_bars < 2 or test_bars < 2 or train_bars + test_bars > n:
+        raise ConfigError(
+            f"validation: train_bars={train_bars} + test_bars={test_bars} must fit in {n} bars"
+        )
+    return [
+        (s, s + train_bars, s + train_bars, min(s + train_bars + test_bars, n))
+        for s in range(0, n - train_bars - 1, test_bars)
+        if s + train_bars < n
+    ]
+
+
 def validate(
     strategy: str | Strategy,
     space: Mapping[str, Any] | Sequence[Mapping[str, Any]],
@@ -659,7 +806,22 @@ def validate(
     **kwargs
         Passed to :func:`sweep` (costs, annualisation, ...).
     """
-    result = sweep(strategy, space, levels, events, series=series, method=sweep_method, **kwargs)
+    spec = {
+        "method": method,
+        "train_fraction": train_fraction,
+        "train_bars": train_bars,
+        "test_bars": test_bars,
+    }
+    result = sweep(
+        strategy,
+        space,
+        levels,
+        events,
+        series=series,
+        method=sweep_method,
+        validation=spec,
+        **kwargs,
+    )
     return out_of_sample(
         result,
         method=method,
@@ -690,43 +852,46 @@ def out_of_sample(
     -------
     ValidationResult
     """
-    if result.settings.get("returns", "all") != "all":
-        raise ConfigError(
-            f"out-of-sample validation of {result.strategy!r} needs every combination's "
-            "returns; the sweep ran with keep_returns=False and kept only the best one"
-        )
-    r = result.returns
-    n = len(r)
-    if method == "train_test":
-        if not 0.0 < train_fraction < 1.0:
-            raise ConfigError(f"validation.train_fraction must be in (0, 1), got {train_fraction}")
-        cut = int(n * train_fraction)
-        folds = [(0, cut, cut, n)]
-    else:
-        if train_bars < 2 or test_bars < 2 or train_bars + test_bars > n:
-            raise ConfigError(
-                f"validation: train_bars={train_bars} + test_bars={test_bars} must fit in {n} bars"
-            )
-        folds = [
-            (s, s + train_bars, s + train_bars, min(s + train_bars + test_bars, n))
-            for s in range(0, n - train_bars - 1, test_bars)
-            if s + train_bars < n
-        ]
+    n = len(result.folds.returns) if result.folds is not None else len(result.returns)
+    folds = validation_folds(
+        n, method, train_fraction=train_fraction, train_bars=train_bars, test_bars=test_bars
+    )
     ppy = result.settings["periods_per_year"]
     rf = result.settings["risk_free"]
+    chosen_by_sweep = result.folds is not None and result.folds.folds == folds
+    if not chosen_by_sweep and result.settings.get("returns", "all") != "all":
+        raise ConfigError(
+            f"out-of-sample validation of {result.strategy!r} needs every combination's "
+            "returns, or the folds chosen during the sweep; the sweep ran with "
+            "keep_returns=False and without these validation settings (pass "
+            "validation= to sweep, as validate does)"
+        )
     rows, oos_parts = [], []
     params_cols = [c for c in result.table.columns if c not in METRICS]
     for k, (a, b, c, d) in enumerate(folds):
-        ins = mt.performance(r.iloc[a:b], periods_per_year=ppy, risk_free=rf)
-        pick = int(np.nanargmax(ins["sharpe"].to_numpy(dtype=float)))
+        if chosen_by_sweep:
+            assert result.folds is not None
+            pick = result.folds.picks[k]
+            if pick < 0:
+                raise ConfigError(
+                    f"validation fold {k}: no combination of {result.strategy!r} has an "
+                    "in-sample Sharpe ratio"
+                )
+            col = result.folds.returns.iloc[:, [k]]
+        else:
+            ins_all = mt.performance(result.returns.iloc[a:b], periods_per_year=ppy, risk_free=rf)
+            pick = int(np.nanargmax(ins_all["sharpe"].to_numpy(dtype=float)))
+            col = result.returns.iloc[:, [pick]]
         chosen = result.table.iloc[pick][params_cols].to_dict()
-        outs = mt.performance(r.iloc[c:d, [pick]], periods_per_year=ppy, risk_free=rf)
-        for sample, perf, (lo, hi) in (("in", ins.iloc[[pick]], (a, b)), ("out", outs, (c, d))):
-            row = {"fold": k, "sample": sample, "start": r.index[lo], "end": r.index[hi - 1]}
+        ins = mt.performance(col.iloc[a:b], periods_per_year=ppy, risk_free=rf)
+        outs = mt.performance(col.iloc[c:d], periods_per_year=ppy, risk_free=rf)
+        for sample, perf, (lo, hi) in (("in", ins, (a, b)), ("out", outs, (c, d))):
+            index = col.index
+            row = {"fold": k, "sample": sample, "start": index[lo], "end": index[hi - 1]}
             row.update({f"param_{p}": v for p, v in chosen.items()})
             row.update({m: float(perf.iloc[0][m]) for m in perf.columns if m in METRICS})
             rows.append(row)
-        oos_parts.append(r.iloc[c:d, pick])
+        oos_parts.append(col.iloc[c:d, 0])
     oos = pd.concat(oos_parts).rename("returns")
     oos_perf = mt.performance(oos, periods_per_year=ppy, risk_free=rf)
     return ValidationResult(

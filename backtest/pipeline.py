@@ -234,6 +234,17 @@ def _per_task(tasks: TaskProgress | None, stage: str) -> Callable[[int, int], No
     return lambda done, total: tasks(stage, done, total)
 
 
+def _validation_spec(v: Any) -> dict[str, Any] | None:
+    if v is None:
+        return None
+    return {
+        "method": v.method,
+        "train_fraction": v.train_fraction,
+        "train_bars": v.train_bars,
+        "test_bars": v.test_bars,
+    }
+
+
 def _strategy_series(config: RunConfig) -> list[str]:
     from backtest.strategy import get_strategy
 
@@ -287,6 +298,11 @@ def _run_strategy(
             executor=runner,
             progress=tasks,
             chunk_memory=chunk_memory,
+            # The run needs the table, the selection statistics and each validation
+            # fold's pick, not every combination's returns: memory and the bytes a
+            # cluster ships stay flat however many combinations there are.
+            keep_returns=False,
+            validation=_validation_spec(sc.validation),
             **costs,
         )
         metric_cols = list(engine.METRICS)

@@ -200,3 +200,71 @@ def test_chunk_memory_lowers_the_chunk_size_to_fit(levels):
     pd.testing.assert_frame_equal(fit.table, three.table)
     roomy = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_memory=2**40)
     assert roomy.settings["chunk_size"] == 2000  # never raised above the request
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"method": "train_test", "train_fraction": 0.6},
+        {"method": "walk_forward", "train_bars": 504, "test_bars": 252},
+    ],
+)
+def test_folds_chosen_in_chunks_equal_folds_from_all_returns(levels, spec):
+    # Reference: every combination's returns kept, folds split afterwards (nanargmax over
+    # all combinations). Under test: chunks of 4 pick their own best per fold and only
+    # the picks travel (keep_returns=False), as in a run on a cluster.
+    space = {"fast": [3, 5, 10, 20], "slow": [30, 50, 100], "direction": ["long", "both"]}
+    full = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=4)
+    ref = engine.out_of_sample(full, **spec)
+    lean = engine.validate(
+        "ma_crossover",
+        space,
+        levels,
+        series="USDJPY",
+        chunk_size=4,
+        keep_returns=False,
+        **spec,
+    )
+    pd.testing.assert_frame_equal(lean.folds, ref.folds)
+    pd.testing.assert_series_equal(lean.oos_returns, ref.oos_returns)
+    pd.testing.assert_series_equal(pd.Series(lean.oos_metrics), pd.Series(ref.oos_metrics))
+    assert len(ref.folds) == 2 * len(engine.validation_folds(len(full.returns), **spec))
+
+
+def test_fold_ties_go_to_the_first_combination_across_chunks(levels):
+    spec = {"method": "train_test", "train_fraction": 0.6}
+    combos = [
+        {"fast": f, "slow": s, "direction": "both"} for f in (3, 5, 10) for s in (30, 50, 100)
+    ]
+    pick = engine.sweep("ma_crossover", combos, levels, series="USDJPY", validation=spec)
+    p = pick.folds.picks[0]
+    # The same combination again, in a later chunk, then first of all: the first copy wins.
+    later = engine.sweep(
+        "ma_crossover",
+        [*combos, combos[p]],
+        levels,
+        series="USDJPY",
+        chunk_size=2,
+        validation=spec,
+        keep_returns=False,
+    )
+    assert later.folds.picks == [p]
+    first = engine.sweep(
+        "ma_crossover",
+        [combos[p], *combos],
+        levels,
+        series="USDJPY",
+        chunk_size=2,
+        validation=spec,
+        keep_returns=False,
+    )
+    assert first.folds.picks == [0]
+    with pytest.raises(ConfigError, match="validation"):
+        engine.out_of_sample(later, method="train_test", train_fraction=0.5)  # other folds
+
+
+def test_validation_folds_bad_settings_are_config_errors():
+    with pytest.raises(ConfigError, match="train_fraction"):
+        engine.validation_folds(100, "train_test", train_fraction=1.2)
+    with pytest.raises(ConfigError, match="must fit"):
+        engine.validation_folds(100, "walk_forward", train_bars=90, test_bars=20)
