@@ -208,7 +208,13 @@ def run(
             "python": platform.python_version(),
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "run_seconds": round(time.perf_counter() - started, 3),
-            "execution": runner.describe(),
+            "execution": {
+                **runner.describe(),
+                # chunking: the requested sizes; each sweep records the size it used
+                "chunk_size": config.execution.chunk_size,
+                "chunk_memory": config.execution.chunk_memory,
+                "block_size": config.execution.block_size,
+            },
         },
         "config": config.model_dump(mode="json"),
         "data": {
@@ -313,6 +319,8 @@ def _run_strategy(
             "space": sc.sweep,
             "method": sc.method,
             "combinations": len(sw.table),
+            "chunk_size": sw.settings["chunk_size"],
+            "tasks": -(-len(sw.table) // sw.settings["chunk_size"]),
             "best": params,
             "selection": sw.selection,
             "top": _records(top),

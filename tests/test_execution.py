@@ -174,7 +174,10 @@ def test_cli_dask_run_records_execution(tmp_path, capsys):
     )
     assert code == 0, capsys.readouterr().err
     results = json.loads((out / "results.json").read_text())
-    assert results["run"]["execution"]["engine"] == "dask"
+    execution = results["run"]["execution"]
+    assert execution["engine"] == "dask" and execution["workers"] == 1
+    assert execution["dashboard"].startswith("http")
+    assert (execution["chunk_size"], execution["block_size"]) == (2000, 200)
     assert results["config"]["execution"]["engine"] == "dask"
 
 

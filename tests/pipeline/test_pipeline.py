@@ -126,6 +126,7 @@ def test_strategy_config_adds_strategies_to_results_and_report(tmp_path):
     for name in ("event_drift", "risk_off_yen", "rate_spread", "ma_crossover"):
         sweep = by_name[name]["sweep"]
         assert sweep["combinations"] >= 4 and sweep["selection"]["trials"] >= 4
+        assert sweep["tasks"] == math.ceil(sweep["combinations"] / sweep["chunk_size"])
         assert by_name[name]["params"] == {**by_name[name]["params"], **sweep["best"]}
     assert by_name["ma_crossover"]["validation"]["method"] == "walk_forward"
     samples = {f["sample"] for f in by_name["risk_off_yen"]["validation"]["folds"]}
