@@ -281,7 +281,8 @@ class ExecutionConfig(_Model):
     chunk_memory : str
         Peak memory one sweep chunk may use (``"1GiB"``, ``"512MiB"``, ``"2GB"``); the
         chunk size is lowered to fit it for long data, which bounds each worker's peak
-        at its baseline plus this (default 1 GiB, well under a worker's memory).
+        at its baseline plus this (default 2 GiB: 2,000 combinations of 10 years of
+        daily bars; well under a worker's memory).
     """
 
     engine: Literal["local", "dask"] = "local"
@@ -290,7 +291,7 @@ class ExecutionConfig(_Model):
     chunk_size: int = Field(default=2000, ge=1)
     block_size: int = Field(default=200, ge=1)
     memory_limit: str | None = None
-    chunk_memory: str = "1GiB"
+    chunk_memory: str = "2GiB"
 
     @field_validator("chunk_memory")
     @classmethod

@@ -46,9 +46,10 @@ __all__ = [
 METRICS = mt.PERFORMANCE_COLUMNS  # the metrics of every result, in order
 
 #: Peak bytes a sweep chunk needs per (bar x combination) cell: vectorbt's simulation
-#: and returns arrays (close, sizes, cash, assets, value, returns, ...) about 20 float64
-#: arrays; measured ~120 with benchmarks/bench_strategies.py, rounded up.
-BYTES_PER_CELL = 160
+#: and returns arrays (close, sizes, cash, assets, value, returns, ...) and what the
+#: allocator keeps. A Dask worker's peak RSS minus its idle RSS was ~365 bytes per cell
+#: at 2,000 combinations x 2,514 bars (benchmarks/bench_dask.py); rounded up.
+BYTES_PER_CELL = 400
 
 
 @dataclass(frozen=True)

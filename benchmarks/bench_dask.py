@@ -243,6 +243,7 @@ def shipped_bytes(
         "risk_free": 0.0,
         "pbo_splits": 10,
         "keep_returns": False,
+        "folds": [],
     }
     task = (strat, combos, 0, cfg)
     out = engine._sweep_chunk(task, levels, None, None)
@@ -308,7 +309,9 @@ def main() -> int:
     measure(local, None, levels, args.series, space, args.chunk_size, es)
     runs.append(local)
     print(
-        f"  local: sweep {local.sweep_wall:,.1f} s, event study {local.es_wall:.1f} s", flush=True
+        f"  local: sweep {local.sweep_wall:,.1f} s (peak {fmt_mib(local.peak_sweep_mib)}), "
+        f"event study {local.es_wall:.1f} s",
+        flush=True,
     )
     rate = math.nan
     for n in (1, 2):
@@ -321,8 +324,8 @@ def main() -> int:
                 rate = task_rate(ex, args.rate_tasks)
         runs.append(m)
         print(
-            f"  {m.label}: start-up + warm-up {m.startup:.1f} s, sweep {m.sweep_wall:,.1f} s, "
-            f"event study {m.es_wall:.1f} s",
+            f"  {m.label}: start-up + warm-up {m.startup:.1f} s, sweep {m.sweep_wall:,.1f} s "
+            f"(peak per worker {fmt_mib(m.peak_sweep_mib)}), event study {m.es_wall:.1f} s",
             flush=True,
         )
 
