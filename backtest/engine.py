@@ -503,16 +503,16 @@ def sweep(
     bars = len(_data(strat, parsed[0], levels, series, events, day0).price)
     spec = _validation_spec(validation)
     folds = validation_folds(bars, **spec) if spec else []
-    settings = {
-        "series": series,
-        "fees_bps": fees_bps,
-        "slippage_bps": slippage_bps,
-        "periods_per_year": periods_per_year,
-        "risk_free": risk_free,
-        "pbo_splits": pbo_splits,
-        "keep_returns": keep_returns,
-        "folds": folds,
-    }
+    settings = _chunk_settings(
+        series,
+        fees_bps=fees_bps,
+        slippage_bps=slippage_bps,
+        periods_per_year=periods_per_year,
+        risk_free=risk_free,
+        pbo_splits=pbo_splits,
+        keep_returns=keep_returns,
+        folds=folds,
+    )
     requested = chunk_size
     if chunk_memory is not None:
         bars = max(1, len(levels))
@@ -555,6 +555,30 @@ def sweep(
         },
         folds=choices,
     )
+
+
+def _chunk_settings(
+    series: str,
+    *,
+    fees_bps: float = 0.0,
+    slippage_bps: float = 0.0,
+    periods_per_year: int = 252,
+    risk_free: float = 0.0,
+    pbo_splits: int = 10,
+    keep_returns: bool = True,
+    folds: Sequence[tuple[int, int, int, int]] = (),
+) -> dict[str, Any]:
+    """The settings every task of a sweep receives (what :func:`_sweep_chunk` reads)."""
+    return {
+        "series": series,
+        "fees_bps": fees_bps,
+        "slippage_bps": slippage_bps,
+        "periods_per_year": periods_per_year,
+        "risk_free": risk_free,
+        "pbo_splits": pbo_splits,
+        "keep_returns": keep_returns,
+        "folds": list(folds),
+    }
 
 
 @dataclass(frozen=True)

@@ -235,16 +235,7 @@ def shipped_bytes(
     """Pickled bytes of one sweep task's arguments, of its result, and of the shared data."""
     strat = engine._resolve("ma_crossover")
     combos = [strat.parse(c) for c in engine.grid(space) if c["fast"] < c["slow"]][:chunk]
-    cfg = {
-        "series": name,
-        "fees_bps": 0.0,
-        "slippage_bps": 0.0,
-        "periods_per_year": 252,
-        "risk_free": 0.0,
-        "pbo_splits": 10,
-        "keep_returns": False,
-        "folds": [],
-    }
+    cfg = engine._chunk_settings(name, keep_returns=False)  # what sweep sends each task
     task = (strat, combos, 0, cfg)
     out = engine._sweep_chunk(task, levels, None, None)
     return (
