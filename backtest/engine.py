@@ -514,9 +514,8 @@ def sweep(
         folds=folds,
     )
     requested = chunk_size
-    if chunk_memory is not None:
-        bars = max(1, len(levels))
-        chunk_size = max(1, min(chunk_size, int(chunk_memory) // (bars * BYTES_PER_CELL)))
+    if chunk_memory is not None:  # a chunk's arrays have one row per bar of the series
+        chunk_size = max(1, min(chunk_size, int(chunk_memory) // (max(1, bars) * BYTES_PER_CELL)))
     chunks = [
         (strat, parsed[lo : lo + chunk_size], lo, settings)
         for lo in range(0, len(parsed), chunk_size)
@@ -615,16 +614,12 @@ def _sweep_chunk(
         counts = _trade_counts(pf, len(chunk))
         _dispose(pf)  # free the portfolio's arrays before the next chunk
         ppy = float(cfg["periods_per_year"])
+        rf_p = mt.per_period_risk_free(cfg["risk_free"], ppy)
         columns, sharpe_raw = mt._performance_arrays(
-            r,
-            held.to_numpy(dtype=float),
-            counts,
-            mt.per_period_risk_free(cfg["risk_free"], ppy),
-            ppy,
+            r, held.to_numpy(dtype=float), counts, rf_p, ppy
         )
         splits = cfg["pbo_splits"]
         blocks = mt.pbo_block_stats(r, splits) if r.shape[0] >= 4 * splits else None
-        rf_p = mt.per_period_risk_free(cfg["risk_free"], ppy)
         n_folds = len(cfg["folds"])
         fold_sharpe = np.full(n_folds, np.nan)
         fold_pick = np.full(n_folds, -1, dtype=np.int64)
@@ -706,14 +701,15 @@ def _selection(parts: list[_Chunk], best_returns: np.ndarray, splits: int) -> di
 
 
 def _validation_spec(validation: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The `validation` settings of a sweep, checked; :func:`validation_folds` fills in
+    its own defaults for the ones not given."""
     if not validation:
         return {}
     keys = ("method", "train_fraction", "train_bars", "test_bars")
     unknown = sorted(set(validation) - set(keys))
     if unknown:
         raise ConfigError(f"sweep validation: unknown settings {unknown}; expected {list(keys)}")
-    defaults = {"method": "train_test", "train_fraction": 0.7, "train_bars": 756, "test_bars": 252}
-    return {**defaults, **validation}
+    return dict(validation)
 
 
 def _fold_choices(
@@ -910,9 +906,9 @@ def out_of_sample(
         chosen = result.table.iloc[pick][params_cols].to_dict()
         ins = mt.performance(col.iloc[a:b], periods_per_year=ppy, risk_free=rf)
         outs = mt.performance(col.iloc[c:d], periods_per_year=ppy, risk_free=rf)
+        dates = col.index
         for sample, perf, (lo, hi) in (("in", ins, (a, b)), ("out", outs, (c, d))):
-            index = col.index
-            row = {"fold": k, "sample": sample, "start": index[lo], "end": index[hi - 1]}
+            row = {"fold": k, "sample": sample, "start": dates[lo], "end": dates[hi - 1]}
             row.update({f"param_{p}": v for p, v in chosen.items()})
             row.update({m: float(perf.iloc[0][m]) for m in perf.columns if m in METRICS})
             rows.append(row)

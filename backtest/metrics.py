@@ -1,9 +1,10 @@
 r"""Strategy performance statistics and backtest-overfitting diagnostics.
 
-Pure numpy/pandas/scipy kernels, vectorised over strategies.  The exceptions are
-:func:`deflated_sharpe_ratio` and :func:`expected_max_sharpe`, which call vectorbt's
-implementations (imported inside the functions) because they match Bailey & López de
-Prado (2014); nothing else here imports vectorbt.
+Vectorised over strategies: the per-column passes (performance statistics, PBO block
+sums) are numba kernels in :mod:`backtest._kernels`, the rest numpy/pandas/scipy.  The
+exceptions are :func:`deflated_sharpe_ratio` and :func:`expected_max_sharpe`, which call
+vectorbt's implementations (imported inside the functions) because they match Bailey &
+López de Prado (2014); nothing else here imports vectorbt.
 
 All Sharpe ratios taken or returned by the PSR/DSR functions are **per period** (not
 annualised); :func:`performance` reports annualised ones (divide by
@@ -327,12 +328,13 @@ def performance(
     if r.ndim != 2:  # pragma: no cover - pandas guarantees 2-D
         raise DataValidationError(f"returns must be 2-D, got shape {r.shape}")
     p = None if positions is None else _aligned_positions(positions, returns, frame)
-    per_col = None if trade_returns is None else _trade_arrays(trade_returns, returns, frame)
-    if per_col is not None:
+    trade_counts = None
+    if trade_returns is not None:
+        per_col = _trade_arrays(trade_returns, returns, frame)
         counts = np.array([a.size for a in per_col], dtype=np.float64)
         wins = np.array([(a > 0).sum() for a in per_col], dtype=np.float64)
-        per_col = [counts, wins]
-    data, _ = _performance_arrays(r, p, per_col, rf_p, float(periods_per_year))
+        trade_counts = [counts, wins]
+    data, _ = _performance_arrays(r, p, trade_counts, rf_p, float(periods_per_year))
     return pd.DataFrame(data, index=frame.columns, columns=list(PERFORMANCE_COLUMNS))
 
 

@@ -288,6 +288,7 @@ def _run_strategy(
     }
     params = dict(sc.params)
     sweep_table = None
+    spec = _validation_spec(sc.validation)
     if sc.sweep:
         space = {**params, **sc.sweep}
         sw = engine.sweep(
@@ -308,7 +309,7 @@ def _run_strategy(
             # fold's pick, not every combination's returns: memory and the bytes a
             # cluster ships stay flat however many combinations there are.
             keep_returns=False,
-            validation=_validation_spec(sc.validation),
+            validation=spec,
             **costs,
         )
         metric_cols = list(engine.METRICS)
@@ -326,17 +327,11 @@ def _run_strategy(
             "top": _records(top),
         }
         sweep_table = sw.table
-        if sc.validation is not None:
-            v = sc.validation
-            val = engine.out_of_sample(  # splits the sweep above; does not rerun it
-                sw,
-                method=v.method,
-                train_fraction=v.train_fraction,
-                train_bars=v.train_bars,
-                test_bars=v.test_bars,
-            )
+        if spec is not None:
+            # the folds the sweep chose in its chunks; the sweep is not rerun
+            val = engine.out_of_sample(sw, **spec)
             entry["validation"] = {
-                "method": v.method,
+                "method": spec["method"],
                 "folds": _records(val.folds),
                 "oos_metrics": val.oos_metrics,
             }

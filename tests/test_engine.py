@@ -192,7 +192,7 @@ def test_sweep_without_returns_gives_the_same_table_best_and_selection(levels):
 
 def test_chunk_memory_lowers_the_chunk_size_to_fit(levels):
     space = {"fast": [3, 5, 10, 20], "slow": [30, 50, 100], "direction": "both"}
-    bars = len(levels)
+    bars = len(levels["USDJPY"].dropna())  # the traded series' bars: one array row each
     budget = 3 * bars * engine.BYTES_PER_CELL + 1  # room for 3 combinations
     fit = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_memory=budget)
     three = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=3)
