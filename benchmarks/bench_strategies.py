@@ -7,7 +7,7 @@ FRED DEXJPUS, from the bundled snapshot), so the ratios are meaningful on any ma
 1. ``backtest.engine.sweep("ma_crossover", ...)`` over the grid fast 1..``--fast-max``
    x slow 2..``--slow-max`` (fast < slow; the grid's fast >= slow cells are skipped by
    the sweep as invalid), in chunks of ``--chunk-size`` combinations. Timed: wall time,
-   CPU time, combinations per second, peak resident memory (``ru_maxrss`` after
+   CPU time, combinations per second, peak resident memory (``VmHWM`` after
    resetting the process's high-water mark through ``/proc/self/clear_refs``, with
    garbage collected and freed heap returned to the OS by ``malloc_trim`` first).
 2. vectorbt called directly on the same positions: ``MACrossover().positions_many``
@@ -109,8 +109,16 @@ def rss_mib() -> float:
 
 
 def maxrss_mib() -> float:
-    """``getrusage(RUSAGE_SELF).ru_maxrss`` in MiB (KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Peak resident memory in MiB: ``VmHWM`` where Linux has it, else ``ru_maxrss``.
+
+    ``ru_maxrss`` keeps the high-water mark inherited across fork/exec and that of
+    exited threads, which ``clear_refs`` does not reset; ``VmHWM`` is reset by it.
+    """
+    with contextlib.suppress(OSError), open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, B on macOS
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
@@ -433,7 +441,7 @@ def main() -> int:
     max_diff = float(np.max(np.where(both_nan, 0.0, diff)))
     best = table.iloc[best_row]
     memory_how = (
-        "ru_maxrss after resetting the high-water mark via /proc/self/clear_refs"
+        "VmHWM after resetting the high-water mark via /proc/self/clear_refs"
         if reset_peak()
         else "ru_maxrss of the whole process so far (high-water mark could not be reset)"
     )
