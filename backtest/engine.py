@@ -47,9 +47,10 @@ METRICS = mt.PERFORMANCE_COLUMNS  # the metrics of every result, in order
 
 #: Peak bytes a sweep chunk needs per (bar x combination) cell: vectorbt's simulation
 #: and returns arrays (close, sizes, cash, assets, value, returns, ...) and what the
-#: allocator keeps. A Dask worker's peak RSS minus its idle RSS was ~365 bytes per cell
-#: at 2,000 combinations x 2,514 bars (benchmarks/bench_dask.py); rounded up.
-BYTES_PER_CELL = 400
+#: allocator keeps. Peak RSS (VmHWM) minus idle RSS was ~179 bytes per cell on a Dask
+#: worker and ~196 in a local run holding the gathered table, at 2,000 combinations x
+#: 2,514 bars (benchmarks/bench_dask.py, million-combination run); rounded up.
+BYTES_PER_CELL = 200
 
 
 @dataclass(frozen=True)
