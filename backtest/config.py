@@ -281,8 +281,8 @@ class ExecutionConfig(_Model):
     chunk_memory : str
         Peak memory one sweep chunk may use (``"1GiB"``, ``"512MiB"``, ``"2GB"``); the
         chunk size is lowered to fit it for long data, which bounds each worker's peak
-        at its baseline plus this (default 2 GiB: 2,000 combinations of 10 years of
-        daily bars; well under a worker's memory).
+        at its baseline plus this (default 2 GiB: about 4,000 combinations of 10 years
+        of daily bars at ~200 bytes per bar x combination; well under a worker's memory).
     """
 
     engine: Literal["local", "dask"] = "local"

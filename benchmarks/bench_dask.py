@@ -41,13 +41,9 @@ the panel helpers. Nothing here is asserted in the test suite.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import ctypes
-import gc
 import math
 import os
 import pickle
-import resource
 import shlex
 import sys
 import time
@@ -67,47 +63,14 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from _memory import peak_mib, reset_peak, rss_mib  # noqa: E402
 from bench_eventstudy import EST, MARKET, NY, WIN, pseudo_events, resampled_panel  # noqa: E402
 
 START, END = "2016-01-01", "2025-12-31"
 SCHEDULER_SHARE = 0.10  # keep the scheduler under this share of its measured task rate
 
 
-# Memory, in this process and on workers (module-level functions: shipped to workers) -----------
-
-
-def reset_peak() -> bool:
-    """Collect garbage, return freed heap to the OS, reset the RSS high-water mark."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def peak_mib() -> float:
-    """Peak resident memory of this process in MiB: ``VmHWM`` where Linux has it.
-
-    Not ``ru_maxrss``: Linux carries a parent's high-water mark into a child across
-    fork and exec (a worker started after a 3 GB local run reports >= 3 GB) and
-    ``clear_refs`` does not reset that part; ``VmHWM`` is the process's own mark.
-    """
-    with contextlib.suppress(OSError), open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
-
-
-def rss_mib() -> float:
-    """Current resident set size in MiB."""
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+# On workers (module-level functions: shipped to workers) ------------------------------------
 
 
 def noop(x: int) -> int:

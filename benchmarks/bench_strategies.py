@@ -46,15 +46,11 @@ Needs ``pip install backtesting``. Nothing here is asserted in the test suite.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
-import ctypes
-import gc
 import math
 import multiprocessing
 import os
 import pstats
-import resource
 import shlex
 import statistics
 import sys
@@ -70,6 +66,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bar
 import numpy as np
 import pandas as pd
 import vectorbt as vbt
+from _memory import peak_mib, release_memory, reset_peak, rss_mib
 from numba.core.registry import CPUDispatcher
 
 from backtest import data, engine
@@ -102,53 +99,14 @@ class Run:
     start_mib: float
 
 
-def rss_mib() -> float:
-    """Current resident set size of this process (MiB)."""
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def maxrss_mib() -> float:
-    """Peak resident memory in MiB: ``VmHWM`` where Linux has it, else ``ru_maxrss``.
-
-    ``ru_maxrss`` keeps the high-water mark inherited across fork/exec and that of
-    exited threads, which ``clear_refs`` does not reset; ``VmHWM`` is reset by it.
-    """
-    with contextlib.suppress(OSError), open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, B on macOS
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
-
-
-def reset_peak() -> bool:
-    """Reset the kernel's high-water mark of resident memory (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def release_memory() -> None:
-    """Collect garbage and hand freed heap pages back to the OS (glibc), so that the RSS
-    at the start of a measured call is not inflated by the previous call's leftovers."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def measure(fn: Callable[[], Any]) -> tuple[Run, Any]:
     """Wall and CPU time and peak RSS of one call (after releasing freed memory)."""
-    release_memory()
-    reset_peak()
+    reset_peak()  # releases freed memory first
     start = rss_mib()
     t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return Run(wall, cpu, maxrss_mib(), start), out
+    return Run(wall, cpu, peak_mib(), start), out
 
 
 def numba_signatures() -> int:
