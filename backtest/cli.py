@@ -1,12 +1,20 @@
 """Command-line interface: ``backtest``.
 
-Exit codes: 0 success, 1 a runtime failure (download, offline, corrupt cache),
-2 bad input (unknown series, bad dates or options).
+Exit codes: 0 success (the run is complete), 1 a runtime failure (download, offline,
+corrupt cache, disk full) or an internal error, 2 bad input (unknown series, bad dates
+or options, a refused ``--out``, a damaged run directory), 130 interrupted (Ctrl-C).
+
+Everything printed that comes from the user (ids, titles, labels, paths, messages) goes
+to Rich as plain :class:`rich.text.Text`, never as markup: ``[/x]`` prints as typed. No
+Python traceback reaches the user; set ``BACKTEST_DEBUG=1`` to see the one behind an
+internal error.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from backtest import __version__
 from backtest.errors import (
@@ -24,6 +33,7 @@ from backtest.errors import (
     BacktestWarning,
     ConfigError,
     DataValidationError,
+    OutputError,
     UnknownSeriesError,
 )
 
@@ -47,6 +57,20 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages never re
 
 class _State:
     quiet = False
+
+
+class _InterruptedError(Exception):
+    """Ctrl-C during a command, with what it left behind (typer turns a bare
+    KeyboardInterrupt into exit code 130 without a word)."""
+
+
+def _t(value: object, style: str = "") -> Text:
+    """`value` as plain text for Rich: brackets and colons print as they are."""
+    return Text(str(value), style=style)
+
+
+def _say(label: str, style: str, message: object) -> None:
+    err.print(Text.assemble((f"{label}:", style), " ", str(message)))
 
 
 def _version(value: bool) -> None:
@@ -93,7 +117,7 @@ def _loader(catalog: list[Path] | None, cache_dir: Path | None, offline: bool | 
 def _progress() -> Progress:
     """A transient progress display on stderr; silent with --quiet."""
     return Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
@@ -130,13 +154,14 @@ def data_list(
         try:
             got = loader.local(name)
         except BacktestError as exc:
-            table.add_row(name, src.key, spec.unit, observed, "", "", "", f"error: {exc}")
+            _row(table, name, src.key, spec.unit, observed, "", "", "", f"error: {exc}")
             continue
         if got is None or got.data.empty:
-            table.add_row(name, src.key, spec.unit, observed, "", "", "", "not available")
+            _row(table, name, src.key, spec.unit, observed, "", "", "", "not available")
             continue
         s = got.data
-        table.add_row(
+        _row(
+            table,
             name,
             src.key,
             spec.unit,
@@ -174,17 +199,21 @@ def data_show(
     unit = REACTION_UNITS[got.spec.kind]
     src = got.source
     out.print(
-        f"[bold]{name}[/] {got.spec.description} | {src.key} ({src.origin}) | "
-        f"{got.spec.unit}, observed {src.obs_time:%H:%M} {src.timezone} | from {got.origin}"
+        Text.assemble(
+            (name, "bold"),
+            f" {got.spec.description} | {src.key} ({src.origin}) | "
+            f"{got.spec.unit}, observed {src.obs_time:%H:%M} {src.timezone} | from {got.origin}",
+        )
     )
     table = Table(show_edge=False)
     table.add_column("date")
     table.add_column("level", justify="right")
-    table.add_column(f"change ({unit})", justify="right")
+    table.add_column(_t(f"change ({unit})"), justify="right")
     tail = levels.index[-rows:] if rows > 0 else levels.index
     for day in tail:
         change = changes.loc[day]
-        table.add_row(
+        _row(
+            table,
             f"{day:%Y-%m-%d}",
             _fmt(levels.at[day, name]),
             "" if pd.isna(change) else f"{change:+.2f}",
@@ -224,7 +253,10 @@ def data_fetch(
     for got in results:
         s = got.data
         out.print(
-            f"{got.name}: {got.source.key} {len(s)} rows to {s.index[-1]:%Y-%m-%d} -> {got.path}"
+            _t(
+                f"{got.name}: {got.source.key} {len(s)} rows to {s.index[-1]:%Y-%m-%d} "
+                f"-> {got.path}"
+            )
         )
 
 
@@ -240,11 +272,12 @@ def strategies_list() -> None:
     for name, found in discover().items():
         if found.cls is None:
             broken += 1
-            table.add_row(
+            _row(
+                table,
                 name,
                 found.source,
                 "",
-                f"[red]failed to load: {type(found.error).__name__}: {found.error}[/]",
+                _t(f"failed to load: {type(found.error).__name__}: {found.error}", "red"),
             )
             continue
         fields = found.cls.Params.model_fields
@@ -254,10 +287,15 @@ def strategies_list() -> None:
             else f"{key}: {_type_name(f.annotation)} (required)"
             for key, f in fields.items()
         )
-        table.add_row(name, found.source, params or "(none)", found.cls.describe())
+        _row(table, name, found.source, params or "(none)", found.cls.describe())
     out.print(table)
     if broken:
-        err.print(f"[yellow]warning:[/] {broken} strategy plugin(s) failed to load (listed above)")
+        _say("warning", "yellow", f"{broken} strategy plugin(s) failed to load (listed above)")
+
+
+def _row(table: Table, *cells: object) -> None:
+    """Add a row of plain-text cells (user text is never Rich markup)."""
+    table.add_row(*(c if isinstance(c, Text) else _t(c) for c in cells))
 
 
 def _type_name(annotation: object) -> str:
@@ -272,7 +310,12 @@ def run_command(
         Path, typer.Argument(help="Run config (YAML), e.g. configs/april_2025_selloff.yaml.")
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", help="Run directory (overrides output.dir).")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Run directory (overrides output.dir): absent, empty, or an earlier run "
+            "directory (replaced); anything else is refused.",
+        ),
     ] = None,
     offline: Annotated[
         bool, typer.Option("--offline", help="Never touch the network (sets data.offline).")
@@ -287,12 +330,38 @@ def run_command(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Workers of an embedded Dask cluster.")
     ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Run a config: data -> event study -> strategies -> report, into a run directory."""
+    if quiet:
+        _State.quiet = True
+    written: list[Path] = []
+    try:
+        _run(config, out, offline, engine, scheduler, workers, written)
+    except KeyboardInterrupt:
+        if not written:
+            raise _InterruptedError("interrupted; nothing written") from None
+        raise _InterruptedError(f"interrupted; the run was written to {written[0]}") from None
+
+
+def _run(
+    config: Path,
+    out: Path | None,
+    offline: bool,
+    engine: str | None,
+    scheduler: str | None,
+    workers: int | None,
+    written: list[Path],
+) -> None:
+    """The work of ``backtest run``; every check of the input comes before computation.
+
+    `written` receives the run directory once it is in place.
+    """
     from backtest.config import load_config
     from backtest.engine import warm_up
-    from backtest.execution import executor
+    from backtest.execution import check_scheduler, executor
     from backtest.pipeline import default_run_dir, run, write_run
+    from backtest.rundir import check_output
 
     overrides: dict[str, object] = {}
     if offline:
@@ -302,12 +371,12 @@ def run_command(
     if engine is not None:
         overrides["execution.engine"] = engine
     if scheduler is not None:
-        overrides["execution.scheduler"] = scheduler
+        overrides["execution.scheduler"] = check_scheduler(scheduler, "--scheduler")
         overrides.setdefault("execution.engine", "dask")
     if workers is not None:
         overrides["execution.workers"] = workers
     cfg = load_config(config, overrides)
-    target = default_run_dir(cfg)
+    target = check_output(default_run_dir(cfg))  # before any work: nothing is touched
     with _progress() as progress:
         stages = [
             "loading data",
@@ -347,12 +416,13 @@ def run_command(
         ) as runner:
             where = runner.describe()
             if where.get("dashboard") and not _State.quiet:
-                err.print(f"Dask dashboard: {where['dashboard']} ({where['workers']} workers)")
+                err.print(_t(f"Dask dashboard: {where['dashboard']} ({where['workers']} workers)"))
             result = run(
                 cfg, config_path=config.resolve(), progress=step, executor=runner, tasks=tasks
             )
         step("writing the report")
         write_run(result, target)
+        written.append(target)
         progress.update(task, completed=len(stages))
     _print_headline(result.results, target)
 
@@ -363,18 +433,20 @@ def _print_headline(results: dict, target: Path) -> None:
     header, rows = headline_table(results)
     a, b = results["event_study"]["windows"][0]["window"]
     table = Table(
-        title=f"{results['run']['title'] or results['run']['name']}: CAR days {a:+d}..{b:+d} "
-        "(*** p<0.01, ** p<0.05, * p<0.10)",
+        title=_t(
+            f"{results['run']['title'] or results['run']['name']}: CAR days {a:+d}..{b:+d} "
+            "(*** p<0.01, ** p<0.05, * p<0.10)"
+        ),
         title_justify="left",
     )
     for i, col in enumerate(header):
-        table.add_column(col, justify="left" if i == 0 else "right")
+        table.add_column(_t(col), justify="left" if i == 0 else "right")
     for row in rows:
-        table.add_row(*row)
+        _row(table, *row)
     out.print(table)
     report = target / "report.html"
-    out.print(f"report: {report if report.exists() else target / 'summary.md'}")
-    out.print(f"run directory: {target}")
+    out.print(_t(f"report: {report if report.exists() else target / 'summary.md'}"))
+    out.print(_t(f"run directory: {target}"))
 
 
 @app.command("report")
@@ -382,23 +454,51 @@ def report_command(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `backtest run`.")],
     html: Annotated[bool, typer.Option("--html", help="Also rebuild report.html.")] = False,
 ) -> None:
-    """Print a run's Markdown summary (rebuilt from its results.json)."""
-    import json
-
+    """Print a run's Markdown summary (rebuilt from its results.json, checked first)."""
     from backtest.report import render_html, render_markdown
+    from backtest.report.validate import load_results
 
-    path = run_dir / "results.json"
-    if not path.is_file():
-        raise DataValidationError(f"{run_dir}: no results.json here; is it a run directory?")
-    results = json.loads(path.read_text(encoding="utf-8"))
-    out.print(render_markdown(results), markup=False, highlight=False)
-    if html:
-        (run_dir / "report.html").write_text(render_html(run_dir), encoding="utf-8")
+    results = load_results(run_dir)  # refuses a damaged file, naming the field
+    try:
+        text = render_markdown(results)
+        page = None
+        if html:
+            if not (run_dir / "levels.parquet").is_file():
+                raise DataValidationError(
+                    f"{run_dir / 'levels.parquet'}: missing; --html needs the levels the run "
+                    "used (re-run the config to rebuild the run directory)"
+                )
+            page = render_html(run_dir)
+    except (KeyError, IndexError, TypeError, ValueError, OSError) as exc:
+        if isinstance(exc, BacktestError):
+            raise
+        raise DataValidationError(
+            f"{run_dir}: the run directory is damaged and cannot be reported "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    sys.stdout.write(text)  # the Markdown as written, never re-wrapped or styled
+    sys.stdout.flush()
+    if page is not None:
+        (run_dir / "report.html").write_text(page, encoding="utf-8")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     label = "warning" if issubclass(category, BacktestWarning) else category.__name__
-    err.print(f"[yellow]{label}:[/] {message}")
+    _say(label, "yellow", message)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """Last resort: one line and a hint; the traceback only with BACKTEST_DEBUG=1."""
+    if os.environ.get("BACKTEST_DEBUG", "").strip() not in ("", "0"):
+        err.print(_t("".join(traceback.format_exception(exc)).rstrip()))
+    _say("internal error", "red", f"{type(exc).__name__}: {exc}")
+    err.print(
+        _t(
+            "This is a bug in backtest, not in your input: please report it with the output "
+            "of the same command run with BACKTEST_DEBUG=1."
+        )
+    )
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -407,7 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
-        app(args=args, prog_name="backtest", standalone_mode=False)
+        code = app(args=args, prog_name="backtest", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # usage errors (typer vendors click's exceptions)
@@ -416,14 +516,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except typer.Abort:
         err.print("aborted")
         return 1
-    except (UnknownSeriesError, DataValidationError, ConfigError) as exc:
-        err.print(f"[red]error:[/] {exc}")
+    except _InterruptedError as exc:
+        _say("error", "red", exc)
+        return 130
+    except KeyboardInterrupt:
+        _say("error", "red", "interrupted")
+        return 130
+    except (UnknownSeriesError, DataValidationError, ConfigError, OutputError) as exc:
+        _say("error", "red", exc)
         return 2
     except BacktestError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        _say("error", "red", exc)
         return 1
+    except OSError as exc:  # disk full, permission denied while writing...: not a bug
+        _say("error", "red", exc)
+        return 1
+    except Exception as exc:
+        return _internal_error(exc)
     finally:
         warnings.showwarning = previous
+    if code == 130:  # typer's answer to a KeyboardInterrupt outside `backtest run`
+        _say("error", "red", "interrupted")
+        return 130
     return 0
 
 

@@ -386,6 +386,9 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        via = f" (extends: in {seen[-1]})" if seen else ""
+        raise ConfigError(f"{path}: is a directory; give a config file (YAML){via}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if raw is None:

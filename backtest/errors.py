@@ -18,6 +18,7 @@ __all__ = [
     "DataValidationError",
     "FetchFailedWarning",
     "OfflineError",
+    "OutputError",
     "RateLimitError",
     "StrategyError",
     "SymbolNotFoundError",
@@ -62,6 +63,11 @@ class RateLimitError(DataSourceError):
 
 class OfflineError(BacktestError, RuntimeError):
     """Data is needed that is neither cached nor bundled, and the network is off."""
+
+
+class OutputError(BacktestError, OSError):
+    """The output location is refused: it holds files backtest did not write, or
+    cannot be written (checked before any computation)."""
 
 
 class CacheCorruptError(BacktestError, OSError):

@@ -14,13 +14,14 @@ Dask is optional: ``pip install backtest[dask]``.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from backtest.errors import BacktestError, ConfigError
 
-__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "executor"]
+__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "check_scheduler", "executor"]
 
 Progress = Callable[[int, int], None]
 
@@ -121,6 +122,36 @@ class DaskExecutor:
         }
 
 
+#: A scheduler address: protocol://host:port (host a name, IPv4 or [IPv6]).
+_ADDRESS = re.compile(
+    r"^(?:tcp|tls|ucx|ws|wss)://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>\d{1,5})$"
+)
+
+
+def check_scheduler(address: str, option: str = "execution.scheduler") -> str:
+    """Check the form of a Dask scheduler address, ``tcp://host:port``; return it.
+
+    Parameters
+    ----------
+    address : str
+        E.g. ``tcp://10.0.0.5:8786`` (also ``tls://``, ``ucx://``, ``ws://``, ``wss://``).
+    option : str
+        The option it came from, for the message (``--scheduler``).
+
+    Raises
+    ------
+    backtest.errors.ConfigError
+        Not of that form, or the port is not 1-65535.
+    """
+    match = _ADDRESS.match(address.strip()) if isinstance(address, str) else None
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise ConfigError(
+            f"{option} must be a scheduler address of the form tcp://host:port, "
+            f"e.g. tcp://127.0.0.1:8786; got {address!r}"
+        )
+    return address.strip()
+
+
 def _name(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__name__", "task")
 
@@ -163,6 +194,8 @@ def executor(
         return
     if engine != "dask":
         raise ConfigError(f"execution.engine must be 'local' or 'dask', got {engine!r}")
+    if scheduler:
+        scheduler = check_scheduler(scheduler)
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:
@@ -174,7 +207,7 @@ def executor(
         if scheduler:
             try:
                 client = Client(scheduler, timeout=connect_timeout)
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
                 raise ConfigError(
                     f"execution.scheduler: cannot reach the Dask scheduler at {scheduler} "
                     f"within {connect_timeout:g} s ({type(exc).__name__}: {exc})"

@@ -19,13 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import platform
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -422,36 +418,27 @@ def default_run_dir(config: RunConfig) -> Path:
     return Path(config.output.dir) if config.output.dir else Path("runs") / config.name
 
 
-@contextmanager
-def _staging(target: Path) -> Iterator[Path]:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def write_run(result: RunResult, target: Path) -> Path:
     """Write the run directory `target` atomically (replacing an earlier run there).
+
+    `target` may be absent, an empty directory or an earlier run directory of backtest
+    (:mod:`backtest.rundir`); anything else is refused and left untouched.
 
     Returns
     -------
     pathlib.Path
         `target`.
+
+    Raises
+    ------
+    backtest.errors.OutputError
+        `target` is refused or cannot be written; nothing was touched.
     """
     from backtest.report import render_html, render_markdown
+    from backtest.rundir import staging
 
     formats = set(result.config.output.formats)
-    with _staging(target) as tmp:
+    with staging(Path(target)) as tmp:
         (tmp / "config.yaml").write_text(result.config.to_yaml(), encoding="utf-8")
         text = json.dumps(result.results, indent=2, sort_keys=False, allow_nan=False)
         (tmp / "results.json").write_text(text + "\n", encoding="utf-8")

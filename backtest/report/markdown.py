@@ -29,9 +29,21 @@ def _f(value: float | None, spec: str) -> str:
     return format(value, spec)
 
 
+def text(value: object) -> str:
+    """User text made inert in Markdown: no raw HTML (``<`` ``>`` as entities), one line."""
+    return (
+        str(value).replace("<", "&lt;").replace(">", "&gt;").replace("\r", " ").replace("\n", " ")
+    )
+
+
+def cell(value: object) -> str:
+    """A table cell: :func:`text`, with ``|`` escaped so it cannot shift the columns."""
+    return text(value).replace("|", "\\|")
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(cell(c) for c in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return lines
 
 
@@ -57,9 +69,10 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     es = results["event_study"]
     design = es["design"]
     a, b = es["windows"][0]["window"]
-    out = [f"# {run['title'] or run['name']}", ""]
+    out = [f"# {text(run['title'] or run['name'])}", ""]
     if run.get("description"):
-        out += [run["description"].strip(), ""]
+        desc = run["description"].strip().replace("<", "&lt;").replace(">", "&gt;")
+        out += [desc, ""]
     out += [
         f"Run `{run['name']}` with backtest {run['backtest_version']}. Model `{design['model']}`"
         + (f" (market {design['market']})" if design.get("market") else "")
@@ -83,7 +96,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
                 f"{e['timestamp']} ({e['timezone']})"
                 if e["time_given"]
                 else f"{e['date']} (date only)",
-                e["label"].replace("|", "/"),
+                e["label"],
                 *(day0.get(e["event"], {}).get(s) or "n/a" for s in design["series"]),
             ]
             for e in results["events"]
