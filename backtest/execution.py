@@ -152,6 +152,19 @@ def check_scheduler(address: str, option: str = "execution.scheduler") -> str:
     return address.strip()
 
 
+def _ignore_interrupt() -> None:
+    """In a worker process of the embedded cluster: leave SIGINT to the main process.
+
+    A terminal's Ctrl-C reaches every process of the group; the workers would each
+    print a KeyboardInterrupt traceback while the main process shuts them down anyway.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _name(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__name__", "task")
 
@@ -224,6 +237,8 @@ def executor(
     except BacktestError:
         raise
     try:
+        if cluster is not None:  # Ctrl-C is the main process's: it closes the cluster
+            client.run(_ignore_interrupt)
         if warmup is not None:
             client.run(warmup)
         yield DaskExecutor(client, workers=workers, scheduler=scheduler)

@@ -329,7 +329,7 @@ _HOOKED = textwrap.dedent(
     import backtest.pipeline as pipeline
     import backtest.report as report
 
-    STAGE = sys.argv[1]
+    STAGE = sys.argv[1] if len(sys.argv) > 1 else ""
     run, render = pipeline.run, report.render_markdown
 
     def hold(where):
@@ -353,10 +353,11 @@ _HOOKED = textwrap.dedent(
             hold("writing")
         return render(results)
 
-    pipeline.run, report.render_markdown = hooked_run, hooked_render
-    from backtest.cli import main
+    if __name__ == "__main__":  # Dask's worker processes import this file again
+        pipeline.run, report.render_markdown = hooked_run, hooked_render
+        from backtest.cli import main
 
-    sys.exit(main(sys.argv[2:]))
+        sys.exit(main(sys.argv[2:]))
     """
 )
 
@@ -372,6 +373,7 @@ def _start(tmp_path: Path, stage: str, *args: object) -> subprocess.Popen[str]:
         text=True,
         env=env,
         cwd=tmp_path,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()  # blocks until the hook is reached (or the process ends)
@@ -394,6 +396,22 @@ def test_sigint_mid_run_real_process_exit_130(tmp_path, config):
     after[1].remove("hooked.py")
     after[0].pop("hooked.py")
     assert after == before
+
+
+@pytest.mark.slow
+def test_sigint_to_the_process_group_on_dask_exit_130_no_traceback(tmp_path, config):
+    """A terminal's Ctrl-C reaches the workers of the embedded cluster too."""
+    pytest.importorskip("distributed")
+    out = earlier_run(tmp_path / "run")
+    before = snapshot(out)
+    args = ("run", config, "--offline", "-q", "--engine", "dask", "--workers", "1", "--out", out)
+    proc = _start(tmp_path, "compute", *args)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted; nothing written" in stderr and "Traceback" not in stderr
+    assert snapshot(out) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
 @pytest.mark.slow
