@@ -315,3 +315,38 @@ def test_report_html_on_a_good_run_writes_it(good_run, tmp_path, cli):
     code, _, err = cli("report", run_dir, "--html")
     assert code == 0, err
     assert (run_dir / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+# data show / list and progress: user text as typed ------------------------------------------
+
+CATALOG = """
+series:
+  BUND10Y:
+    description: "German [/x] yield [bold]bold?[/bold]"
+    kind: yield
+    unit: "percent [/u]"
+    calendar: XFRA
+    sources:
+      - {provider: file, symbol: bund.csv, timezone: Europe/Berlin, obs_time: "17:30"}
+"""
+
+
+@pytest.mark.parametrize("command", ["show", "list"])
+def test_catalog_text_with_markup_printed_as_written(command, tmp_path, cli):
+    (tmp_path / "mine.yaml").write_text(CATALOG, encoding="utf-8")
+    (tmp_path / "bund.csv").write_text("date,value\n2025-04-01,2.70\n2025-04-02,2.72\n")
+    args = ["BUND10Y"] if command == "show" else []
+    code, out, err = cli("data", command, *args, "--catalog", tmp_path / "mine.yaml", "--offline")
+    assert code == 0, err
+    assert "percent [/u]" in out
+    if command == "show":
+        assert "German [/x] yield [bold]bold?[/bold]" in out
+
+
+def test_progress_description_is_plain_text():
+    from backtest.cli import _progress
+
+    progress = _progress()
+    task = progress.add_task("strategy risk[/x]_[bold]off", total=1)
+    column = progress.columns[0]
+    assert column.render(progress.tasks[task]).plain == "strategy risk[/x]_[bold]off"
