@@ -142,6 +142,11 @@ def check_scheduler(address: str, option: str = "execution.scheduler") -> str:
     ------
     backtest.errors.ConfigError
         Not of that form, or the port is not 1-65535.
+
+    Examples
+    --------
+    >>> check_scheduler("tcp://127.0.0.1:8786")
+    'tcp://127.0.0.1:8786'
     """
     match = _ADDRESS.match(address.strip()) if isinstance(address, str) else None
     if match is None or not 0 < int(match["port"]) < 65536:

@@ -37,7 +37,13 @@ def text(value: object) -> str:
 
 
 def cell(value: object) -> str:
-    """A table cell: :func:`text`, with ``|`` escaped so it cannot shift the columns."""
+    r"""A table cell: :func:`text`, with ``|`` escaped so it cannot shift the columns.
+
+    Examples
+    --------
+    >>> print(cell("a|b <i>"))
+    a\|b &lt;i&gt;
+    """
     return text(value).replace("|", "\\|")
 
 
