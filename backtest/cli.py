@@ -358,7 +358,7 @@ def run_command(
 
 
 def _print_headline(results: dict, target: Path) -> None:
-    from backtest.report.markdown import headline_table
+    from backtest.report.markdown import headline_notes, headline_table
 
     header, rows = headline_table(results)
     a, b = results["event_study"]["windows"][0]["window"]
@@ -372,6 +372,8 @@ def _print_headline(results: dict, target: Path) -> None:
     for row in rows:
         table.add_row(*row)
     out.print(table)
+    for note in headline_notes(results):
+        out.print(note, markup=False, highlight=False)
     report = target / "report.html"
     out.print(f"report: {report if report.exists() else target / 'summary.md'}")
     out.print(f"run directory: {target}")
