@@ -258,6 +258,7 @@ class EventStudy:
             lacking = [n for n in names if n not in history.columns]
             if lacking:
                 raise DataValidationError(f"history has no column(s) {lacking}")
+            check_levels(history, where=f"{where} (history)", columns=names)
             full = data_reactions(history[list(names)], kinds)
             panel = replace(
                 panel, history={n: full[n].dropna().to_numpy(dtype="float64") for n in names}

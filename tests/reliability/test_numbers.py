@@ -298,6 +298,21 @@ def test_allow_incomplete_keeps_the_partial_sum_marked(levels, late_events):
     pd.testing.assert_frame_equal(res.tests(0, 10, draws=99), strict.tests(0, 10, draws=99))
 
 
+def test_series_run_in_blocks_give_the_same_incomplete_windows(levels, late_events):
+    # the executor path (one series per task) joins the per-series data spans
+    from backtest.execution import LocalExecutor
+
+    whole = study().run(levels, late_events)
+    blocks = study().run(levels, late_events, executor=LocalExecutor(), block_size=1)
+    pd.testing.assert_frame_equal(blocks.incomplete(0, 10), whole.incomplete(0, 10))
+    pd.testing.assert_frame_equal(blocks.car(0, 10), whole.car(0, 10))
+
+
+def test_history_is_checked_like_levels(levels, late_events):
+    with pytest.raises(DataValidationError, match=r"EventStudy.run \(history\).*sort_index"):
+        study().run(levels, late_events, history=levels.iloc[::-1])
+
+
 def test_windows_of_one_event_differ_in_completeness(levels, late_events):
     # (0, 0) and (0, 3) are complete for the late event, (-5, 10) and (0, 4) are not
     res = study().run(levels, late_events)
