@@ -428,7 +428,7 @@ def _run(
 
 
 def _print_headline(results: dict, target: Path) -> None:
-    from backtest.report.markdown import headline_table
+    from backtest.report.markdown import headline_notes, headline_table
 
     header, rows = headline_table(results)
     a, b = results["event_study"]["windows"][0]["window"]
@@ -444,6 +444,8 @@ def _print_headline(results: dict, target: Path) -> None:
     for row in rows:
         _row(table, *row)
     out.print(table)
+    for note in headline_notes(results):
+        out.print(note, markup=False, highlight=False)
     report = target / "report.html"
     out.print(_t(f"report: {report if report.exists() else target / 'summary.md'}"))
     out.print(_t(f"run directory: {target}"))

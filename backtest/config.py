@@ -157,6 +157,10 @@ class EventStudyConfig(_Model):
         Relative trading days.
     min_estimation : int
         Fewest usable estimation days.
+    allow_incomplete : bool
+        Keep the partial sum of a CAR window that runs beyond a series' data
+        (marked, and still left out of the cross-event tests); default False: NaN,
+        listed with the reason "window incomplete: k of n days".
     windows : list of [int, int]
         CAR sub-windows to tabulate; the first is the headline window.
     tests : list of str
@@ -173,6 +177,7 @@ class EventStudyConfig(_Model):
     estimation_window: Window = (-250, -11)
     event_window: Window = (-5, 10)
     min_estimation: int = Field(default=100, gt=0)
+    allow_incomplete: bool = False
     windows: tuple[Window, ...] = ((0, 0), (0, 1), (0, 5))
     tests: tuple[TestName, ...] = get_args(TestName)
     groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from backtest import metrics as mt
+from backtest.data.validate import check_levels
 from backtest.errors import BacktestError, ConfigError, StrategyError
 from backtest.execution import Executor, LocalExecutor
 from backtest.strategy import MarketData, Strategy, StrategyParams, get_strategy
@@ -357,9 +358,18 @@ def backtest(
     Returns
     -------
     BacktestResult
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        `levels` is not a sorted frame of unique naive dates, or a used column is
+        not numeric or all NaN (:func:`backtest.data.check_levels`).
     """
     strat = _resolve(strategy)
     p = strat.parse(params)
+    check_levels(
+        levels, where="engine.backtest", columns=[series, *strat.required_series(p, series)]
+    )
     data = _data(strat, p, levels, series, events, day0)
     price = data.price
     target = strat.positions(data, p).reindex(price.index).to_frame(0)
@@ -481,7 +491,13 @@ def sweep(
     -------
     SweepResult
         With the deflated Sharpe ratio and PBO computed over the whole sweep.
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        As in :func:`backtest`.
     """
+    check_levels(levels, where="engine.sweep", columns=[series])
     strat = _resolve(strategy)
     combos = list(space) if isinstance(space, Sequence) else grid(space)
     if method == "random":

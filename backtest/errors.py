@@ -20,6 +20,7 @@ __all__ = [
     "OfflineError",
     "OutputError",
     "RateLimitError",
+    "RegressorLeftOutWarning",
     "StrategyError",
     "SymbolNotFoundError",
     "UnknownSeriesError",
@@ -84,3 +85,7 @@ class DataEndsEarlyWarning(BacktestWarning):
 
 class FetchFailedWarning(BacktestWarning):
     """A download failed; earlier cached or bundled data was used instead."""
+
+
+class RegressorLeftOutWarning(BacktestWarning):
+    """A series named for study is the market or a factor of the model and was left out."""

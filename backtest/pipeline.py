@@ -140,6 +140,7 @@ def run(
         factors=cfg_es.factors,
         min_estimation=cfg_es.min_estimation,
         series=tuple(cfg_data.series),
+        allow_incomplete=cfg_es.allow_incomplete,
     )
     runner = executor if executor is not None else LocalExecutor()
     res = study.run(
@@ -162,6 +163,7 @@ def run(
         )
         tests = tests[tests["test"].isin(cfg_es.tests)].reset_index(drop=True)
         car = res.car(a, b)
+        incomplete = res.incomplete(a, b)
         tables[f"reactions_{key}"] = reactions
         tables[f"tests_{key}"] = tests
         tables[f"car_{key}"] = car.reset_index()
@@ -171,6 +173,7 @@ def run(
                 "car": _records(car.reset_index()),
                 "reactions": _records(reactions),
                 "tests": _records(tests),
+                "incomplete": _records(incomplete),
             }
         )
     strategies, equity = [], {}

@@ -30,6 +30,7 @@ from backtest.data.cache import Cache, checksum, default_cache_dir
 from backtest.data.catalog import Catalog, SeriesSpec, SourceSpec, builtin_catalog
 from backtest.data.loader import DataLoader, DateLike, LoadedSeries, to_frame
 from backtest.data.snapshot import snapshot_dir
+from backtest.data.validate import check_levels
 from backtest.errors import DataValidationError
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "SeriesSpec",
     "SourceSpec",
     "catalog",
+    "check_levels",
     "checksum",
     "default_cache_dir",
     "fetch",
@@ -193,8 +195,9 @@ def reactions(
     Raises
     ------
     backtest.errors.DataValidationError
-        A column of kind fx/index has a non-positive level (its log is undefined),
-        or a column's kind is unknown.
+        `levels` is not a sorted frame of unique dates with numeric columns
+        (:func:`check_levels`), a column of kind fx/index has a
+        non-positive level (its log is undefined), or a column's kind is unknown.
 
     Examples
     --------
@@ -203,6 +206,7 @@ def reactions(
     >>> reactions(lv)["UST10Y"].round(6).tolist()
     [nan, nan, 9.0]
     """
+    check_levels(levels, where="reactions", require_data=False)
     provenance = levels.attrs.get("backtest", {}).get("series", {})
     units: dict[str, str] = {}
     kind_of: dict[str, str] = {}

@@ -73,6 +73,8 @@ class Panel:
     regressors: np.ndarray  # (F, S, T) non-constant regressors
     constant: bool
     lengths: np.ndarray  # (S,)
+    # (S, 2) first and one-past-last position with every model input: the series' data
+    span: np.ndarray
 
     def residuals(self) -> np.ndarray:
         """Estimation-window residuals ``(E, S, L0)``, NaN on unusable days.
@@ -135,4 +137,5 @@ def concat_series(panels: list[Panel]) -> Panel:
         regressors=np.concatenate([pad(p.regressors) for p in panels], axis=1),
         constant=first.constant,
         lengths=np.concatenate([p.lengths for p in panels]),
+        span=np.concatenate([p.span for p in panels], axis=0),
     )

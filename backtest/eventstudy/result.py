@@ -5,11 +5,19 @@ built on demand and handed out as copies.
 
 Rules for imperfect data (each visible in the result):
 
-* **Missing days inside a window** (the market was open but a regressor was not,
-  or the window runs past the end of the data) have no abnormal change. A CAR sums
-  the days that have one, its variance counts only those days, and the
-  ``missing`` column says how many were skipped: one gap never turns an event's
-  results into NaN.
+* **Incomplete windows.** Relative days count each series' own trading days; a
+  window day beyond the series' last observation (or before its first) is not in
+  the data. A CAR window with such days is *incomplete*: its CAR is NaN (or, with
+  ``EventStudy(allow_incomplete=True)``, the partial sum, still marked), it is listed
+  by :meth:`EventStudyResult.incomplete` with the reason ``"window incomplete: k of
+  n days"``, the ``complete`` and ``days_in_data`` columns of the reactions say so,
+  and it is left out of the cross-event tests (their ``incomplete`` column counts
+  it). A pair whose whole event window is incomplete is left out of the AAR unless
+  ``allow_incomplete``; the ``window_complete`` column of :attr:`abnormal` marks it.
+* **Missing days inside the data** (the series traded but a regressor did not: a
+  holiday in the market's calendar) have no abnormal change. A CAR sums the days
+  that have one, its variance counts only those days, and the ``missing`` column
+  says how many were skipped: one gap never turns an event's results into NaN.
 * **Overlapping event windows** of the same series are kept as they are (each event
   sees the other's reaction) and flagged in ``overlaps``; events sharing a day-0
   date are flagged in ``shared_day0`` and make independence-based cross-event tests
@@ -63,6 +71,7 @@ _TEST_COLUMNS = (
     "valid",
     "recommended",
     "note",
+    "incomplete",
 )
 #: Tests that assume events are cross-sectionally independent.
 INDEPENDENCE_TESTS = frozenset(
@@ -79,6 +88,8 @@ class _Window:
     car: np.ndarray
     var_car: np.ndarray
     change: np.ndarray  # raw cumulative change
+    days_in_data: np.ndarray  # (E, S) days of the window inside the series' data
+    incomplete: np.ndarray  # (E, S) included pair whose window is not all in the data
 
 
 class EventStudyResult:
@@ -108,6 +119,7 @@ class EventStudyResult:
         kinds: Mapping[str, str],
         panel: Panel,
         provenance: Mapping[str, Any],
+        notes: Sequence[str] = (),
     ) -> None:
         self._study = study
         self._events = events.copy()
@@ -116,6 +128,7 @@ class EventStudyResult:
         self._kinds = dict(kinds)
         self._p = panel
         self._provenance = dict(provenance)
+        self._notes = tuple(notes)
 
     # Inputs ------------------------------------------------------------------------
     @property
@@ -144,6 +157,11 @@ class EventStudyResult:
         return dict(self._provenance)
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """What the run changed in the design and why (e.g. a market series left out)."""
+        return self._notes
+
+    @property
     def event_ids(self) -> list[str]:
         """Event identifiers, in the order given."""
         return self._events["event"].astype(str).tolist()
@@ -158,6 +176,8 @@ class EventStudyResult:
             "estimation_window": list(s.estimation_window),
             "event_window": list(s.event_window),
             "min_estimation": s.min_estimation,
+            "allow_incomplete": s.allow_incomplete,
+            "notes": list(self._notes),
             "series": list(self._series),
             "units": self.units,
             "events": len(self._events),
@@ -198,8 +218,54 @@ class EventStudyResult:
 
     @property
     def exclusions(self) -> pd.DataFrame:
-        """Excluded (event, series) pairs and why."""
+        """Excluded (event, series) pairs and why.
+
+        These pairs are out of every window. A pair whose CAR window is not complete
+        in the data is listed per window by :meth:`incomplete`.
+        """
         return self._exclusions.copy()
+
+    def incomplete(self, start: int, end: int) -> pd.DataFrame:
+        """Included pairs whose CAR window `start`..`end` is not complete in the data.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``event, series, days_in_data, window_days, kept, reason``:
+            ``days_in_data`` of the ``window_days`` relative days (the series' own
+            trading days) lie within its data; ``kept`` is True when the partial
+            sum is reported (``allow_incomplete``), else the CAR is NaN. ``reason``
+            reads ``"window incomplete: k of n days (...)"``. Every such pair is
+            left out of the cross-event tests.
+        """
+        win = self._window(start, end)
+        p = self._p
+        e, s = np.nonzero(win.incomplete)
+        n = int(win.mask.sum())
+        kept = bool(self._study.allow_incomplete)
+        reasons = []
+        for i, j in zip(e, s, strict=True):
+            k = int(win.days_in_data[i, j])
+            lo, hi = p.span[j] - p.day0_pos[i, j]
+            side = []
+            if start < lo:
+                side.append(f"the series' data start at day {int(lo):+d}")
+            if end > hi - 1:
+                side.append(f"the series' data end at day {int(hi - 1):+d}")
+            reasons.append(
+                f"window incomplete: {k} of {n} days ({' and '.join(side)}); "
+                + ("partial sum kept (allow_incomplete)" if kept else "CAR not computed")
+            )
+        return pd.DataFrame(
+            {
+                "event": np.array(self.event_ids, dtype=object)[e].astype(str),
+                "series": np.array(self._series, dtype=object)[s].astype(str),
+                "days_in_data": win.days_in_data[e, s].astype(np.int64),
+                "window_days": np.full(len(e), n, dtype=np.int64),
+                "kept": np.full(len(e), kept, dtype=bool),
+                "reason": np.array(reasons, dtype=object).astype(str),
+            }
+        )
 
     @cached_property
     def _parameters(self) -> pd.DataFrame:
@@ -256,6 +322,8 @@ class EventStudyResult:
             e, s, w = e[keep], s[keep], w[keep]
         ar = flat(p.abnormal)
         sd = np.sqrt(flat(p.var_ar))
+        w0, w1 = self._study.event_window
+        complete = np.repeat((~self._window_cached(w0, w1).incomplete).ravel(), W)
         with np.errstate(invalid="ignore", divide="ignore"):  # sd = 0: perfect fit
             standardized = ar / sd
         return pd.DataFrame(
@@ -269,6 +337,7 @@ class EventStudyResult:
                 "abnormal": ar,
                 "sd": sd,
                 "standardized": standardized,
+                "window_complete": complete if everything else complete[keep],
             }
         )
 
@@ -277,7 +346,9 @@ class EventStudyResult:
         """Long table of the event window, one row per event, series and relative day.
 
         Columns: ``event, series, rel_day, date, actual, normal, abnormal, sd,
-        standardized``. ``actual`` is the change in the series' unit (:attr:`units`),
+        standardized, window_complete``. ``window_complete`` is False for a pair whose
+        event window runs beyond the series' data (those days have NaN; see
+        :meth:`incomplete`). ``actual`` is the change in the series' unit (:attr:`units`),
         ``normal`` the model's expected change, ``abnormal`` their difference, ``sd``
         its forecast-error standard deviation. Excluded pairs are absent. Built
         anew on each access (the result itself is never modified).
@@ -285,9 +356,20 @@ class EventStudyResult:
         return self._abnormal()
 
     def aar(self) -> pd.DataFrame:
-        """Average abnormal change per relative day (rows) and series (columns)."""
+        """Average abnormal change per relative day (rows) and series (columns).
+
+        Averages over the same events on every relative day: a pair whose event
+        window is not complete in the data is left out (listed by
+        ``incomplete(*study.event_window)``), so a partial event does not change the
+        composition of the average part way along the path. With
+        ``allow_incomplete`` those pairs are averaged on the days they have.
+        """
         p = self._p
-        ar = np.where(p.included[..., None], p.abnormal, np.nan)
+        keep = p.included.copy()
+        if not self._study.allow_incomplete:
+            w0, w1 = self._study.event_window
+            keep &= ~self._window_cached(w0, w1).incomplete
+        ar = np.where(keep[..., None], p.abnormal, np.nan)
         with warnings.catch_warnings():  # all-NaN days give NaN, not a warning
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(ar, axis=0)  # (S, W)
@@ -311,14 +393,27 @@ class EventStudyResult:
             return cache[(start, end)]
         p = self._p
         mask = (p.rel_win >= start) & (p.rel_win <= end)
-        avail = np.isfinite(p.abnormal) & mask & p.included[..., None]
+        pos = p.day0_pos[:, :, None] + p.rel_win[None, None, :]
+        in_data = (pos >= p.span[None, :, 0, None]) & (pos < p.span[None, :, 1, None]) & mask
+        days_in_data = in_data.sum(axis=-1)
+        incomplete = p.included & (days_in_data < mask.sum())
+        use = p.included & ~(incomplete & (not self._study.allow_incomplete))
+        avail = np.isfinite(p.abnormal) & mask & use[..., None]
         n = avail.sum(axis=-1)
         car = np.where(n > 0, np.where(avail, p.abnormal, 0.0).sum(axis=-1), np.nan)
         change = np.where(n > 0, np.where(avail, p.actual, 0.0).sum(axis=-1), np.nan)
         xsum = np.where(avail[..., None], p.x_win, 0.0).sum(axis=2)
         quad = np.einsum("esi,esij,esj->es", xsum, p.xtx_inv, xsum) if p.k else 0.0
         var_car = np.where(n > 0, p.sigma2 * (n + quad), np.nan)
-        win = _Window(mask=mask, n=n, car=car, var_car=var_car, change=change)
+        win = _Window(
+            mask=mask,
+            n=n,
+            car=car,
+            var_car=var_car,
+            change=change,
+            days_in_data=days_in_data,
+            incomplete=incomplete,
+        )
         cache[(start, end)] = win
         return win
 
@@ -328,7 +423,9 @@ class EventStudyResult:
         Returns
         -------
         pandas.DataFrame
-            Rows: events in the order given; columns: series. NaN for excluded pairs.
+            Rows: events in the order given; columns: series. NaN for excluded pairs
+            and for windows not complete in the data (:meth:`incomplete`; with
+            ``allow_incomplete`` the partial sum).
         """
         win = self._window(start, end)
         return pd.DataFrame(
@@ -372,6 +469,11 @@ class EventStudyResult:
                 days with an AR, days skipped, other events whose event window
                 overlaps this one in the same series, and other events with the
                 same day-0 date.
+            ``complete, days_in_data``
+                whether the whole window lies within the series' data, and how
+                many of its days do. An incomplete window has NaN statistics (``n``
+                0) unless ``allow_incomplete`` keeps the partial sum
+                (:meth:`incomplete`).
         """
         p = self._p
         win = self._window(start, end)
@@ -410,10 +512,14 @@ class EventStudyResult:
                 "missing": (win.mask.sum() - win.n)[e, s],
             }
         )
+        complete = ~win.incomplete[e, s]
+        days_in_data = win.days_in_data[e, s]
         rows["pvalue_bh"] = st.benjamini_hochberg(rows["pvalue"].to_numpy())
         overlaps, shared = self._flags()
         rows["overlaps"] = [overlaps[i][j] for i, j in zip(e, s, strict=True)]
         rows["shared_day0"] = [shared[i][j] for i, j in zip(e, s, strict=True)]
+        rows["complete"] = complete
+        rows["days_in_data"] = days_in_data.astype(np.int64)
         return rows
 
     def _empirical(self, car: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -427,7 +533,7 @@ class EventStudyResult:
                 continue
             windows = sliding_window_view(resid_est, length, axis=-1).sum(axis=-1)
             valid = np.isfinite(windows)
-            sel = p.included & (n == length)
+            sel = p.included & (n == length) & np.isfinite(car)
             exceed = (np.abs(windows) >= (np.abs(car) - st.tie_tolerance(car))[..., None]) & valid
             count = valid.sum(axis=-1)
             value = (1.0 + exceed.sum(axis=-1)) / (1.0 + count)
@@ -500,8 +606,11 @@ class EventStudyResult:
         -------
         pandas.DataFrame
             Columns ``test, series, n, statistic, pvalue, caar, valid, recommended,
-            note``. ``series`` is the series or group name. ``caar`` is the mean CAR
-            (in the series' unit; the mean standardised CAR for groups).
+            note, incomplete``. ``incomplete`` counts the (event, series) pairs left
+            out because their window is not complete in the data (:meth:`incomplete`);
+            ``n`` counts those tested. ``series`` is the series or group name.
+            ``caar`` is the mean CAR (in the series' unit; the mean standardised CAR
+            for groups).
             ``valid`` is False for a test whose assumptions the design breaks: when
             events share a day-0 date (one date, many markets), tests assuming
             independent events over-reject and are marked invalid; the
@@ -590,9 +699,35 @@ class EventStudyResult:
         shift: float = 0.0,
     ) -> list[dict[str, Any]]:
         p = self._p
-        pairs = [(i, j) for i, j in pairs if p.included[i, j] and win.n[i, j] > 0]
+        cand = [(i, j) for i, j in pairs if p.included[i, j]]
+        left = [(i, j) for i, j in cand if win.incomplete[i, j]]
+        pairs = [(i, j) for i, j in cand if not win.incomplete[i, j] and win.n[i, j] > 0]
+        left_note = ""
+        if left:
+            multi = len({j for _, j in cand}) > 1
+            named = [self.event_ids[i] + (f"/{self._series[j]}" if multi else "") for i, j in left]
+            shown = ", ".join(named[:5]) + (f" and {len(named) - 5} more" if len(named) > 5 else "")
+            left_note = (
+                f"{len(left)} incomplete window{'s' if len(left) > 1 else ''} left out ({shown})"
+            )
         if not pairs:
-            return []
+            if not left:
+                return []
+            return [
+                {
+                    "test": test,
+                    "series": name,
+                    "n": 0,
+                    "statistic": float("nan"),
+                    "pvalue": float("nan"),
+                    "caar": float("nan"),
+                    "valid": False,
+                    "recommended": test == "bmp",
+                    "note": f"no complete window: {left_note}",
+                    "incomplete": len(left),
+                }
+                for test in TESTS
+            ]
         e = np.array([i for i, _ in pairs])
         s = np.array([j for _, j in pairs])
         pooled = len(set(s.tolist())) > 1
@@ -656,6 +791,8 @@ class EventStudyResult:
             if test == "kolari_pynnonen":
                 rbar = st.mean_residual_correlation(resid_n)
                 note = (note + "; " if note else "") + f"mean residual correlation {rbar:.3f}"
+            if left_note:
+                note = (note + "; " if note else "") + left_note
             out.append(
                 {
                     "test": test,
@@ -667,6 +804,7 @@ class EventStudyResult:
                     "valid": bool(valid),
                     "recommended": test == recommended,
                     "note": note,
+                    "incomplete": len(left),
                 }
             )
         return out
@@ -693,6 +831,21 @@ class EventStudyResult:
         react = self.reactions(start, end)
         table = react[["event", "series", "day0", "unit", "car", "t", "pvalue", "empirical_pvalue"]]
         table = table.assign(day0=table["day0"].dt.strftime("%Y-%m-%d"))
+        incomplete = self.incomplete(start, end)
+        if len(incomplete):
+            n_win = end - start + 1
+            table = table.assign(
+                window=[
+                    "complete" if c else f"incomplete {k}/{n_win}"
+                    for c, k in zip(react["complete"], react["days_in_data"], strict=True)
+                ]
+            )
+            head.insert(
+                -1,
+                f"{len(incomplete)} windows incomplete in the data: "
+                + ("partial sums kept" if s.allow_incomplete else "CAR NaN")
+                + ", left out of the cross-event tests",
+            )
         with pd.option_context("display.width", 200, "display.max_rows", 500):
             body = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
             tests = self.tests(start, end, draws=999)
@@ -703,6 +856,13 @@ class EventStudyResult:
         parts = [*head, body, "", "Cross-event tests (recommended)", tbody]
         if len(self._exclusions):
             parts += ["", "Excluded", self._exclusions.to_string(index=False)]
+        if len(incomplete):
+            parts += [
+                "",
+                f"Incomplete windows ({start}, {end})",
+                incomplete[["event", "series", "reason"]].to_string(index=False),
+            ]
+        parts += [f"Note: {note}" for note in self._notes]
         return "\n".join(parts)
 
     def __str__(self) -> str:

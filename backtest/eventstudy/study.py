@@ -9,6 +9,7 @@ Python loop runs per pair.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,7 +19,8 @@ import pandas as pd
 
 from backtest.data import reactions as data_reactions
 from backtest.data.catalog import builtin_catalog
-from backtest.errors import DataValidationError
+from backtest.data.validate import check_levels
+from backtest.errors import DataValidationError, RegressorLeftOutWarning
 from backtest.eventstudy.models import MODELS, design, fit_windows, moments, n_params
 from backtest.eventstudy.panel import Panel, concat_series, gather
 from backtest.eventstudy.result import EventStudyResult
@@ -52,7 +54,19 @@ class EventStudy:
         reason recorded.
     series : sequence of str, optional
         Columns to study; default every column of `levels` that is not the market
-        or a factor.
+        or a factor. A market or factor series named here is left out of a
+        ``market``, ``market_adjusted`` or ``factor`` study (its abnormal change
+        against itself is zero by construction), with a
+        :class:`~backtest.errors.RegressorLeftOutWarning` and a note in the result.
+    allow_incomplete : bool
+        What to do with a CAR window that is not complete in the data (it runs past
+        the series' last observation or before its first, counted in the series'
+        own trading days). ``False`` (default): the CAR is NaN and the pair is listed
+        in :meth:`EventStudyResult.incomplete` with the reason ``"window incomplete:
+        k of n days"``. ``True``: the partial sum of the ``k`` available days is
+        kept, still listed and marked. Either way incomplete windows are left out of
+        the cross-event tests (with the count in their ``incomplete`` column) and
+        pairs whose event window is incomplete are left out of the AAR.
 
     Examples
     --------
@@ -73,6 +87,7 @@ class EventStudy:
     factors: tuple[str, ...] = field(default_factory=tuple)
     min_estimation: int = 100
     series: tuple[str, ...] | None = None
+    allow_incomplete: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
@@ -171,9 +186,24 @@ class EventStudy:
         Returns
         -------
         EventStudyResult
+
+        Raises
+        ------
+        backtest.errors.DataValidationError
+            `levels` is not a sorted frame of unique naive dates, or a studied,
+            market or factor column is not numeric or has no observation
+            (:func:`backtest.data.check_levels`); no events; unknown columns.
+
+        Warns
+        -----
+        backtest.errors.RegressorLeftOutWarning
+            A series named in `series` is the market or a factor of the model and
+            is left out.
         """
         from backtest import events as events_mod
 
+        where = "EventStudy.run"
+        check_levels(levels, where=where, columns=())
         ev = events_mod.from_frame(events)
         if ev.empty:
             raise DataValidationError("events: no events to study")
@@ -184,14 +214,30 @@ class EventStudy:
                 f"{'market' if self.market in missing else 'factor'}); "
                 f"columns: {list(levels.columns)}"
             )
+        notes: list[str] = []
         names = self.series or tuple(c for c in levels.columns if c not in self.regressors)
+        own = [n for n in names if n in self.regressors]
+        if own:
+            names = tuple(n for n in names if n not in self.regressors)
+            role = "market" if self.model in ("market", "market_adjusted") else "factor"
+            note = (
+                f"{', '.join(own)} left out of the study: it is the {role} of the "
+                f"{self.model!r} model, so its abnormal change against itself is zero by "
+                "construction"
+            )
+            notes.append(note)
+            warnings.warn(note, RegressorLeftOutWarning, stacklevel=2)
         unknown = [n for n in names if n not in levels.columns]
         if unknown:
             raise DataValidationError(
                 f"series {unknown} not in levels; columns: {list(levels.columns)}"
             )
         if not names:
-            raise DataValidationError("no series to study")
+            raise DataValidationError(
+                "no series to study"
+                + (f" (the {', '.join(own)} series is the model's regressor)" if own else "")
+            )
+        check_levels(levels, where=where, columns=[*names, *self.regressors])
         changes = data_reactions(levels[list(dict.fromkeys([*names, *self.regressors]))], kinds)
         units = changes.attrs["backtest"]["units"]
         kinds_used = {n: _kind(levels, n, kinds) for n in names}
@@ -212,6 +258,7 @@ class EventStudy:
             lacking = [n for n in names if n not in history.columns]
             if lacking:
                 raise DataValidationError(f"history has no column(s) {lacking}")
+            check_levels(history, where=f"{where} (history)", columns=names)
             full = data_reactions(history[list(names)], kinds)
             panel = replace(
                 panel, history={n: full[n].dropna().to_numpy(dtype="float64") for n in names}
@@ -224,6 +271,7 @@ class EventStudy:
             kinds=kinds_used,
             panel=panel,
             provenance=dict(levels.attrs.get("backtest", {}).get("series", {})),
+            notes=tuple(notes),
         )
 
     # ------------------------------------------------------------------------------
@@ -275,6 +323,18 @@ class EventStudy:
         rel_est = np.arange(e0, e1 + 1)
         rel_win = np.arange(w0, w1 + 1)
         target = y2 - off2
+        # The span of each series' data: first to last observation with every model
+        # input (a change and, for market/factor models, the regressors). A window day
+        # outside it is "not in the data"; a regressor gap inside it is a missing day.
+        usable = np.isfinite(target) & np.isfinite(X2).all(axis=0)
+        has_any = usable.any(axis=1)
+        span = np.stack(
+            [
+                np.where(has_any, usable.argmax(axis=1), 0),
+                np.where(has_any, T - usable[:, ::-1].argmax(axis=1), 0),
+            ],
+            axis=1,
+        ).astype(np.int64)
         start = np.clip(day0 + e0, 0, lengths[None, :])
         stop = np.clip(day0 + e1 + 1, 0, lengths[None, :])
         fit = fit_windows(moments(target, X2, constant), start, stop, k)
@@ -304,10 +364,19 @@ class EventStudy:
             f"only {int(v)} usable estimation days (min_estimation={self.min_estimation})"
             for v in nobs[few]
         ]
+        first = day0 == 0
+        if first.any():
+            s_first = np.nonzero(first)[1]
+            reasons[first] = [
+                "no observation before the event: it falls on or before the series' first "
+                f"observation ({str(dates2[j, 0])[:10]}), so neither its day-0 change nor "
+                "an estimation window is in the data"
+                for j in s_first
+            ]
         reasons[~has_day0] = "no observation after the event (series ends before it)"
         included = reasons == ""
         day0_date = np.where(
-            has_day0,
+            has_day0 & ~first,
             dates2[np.arange(S)[None, :], np.clip(day0, 0, T - 1)],
             np.datetime64("NaT"),
         )
@@ -335,6 +404,7 @@ class EventStudy:
             regressors=X2,
             constant=constant,
             lengths=lengths,
+            span=span,
         )
 
 

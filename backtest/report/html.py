@@ -32,7 +32,13 @@ from plotly.subplots import make_subplots
 
 from backtest.data.catalog import SourceSpec
 from backtest.eventstudy.models import n_params
-from backtest.report.markdown import fmt_change, headline_table, stars
+from backtest.report.markdown import (
+    INCOMPLETE_MARK,
+    fmt_change,
+    headline_notes,
+    headline_table,
+    stars,
+)
 from backtest.report.strategies import strategies_section
 from backtest.report.style import PALETTE
 
@@ -204,7 +210,9 @@ def car_paths(abnormal: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``event, series, rel_day, car, sd_car`` in the input's order.
         ``car`` is the sum of the available abnormal changes from the first relative
-        day of the window to ``rel_day``; NaN until the first available day.
+        day of the window to ``rel_day``; NaN until the first available day and after
+        the last one (a window that runs beyond the series' data ends there instead
+        of running on flat, which would look like a complete window).
 
     Notes
     -----
@@ -230,7 +238,9 @@ def car_paths(abnormal: pd.DataFrame) -> pd.DataFrame:
     avail = frame["abnormal"].notna() & frame["sd"].notna()
     car = frame["abnormal"].where(avail, 0.0).groupby(keys, sort=False).cumsum()
     var = (frame["sd"] ** 2).where(avail, 0.0).groupby(keys, sort=False).cumsum()
-    seen = avail.astype(int).groupby(keys, sort=False).cumsum() > 0
+    count = avail.astype(int).groupby(keys, sort=False)
+    done = count.cumsum()
+    seen = (done > 0) & (done < count.transform("sum") + avail.astype(int))
     out = frame[["event", "series", "rel_day"]].copy()
     out["car"] = car.where(seen)
     out["sd_car"] = np.sqrt(var).where(seen)
@@ -553,7 +563,8 @@ def _car_section(
         f'<p class="caption">{_e(f"CAR from day {w0:+d} (start of the event window) to each")}'
         " relative day, one panel per series, yields (bp) in the first row(s) and FX and "
         "indices (% log change) below, each panel on its own scale. Yellow: the headline "
-        f"window ({_e(_window_text((a, b)))}); dotted: day 0. {_e(band)}</p>"
+        f"window ({_e(_window_text((a, b)))}); dotted: day 0. A path stops where the "
+        f"series' data end (see Exclusions for windows not complete in the data). {_e(band)}</p>"
     )
     paths = car_paths(abnormal)
     units = {s: _unit_group(u) for s, u in es["units"].items()}
@@ -723,6 +734,7 @@ def _heatmap_section(res: Mapping[str, Any], figure: Callable[[_Figure], str]) -
                     f"<b>{_p(ev)} / {_p(s)}</b><br>CAR {_p(fmt_change(r['car'], r['unit']))}"
                     f"{_p(stars(r['pvalue']))}<br>t {_num(r['t'])}, p {_p(_pval(r['pvalue']))}"
                     f"<br>day 0 {_p(r['day0'])}"
+                    + _p(_incomplete_text(r, window["window"])).replace(" (", "<br>(", 1)
                 )
         z.append(zrow)
         hover.append(hrow)
@@ -762,7 +774,21 @@ def _heatmap_section(res: Mapping[str, Any], figure: Callable[[_Figure], str]) -
         f"change for FX and indices) with significance marks. Colour: the per-event t "
         f"statistic (CAR / its forecast-error sd), clipped at ±{T_CLIP:g}, so series in "
         "different units share one scale; blue negative, red positive. Grey: excluded.</p>",
+        *(f'<p class="caption">{_e(n)}</p>' for n in headline_notes(res)),
     ]
+
+
+def _incomplete_text(row: Mapping[str, Any], window: Sequence[int]) -> str:
+    """``† (window incomplete k/n)`` for a reaction whose window runs beyond the data.
+
+    The mark only when a partial sum is shown (the CAR itself reads n/a otherwise);
+    '' for a complete window and for results written before the field existed.
+    """
+    if row.get("complete", True):
+        return ""
+    days = f"{row.get('days_in_data')}/{window[1] - window[0] + 1}"
+    kept = row["car"] is not None
+    return f"{INCOMPLETE_MARK if kept else ''} (window incomplete {days})"
 
 
 # Tables ------------------------------------------------------------------------------------
@@ -788,7 +814,9 @@ def _reactions_section(res: Mapping[str, Any]) -> list[str]:
             r["event"],
             r["series"],
             r["day0"] or "n/a",
-            fmt_change(r["car"], r["unit"]) + stars(r["pvalue"]),
+            fmt_change(r["car"], r["unit"])
+            + stars(r["pvalue"])
+            + _incomplete_text(r, window["window"]),
             _num(r["t"]),
             _pval(r["pvalue"]),
             _pval(r["empirical_pvalue"]),
@@ -805,7 +833,10 @@ def _reactions_section(res: Mapping[str, Any]) -> list[str]:
         "empirical p: share of same-length estimation-residual windows at least as large; "
         "sigma move: CAR in daily estimation sds times sqrt(n); percentile of the raw change "
         "among all same-length windows of the series' history; BH p: Benjamini-Hochberg "
-        "adjusted over the table.</p>",
+        "adjusted over the table. "
+        f"{INCOMPLETE_MARK}/window incomplete k/n: only k of the window's n days lie within "
+        "the series' data; the CAR is n/a (or, with allow_incomplete, the partial sum) and "
+        "the pair is left out of the cross-event tests.</p>",
         _table(header, rows, numeric=range(3, 11)),
     ]
 
@@ -873,12 +904,19 @@ def _events_section(res: Mapping[str, Any]) -> list[str]:
 
 
 def _exclusions_section(res: Mapping[str, Any]) -> list[str]:
-    excl = res["event_study"]["design"].get("exclusions") or []
+    es = res["event_study"]
+    excl = es["design"].get("exclusions") or []
     out = ['<h2 id="exclusions">Exclusions</h2>']
-    if not excl:
+    out += [f"<p>{_e(n)}</p>" for n in es["design"].get("notes") or []]
+    rows = [[x["event"], x["series"], "all", x["reason"]] for x in excl]
+    for window in es["windows"]:
+        rows += [
+            [x["event"], x["series"], _window_text(window["window"]), x["reason"]]
+            for x in window.get("incomplete") or []
+        ]
+    if not rows:
         return [*out, "<p>None: every event was studied in every series.</p>"]
-    rows = [[x["event"], x["series"], x["reason"]] for x in excl]
-    return [*out, _table(["event", "series", "reason"], rows)]
+    return [*out, _table(["event", "series", "window", "reason"], rows)]
 
 
 def _data_section(res: Mapping[str, Any]) -> list[str]:

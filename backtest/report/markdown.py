@@ -6,7 +6,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["headline_table", "render_markdown", "stars"]
+__all__ = ["INCOMPLETE_MARK", "headline_notes", "headline_table", "render_markdown", "stars"]
+
+#: Mark of a CAR whose window is not complete in the data (a partial sum, kept).
+INCOMPLETE_MARK = "†"
 
 
 def stars(pvalue: float | None) -> str:
@@ -60,13 +63,46 @@ def headline_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str
     series = es["design"]["series"]
     cells: dict[tuple[str, str], str] = {}
     labels: dict[str, str] = {}
+    a, b = window["window"]
     for row in window["reactions"]:
         mark = stars(row["pvalue"])
-        cells[(row["event"], row["series"])] = fmt_change(row["car"], row["unit"]) + mark
+        cell = fmt_change(row["car"], row["unit"]) + mark
+        if not row.get("complete", True):  # results written before the field: complete
+            days = f"{row.get('days_in_data')}/{b - a + 1}"
+            cell = (
+                f"n/a (window incomplete {days})"
+                if row["car"] is None
+                else f"{cell}{INCOMPLETE_MARK} (incomplete {days})"
+            )
+        cells[(row["event"], row["series"])] = cell
         labels[row["event"]] = row["label"]
     events = [e["event"] for e in results["events"]]
     rows = [[ev, *(cells.get((ev, s), "excluded") for s in series)] for ev in events]
     return ["event", *series], rows
+
+
+def headline_notes(results: Mapping[str, Any]) -> list[str]:
+    """Footnotes of :func:`headline_table`: incomplete windows and design notes (plain text)."""
+    es = results["event_study"]
+    window = es["windows"][0]
+    a, b = window["window"]
+    incomplete = window.get("incomplete") or []
+    notes = []
+    if incomplete:
+        kept = any(x["kept"] for x in incomplete)
+        pairs = ", ".join(
+            f"{x['event']}/{x['series']} {x['days_in_data']}/{x['window_days']}" for x in incomplete
+        )
+        notes.append(
+            (f"{INCOMPLETE_MARK} " if kept else "Window incomplete: ")
+            + f"{len(incomplete)} CAR window(s) of days {a:+d}..{b:+d} run "
+            "beyond the data (days in data / window days): "
+            + pairs
+            + ("; partial sums shown (allow_incomplete)" if kept else "; CAR not computed (n/a)")
+            + "; left out of the cross-event tests."
+        )
+    notes += [f"Note: {n}" for n in es["design"].get("notes") or []]
+    return notes
 
 
 def render_markdown(results: Mapping[str, Any]) -> str:
@@ -92,6 +128,9 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     ]
     header, rows = headline_table(results)
     out += _table(header, rows)
+    notes = headline_notes(results)
+    if notes:
+        out += ["", *notes]
     out += ["", "## Events", ""]
     day0 = design["day0"]
     out += _table(
@@ -113,6 +152,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         rec = [t for t in window["tests"] if t["recommended"]]
         if not rec:
             continue
+        left = max((t.get("incomplete") or 0 for t in rec), default=0)
         out += ["", f"## Cross-event tests, days {a:+d} to {b:+d} (recommended test)", ""]
         out += _table(
             ["series", "test", "n", "mean CAR", "statistic", "p-value", "why"],
@@ -129,11 +169,20 @@ def render_markdown(results: Mapping[str, Any]) -> str:
                 for t in rec
             ],
         )
-    excl = design.get("exclusions") or []
+        if left:
+            out += [
+                "",
+                "Windows not complete in the data are left out of these tests (see Excluded).",
+            ]
+    excl = [{**x, "window": "all"} for x in design.get("exclusions") or []]
+    for window in es["windows"]:
+        a, b = window["window"]
+        excl += [{**x, "window": f"{a:+d}..{b:+d}"} for x in window.get("incomplete") or []]
     if excl:
         out += ["", "## Excluded", ""]
         out += _table(
-            ["event", "series", "reason"], [[x["event"], x["series"], x["reason"]] for x in excl]
+            ["event", "series", "window", "reason"],
+            [[x["event"], x["series"], x["window"], x["reason"]] for x in excl],
         )
     strategies = results.get("strategies") or []
     if strategies:
