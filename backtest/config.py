@@ -22,6 +22,7 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from backtest import _yaml
 from backtest.errors import BacktestError, ConfigError
 from backtest.eventstudy.models import ModelName
 from backtest.eventstudy.result import TESTS
@@ -124,7 +125,9 @@ class EventsConfig(_Model):
     start, end : date, optional
         Keep only events in this range (local dates).
     timezone : str, optional
-        Zone of rows that give none (default America/New_York).
+        Zone of rows that give none. An event with a time needs a zone, its own or
+        this one (never assumed); a date-only event without either is recorded as
+        America/New_York, which does not move its day 0.
     """
 
     files: tuple[Path, ...] = ()
@@ -139,6 +142,13 @@ class EventsConfig(_Model):
     def _some(self) -> EventsConfig:
         if not self.files and not self.inline:
             raise ValueError("give at least one events file (files) or inline event (inline)")
+        for i, event in enumerate(self.inline):
+            if event.time and not event.timezone and not self.timezone:
+                raise ValueError(
+                    f"inline[{i}]: time {event.time} has no time zone; give "
+                    f"inline[{i}].timezone (e.g. America/New_York, Asia/Tokyo) or a default "
+                    "for every event: events.timezone"
+                )
         return self
 
 
@@ -383,11 +393,11 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         chain = " -> ".join(str(p) for p in (*seen, path))
         raise ConfigError(f"{path}: extends loops back on itself ({chain})")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    # no aliases (bounded size), no duplicate keys; errors name the file and line
+    raw = _yaml.load(text, str(path), ConfigError)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -506,6 +516,7 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
 def _check(config: RunConfig, path: Path) -> None:
     """Checks that need more than the schema: series exist, files exist."""
     from backtest import data as data_mod
+    from backtest import events as events_mod
 
     try:
         cat = data_mod.catalog(*config.data.catalogs)
@@ -538,6 +549,10 @@ def _check(config: RunConfig, path: Path) -> None:
     for i, file in enumerate(config.events.files):
         if not Path(file).is_file():
             raise ConfigError(f"{path}: events.files[{i}]: file not found: {file}")
+        try:  # read now (small), so a bad row stops the run before any data is loaded
+            events_mod.load(file, timezone=config.events.timezone)
+        except BacktestError as exc:
+            raise ConfigError(f"{path}: events.files[{i}]: {exc}") from None
     if config.strategies:
         from backtest.strategy import get_strategy
 
