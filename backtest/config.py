@@ -26,6 +26,7 @@ from backtest import _yaml
 from backtest.errors import BacktestError, ConfigError
 from backtest.eventstudy.models import ModelName
 from backtest.eventstudy.result import TESTS
+from backtest.space import DEFAULT_MAX_COMBINATIONS, check_count, parse_space
 
 __all__ = [
     "FORMATS",
@@ -244,9 +245,16 @@ class StrategyConfig(_Model):
     params : mapping
         Fixed parameters (and defaults of a sweep).
     sweep : mapping, optional
-        Parameter space: lists or ``{start, stop, step}`` ranges per parameter.
+        Parameter space: per parameter a value, a list of values or a ``{start,
+        stop, step}`` range (stop inclusive, step default 1). Every value is checked
+        against the strategy's parameter type when the config is loaded
+        (``strategies[0].sweep.fast[0]``).
     method : {"grid", "random"}
-        All combinations, or `samples` random ones (`seed`).
+        All combinations, or `samples` random ones (`seed`); sweep only.
+    max_combinations : int, optional
+        Refuse a sweep of more combinations (random: more samples) when the config
+        is loaded, with the count (default 5,000,000; ``null``: no limit). The
+        combinations are counted, never built.
     fees_bps, slippage_bps : float
         Costs in basis points of traded value.
     periods_per_year : int
@@ -268,6 +276,31 @@ class StrategyConfig(_Model):
     periods_per_year: int = Field(default=252, ge=1)
     risk_free: float = 0.0
     validation: ValidationConfig | None = None
+    max_combinations: int | None = Field(default=DEFAULT_MAX_COMBINATIONS, ge=1)
+
+    @model_validator(mode="after")
+    def _sweep_settings(self) -> StrategyConfig:
+        if self.sweep is None:
+            unused = [k for k in _SWEEP_ONLY if k in self.model_fields_set]
+            if unused:
+                raise ValueError(
+                    f"{unused[0]} is a setting of a sweep, and this strategy has no sweep; "
+                    "add sweep: {parameter: [values]} or remove it"
+                )
+        elif not self.sweep:
+            raise ValueError("sweep is empty; give a parameter's values or remove it")
+        if self.method == "random" and self.samples is None:
+            raise ValueError("method 'random' needs samples: N (how many combinations to draw)")
+        if self.method == "grid" and self.samples is not None:
+            raise ValueError(
+                f"samples: {self.samples} is used only with method: random; the grid runs "
+                "every combination"
+            )
+        return self
+
+
+#: Strategy settings that only a sweep reads (an error without one, never ignored).
+_SWEEP_ONLY = ("method", "samples", "seed", "chunk_size", "validation", "max_combinations")
 
 
 class ExecutionConfig(_Model):
@@ -566,12 +599,15 @@ def _check(config: RunConfig, path: Path) -> None:
                 for extra in strat.required_series(params, sc.series):
                     if extra not in cat:
                         raise ConfigError(f"{where}: needs series {extra!r}, not in the catalog")
-                if sc.sweep:
-                    unknown = [k for k in sc.sweep if k not in strat.Params.model_fields]
-                    if unknown:
-                        raise ConfigError(
-                            f"{where}.sweep.{unknown[0]}: unknown parameter of {sc.name!r}; "
-                            f"parameters: {', '.join(strat.Params.model_fields)}"
-                        )
             except BacktestError as exc:
                 raise ConfigError(f"{where}: {exc}") from None
+            if sc.sweep:  # every value checked, the combinations counted (not built)
+                grid = parse_space(strat.Params, sc.sweep, where=f"{where}.sweep")
+                assert not isinstance(grid, tuple)
+                count = min(sc.samples or 0, grid.size) if sc.method == "random" else grid.size
+                check_count(
+                    count,
+                    sc.max_combinations,
+                    where=f"{where}.sweep of {sc.name!r}",
+                    limit_name=f"strategies[{i}].max_combinations: N, or null for none",
+                )
