@@ -73,10 +73,14 @@ class SafeLoader(yaml.SafeLoader):
                 except TypeError:  # an unhashable key: the base class reports it
                     continue
                 if first is not None:
+                    mark = key_node.start_mark
+                    at = f"line {first.line + 1}"
+                    if first.line == mark.line:
+                        at += f", column {first.column + 1}; again at column {mark.column + 1}"
                     raise YamlRefused(
-                        f"key {key!r} appears twice in one mapping (first at line "
-                        f"{first.line + 1}); YAML keeps only the last, so remove one",
-                        key_node.start_mark,
+                        f"key {key!r} appears twice in one mapping (first at {at}); YAML "
+                        "keeps only the last, so remove one",
+                        mark,
                     )
                 seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
