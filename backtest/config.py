@@ -281,7 +281,9 @@ class StrategyConfig(_Model):
     @model_validator(mode="after")
     def _sweep_settings(self) -> StrategyConfig:
         if self.sweep is None:
-            unused = [k for k in _SWEEP_ONLY if k in self.model_fields_set]
+            fields = type(self).model_fields
+            # a default is no setting (the saved config writes every field out)
+            unused = [k for k in _SWEEP_ONLY if getattr(self, k) != fields[k].default]
             if unused:
                 raise ValueError(
                     f"{unused[0]} is a setting of a sweep, and this strategy has no sweep; "
