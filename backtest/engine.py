@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import array
 import itertools
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,13 @@ import pandas as pd
 from backtest import metrics as mt
 from backtest.errors import BacktestError, ConfigError, StrategyError
 from backtest.execution import Executor, LocalExecutor
-from backtest.space import DEFAULT_MAX_COMBINATIONS, Grid, check_count, parse_space
+from backtest.space import (
+    DEFAULT_MAX_COMBINATIONS,
+    Grid,
+    _FloatRange,
+    check_count,
+    parse_space,
+)
 from backtest.strategy import MarketData, Strategy, StrategyParams, get_strategy
 
 __all__ = [
@@ -176,7 +183,9 @@ class ValidationResult:
 # Parameters ---------------------------------------------------------------------------------
 
 
-def grid(space: Mapping[str, Any]) -> list[dict[str, Any]]:
+def grid(
+    space: Mapping[str, Any], *, max_combinations: int | None = DEFAULT_MAX_COMBINATIONS
+) -> list[dict[str, Any]]:
     """Expand a parameter space into combinations.
 
     Parameters
@@ -184,6 +193,8 @@ def grid(space: Mapping[str, Any]) -> list[dict[str, Any]]:
     space : mapping
         Each value a scalar, a list, or a range ``{"start": a, "stop": b, "step": s}``
         (``stop`` inclusive).
+    max_combinations : int or None
+        Refuse to build more combinations than this (counted first); None: no limit.
 
     Returns
     -------
@@ -195,14 +206,16 @@ def grid(space: Mapping[str, Any]) -> list[dict[str, Any]]:
     Raises
     ------
     ConfigError
-        A range with unknown keys, without start or stop, or with step 0.
+        A range with unknown keys, without start or stop, or with step 0; more
+        combinations than `max_combinations`.
 
     Examples
     --------
     >>> grid({"fast": [5, 10], "slow": {"start": 50, "stop": 60, "step": 10}})
     [{'fast': 5, 'slow': 50}, {'fast': 5, 'slow': 60}, {'fast': 10, 'slow': 50}, {'fast': 10, 'slow': 60}]
     """  # noqa: E501
-    keys, values = [], []
+    keys: list[str] = []
+    values: list[Sequence[Any]] = []
     for key, value in space.items():
         keys.append(key)
         if isinstance(value, Mapping):
@@ -218,11 +231,12 @@ def grid(space: Mapping[str, Any]) -> list[dict[str, Any]]:
             if step == 0:
                 raise ConfigError(f"sweep.{key}.step: must not be 0")
             count = int(np.floor((stop - start) / step + 1e-9)) + 1
-            values.append([start + i * step for i in range(max(count, 0))])
+            values.append(_FloatRange(start, step, max(count, 0)))  # start + i * step
         elif isinstance(value, list | tuple):
             values.append(list(value))
         else:
             values.append([value])
+    check_count(math.prod(len(v) for v in values), max_combinations, where="grid")
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
 
 
@@ -525,6 +539,14 @@ def sweep(
         With the deflated Sharpe ratio and PBO computed over the whole sweep.
     """
     strat = _resolve(strategy)
+    if max_combinations is not None and (
+        isinstance(max_combinations, bool)
+        or not isinstance(max_combinations, int)
+        or max_combinations < 1
+    ):
+        raise ConfigError(
+            f"sweep: max_combinations must be a whole number >= 1 or None, got {max_combinations!r}"
+        )
     # Every value checked against the strategy's Params; the product is not built.
     full = parse_space(strat.Params, space, where="sweep")
     size = len(full) if isinstance(full, tuple) else full.size

@@ -130,6 +130,22 @@ def test_explicit_combinations_and_samples_count_against_the_limit(levels):
         )  # fmt: skip
 
 
+def test_grid_preview_counts_before_building(levels):
+    huge = {"fast": {"start": 1, "stop": 10_000}, "slow": {"start": 2, "stop": 10_001}}
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"grid: 100,000,000 parameter combinations"):
+        engine.grid(huge)
+    assert time.perf_counter() - start < 0.5
+    with pytest.raises(ConfigError, match=r"sweep\.fast\.step: must not be 0"):
+        engine.grid({"fast": {"start": 1, "stop": 5, "step": 0}})
+
+
+@pytest.mark.parametrize("limit", [0, -1, 2.5, True, "10"], ids=repr)
+def test_max_combinations_argument_is_checked(levels, limit):
+    with pytest.raises(ConfigError, match=r"max_combinations must be a whole number >= 1"):
+        engine.sweep("ma_crossover", {"fast": [5]}, levels, series="USDJPY", max_combinations=limit)
+
+
 def test_the_default_limit_is_a_few_million():
     assert 1_000_000 <= DEFAULT_MAX_COMBINATIONS <= 10_000_000
 
