@@ -22,9 +22,11 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from backtest import _yaml
 from backtest.errors import BacktestError, ConfigError
 from backtest.eventstudy.models import ModelName
 from backtest.eventstudy.result import TESTS
+from backtest.space import DEFAULT_MAX_COMBINATIONS, check_count, parse_space
 
 __all__ = [
     "FORMATS",
@@ -124,7 +126,9 @@ class EventsConfig(_Model):
     start, end : date, optional
         Keep only events in this range (local dates).
     timezone : str, optional
-        Zone of rows that give none (default America/New_York).
+        Zone of rows that give none. An event with a time needs a zone, its own or
+        this one (never assumed); a date-only event without either is recorded as
+        America/New_York, which does not move its day 0.
     """
 
     files: tuple[Path, ...] = ()
@@ -139,6 +143,13 @@ class EventsConfig(_Model):
     def _some(self) -> EventsConfig:
         if not self.files and not self.inline:
             raise ValueError("give at least one events file (files) or inline event (inline)")
+        for i, event in enumerate(self.inline):
+            if event.time and not event.timezone and not self.timezone:
+                raise ValueError(
+                    f"inline[{i}]: time {event.time} has no time zone; give "
+                    f"inline[{i}].timezone (e.g. America/New_York, Asia/Tokyo) or a default "
+                    "for every event: events.timezone"
+                )
         return self
 
 
@@ -239,9 +250,16 @@ class StrategyConfig(_Model):
     params : mapping
         Fixed parameters (and defaults of a sweep).
     sweep : mapping, optional
-        Parameter space: lists or ``{start, stop, step}`` ranges per parameter.
+        Parameter space: per parameter a value, a list of values or a ``{start,
+        stop, step}`` range (stop inclusive, step default 1). Every value is checked
+        against the strategy's parameter type when the config is loaded
+        (``strategies[0].sweep.fast[0]``).
     method : {"grid", "random"}
-        All combinations, or `samples` random ones (`seed`).
+        All combinations, or `samples` random ones (`seed`); sweep only.
+    max_combinations : int, optional
+        Refuse a sweep of more combinations (random: more samples) when the config
+        is loaded, with the count (default 5,000,000; ``null``: no limit). The
+        combinations are counted, never built.
     fees_bps, slippage_bps : float
         Costs in basis points of traded value.
     periods_per_year : int
@@ -263,6 +281,33 @@ class StrategyConfig(_Model):
     periods_per_year: int = Field(default=252, ge=1)
     risk_free: float = 0.0
     validation: ValidationConfig | None = None
+    max_combinations: int | None = Field(default=DEFAULT_MAX_COMBINATIONS, ge=1)
+
+    @model_validator(mode="after")
+    def _sweep_settings(self) -> StrategyConfig:
+        if self.sweep is None:
+            fields = type(self).model_fields
+            # a default is no setting (the saved config writes every field out)
+            unused = [k for k in _SWEEP_ONLY if getattr(self, k) != fields[k].default]
+            if unused:
+                raise ValueError(
+                    f"{unused[0]} is a setting of a sweep, and this strategy has no sweep; "
+                    "add sweep: {parameter: [values]} or remove it"
+                )
+        elif not self.sweep:
+            raise ValueError("sweep is empty; give a parameter's values or remove it")
+        if self.method == "random" and self.samples is None:
+            raise ValueError("method 'random' needs samples: N (how many combinations to draw)")
+        if self.method == "grid" and self.samples is not None:
+            raise ValueError(
+                f"samples: {self.samples} is used only with method: random; the grid runs "
+                "every combination"
+            )
+        return self
+
+
+#: Strategy settings that only a sweep reads (an error without one, never ignored).
+_SWEEP_ONLY = ("method", "samples", "seed", "chunk_size", "validation", "max_combinations")
 
 
 class ExecutionConfig(_Model):
@@ -388,14 +433,20 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         chain = " -> ".join(str(p) for p in (*seen, path))
         raise ConfigError(f"{path}: extends loops back on itself ({chain})")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:
         via = f" (extends: in {seen[-1]})" if seen else ""
         raise ConfigError(f"{path}: is a directory; give a config file (YAML){via}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a text file (byte {exc.start} is not UTF-8); a config is YAML text"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc})") from None
+    # no aliases (bounded size), no duplicate keys; errors name the file and line
+    raw = _yaml.load(text, str(path), ConfigError)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -514,6 +565,7 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
 def _check(config: RunConfig, path: Path) -> None:
     """Checks that need more than the schema: series exist, files exist."""
     from backtest import data as data_mod
+    from backtest import events as events_mod
 
     try:
         cat = data_mod.catalog(*config.data.catalogs)
@@ -546,6 +598,10 @@ def _check(config: RunConfig, path: Path) -> None:
     for i, file in enumerate(config.events.files):
         if not Path(file).is_file():
             raise ConfigError(f"{path}: events.files[{i}]: file not found: {file}")
+        try:  # read now (small), so a bad row stops the run before any data is loaded
+            events_mod.load(file, timezone=config.events.timezone)
+        except BacktestError as exc:
+            raise ConfigError(f"{path}: events.files[{i}]: {exc}") from None
     if config.strategies:
         from backtest.strategy import get_strategy
 
@@ -559,12 +615,15 @@ def _check(config: RunConfig, path: Path) -> None:
                 for extra in strat.required_series(params, sc.series):
                     if extra not in cat:
                         raise ConfigError(f"{where}: needs series {extra!r}, not in the catalog")
-                if sc.sweep:
-                    unknown = [k for k in sc.sweep if k not in strat.Params.model_fields]
-                    if unknown:
-                        raise ConfigError(
-                            f"{where}.sweep.{unknown[0]}: unknown parameter of {sc.name!r}; "
-                            f"parameters: {', '.join(strat.Params.model_fields)}"
-                        )
             except BacktestError as exc:
                 raise ConfigError(f"{where}: {exc}") from None
+            if sc.sweep:  # every value checked, the combinations counted (not built)
+                grid = parse_space(strat.Params, sc.sweep, where=f"{where}.sweep")
+                assert not isinstance(grid, tuple)
+                count = min(sc.samples or 0, grid.size) if sc.method == "random" else grid.size
+                check_count(
+                    count,
+                    sc.max_combinations,
+                    where=f"{where}.sweep of {sc.name!r}",
+                    limit_name=f"strategies[{i}].max_combinations: N, or null for none",
+                )

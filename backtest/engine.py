@@ -15,7 +15,9 @@ by observations per year (252 by default), not calendar days.
 
 from __future__ import annotations
 
+import array
 import itertools
+import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +30,13 @@ from backtest import metrics as mt
 from backtest.data.validate import check_levels
 from backtest.errors import BacktestError, ConfigError, StrategyError
 from backtest.execution import Executor, LocalExecutor
+from backtest.space import (
+    DEFAULT_MAX_COMBINATIONS,
+    Grid,
+    _FloatRange,
+    check_count,
+    parse_space,
+)
 from backtest.strategy import MarketData, Strategy, StrategyParams, get_strategy
 
 __all__ = [
@@ -52,6 +61,9 @@ METRICS = mt.PERFORMANCE_COLUMNS  # the metrics of every result, in order
 #: worker and ~196 in a local run holding the gathered table, at 2,000 combinations x
 #: 2,514 bars (benchmarks/bench_dask.py, million-combination run); rounded up.
 BYTES_PER_CELL = 200
+
+#: Largest space a sweep can index (and draw samples from) by position.
+_MAX_INDEX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -146,9 +158,20 @@ class FoldChoices:
     returns: pd.DataFrame
 
 
+#: The ``note`` of a validation fold in which no combination trades in sample.
+NO_TRADES = "no trades: no combination has an in-sample Sharpe ratio"
+
+
 @dataclass(frozen=True)
 class ValidationResult:
-    """In-sample vs out-of-sample metrics of a train/test split or walk-forward folds."""
+    """In-sample vs out-of-sample metrics of a train/test split or walk-forward folds.
+
+    A fold in which no combination trades in sample (every in-sample Sharpe ratio
+    undefined: no trades, no returns) has nothing to choose: its two rows have NaN
+    metrics, no parameters and ``note`` :data:`NO_TRADES`; it adds nothing to the
+    stitched out-of-sample returns, and ``settings["folds_without_trades"]`` lists
+    it. The other folds are reported as usual.
+    """
 
     strategy: str
     series: str
@@ -161,7 +184,9 @@ class ValidationResult:
 # Parameters ---------------------------------------------------------------------------------
 
 
-def grid(space: Mapping[str, Any]) -> list[dict[str, Any]]:
+def grid(
+    space: Mapping[str, Any], *, max_combinations: int | None = DEFAULT_MAX_COMBINATIONS
+) -> list[dict[str, Any]]:
     """Expand a parameter space into combinations.
 
     Parameters
@@ -169,33 +194,50 @@ def grid(space: Mapping[str, Any]) -> list[dict[str, Any]]:
     space : mapping
         Each value a scalar, a list, or a range ``{"start": a, "stop": b, "step": s}``
         (``stop`` inclusive).
+    max_combinations : int or None
+        Refuse to build more combinations than this (counted first); None: no limit.
 
     Returns
     -------
     list of dict
-        The Cartesian product, in order.
+        The Cartesian product, in order. This builds every combination: for a
+        preview of small spaces; :func:`sweep` checks a space against the strategy
+        (:func:`backtest.space.parse_space`) and never builds the product.
+
+    Raises
+    ------
+    ConfigError
+        A range with unknown keys, without start or stop, or with step 0; more
+        combinations than `max_combinations`.
 
     Examples
     --------
     >>> grid({"fast": [5, 10], "slow": {"start": 50, "stop": 60, "step": 10}})
     [{'fast': 5, 'slow': 50}, {'fast': 5, 'slow': 60}, {'fast': 10, 'slow': 50}, {'fast': 10, 'slow': 60}]
     """  # noqa: E501
-    keys, values = [], []
+    keys: list[str] = []
+    values: list[Sequence[Any]] = []
     for key, value in space.items():
         keys.append(key)
         if isinstance(value, Mapping):
+            unknown = [k for k in value if k not in ("start", "stop", "step")]
+            if unknown:
+                raise ConfigError(f"sweep.{key}.{unknown[0]}: unknown key of a range")
             try:
                 start, stop, step = value["start"], value["stop"], value.get("step", 1)
             except KeyError as exc:
                 raise ConfigError(
                     f"sweep.{key}: a range needs start and stop (and optional step)"
                 ) from exc
+            if step == 0:
+                raise ConfigError(f"sweep.{key}.step: must not be 0")
             count = int(np.floor((stop - start) / step + 1e-9)) + 1
-            values.append([start + i * step for i in range(max(count, 0))])
+            values.append(_FloatRange(start, step, max(count, 0)))  # start + i * step
         elif isinstance(value, list | tuple):
             values.append(list(value))
         else:
             values.append([value])
+    check_count(math.prod(len(v) for v in values), max_combinations, where="grid")
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
 
 
@@ -440,6 +482,7 @@ def sweep(
     keep_returns: bool = True,
     chunk_memory: int | None = None,
     validation: Mapping[str, Any] | None = None,
+    max_combinations: int | None = DEFAULT_MAX_COMBINATIONS,
 ) -> SweepResult:
     """Run many parameter sets: one vectorised vectorbt call per chunk of combinations.
 
@@ -448,7 +491,15 @@ def sweep(
     strategy : str or Strategy
         Registered name or instance.
     space : mapping or sequence of mappings
-        A parameter space for :func:`grid`, or explicit combinations.
+        Per parameter a scalar, a list of values or a range ``{"start": a, "stop": b,
+        "step": s}`` (``stop`` inclusive), or explicit combinations. Every value is
+        checked against the strategy's ``Params`` first (:func:`backtest.space.parse_space`):
+        a value of the wrong type, a fractional step of an integer parameter or a
+        step of 0 is a :class:`~backtest.errors.ConfigError` naming it
+        (``sweep.fast[0]``). Combinations that break a rule between parameters
+        (``fast >= slow``) are skipped and counted (``settings["skipped_invalid"]``).
+        The Cartesian product is never built: combinations are generated lazily, and
+        each chunk carries only its own positions in the space.
     levels, events, series, fees_bps, slippage_bps, periods_per_year, risk_free, day0
         As in :func:`backtest`.
     method : {"grid", "random"}
@@ -487,6 +538,11 @@ def sweep(
         overall pick of each fold (:class:`FoldChoices`), so that
         :func:`out_of_sample` works without every combination's returns.
 
+    max_combinations : int or None, default 5,000,000
+        Refuse a sweep of more combinations (counted without building them; with
+        ``method="random"``, the `samples` drawn) with a ConfigError giving the
+        count; None: no limit. In a config: ``strategies[i].max_combinations``.
+
     Returns
     -------
     SweepResult
@@ -499,25 +555,60 @@ def sweep(
     """
     check_levels(levels, where="engine.sweep", columns=[series])
     strat = _resolve(strategy)
-    combos = list(space) if isinstance(space, Sequence) else grid(space)
+    if max_combinations is not None and (
+        isinstance(max_combinations, bool)
+        or not isinstance(max_combinations, int)
+        or max_combinations < 1
+    ):
+        raise ConfigError(
+            f"sweep: max_combinations must be a whole number >= 1 or None, got {max_combinations!r}"
+        )
+    # Every value checked against the strategy's Params; the product is not built.
+    full = parse_space(strat.Params, space, where="sweep")
+    size = len(full) if isinstance(full, tuple) else full.size
     if method == "random":
         if not samples or samples < 1:
             raise ConfigError("sweep: method 'random' needs samples >= 1")
+        if size > _MAX_INDEX:
+            raise ConfigError(
+                f"sweep of {strat.name!r}: {size:,} combinations are too many to draw "
+                "samples from; narrow the ranges"
+            )
+    count = min(samples or 0, size) if method == "random" else size
+    check_count(
+        count,
+        max_combinations,
+        where=f"sweep of {strat.name!r}",
+        limit_name="max_combinations= of engine.sweep; strategies[i].max_combinations in a config",
+    )
+    candidates: list[int] = []
+    if method == "random":  # the same draw as from the list of every combination
         rng = np.random.default_rng(seed)
-        pick = rng.choice(len(combos), size=min(samples, len(combos)), replace=False)
-        combos = [combos[i] for i in sorted(pick)]
-    parsed = []
-    valid_rows = []
-    for i, combo in enumerate(combos):
+        pick = rng.choice(size, size=count, replace=False)
+        candidates = sorted(int(i) for i in pick)
+    # One lazy pass: keep the positions of the valid combinations and their parameters
+    # (a table column each); combinations breaking a rule between parameters are
+    # skipped and counted (e.g. fast >= slow).
+    valid = array.array("q")
+    columns: dict[str, list[Any]] = {}
+    first: StrategyParams | None = None
+    walk = enumerate(full) if method == "grid" else ((i, full[i]) for i in candidates)
+    for i, combo in walk:
         try:
-            parsed.append(strat.parse(combo))
-            valid_rows.append(i)
+            p = strat.parse(combo)
         except ConfigError:
-            continue  # e.g. fast >= slow: not a valid combination, skipped
-    if not parsed:
+            continue
+        if first is None:
+            first = p
+            columns = {k: [] for k in p.model_dump(mode="json")}
+        valid.append(i)
+        for k, v in p.model_dump(mode="json").items():
+            columns[k].append(v)
+    if first is None:
         raise ConfigError(f"sweep of {strat.name!r}: no valid parameter combination")
+    n_valid = len(valid)
     # Fail early on missing series; the traded series' bars fix the validation folds.
-    bars = len(_data(strat, parsed[0], levels, series, events, day0).price)
+    bars = len(_data(strat, first, levels, series, events, day0).price)
     spec = _validation_spec(validation)
     folds = validation_folds(bars, **spec) if spec else []
     settings = _chunk_settings(
@@ -533,16 +624,14 @@ def sweep(
     requested = chunk_size
     if chunk_memory is not None:  # a chunk's arrays have one row per bar of the series
         chunk_size = max(1, min(chunk_size, int(chunk_memory) // (max(1, bars) * BYTES_PER_CELL)))
-    chunks = [
-        (strat, parsed[lo : lo + chunk_size], lo, settings)
-        for lo in range(0, len(parsed), chunk_size)
-    ]
+    chunks = _Tasks(strat, full, valid, chunk_size, settings)
     runner: Executor = executor if executor is not None else LocalExecutor()
     parts: list[_Chunk] = runner.map(
         _sweep_chunk, chunks, shared=(levels, events, day0), progress=progress
     )
     perf_all = pd.concat([part.metrics for part in parts])
-    params_frame = pd.DataFrame([p.model_dump(mode="json") for p in parsed])
+    params_frame = pd.DataFrame(columns, index=pd.RangeIndex(n_valid))
+    del columns
     table = pd.concat([params_frame, perf_all.reset_index(drop=True)], axis=1)
     sharpe = table["sharpe"].to_numpy(dtype=float)
     best = int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0
@@ -562,8 +651,9 @@ def sweep(
         settings={
             **_settings(strat, fees_bps, slippage_bps, periods_per_year, risk_free),
             "method": method,
-            "combinations": len(parsed),
-            "skipped_invalid": len(combos) - len(parsed),
+            "combinations": n_valid,
+            "skipped_invalid": count - n_valid,
+            "max_combinations": max_combinations,
             "chunk_size": chunk_size,
             "chunk_size_requested": requested,
             "chunk_memory": chunk_memory,
@@ -598,6 +688,38 @@ def _chunk_settings(
 
 
 @dataclass(frozen=True)
+class _Tasks(Sequence[tuple[Strategy, Sequence[Any], int, dict[str, Any]]]):
+    """The tasks of a sweep, made on demand: chunk `k` holds the valid combinations
+    ``k * size`` to ``(k + 1) * size - 1`` (rows of the table), as their positions in
+    the space, so that no task list, and no list of combinations, is ever built."""
+
+    strat: Strategy
+    space: Grid | tuple[Mapping[str, Any], ...]
+    positions: array.array[int]
+    size: int
+    settings: dict[str, Any]
+
+    def __len__(self) -> int:
+        return -(-len(self.positions) // self.size)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        lo = k * self.size
+        where = self.positions[lo : lo + self.size]
+        part: Sequence[Any] = (
+            self.space.take(where)
+            if isinstance(self.space, Grid)
+            else tuple(self.space[i] for i in where)
+        )
+        return (self.strat, part, lo, self.settings)
+
+
+@dataclass(frozen=True)
 class _Chunk:
     """What one chunk of a sweep sends back: its returns and metrics, and the
     per-trial statistics the whole-sweep selection measures need (so that those are
@@ -618,8 +740,13 @@ def _sweep_chunk(
     events: pd.DataFrame | None,
     day0: pd.DataFrame | None,
 ) -> _Chunk:
-    """One chunk of a sweep: positions, one vectorbt call, metrics (runs on a worker)."""
-    strat, chunk, lo, cfg = task
+    """One chunk of a sweep: positions, one vectorbt call, metrics (runs on a worker).
+
+    `task` is ``(strategy, combinations, row of the first, settings)``; the
+    combinations are parameter sets or mappings (parsed here, on the worker).
+    """
+    strat, combos, lo, cfg = task
+    chunk = [strat.parse(c) for c in combos]
     try:
         data = _data(strat, chunk[0], levels, cfg["series"], events, day0)
         price = data.price
@@ -904,39 +1031,53 @@ def out_of_sample(
             "keep_returns=False and without these validation settings (pass "
             "validation= to sweep, as validate does)"
         )
-    rows, oos_parts = [], []
+    rows, oos_parts, idle = [], [], []
     params_cols = [c for c in result.table.columns if c not in METRICS]
+    dates = result.folds.returns.index if result.folds is not None else result.returns.index
     for k, (a, b, c, d) in enumerate(folds):
         if chosen_by_sweep:
             assert result.folds is not None
             pick = result.folds.picks[k]
-            if pick < 0:
-                raise ConfigError(
-                    f"validation fold {k}: no combination of {result.strategy!r} has an "
-                    "in-sample Sharpe ratio"
-                )
             col = result.folds.returns.iloc[:, [k]]
         else:
             ins_all = mt.performance(result.returns.iloc[a:b], periods_per_year=ppy, risk_free=rf)
-            pick = int(np.nanargmax(ins_all["sharpe"].to_numpy(dtype=float)))
-            col = result.returns.iloc[:, [pick]]
+            sharpe = ins_all["sharpe"].to_numpy(dtype=float)
+            pick = int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else -1
+            col = result.returns.iloc[:, [max(pick, 0)]]
+        if pick < 0:  # no combination trades in sample: nothing to choose, no trades
+            idle.append(k)
+            for sample, (lo, hi) in (("in", (a, b)), ("out", (c, d))):
+                row = {"fold": k, "sample": sample, "start": dates[lo], "end": dates[hi - 1]}
+                row.update({m: np.nan for m in METRICS})
+                row["note"] = NO_TRADES
+                rows.append(row)
+            continue
         chosen = result.table.iloc[pick][params_cols].to_dict()
         ins = mt.performance(col.iloc[a:b], periods_per_year=ppy, risk_free=rf)
         outs = mt.performance(col.iloc[c:d], periods_per_year=ppy, risk_free=rf)
-        dates = col.index
         for sample, perf, (lo, hi) in (("in", ins, (a, b)), ("out", outs, (c, d))):
             row = {"fold": k, "sample": sample, "start": dates[lo], "end": dates[hi - 1]}
             row.update({f"param_{p}": v for p, v in chosen.items()})
             row.update({m: float(perf.iloc[0][m]) for m in perf.columns if m in METRICS})
             rows.append(row)
         oos_parts.append(col.iloc[c:d, 0])
-    oos = pd.concat(oos_parts).rename("returns")
-    oos_perf = mt.performance(oos, periods_per_year=ppy, risk_free=rf)
+    if oos_parts:
+        oos = pd.concat(oos_parts).rename("returns")
+        oos_perf = mt.performance(oos, periods_per_year=ppy, risk_free=rf)
+        oos_metrics = {m: float(oos_perf.iloc[0][m]) for m in oos_perf.columns if m in METRICS}
+    else:  # no fold traded
+        oos = pd.Series([], index=dates[:0], dtype=float, name="returns")
+        oos_metrics = {m: float("nan") for m in METRICS}
     return ValidationResult(
         strategy=result.strategy,
         series=result.series,
         folds=pd.DataFrame(rows),
         oos_returns=oos,
-        oos_metrics={m: float(oos_perf.iloc[0][m]) for m in oos_perf.columns if m in METRICS},
-        settings={**result.settings, "validation": method, "folds": len(folds)},
+        oos_metrics=oos_metrics,
+        settings={
+            **result.settings,
+            "validation": method,
+            "folds": len(folds),
+            "folds_without_trades": idle,
+        },
     )

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from backtest import _yaml
 from backtest.errors import DataValidationError
 
 __all__ = [
@@ -59,7 +60,10 @@ __all__ = [
 #: Columns of the canonical events frame, in order (extra columns follow).
 EVENT_COLUMNS = ("event", "timestamp", "timezone", "date", "time_given", "label", "category")
 
-#: Zone of rows that name none, when neither the file nor the caller gives one.
+#: Zone recorded for a *date-only* row that names none, when neither the file nor the
+#: caller gives one. Its day 0 does not depend on it (day 0 is the first observation
+#: dated on or after the local date as written); only its sort instant does. A row
+#: *with a time* and no zone from anywhere is an error, never read on this clock.
 DEFAULT_TIMEZONE = "America/New_York"
 
 #: Columns (CSV) or keys (YAML) of an event file with a meaning; others are kept as extras.
@@ -100,9 +104,10 @@ _EXPECTED_TIME = "expected HH:MM or HH:MM:SS on a 24-hour clock, e.g. '16:00'"
 DateLike: TypeAlias = str | dt.date | pd.Timestamp | np.datetime64
 
 
-class _YamlLoader(yaml.SafeLoader):
+class _YamlLoader(_yaml.SafeLoader):
     """Safe YAML without YAML 1.1 surprises: dates stay text (checked here, naming the
-    entry), and ``16:00`` is the text "16:00", not the base-60 number 960."""
+    entry), and ``16:00`` is the text "16:00", not the base-60 number 960. Aliases and
+    duplicate keys are refused (:mod:`backtest._yaml`)."""
 
 
 _YamlLoader.yaml_implicit_resolvers = {
@@ -140,7 +145,8 @@ def load(path: str | Path, *, timezone: str | None = None) -> pd.DataFrame:
         optional top-level ``timezone:`` (the file's default zone) and an ``events:``
         list of mappings with the same keys. ``time: 16:00`` needs no quotes.
     timezone : str, optional
-        Zone of rows that name none when the file gives no default either.
+        Zone of rows that name none when the file gives no default either (the
+        explicit default a run config writes as ``events.timezone:``).
 
     Returns
     -------
@@ -159,12 +165,20 @@ def load(path: str | Path, *, timezone: str | None = None) -> pd.DataFrame:
         label; a local time does not exist (skipped when clocks go forward) or is
         ambiguous (repeated when clocks go back); an id repeats. The message names
         the file, the line (``line 5``; the CSV header is line 1) or list entry
-        (``events[3]``), the field, the value and what is accepted.
+        (``events[3]``), the field, the value and what is accepted. A row with a
+        time but no zone from anywhere (row, file default, `timezone`) is an error
+        naming the fix. A YAML file with an alias or a repeated key is refused
+        (:mod:`backtest._yaml`).
 
     Notes
     -----
     The zone of a row is its own ``timezone`` if given, else the file's default
-    (YAML ``timezone:``), else the `timezone` argument, else ``America/New_York``.
+    (YAML ``timezone:``), else the `timezone` argument. A clock time is never read
+    in a zone nobody wrote down: a Tokyo 12:00 decision read as New York time would
+    get the wrong day 0. A date-only row without any zone is recorded as
+    ``America/New_York`` (:data:`DEFAULT_TIMEZONE`): its day 0 is the first
+    observation dated on or after its date in every market, whatever the zone, so
+    the zone only orders it among events of the same day.
     ``date`` is read on that zone's clock: a Tokyo row dated 2025-01-24 is the
     24th in Tokyo. A row without a time is placed at the start of its local day.
 
@@ -187,7 +201,7 @@ def load(path: str | Path, *, timezone: str | None = None) -> pd.DataFrame:
     """
     path = Path(path)
     what = str(path)
-    fallback = DEFAULT_TIMEZONE
+    fallback: str | None = None
     if timezone is not None:
         fallback = _check_zone(timezone, f"{what}: timezone= argument")
     if not path.is_file():
@@ -216,7 +230,16 @@ def load(path: str | Path, *, timezone: str | None = None) -> pd.DataFrame:
         records, extras, file_zone = _read_yaml(text, what)
         if file_zone is not None:
             fallback = file_zone
-    return _build(records, extras, what=what, fallback=fallback)
+    fix = (
+        "add a 'timezone' column (IANA name, e.g. America/New_York or Asia/Tokyo)"
+        if suffix in (".csv", ".txt")
+        else "add 'timezone:' to the event or at the top of the file"
+    )
+    fix += (
+        ", or write the file's default zone down: events.timezone: in the run config "
+        "(events.load(path, timezone=...))"
+    )
+    return _build(records, extras, what=what, fallback=fallback, fix=fix)
 
 
 def from_records(
@@ -232,7 +255,8 @@ def from_records(
     where : str
         Name used in error messages (``events.inline`` gives ``events.inline[2]``).
     timezone : str, optional
-        Zone of rows without one (default America/New_York).
+        Zone of rows without one. A row with a time needs a zone, its own or this;
+        a date-only row without either is recorded as America/New_York.
 
     Returns
     -------
@@ -257,7 +281,10 @@ def from_records(
         records.append(_Record(place, fields))
     if not records:
         raise DataValidationError(f"{where}: no events")
-    return _build(records, extras, what=where, fallback=timezone or DEFAULT_TIMEZONE)
+    fallback = None if timezone is None else _check_zone(timezone, f"{where}: timezone")
+    fix = "give the event a timezone (IANA name, e.g. Asia/Tokyo), or a default for all: "
+    fix += "events.timezone: in the run config (from_records(..., timezone=...))"
+    return _build(records, extras, what=where, fallback=fallback, fix=fix)
 
 
 def from_frame(frame: pd.DataFrame, *, where: str = "events") -> pd.DataFrame:
@@ -509,10 +536,7 @@ def _normalise_names(names: Iterable[str], what: str, kind: str) -> dict[str, st
 
 
 def _read_yaml(text: str, what: str) -> tuple[list[_Record], list[str], str | None]:
-    try:
-        data = yaml.load(text, Loader=_YamlLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise DataValidationError(f"{what}: not valid YAML ({exc})") from None
+    data = _yaml.load(text, what, DataValidationError, loader=_YamlLoader)
     file_zone: str | None = None
     if isinstance(data, Mapping):
         unknown = [k for k in data if k not in ("timezone", "events")]
@@ -689,7 +713,9 @@ def _check_unique(ids: list[str], places: list[str], what: str) -> None:
         first[event_id] = place
 
 
-def _build(records: list[_Record], extras: list[str], *, what: str, fallback: str) -> pd.DataFrame:
+def _build(
+    records: list[_Record], extras: list[str], *, what: str, fallback: str | None, fix: str
+) -> pd.DataFrame:
     given: list[str | None] = []
     stamps: list[pd.Timestamp] = []
     zones: list[str] = []
@@ -703,7 +729,17 @@ def _build(records: list[_Record], extras: list[str], *, what: str, fallback: st
         date = _parse_date(fields.get("date"), at)
         time = _parse_time(fields.get("time"), at)
         raw_zone = fields.get("timezone")
-        zone = fallback if _is_missing(raw_zone) else _check_zone(raw_zone, at)
+        if not _is_missing(raw_zone):
+            zone = _check_zone(raw_zone, at)
+        elif fallback is not None:
+            zone = fallback
+        elif time is not None:
+            raise DataValidationError(
+                f"{at}: time {time.isoformat(timespec='minutes')} has no time zone, and the "
+                f"file gives no default; {fix}"
+            )
+        else:  # date-only: day 0 depends on the local date alone
+            zone = DEFAULT_TIMEZONE
         label = fields.get("label")
         if _is_missing(label):
             raise DataValidationError(

@@ -289,7 +289,8 @@ def _run_strategy(
     sweep_table = None
     spec = _validation_spec(sc.validation)
     if sc.sweep:
-        space = {**params, **sc.sweep}
+        # fixed params are one value each (a list-valued param is one value, not many)
+        space = {**{k: [v] for k, v in params.items()}, **sc.sweep}
         sw = engine.sweep(
             sc.name,
             space,
@@ -309,6 +310,7 @@ def _run_strategy(
             # cluster ships stay flat however many combinations there are.
             keep_returns=False,
             validation=spec,
+            max_combinations=sc.max_combinations,
             **costs,
         )
         metric_cols = list(engine.METRICS)

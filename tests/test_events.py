@@ -208,9 +208,11 @@ def test_convert_script_reproduces_bundled_files(tmp_path):
 # Loading: formats, zones, ids -------------------------------------------------------------
 
 
-def test_zone_precedence_row_then_file_then_argument_then_new_york(tmp_path):
+def test_zone_precedence_row_then_file_then_argument(tmp_path):
     csv = write(tmp_path, "date,time,timezone,label\n2025-04-02,09:00,,a\n2025-04-02,09:00,UTC,b\n")
-    assert events.load(csv).set_index("label")["timezone"].to_dict() == {"a": NY, "b": "UTC"}
+    # A time with no zone from anywhere is refused (issue 11), not read as New York.
+    with pytest.raises(DataValidationError, match="line 2: time 09:00 has no time zone"):
+        events.load(csv)
     with_arg = events.load(csv, timezone=TOKYO).set_index("label")
     assert with_arg["timezone"].to_dict() == {"a": TOKYO, "b": "UTC"}
     assert with_arg["timestamp"].to_dict() == {
@@ -263,7 +265,11 @@ def test_yaml_format_with_extras_and_ids(tmp_path):
 
 
 def test_yaml_top_level_list_and_seconds(tmp_path):
-    path = write(tmp_path, "- {date: 2025-04-09, time: '13:18:30', label: x}\n", "ev.yaml")
+    path = write(
+        tmp_path,
+        "- {date: 2025-04-09, time: '13:18:30', timezone: America/New_York, label: x}\n",
+        "ev.yaml",
+    )
     frame = events.load(path)
     assert frame["timestamp"].iloc[0] == pd.Timestamp("2025-04-09T17:18:30Z")
 
@@ -273,7 +279,7 @@ def test_generated_ids_count_rows_of_a_date_in_file_order(tmp_path):
         tmp_path,
         "date,time,label\n2025-04-09,13:18,b\n2025-04-09,,a\n2025-04-10,,c\n2025-04-09,09:00,d\n",
     )
-    frame = events.load(path)
+    frame = events.load(path, timezone=NY)  # times need a zone written down (issue 11)
     assert frame["label"].tolist() == ["a", "d", "b", "c"]  # sorted by instant
     assert frame["event"].tolist() == ["2025-04-09_2", "2025-04-09_3", "2025-04-09", "2025-04-10"]
 
@@ -336,13 +342,13 @@ BAD_CSV = [
     ),
     (
         # 2025-03-09 02:30 New York: clocks jump from 02:00 EST to 03:00 EDT.
-        "date,time,label\n2025-03-09,02:30,x\n",
+        "date,time,timezone,label\n2025-03-09,02:30,America/New_York,x\n",
         r"line 2: time 2025-03-09 02:30 does not exist in America/New_York.*"
         r"e\.g\. 03:30.*timezone UTC, date 2025-03-09, time 07:30",
     ),
     (
         # 2025-11-02 01:30 New York happens at 05:30 UTC (EDT) and again at 06:30 UTC (EST).
-        "date,time,label\n2025-11-02,01:30,x\n",
+        "date,time,timezone,label\n2025-11-02,01:30,America/New_York,x\n",
         r"line 2: time 2025-11-02 01:30 is ambiguous in America/New_York.*"
         r"timezone UTC, date 2025-11-02, time 05:30 \(the first\).*time 06:30 \(the second\)",
     ),

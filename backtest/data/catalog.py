@@ -22,9 +22,9 @@ from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from backtest import _yaml
 from backtest.errors import DataValidationError, UnknownSeriesError
 
 __all__ = [
@@ -321,11 +321,11 @@ class Catalog(Mapping[str, SeriesSpec]):
         """
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise DataValidationError(f"{path}: catalog file not found") from None
-        except yaml.YAMLError as exc:
-            raise DataValidationError(f"{path}: not valid YAML ({exc})") from None
+        # no aliases (bounded size), no duplicate keys; errors name the file and line
+        data = _yaml.load(text, str(path), DataValidationError)
         return cls.from_dict(data or {}, where=str(path), base_dir=path.resolve().parent)
 
     def merge(self, other: Catalog) -> Catalog:
@@ -388,4 +388,5 @@ def builtin_catalog() -> Catalog:
     against the bundled snapshot (:func:`backtest.data.snapshot.snapshot_dir`).
     """
     text = resources.files("backtest.data").joinpath("catalog.yaml").read_text("utf-8")
-    return Catalog.from_dict(yaml.safe_load(text), where="backtest/data/catalog.yaml")
+    where = "backtest/data/catalog.yaml"
+    return Catalog.from_dict(_yaml.load(text, where, DataValidationError), where=where)
