@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from backtest.errors import BacktestError, ConfigError
 from backtest.eventstudy.models import ModelName
@@ -54,6 +62,20 @@ Window = tuple[int, int]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _iso_date(value: Any, info: ValidationInfo) -> Any:
+    """Date fields take ISO 8601 only (``2016-06-01``), parsed like every other date.
+
+    YAML gives ``01/06/2016`` as text and ``20160601`` as an int (pydantic would read
+    an int as seconds since 1970); both are refused with the ISO form to write.
+    """
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    from backtest.data.dates import parse_date
+
+    parsed = parse_date(value, str(info.field_name))  # DataValidationError is a ValueError
+    return parsed.date() if parsed is not None else None
 
 
 def _check_window(value: Window, name: str) -> Window:
@@ -92,6 +114,8 @@ class DataConfig(_Model):
     catalogs: tuple[Path, ...] = ()
     define: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    _dates = field_validator("start", "end", mode="before")(_iso_date)
+
     @model_validator(mode="after")
     def _range(self) -> DataConfig:
         if self.start and self.end and self.start > self.end:
@@ -108,6 +132,8 @@ class InlineEvent(_Model):
     timezone: str | None = None
     label: str
     category: str = ""
+
+    _date = field_validator("date", mode="before")(_iso_date)
 
 
 class EventsConfig(_Model):
@@ -134,6 +160,8 @@ class EventsConfig(_Model):
     start: dt.date | None = None
     end: dt.date | None = None
     timezone: str | None = None
+
+    _dates = field_validator("start", "end", mode="before")(_iso_date)
 
     @model_validator(mode="after")
     def _some(self) -> EventsConfig:

@@ -17,6 +17,7 @@ __all__ = [
     "DataSourceError",
     "DataValidationError",
     "FetchFailedWarning",
+    "NoNetworkError",
     "OfflineError",
     "RateLimitError",
     "StrategyError",
@@ -62,6 +63,15 @@ class RateLimitError(DataSourceError):
 
 class OfflineError(BacktestError, RuntimeError):
     """Data is needed that is neither cached nor bundled, and the network is off."""
+
+
+class NoNetworkError(OfflineError, DataSourceError):
+    """A source's host cannot be reached at all: there is no network.
+
+    Raised for a failed name resolution, a refused connection or an unreachable
+    network, which no retry can mend (so none is made); timeouts and 5xx answers
+    are retried and raise :class:`DataSourceError` instead.
+    """
 
 
 class CacheCorruptError(BacktestError, OSError):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -24,10 +25,11 @@ import pandas as pd
 import requests
 
 from backtest import __version__
-from backtest.data.sources import DATE_COLUMNS, normalize_series
+from backtest.data.sources import DATE_COLUMNS, no_network_reason, normalize_series
 from backtest.errors import (
     DataSourceError,
     DataValidationError,
+    NoNetworkError,
     RateLimitError,
     SymbolNotFoundError,
 )
@@ -57,6 +59,9 @@ class FredSource:
     retries : int
         How many times a request refused with 429, failed with a 5xx status, a
         connection error or a timeout is retried (so at most ``retries + 1`` attempts).
+        A host that cannot be reached at all (name resolution failed, connection
+        refused, network unreachable) is not retried: that is
+        :class:`~backtest.errors.NoNetworkError` at the first attempt.
     backoff : float
         Seconds before the first retry; doubled at every further retry
         (``backoff * 2**attempt``). A numeric ``Retry-After`` header lengthens the wait.
@@ -127,6 +132,8 @@ class FredSource:
             FRED has no series `symbol` (HTML error page, status 404 or 400).
         backtest.errors.RateLimitError
             FRED still answered 429 after `retries` retries.
+        backtest.errors.NoNetworkError
+            The host cannot be reached at all (no retry is made).
         backtest.errors.DataSourceError
             Any other failure: persistent 5xx or connection errors, or a body that is
             not FRED's two-column CSV.
@@ -166,6 +173,10 @@ class FredSource:
                     headers={"User-Agent": _USER_AGENT},
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = None if isinstance(exc, requests.Timeout) else no_network_reason(exc)
+                if reason is not None:  # no network at all: a retry cannot help
+                    host = urllib.parse.urlsplit(self.base_url).hostname or self.base_url
+                    raise NoNetworkError(f"FRED {symbol}: cannot reach {host}: {reason}") from exc
                 last = f"{type(exc).__name__}: {exc}"
                 rate_limited = False
             else:

@@ -16,6 +16,9 @@ Remote sources live in :mod:`backtest.data.fred` and :mod:`backtest.data.yahoo`.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -24,7 +27,7 @@ import pandas as pd
 
 from backtest.errors import DataValidationError
 
-__all__ = ["FileSource", "Source", "normalize_series", "read_series_file"]
+__all__ = ["FileSource", "Source", "no_network_reason", "normalize_series", "read_series_file"]
 
 #: Column names accepted as the date column of a CSV file (case-insensitive).
 DATE_COLUMNS = ("date", "observation_date", "datetime", "timestamp", "time")
@@ -81,6 +84,79 @@ class Source(Protocol):
             Any other failure to obtain the data.
         """
         ...
+
+
+#: errno values meaning the host cannot be reached at all (not worth a retry).
+_NO_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ENETUNREACH: "network is unreachable",
+    errno.EHOSTUNREACH: "no route to host",
+    errno.ENETDOWN: "network is down",
+}
+
+#: The same failures as worded by the resolver, urllib3 and curl (yfinance logs text).
+_NO_NETWORK_TEXT = (
+    ("name or service not known", "name resolution failed"),
+    ("temporary failure in name resolution", "name resolution failed"),
+    ("nodename nor servname", "name resolution failed"),
+    ("getaddrinfo failed", "name resolution failed"),
+    ("failed to resolve", "name resolution failed"),
+    ("could not resolve host", "name resolution failed"),
+    ("curl: (6)", "name resolution failed"),
+    ("connection refused", "connection refused"),
+    ("network is unreachable", "network is unreachable"),
+    ("no route to host", "no route to host"),
+    ("curl: (7)", "could not connect"),
+)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and every exception it wraps (cause, context, args, urllib3's ``reason``)."""
+    todo, seen = [exc], set()
+    while todo:
+        item = todo.pop(0)
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        inner = [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+        todo.extend(x for x in inner if isinstance(x, BaseException))
+
+
+def no_network_reason(error: BaseException | str) -> str | None:
+    """Say why `error` means "no network at all", or return ``None`` if it does not.
+
+    Parameters
+    ----------
+    error : BaseException or str
+        An exception raised by a request (``requests.ConnectionError`` wrapping
+        urllib3's ``NameResolutionError`` / ``NewConnectionError``, a curl error),
+        or the text of one (yfinance logs errors instead of raising them).
+
+    Returns
+    -------
+    str or None
+        A short reason such as ``"name resolution failed ([Errno -2] Name or service
+        not known)"`` for a failed name resolution, a refused connection or an
+        unreachable network; ``None`` for anything else (timeouts, resets, HTTP
+        errors), which may be transient and are worth a retry.
+    """
+    if isinstance(error, str):
+        items: list[BaseException] = []
+        text = error
+    else:
+        items = list(_chain(error))
+        for item in items:
+            if isinstance(item, socket.gaierror):
+                return f"name resolution failed ({item})"
+            if isinstance(item, OSError) and item.errno in _NO_NETWORK_ERRNOS:
+                return f"{_NO_NETWORK_ERRNOS[item.errno]} ({item})"
+        text = " ".join(str(item) for item in items)
+    lowered = text.lower()
+    for marker, reason in _NO_NETWORK_TEXT:
+        if marker in lowered:
+            return reason
+    return None
 
 
 def normalize_series(values: pd.Series, *, what: str, duplicates: str = "error") -> pd.Series:

@@ -23,10 +23,11 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from backtest.data.sources import normalize_series
+from backtest.data.sources import no_network_reason, normalize_series
 from backtest.errors import (
     DataSourceError,
     DataValidationError,
+    NoNetworkError,
     RateLimitError,
     SymbolNotFoundError,
 )
@@ -134,6 +135,9 @@ class YahooSource:
             yfinance returned no rows for `symbol` (its logged message is quoted).
         backtest.errors.RateLimitError
             Yahoo still refused the requests as too many after `retries` retries.
+        backtest.errors.NoNetworkError
+            Yahoo's host cannot be reached at all (yfinance logged or raised a failed
+            name resolution, a refused connection or an unreachable network).
         backtest.errors.DataSourceError
             yfinance is missing, raised an unexpected error, or returned an
             unexpected frame.
@@ -164,6 +168,14 @@ class YahooSource:
         last = ""
         for attempt in range(attempts):
             frame, messages, error = _call(download, symbol, kwargs)
+            said = "; ".join(messages)
+            reason = no_network_reason(error if error is not None else said)
+            if reason is not None and (error is not None or frame is None or frame.empty):
+                shown = f"{type(error).__name__}: {error}" if error is not None else said
+                raise NoNetworkError(
+                    f"Yahoo {symbol}: cannot reach {self.host}: {reason} "
+                    f"(yfinance: {_shorten(shown)})"
+                ) from error
             if error is not None:
                 last = f"{type(error).__name__}: {error}"
                 if not _is_rate_limit(last, type(error)):
@@ -171,7 +183,6 @@ class YahooSource:
                         f"Yahoo {symbol}: yfinance.download raised {last}"
                     ) from error
             elif frame is None or frame.empty:
-                said = "; ".join(messages)
                 if not _is_rate_limit(said):
                     raise SymbolNotFoundError(_not_found_message(symbol, start, end, said))
                 last = said
@@ -357,6 +368,12 @@ def _is_rate_limit(text: str, kind: type | None = None) -> bool:
         return True
     lowered = text.lower()
     return any(marker in lowered for marker in _RATE_LIMIT_MARKERS)
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    """yfinance's error text without curl's boilerplate link, at most `limit` characters."""
+    text = re.sub(r"\.? See https://curl\.se/\S+ first for more details\.?", "", text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _not_found_message(symbol: str, start: dt.date | None, end: dt.date | None, said: str) -> str:
