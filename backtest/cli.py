@@ -164,14 +164,13 @@ def data_show(
 ) -> None:
     """Show a series' levels and per-observation changes in its natural unit."""
     from backtest.data import REACTION_UNITS, reactions, to_frame
-    from backtest.data.loader import parse_date, require_observations
+    from backtest.data.loader import parse_date
 
     first, last = parse_date(start, "--start"), parse_date(end, "--end")  # before any work
     if first is not None and last is not None and first > last:
         raise DataValidationError(f"--start {first:%Y-%m-%d} is after --end {last:%Y-%m-%d}")
     loader = _loader(catalog, cache_dir, offline)
-    got = loader.load_series(name, None, last, prefer=source)
-    require_observations([got], first, last)
+    got = loader.load_series(name, first, last, prefer=source, history=True)
     full = to_frame([got])
     changes = reactions(full)[name]  # on the whole history: the first row shown has its change
     levels = full.loc[first:]

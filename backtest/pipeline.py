@@ -124,11 +124,14 @@ def run(
     regressors = [n for n in ([cfg_es.market] if cfg_es.market else []) + list(cfg_es.factors)]
     names = list(dict.fromkeys([*cfg_data.series, *regressors, *_strategy_series(config)]))
     # Up to the config's end only: nothing later is downloaded, and a local copy that
-    # reaches `end` means no network at all. History before `start` is kept (percentiles).
+    # reaches `end` means no network at all. History before `start` is kept (percentiles);
+    # a series without observations in [start, end] is an error naming its dates.
     loaded = [
-        loader.load_series(n, end=cfg_data.end, prefer=cfg_data.sources.get(n)) for n in names
+        loader.load_series(
+            n, cfg_data.start, cfg_data.end, prefer=cfg_data.sources.get(n), history=True
+        )
+        for n in names
     ]
-    data_mod.require_observations(loaded, cfg_data.start, cfg_data.end)
     history = data_mod.to_frame(loaded)
     levels = history.loc[
         pd.Timestamp(cfg_data.start) if cfg_data.start else None : pd.Timestamp(cfg_data.end)

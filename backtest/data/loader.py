@@ -311,6 +311,7 @@ class DataLoader:
         end: DateLike | None = None,
         *,
         prefer: str | None = None,
+        history: bool = False,
     ) -> LoadedSeries:
         """Load one series; see the module docstring for the resolution rules.
 
@@ -323,6 +324,10 @@ class DataLoader:
             Nothing after `end` is downloaded.
         prefer : str, optional
             Provider to use instead of the series' default.
+        history : bool
+            Also return the observations before `start` (all history up to `end`,
+            e.g. for estimation windows); `start` then only bounds the check that
+            the range holds data.
 
         Returns
         -------
@@ -339,7 +344,7 @@ class DataLoader:
             and the source's host cannot be reached.
         """
         t0, t1 = _check_range(start, end)
-        got = self._load_one(name, t0, t1, prefer)
+        got = self._load_one(name, None if history else t0, t1, prefer)
         require_observations([got], t0, t1)
         return got
 
