@@ -538,6 +538,49 @@ def test_yahoo_no_network_is_not_an_unknown_symbol():
     assert "Could not resolve host" in message and "curl.se" not in message
 
 
+#: The same run when the request times out: curl_cffi maps curl error 28 to its Timeout
+#: class (curl_cffi/requests/exceptions.py CODE2ERROR) and yfinance logs repr(exception).
+YF_TIMEOUT_LOG = [
+    "\n1 Failed download:",
+    "['^TNX']: Timeout('Failed to perform, curl: (28) Operation timed out after 10002 "
+    "milliseconds with 0 bytes received. See https://curl.se/libcurl/c/libcurl-errors.html "
+    "first for more details.')",
+]
+
+
+@pytest.mark.parametrize(
+    ("failures", "outcome", "attempts", "slept"),
+    [
+        pytest.param(1, "result", 2, [2.0], id="timeout-then-success"),
+        pytest.param(9, DataSourceError, 3, [2.0, 4.0], id="timeouts-until-giving-up"),
+    ],
+)
+def test_yahoo_timeouts_are_retried_with_backoff(failures, outcome, attempts, slept):
+    calls: list[str] = []
+    bars = pd.DataFrame(
+        {("Close", "^TNX"): [4.01, 4.15]},
+        index=pd.DatetimeIndex(["2025-04-04", "2025-04-07"], name="Date"),
+    )
+    bars.columns.names = ["Price", "Ticker"]
+
+    def download(symbol, **kwargs):
+        calls.append(symbol)
+        if len(calls) <= failures:
+            for line in YF_TIMEOUT_LOG:
+                logging.getLogger("yfinance").error(line)
+            return _empty_yahoo_frame(symbol)
+        return bars
+
+    sleep = Sleep()
+    source = YahooSource(download=download, retries=2, backoff=2.0, sleep=sleep)
+    if outcome == "result":
+        assert source.fetch("^TNX").tolist() == [4.01, 4.15]
+    else:
+        with pytest.raises(outcome, match=r"still failing after 3 attempts.*curl: \(28\)"):
+            source.fetch("^TNX")
+    assert len(calls) == attempts and sleep.calls == slept
+
+
 # -------------------------------------------------- the 62-second run: detect once, fail fast
 
 FOUR = ["UST3M", "UST2Y", "UST10Y", "UST30Y"]
