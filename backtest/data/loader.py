@@ -552,7 +552,8 @@ class DataLoader:
         Raises
         ------
         backtest.errors.OfflineError
-            The network is off.
+            The network is off, or (:class:`~backtest.errors.NoNetworkError`) the
+            source's host cannot be reached; nothing is written.
         backtest.errors.DataValidationError
             The source is a bundled-only ``file`` source.
         """
@@ -569,7 +570,13 @@ class DataLoader:
                 "BACKTEST_OFFLINE=1)"
             )
         base = None if refresh else self.local(name, prefer)
-        return self._extend(name, spec, src, base, None, mode="full" if refresh else "tail")
+        try:
+            return self._extend(name, spec, src, base, None, mode="full" if refresh else "tail")
+        except NoNetworkError as exc:
+            raise NoNetworkError(
+                f"cannot fetch {name} ({src.key}): no network: {exc}; nothing was written. "
+                "Connect and retry; cached and bundled data stay usable with --offline"
+            ) from None
 
 
 def _pick(prefer: str | Mapping[str, str] | None, name: str) -> str | None:

@@ -765,6 +765,17 @@ def test_cli_online_without_network_exits_1_with_one_message(cli, fake_sleep):
     assert after == before
 
 
+def test_cli_fetch_without_network_exits_1_and_writes_nothing(cli, fake_sleep):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(FRED_URL, body=dns_failure())
+        code, _, err = cli("data", "fetch", "UST10Y", "UST2Y", "--online")
+        assert len(mock.calls) == 1  # the second series is not tried
+    assert code == 1 and err.count("error:") == 1
+    assert "cannot fetch UST10Y (fred:DGS10): no network: FRED DGS10: cannot reach" in err
+    assert fake_sleep.calls == []
+    assert not list(Cache().root.rglob("*.parquet"))
+
+
 def test_cli_run_config_online_without_network(cli, tmp_path, fake_sleep):
     out_dir = tmp_path / "out"
     path = _config(tmp_path, "  offline: false\n  end: 2026-11-20\n")
