@@ -20,15 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backtest.errors import BacktestError, ConfigError
 from backtest.eventstudy.models import ModelName
@@ -64,7 +56,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _iso_date(value: Any, info: ValidationInfo) -> Any:
+def _iso_date(value: Any, info: Any) -> Any:  # info: pydantic.ValidationInfo
     """Date fields take ISO 8601 only (``2016-06-01``), parsed like every other date.
 
     YAML gives ``01/06/2016`` as text and ``20160601`` as an int (pydantic would read
