@@ -27,7 +27,7 @@ import pandas as pd
 
 from backtest.errors import DataValidationError
 
-__all__ = ["DateLike", "check_iso_text", "parse_date"]
+__all__ = ["DateLike", "check_iso_text", "non_iso_reason", "parse_date"]
 
 DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
 
@@ -75,21 +75,38 @@ def _readings(text: str) -> list[tuple[dt.date, str]]:
     return []
 
 
-def _refuse_text(text: str, what: str, shown: object) -> DataValidationError:
+def non_iso_reason(text: str) -> str | None:
+    """Why `text` is not an ISO 8601 date (or date and time), or ``None`` if it is one.
+
+    Returns
+    -------
+    str or None
+        The end of a message, after the quoted value: ``"is ambiguous: 1 June 2016 (day
+        first) or 6 January 2016 (month first); write ..."``, ``"is not an ISO 8601 date;
+        write it as '2016-06-23' (YYYY-MM-DD)"``, or ``"does not parse as a date; ..."``.
+    """
+    text = text.strip()
+    m = _ISO.match(text)
+    if m is not None:
+        try:
+            dt.date.fromisoformat(m["date"])
+        except ValueError as exc:
+            return f"does not parse as a date ({exc}); expected {_EXAMPLE}"
+        return None
     readings = _readings(text)
     if len(readings) == 1:
-        iso = readings[0][0].isoformat()
-        return DataValidationError(
-            f"{what}={shown!r} is not an ISO 8601 date; write it as '{iso}' (YYYY-MM-DD)"
-        )
+        return f"is not an ISO 8601 date; write it as '{readings[0][0].isoformat()}' (YYYY-MM-DD)"
     if len(readings) == 2:
         (d1, how1), (d2, how2) = readings
-        return DataValidationError(
-            f"{what}={shown!r} is ambiguous: {d1:%-d %B %Y} ({how1}) or {d2:%-d %B %Y} "
-            f"({how2}); write the date as YYYY-MM-DD (ISO 8601): '{d1.isoformat()}' or "
-            f"'{d2.isoformat()}'"
+        return (
+            f"is ambiguous: {d1:%-d %B %Y} ({how1}) or {d2:%-d %B %Y} ({how2}); write the "
+            f"date as YYYY-MM-DD (ISO 8601): '{d1.isoformat()}' or '{d2.isoformat()}'"
         )
-    return DataValidationError(f"{what}={shown!r} does not parse as a date; expected {_EXAMPLE}")
+    return f"does not parse as a date; expected {_EXAMPLE}"
+
+
+def _refuse_text(text: str, what: str, shown: object) -> DataValidationError:
+    return DataValidationError(f"{what}={shown!r} {non_iso_reason(text)}")
 
 
 def check_iso_text(value: str, what: str) -> None:
@@ -104,16 +121,9 @@ def check_iso_text(value: str, what: str) -> None:
         `value` is not ``YYYY-MM-DD[THH:MM[:SS][zone]]``; the message names `what`
         and shows the ISO form to write.
     """
-    text = value.strip()
-    m = _ISO.match(text)
-    if m is None:
-        raise _refuse_text(text, what, value)
-    try:
-        dt.date.fromisoformat(m["date"])
-    except ValueError as exc:
-        raise DataValidationError(
-            f"{what}={value!r} does not parse as a date ({exc}); expected {_EXAMPLE}"
-        ) from None
+    reason = non_iso_reason(value)
+    if reason is not None:
+        raise DataValidationError(f"{what}={value!r} {reason}")
 
 
 def parse_date(value: DateLike | None, what: str) -> pd.Timestamp | None:

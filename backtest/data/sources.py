@@ -25,6 +25,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from backtest.data.dates import non_iso_reason
 from backtest.errors import DataValidationError
 
 __all__ = ["FileSource", "Source", "no_network_reason", "normalize_series", "read_series_file"]
@@ -182,7 +183,8 @@ def normalize_series(values: pd.Series, *, what: str, duplicates: str = "error")
     Raises
     ------
     backtest.errors.DataValidationError
-        A date does not parse, or a date is repeated (see `duplicates`).
+        A date is not ISO 8601 text or a date object (``01/06/2016`` is refused with
+        both readings, never guessed), or a date is repeated (see `duplicates`).
 
     Notes
     -----
@@ -193,15 +195,12 @@ def normalize_series(values: pd.Series, *, what: str, duplicates: str = "error")
     """
     index = values.index
     if not isinstance(index, pd.DatetimeIndex):
-        try:
-            try:  # fast path: ISO 8601 text, as every supported source writes
-                index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
-            except (ValueError, TypeError):
-                index = pd.DatetimeIndex(pd.to_datetime(index, format="mixed"))
+        try:  # ISO 8601 only: "01/06/2016" would be read month-first, a date misread
+            index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
         except (ValueError, TypeError) as exc:
-            bad = _first_unparseable(values.index)
+            bad, why = _first_unparseable(values.index)
             raise DataValidationError(
-                f"{what}: date {bad!r} does not parse; expected ISO dates like 2025-04-02"
+                f"{what}: date {bad!r} {why}; dates must be ISO 8601 (YYYY-MM-DD)"
             ) from exc
     if index.tz is not None:
         index = index.tz_localize(None)
@@ -232,13 +231,19 @@ def normalize_series(values: pd.Series, *, what: str, duplicates: str = "error")
     return out
 
 
-def _first_unparseable(index: pd.Index) -> object:
+def _first_unparseable(index: pd.Index) -> tuple[object, str]:
+    """The first date of `index` that is not ISO 8601, and why (with the ISO form if known)."""
     for item in index:
+        if isinstance(item, str):
+            reason = non_iso_reason(item)
+            if reason is not None:
+                return item, reason
+            continue
         try:
             pd.Timestamp(item)
         except (ValueError, TypeError):
-            return item
-    return index[0] if len(index) else None
+            return item, "does not parse"
+    return (index[0] if len(index) else None), "does not parse (mixed forms or time zones)"
 
 
 def read_series_file(path: Path, *, field: str = "close", column: str | None = None) -> pd.Series:

@@ -261,6 +261,33 @@ def test_only_the_series_without_data_is_named(tmp_path):
     assert "UST10Y" not in message
 
 
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        pytest.param(
+            "01/06/2016,2.66\n02/06/2016,2.58\n",
+            r"bund\.csv: date '01/06/2016' is ambiguous: 1 June 2016 \(day first\) or 6 January "
+            r"2016 \(month first\).*'2016-06-01' or '2016-01-06'",
+            id="file-dd/mm-ambiguous",
+        ),
+        pytest.param(
+            "2016-06-22,2.66\n23/06/2016,2.58\n",
+            r"bund\.csv: date '23/06/2016' is not an ISO 8601 date; write it as '2016-06-23'",
+            id="file-one-non-iso-row",
+        ),
+    ],
+)
+def test_series_files_with_non_iso_dates_are_refused(tmp_path, rows, message):
+    # pandas' format="mixed" read 01/06/2016 as 6 January and 23/06/2016 as 23 June.
+    (tmp_path / "bund.csv").write_text("date,value\n" + rows)
+    (tmp_path / "c.yaml").write_text(
+        "series:\n  BUND10Y:\n    kind: yield\n    unit: percent\n    sources:\n"
+        "      - {provider: file, symbol: bund.csv, timezone: Europe/Berlin, obs_time: '17:00'}\n"
+    )
+    with pytest.raises(DataValidationError, match=message):
+        data.load(["BUND10Y"], offline=True, catalog=data.catalog(tmp_path / "c.yaml"))
+
+
 # ------------------------------------------------------------------ dates: correct result
 
 
