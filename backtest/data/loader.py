@@ -354,34 +354,11 @@ class DataLoader:
         spec = self.catalog[name]
         src = spec.source(prefer)
         base = self.local(name, prefer)
-        offline = src.provider == "file"
-        if base is not None and (offline or self._covered(src, base, t1)):
-            loaded = base
+        policy = "offline" if src.provider == "file" else self._policy()
+        if base is not None and (policy == "offline" or self._covered(src, base, t1)):
+            loaded, offline = base, policy == "offline"
         else:
-            policy = self._policy()
-            reason = "offline" if policy == "offline" else None
-            if policy == "detect":
-                reason = self._detected_offline(src.provider)
-            if reason is None:
-                try:
-                    loaded = self._extend(name, spec, src, base, t1)
-                except NoNetworkError as exc:
-                    if policy == "online":  # the user asked for the network: stop here
-                        message = self._no_network_message(name, src, base, t1, exc)
-                        raise NoNetworkError(message) from None  # one line, no urllib3 chain
-                    self._no_network = reason = str(exc)
-            if reason is not None:
-                offline = True
-                if base is None:
-                    why = "--offline or BACKTEST_OFFLINE=1" if reason == "offline" else reason
-                    raise OfflineError(
-                        f"series {name} ({src.key}) is not in the cache ({self.cache.root}) "
-                        f"or the bundled snapshot, and the network is off ({why}); fetch it "
-                        f"once online with `backtest data fetch {name}`"
-                    )
-                if policy == "detect":
-                    self._warn_offline_once(reason)
-                loaded = base
+            loaded, offline = self._download_or_local(name, spec, src, base, t1, policy)
         data = loaded.data.loc[t0:t1]
         self._warn_if_short(loaded, data, t1, offline)
         full = loaded.data.index
@@ -389,6 +366,41 @@ class DataLoader:
         return LoadedSeries(
             name, spec, src, data, loaded.origin, loaded.checksum, loaded.path, available
         )
+
+    def _download_or_local(
+        self,
+        name: str,
+        spec: SeriesSpec,
+        src: SourceSpec,
+        base: LoadedSeries | None,
+        end: pd.Timestamp | None,
+        policy: Literal["offline", "online", "detect"],
+    ) -> tuple[LoadedSeries, bool]:
+        """Extend `base` up to `end` over the network if it may be used; else `base`.
+
+        Returns the series and whether it is local data used for want of a network.
+        """
+        reason = "offline" if policy == "offline" else None
+        if policy == "detect":
+            reason = self._detected_offline(src.provider)
+        if reason is None:
+            try:
+                return self._extend(name, spec, src, base, end), False
+            except NoNetworkError as exc:
+                if policy == "online":  # the user asked for the network: stop here
+                    message = self._no_network_message(name, src, base, end, exc)
+                    raise NoNetworkError(message) from None  # one line, no urllib3 chain
+                self._no_network = reason = str(exc)
+        if base is None:
+            why = "--offline or BACKTEST_OFFLINE=1" if reason == "offline" else reason
+            raise OfflineError(
+                f"series {name} ({src.key}) is not in the cache ({self.cache.root}) "
+                f"or the bundled snapshot, and the network is off ({why}); fetch it "
+                f"once online with `backtest data fetch {name}`"
+            )
+        if policy == "detect":
+            self._warn_offline_once(reason)
+        return base, True
 
     def _target(self, end: pd.Timestamp | None) -> pd.Timestamp:
         """The last date data can exist for: `end`, but never after today."""
