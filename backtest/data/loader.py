@@ -445,7 +445,8 @@ class DataLoader:
         self._warned_offline = True
         warnings.warn(
             f"no network ({reason}): using local data (cache and bundled snapshot) without "
-            "downloading; pass --offline (offline=True) to skip the network check",
+            "downloading; pass --offline (offline=True) to skip the network check, or "
+            "--online (data.offline: false) to require downloads, e.g. behind a proxy",
             FetchFailedWarning,
             stacklevel=5,
         )
