@@ -56,6 +56,9 @@ class FredSource:
         The CSV endpoint; the series id goes in the ``id`` query parameter.
     timeout : float
         Seconds to wait for each response.
+    connect_timeout : float
+        Seconds to wait for the connection to open (a network that drops packets
+        silently shows as connect timeouts, retried like any timeout).
     retries : int
         How many times a request refused with 429, failed with a 5xx status, a
         connection error or a timeout is retried (so at most ``retries + 1`` attempts).
@@ -84,6 +87,7 @@ class FredSource:
         *,
         base_url: str = "https://fred.stlouisfed.org/graph/fredgraph.csv",
         timeout: float = 30.0,
+        connect_timeout: float = 5.0,
         retries: int = 4,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -95,6 +99,7 @@ class FredSource:
         self.session = session if session is not None else requests.Session()
         self.base_url = base_url
         self.timeout = timeout
+        self.connect_timeout = min(connect_timeout, timeout)
         self.retries = retries
         self.backoff = backoff
         self.sleep = sleep
@@ -169,7 +174,7 @@ class FredSource:
                 response = self.session.get(
                     self.base_url,
                     params=params,
-                    timeout=self.timeout,
+                    timeout=(self.connect_timeout, self.timeout),
                     headers={"User-Agent": _USER_AGENT},
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:

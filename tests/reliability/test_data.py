@@ -514,6 +514,14 @@ def test_fred_tells_no_network_from_transient_errors(error, outcome, attempts, s
     assert (type(info.value) is NoNetworkError) == (outcome is NoNetworkError)
 
 
+def test_fred_connect_timeout_is_short():
+    # A network that drops packets silently costs connect_timeout per attempt, not 30 s.
+    with responses.RequestsMock() as mock:
+        mock.get(FRED_URL, body="observation_date,DGS10\n2025-04-04,4.01\n")
+        FredSource().fetch("DGS10")
+        assert mock.calls[0].request.req_kwargs["timeout"] == (5.0, 30.0)
+
+
 def test_fred_rate_limit_is_retried_then_reported():
     sleep = Sleep()
     with responses.RequestsMock() as mock:
