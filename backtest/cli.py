@@ -191,11 +191,14 @@ def data_show(
     from backtest.data import REACTION_UNITS, reactions, to_frame
     from backtest.data.loader import parse_date
 
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")  # before any work
+    if first is not None and last is not None and first > last:
+        raise DataValidationError(f"--start {first:%Y-%m-%d} is after --end {last:%Y-%m-%d}")
     loader = _loader(catalog, cache_dir, offline)
-    got = loader.load_series(name, None, end, prefer=source)
+    got = loader.load_series(name, first, last, prefer=source, history=True)
     full = to_frame([got])
     changes = reactions(full)[name]  # on the whole history: the first row shown has its change
-    levels = full.loc[parse_date(start, "--start") :]
+    levels = full.loc[first:]
     unit = REACTION_UNITS[got.spec.kind]
     src = got.source
     out.print(
@@ -219,11 +222,9 @@ def data_show(
             "" if pd.isna(change) else f"{change:+.2f}",
         )
     out.print(table)
-    if len(levels):
-        first, last = levels.index[0], levels.index[-1]
-        out.print(f"{len(levels)} observations, {first:%Y-%m-%d} to {last:%Y-%m-%d}")
-    else:
-        out.print("no observations in range")
+    out.print(
+        f"{len(levels)} observations, {levels.index[0]:%Y-%m-%d} to {levels.index[-1]:%Y-%m-%d}"
+    )
 
 
 @data_app.command("fetch")

@@ -58,6 +58,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _iso_date(value: Any, info: Any) -> Any:  # info: pydantic.ValidationInfo
+    """Date fields take ISO 8601 only (``2016-06-01``), parsed like every other date.
+
+    YAML gives ``01/06/2016`` as text and ``20160601`` as an int (pydantic would read
+    an int as seconds since 1970); both are refused with the ISO form to write.
+    """
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    from backtest.data.dates import parse_date
+
+    parsed = parse_date(value, str(info.field_name))  # DataValidationError is a ValueError
+    return parsed.date() if parsed is not None else None
+
+
 def _check_window(value: Window, name: str) -> Window:
     if value[0] > value[1]:
         raise ValueError(f"{name} must be [first, last] with first <= last, got {list(value)}")
@@ -94,6 +108,8 @@ class DataConfig(_Model):
     catalogs: tuple[Path, ...] = ()
     define: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    _dates = field_validator("start", "end", mode="before")(_iso_date)
+
     @model_validator(mode="after")
     def _range(self) -> DataConfig:
         if self.start and self.end and self.start > self.end:
@@ -110,6 +126,8 @@ class InlineEvent(_Model):
     timezone: str | None = None
     label: str
     category: str = ""
+
+    _date = field_validator("date", mode="before")(_iso_date)
 
 
 class EventsConfig(_Model):
@@ -138,6 +156,8 @@ class EventsConfig(_Model):
     start: dt.date | None = None
     end: dt.date | None = None
     timezone: str | None = None
+
+    _dates = field_validator("start", "end", mode="before")(_iso_date)
 
     @model_validator(mode="after")
     def _some(self) -> EventsConfig:

@@ -17,6 +17,7 @@ __all__ = [
     "DataSourceError",
     "DataValidationError",
     "FetchFailedWarning",
+    "NoNetworkError",
     "OfflineError",
     "OutputError",
     "RateLimitError",
@@ -69,6 +70,15 @@ class OfflineError(BacktestError, RuntimeError):
 class OutputError(BacktestError, OSError):
     """The output location is refused: it holds files backtest did not write, or
     cannot be written (checked before any computation)."""
+
+
+class NoNetworkError(OfflineError, DataSourceError):
+    """A source's host cannot be reached at all: there is no network.
+
+    Raised for a failed name resolution, a refused connection or an unreachable
+    network, which no retry can mend (so none is made); timeouts and 5xx answers
+    are retried and raise :class:`DataSourceError` instead.
+    """
 
 
 class CacheCorruptError(BacktestError, OSError):

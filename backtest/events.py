@@ -954,6 +954,10 @@ def _bound(value: DateLike | None, name: str) -> pd.Timestamp | None:
             f"select: {name} {value!r} does not parse; expected a date like '2025-04-01' or a "
             "tz-aware timestamp"
         ) from exc
+    if isinstance(value, str):  # ISO 8601 only: "01/06/2016" is refused, never guessed
+        from backtest.data.dates import check_iso_text
+
+        check_iso_text(value, f"select: {name}")
     if pd.isna(stamp):
         raise DataValidationError(f"select: {name} {value!r} is not a date")
     if stamp.tzinfo is None:

@@ -119,7 +119,15 @@ def run(
     loader = data_mod.DataLoader(catalog, cache=cfg_data.cache_dir, offline=cfg_data.offline)
     regressors = [n for n in ([cfg_es.market] if cfg_es.market else []) + list(cfg_es.factors)]
     names = list(dict.fromkeys([*cfg_data.series, *regressors, *_strategy_series(config)]))
-    loaded = [loader.load_series(n, prefer=cfg_data.sources.get(n)) for n in names]
+    # Up to the config's end only: nothing later is downloaded, and a local copy that
+    # reaches `end` means no network at all. History before `start` is kept (percentiles);
+    # a series without observations in [start, end] is an error naming its dates.
+    loaded = [
+        loader.load_series(
+            n, cfg_data.start, cfg_data.end, prefer=cfg_data.sources.get(n), history=True
+        )
+        for n in names
+    ]
     history = data_mod.to_frame(loaded)
     levels = history.loc[
         pd.Timestamp(cfg_data.start) if cfg_data.start else None : pd.Timestamp(cfg_data.end)

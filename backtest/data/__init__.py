@@ -28,7 +28,14 @@ import pandas as pd
 
 from backtest.data.cache import Cache, checksum, default_cache_dir
 from backtest.data.catalog import Catalog, SeriesSpec, SourceSpec, builtin_catalog
-from backtest.data.loader import DataLoader, DateLike, LoadedSeries, to_frame
+from backtest.data.loader import (
+    DataLoader,
+    DateLike,
+    LoadedSeries,
+    parse_date,
+    require_observations,
+    to_frame,
+)
 from backtest.data.snapshot import snapshot_dir
 from backtest.data.validate import check_levels
 from backtest.errors import DataValidationError
@@ -46,7 +53,9 @@ __all__ = [
     "default_cache_dir",
     "fetch",
     "load",
+    "parse_date",
     "reactions",
+    "require_observations",
     "snapshot_dir",
     "to_frame",
 ]
@@ -102,12 +111,18 @@ def load(
     ----------
     names : str or iterable of str
         Catalog names, e.g. ``["UST10Y", "USDJPY"]``.
-    start, end : date-like, optional
-        Inclusive date range (``"2025-04-01"``, a ``date`` or a ``Timestamp``).
+    start, end : str, datetime.date or pandas.Timestamp, optional
+        Inclusive date range: ISO 8601 text ``"2025-04-01"``, a ``date`` or a
+        ``Timestamp`` (see :func:`parse_date`). ``"01/06/2016"`` and other non-ISO
+        forms are refused with the ISO form to write. Nothing after `end` is
+        downloaded.
     offline : bool, optional
         ``True`` reads only the cache and the bundled snapshot; ``False`` extends
-        them from the network; ``None`` (default) uses ``$BACKTEST_OFFLINE`` and
-        otherwise goes offline when the source's host does not answer quickly.
+        them from the network (and fails at once, suggesting ``offline=True``, when
+        there is no network); ``None`` (default) uses ``$BACKTEST_OFFLINE`` and
+        otherwise goes offline, with one warning, when the source's host does not
+        answer quickly. A local copy that already reaches `end` is used without
+        touching the network in every mode.
     sources : str or mapping, optional
         Preferred provider, for all series (``"yahoo"``) or per series
         (``{"USDJPY": "yahoo"}``); default: each series' default source.
@@ -129,16 +144,21 @@ def load(
     backtest.errors.UnknownSeriesError
         A name is not in the catalog (the message suggests close names).
     backtest.errors.DataValidationError
-        Bad dates, ``start`` after ``end``, or a series listed twice.
+        Dates that are not ISO 8601, ``start`` after ``end``, a range holding no
+        observation of some series (the message gives each one's available dates),
+        or a series listed twice.
     backtest.errors.OfflineError
-        A series is neither cached nor bundled and the network is off.
+        A series is neither cached nor bundled and the network is off; or
+        (:class:`~backtest.errors.NoNetworkError`) ``offline=False`` and a source's
+        host cannot be reached (nothing is retried or written).
 
     Warns
     -----
     backtest.errors.DataEndsEarlyWarning
         A series ends before the requested `end`.
     backtest.errors.FetchFailedWarning
-        A download failed and local data was used instead.
+        A download failed, or (once per call) no network was detected, and local
+        data was used instead.
     """
     loader = DataLoader(
         catalog if catalog is not None else _full_catalog(),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -24,10 +25,11 @@ import pandas as pd
 import requests
 
 from backtest import __version__
-from backtest.data.sources import DATE_COLUMNS, normalize_series
+from backtest.data.sources import DATE_COLUMNS, no_network_reason, normalize_series
 from backtest.errors import (
     DataSourceError,
     DataValidationError,
+    NoNetworkError,
     RateLimitError,
     SymbolNotFoundError,
 )
@@ -54,9 +56,15 @@ class FredSource:
         The CSV endpoint; the series id goes in the ``id`` query parameter.
     timeout : float
         Seconds to wait for each response.
+    connect_timeout : float
+        Seconds to wait for the connection to open (a network that drops packets
+        silently shows as connect timeouts, retried like any timeout).
     retries : int
         How many times a request refused with 429, failed with a 5xx status, a
         connection error or a timeout is retried (so at most ``retries + 1`` attempts).
+        A host that cannot be reached at all (name resolution failed, connection
+        refused, network unreachable) is not retried: that is
+        :class:`~backtest.errors.NoNetworkError` at the first attempt.
     backoff : float
         Seconds before the first retry; doubled at every further retry
         (``backoff * 2**attempt``). A numeric ``Retry-After`` header lengthens the wait.
@@ -79,6 +87,7 @@ class FredSource:
         *,
         base_url: str = "https://fred.stlouisfed.org/graph/fredgraph.csv",
         timeout: float = 30.0,
+        connect_timeout: float = 5.0,
         retries: int = 4,
         backoff: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -90,6 +99,7 @@ class FredSource:
         self.session = session if session is not None else requests.Session()
         self.base_url = base_url
         self.timeout = timeout
+        self.connect_timeout = min(connect_timeout, timeout)
         self.retries = retries
         self.backoff = backoff
         self.sleep = sleep
@@ -127,6 +137,8 @@ class FredSource:
             FRED has no series `symbol` (HTML error page, status 404 or 400).
         backtest.errors.RateLimitError
             FRED still answered 429 after `retries` retries.
+        backtest.errors.NoNetworkError
+            The host cannot be reached at all (no retry is made).
         backtest.errors.DataSourceError
             Any other failure: persistent 5xx or connection errors, or a body that is
             not FRED's two-column CSV.
@@ -162,10 +174,14 @@ class FredSource:
                 response = self.session.get(
                     self.base_url,
                     params=params,
-                    timeout=self.timeout,
+                    timeout=(self.connect_timeout, self.timeout),
                     headers={"User-Agent": _USER_AGENT},
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = None if isinstance(exc, requests.Timeout) else no_network_reason(exc)
+                if reason is not None:  # no network at all: a retry cannot help
+                    host = urllib.parse.urlsplit(self.base_url).hostname or self.base_url
+                    raise NoNetworkError(f"FRED {symbol}: cannot reach {host}: {reason}") from exc
                 last = f"{type(exc).__name__}: {exc}"
                 rate_limited = False
             else:

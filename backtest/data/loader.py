@@ -4,18 +4,34 @@ Resolution for one series (its chosen :class:`~backtest.data.catalog.SourceSpec`
 
 1. **Local history**: the cache file if there is one, else the bundled snapshot
    file (``file`` sources *are* a local file).
-2. **Offline** (``offline=True``, ``$BACKTEST_OFFLINE=1``, or the source's host
-   does not answer within a second or two): local history only; a series with
-   none is an :class:`~backtest.errors.OfflineError` naming it and the fix.
-3. **Online**: only the missing tail is downloaded (from a few days before the
-   last local date, so late revisions are picked up), merged over the local
-   history and written to the cache atomically. A download that fails leaves
-   the cache untouched and falls back to local history with a
+2. **Covered**: when local history already reaches the requested `end` (no
+   session of the series' exchange calendar is missing up to ``min(end, today)``),
+   or the cache file was downloaded within ``max_age``, the network is not touched
+   at all, whatever `offline` says.
+3. **Offline** (``offline=True``, ``$BACKTEST_OFFLINE=1``, or, with
+   ``offline=None``, the source's host does not answer within a second or two):
+   local history only; a series with none is an
+   :class:`~backtest.errors.OfflineError` naming it and the fix. Detected (not
+   requested) offline use is announced once per loader by a
    :class:`~backtest.errors.FetchFailedWarning`.
+4. **Online**: only the missing tail is downloaded, from a few days before the
+   last local date (to pick up late revisions) up to `end` (never past it),
+   merged over the local history and written to the cache atomically.
+   A host that cannot be reached at all (:class:`~backtest.errors.NoNetworkError`:
+   name resolution failed, connection refused, network unreachable) is detected
+   at the first request and never retried: with ``offline=False`` the load fails
+   at once with one message suggesting ``--offline``; with ``offline=None`` every
+   series of the load falls back to local history with one warning. Any other
+   failed download leaves the cache untouched and falls back to local history
+   with a :class:`~backtest.errors.FetchFailedWarning`.
 
-The result is sliced to ``[start, end]``; when it ends before a requested `end`
-(missing sessions by the series' exchange calendar) a
+The result is sliced to ``[start, end]``. A range holding no observation of a
+series is a :class:`~backtest.errors.DataValidationError` naming the series and
+its available dates; when a series ends before a requested `end` (missing
+sessions by its exchange calendar, up to today) a
 :class:`~backtest.errors.DataEndsEarlyWarning` says so.
+
+Dates are parsed by :func:`backtest.data.dates.parse_date` (ISO 8601 only).
 """
 
 from __future__ import annotations
@@ -29,13 +45,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from backtest.data.cache import Cache, checksum
 from backtest.data.catalog import Catalog, SeriesSpec, SourceSpec, builtin_catalog
+from backtest.data.dates import DateLike, parse_date
 from backtest.data.snapshot import snapshot_dir
 from backtest.data.sources import FileSource, Source, read_series_file
 from backtest.errors import (
@@ -43,13 +60,23 @@ from backtest.errors import (
     DataSourceError,
     DataValidationError,
     FetchFailedWarning,
+    NoNetworkError,
     OfflineError,
 )
 
-__all__ = ["DataLoader", "LoadedSeries", "network_available", "parse_date"]
+__all__ = [
+    "DataLoader",
+    "DateLike",
+    "LoadedSeries",
+    "network_available",
+    "parse_date",
+    "require_observations",
+]
 
 Origin = Literal["cache", "snapshot", "file", "download"]
-DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp
+
+#: Seconds the network probe waits for a host (``offline=None``).
+PROBE_TIMEOUT = 1.5
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,9 @@ class LoadedSeries:
         :func:`backtest.data.cache.checksum` of the *full* local history used.
     path : pathlib.Path or None
         The cache or snapshot file read or written.
+    available : tuple of pandas.Timestamp, optional
+        First and last date of the full local history, before slicing (``None``
+        when it is empty or unknown); quoted when a range holds no observation.
     """
 
     name: str
@@ -82,6 +112,7 @@ class LoadedSeries:
     origin: Origin
     checksum: str
     path: Path | None
+    available: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
     def provenance(self) -> dict[str, object]:
         """Return a JSON-ready record of where this series came from."""
@@ -106,34 +137,11 @@ def _iso(ts: pd.Timestamp) -> str:
     return ts.date().isoformat()
 
 
-def parse_date(value: DateLike | None, what: str) -> pd.Timestamp | None:
-    """Parse a user-given date; ``None`` passes through.
-
-    Raises
-    ------
-    backtest.errors.DataValidationError
-        `value` is not a date; the message names `what`.
-    """
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        ts = pd.NaT
-    if ts is pd.NaT or pd.isna(ts):
-        raise DataValidationError(
-            f"{what}={value!r} does not parse as a date; expected YYYY-MM-DD, e.g. 2025-04-02"
-        )
-    if ts.tz is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
-
-
 _probe_lock = threading.Lock()
 
 
 @cache
-def network_available(host: str, port: int = 443, timeout: float = 1.5) -> bool:
+def network_available(host: str, port: int = 443, timeout: float = PROBE_TIMEOUT) -> bool:
     """Return whether a TCP connection to `host` opens within `timeout` seconds.
 
     The answer is remembered for the process. Name resolution runs in a daemon
@@ -212,6 +220,8 @@ class DataLoader:
         self.max_age = max_age
         self.overlap_days = overlap_days
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
+        self._no_network: str | None = None  # why this loader found no network, once
+        self._warned_offline = False
 
     # Sources --------------------------------------------------------------------
     def source(self, provider: str) -> Source:
@@ -229,15 +239,36 @@ class DataLoader:
                 raise DataValidationError(f"no online source for provider {provider!r}")
         return self._sources[provider]
 
-    def is_offline(self, provider: str) -> bool:
-        """Decide whether to stay off the network for `provider`."""
-        if self.offline is not None:
-            return self.offline
-        env = _env_offline()
-        if env is not None:
-            return env
+    def _policy(self) -> Literal["offline", "online", "detect"]:
+        """``offline``/``online`` when asked for (argument, then environment), else ``detect``."""
+        wanted = self.offline if self.offline is not None else _env_offline()
+        if wanted is None:
+            return "detect"
+        return "offline" if wanted else "online"
+
+    def _detected_offline(self, provider: str) -> str | None:
+        """Why the network is off for `provider` (``detect`` policy), or ``None``."""
+        if self._no_network is not None:  # found once: not probed again for any series
+            return self._no_network
         host = self.source(provider).host
-        return host is None or not network_available(host)
+        if host is None:
+            return f"the {provider} source has no network host"
+        if not network_available(host):
+            self._no_network = f"{host} did not answer within {PROBE_TIMEOUT:g} s"
+            return self._no_network
+        return None
+
+    def is_offline(self, provider: str) -> bool:
+        """Decide whether to stay off the network for `provider`.
+
+        ``offline`` when given, else ``$BACKTEST_OFFLINE``, else a quick probe of the
+        source's host (answered once per process); also ``True`` once a request of
+        this loader found no network at all.
+        """
+        policy = self._policy()
+        if policy != "detect":
+            return policy == "offline"
+        return self._detected_offline(provider) is not None
 
     # Local history ----------------------------------------------------------------
     def _resolve_path(self, name: str, relative: str) -> Path:
@@ -280,6 +311,7 @@ class DataLoader:
         end: DateLike | None = None,
         *,
         prefer: str | None = None,
+        history: bool = False,
     ) -> LoadedSeries:
         """Load one series; see the module docstring for the resolution rules.
 
@@ -287,33 +319,137 @@ class DataLoader:
         ----------
         name : str
             Catalog name.
-        start, end : date-like, optional
-            Inclusive bounds.
+        start, end : str, datetime.date or pandas.Timestamp, optional
+            Inclusive bounds, ISO 8601 (see :func:`backtest.data.dates.parse_date`).
+            Nothing after `end` is downloaded.
         prefer : str, optional
             Provider to use instead of the series' default.
+        history : bool
+            Also return the observations before `start` (all history up to `end`,
+            e.g. for estimation windows); `start` then only bounds the check that
+            the range holds data.
 
         Returns
         -------
         LoadedSeries
+
+        Raises
+        ------
+        backtest.errors.DataValidationError
+            A date is not ISO 8601, `start` is after `end`, or the range holds no
+            observation of the series (the message gives its available dates).
+        backtest.errors.OfflineError
+            Data must be downloaded but the network is off and there is no local
+            copy; or (:class:`~backtest.errors.NoNetworkError`) ``offline=False``
+            and the source's host cannot be reached.
         """
         t0, t1 = _check_range(start, end)
+        got = self._load_one(name, None if history else t0, t1, prefer)
+        require_observations([got], t0, t1)
+        return got
+
+    def _load_one(
+        self, name: str, t0: pd.Timestamp | None, t1: pd.Timestamp | None, prefer: str | None
+    ) -> LoadedSeries:
         spec = self.catalog[name]
         src = spec.source(prefer)
         base = self.local(name, prefer)
-        offline = src.provider == "file" or self.is_offline(src.provider)
-        if offline:
-            if base is None:
-                raise OfflineError(
-                    f"series {name} ({src.key}) is not in the cache ({self.cache.root}) "
-                    "or the bundled snapshot, and the network is off; fetch it once online "
-                    f"with `backtest data fetch {name}`"
-                )
-            loaded = base
+        policy = "offline" if src.provider == "file" else self._policy()
+        if base is not None and (policy == "offline" or self._covered(src, base, t1)):
+            loaded, offline = base, policy == "offline"
         else:
-            loaded = self._extend(name, spec, src, base, t1)
+            loaded, offline = self._download_or_local(name, spec, src, base, t1, policy)
         data = loaded.data.loc[t0:t1]
         self._warn_if_short(loaded, data, t1, offline)
-        return LoadedSeries(name, spec, src, data, loaded.origin, loaded.checksum, loaded.path)
+        full = loaded.data.index
+        available = (full[0], full[-1]) if len(full) else None
+        return LoadedSeries(
+            name, spec, src, data, loaded.origin, loaded.checksum, loaded.path, available
+        )
+
+    def _download_or_local(
+        self,
+        name: str,
+        spec: SeriesSpec,
+        src: SourceSpec,
+        base: LoadedSeries | None,
+        end: pd.Timestamp | None,
+        policy: Literal["offline", "online", "detect"],
+    ) -> tuple[LoadedSeries, bool]:
+        """Extend `base` up to `end` over the network if it may be used; else `base`.
+
+        Returns the series and whether it is local data used for want of a network.
+        """
+        reason = "offline" if policy == "offline" else None
+        if policy == "detect":
+            reason = self._detected_offline(src.provider)
+        if reason is None:
+            try:
+                return self._extend(name, spec, src, base, end), False
+            except NoNetworkError as exc:
+                if policy == "online":  # the user asked for the network: stop here
+                    message = self._no_network_message(name, src, base, end, exc)
+                    raise NoNetworkError(message) from None  # one line, no urllib3 chain
+                self._no_network = reason = str(exc)
+        if base is None:
+            why = "--offline or BACKTEST_OFFLINE=1" if reason == "offline" else reason
+            raise OfflineError(
+                f"series {name} ({src.key}) is not in the cache ({self.cache.root}) "
+                f"or the bundled snapshot, and the network is off ({why}); fetch it "
+                f"once online with `backtest data fetch {name}`"
+            )
+        if policy == "detect":
+            self._warn_offline_once(reason)
+        return base, True
+
+    def _target(self, end: pd.Timestamp | None) -> pd.Timestamp:
+        """The last date data can exist for: `end`, but never after today."""
+        today = pd.Timestamp(self._today())
+        return min(end, today) if end is not None else today
+
+    def _covered(self, src: SourceSpec, base: LoadedSeries, end: pd.Timestamp | None) -> bool:
+        """Whether `base` needs no download for a range ending at `end`."""
+        if not len(base.data):
+            return False
+        last, target = base.data.index[-1], self._target(end)
+        if last >= target or (base.origin == "cache" and self._fresh(src)):
+            return True
+        return _expected_sessions(base.spec.calendar, last, target) == 0
+
+    def _no_network_message(
+        self,
+        name: str,
+        src: SourceSpec,
+        base: LoadedSeries | None,
+        end: pd.Timestamp | None,
+        exc: NoNetworkError,
+    ) -> str:
+        upto = _iso(end) if end is not None else "today"
+        if base is not None and len(base.data):
+            have = f"local data ({base.origin}) end {_iso(base.data.index[-1])}"
+            fix = (
+                "run with --offline (offline=True; data.offline: true in a config) to use "
+                "the cache and the bundled snapshot only"
+            )
+        else:
+            have = "there is no local copy (cache or bundled snapshot)"
+            fix = f"connect and run `backtest data fetch {name}` once"
+        return (
+            f"no network: {exc}. {name} ({src.key}) needs data up to {upto} and {have}; "
+            f"nothing was downloaded or written. To go on without the network, {fix}"
+        )
+
+    def _warn_offline_once(self, reason: str) -> None:
+        if self._warned_offline:
+            return
+        self._warned_offline = True
+        warnings.warn(
+            f"no network ({reason}): using local data (cache and bundled snapshot) without "
+            "downloading; pass --offline (offline=True) to skip the network check, or "
+            "--online (data.offline: false) to require downloads, e.g. behind a proxy",
+            FetchFailedWarning,
+            stacklevel=5,
+        )
 
     def _extend(
         self,
@@ -323,27 +459,30 @@ class DataLoader:
         base: LoadedSeries | None,
         end: pd.Timestamp | None,
         *,
-        mode: Literal["auto", "tail", "full"] = "auto",
+        mode: Literal["tail", "full"] = "tail",
     ) -> LoadedSeries:
-        """Download what `base` lacks: nothing if it is current ("auto"), the tail, or all."""
+        """Download what `base` lacks up to `end` (the tail, or all with ``mode="full"``).
+
+        Raises
+        ------
+        backtest.errors.NoNetworkError
+            The source's host cannot be reached at all (never turned into a warning
+            here: the caller decides).
+        """
         if mode == "full":
             base = None
         fetch_from: pd.Timestamp | None = None
         if base is not None and len(base.data):
-            last = base.data.index[-1]
-            if mode == "auto":
-                today = pd.Timestamp(self._today())
-                target = min(end, today) if end is not None else today
-                if last >= target or (base.origin == "cache" and self._fresh(src)):
-                    return base
-            fetch_from = last - pd.Timedelta(days=self.overlap_days)
+            fetch_from = base.data.index[-1] - pd.Timedelta(days=self.overlap_days)
         try:
             new = self.source(src.provider).fetch(
                 src.symbol,
                 fetch_from.date() if fetch_from is not None else None,
-                None,
+                end.date() if end is not None else None,
                 field=src.field,
             )
+        except NoNetworkError:
+            raise
         except DataSourceError as exc:
             if base is None:
                 raise
@@ -351,7 +490,7 @@ class DataLoader:
                 f"{name} ({src.key}): download failed, using {base.origin} data to "
                 f"{_iso(base.data.index[-1])} ({exc})",
                 FetchFailedWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             return base
         merged = new if base is None else new.combine_first(base.data)
@@ -376,15 +515,16 @@ class DataLoader:
         if end is None:
             return
         last = data.index[-1] if len(data) else None
-        missing = _expected_sessions(loaded.spec.calendar, last, end)
+        if last is None:
+            return  # no observation at all in the range: require_observations says so
+        missing = _expected_sessions(loaded.spec.calendar, last, self._target(end))
         if missing:
             where = "offline, " if offline else ""
-            ends = f"ends {_iso(last)}" if last is not None else "has no observations"
             warnings.warn(
-                f"{loaded.name} ({loaded.source.key}, {where}{loaded.origin}) {ends}, "
+                f"{loaded.name} ({loaded.source.key}, {where}{loaded.origin}) ends {_iso(last)}, "
                 f"before the requested end {_iso(end)} ({missing} expected sessions missing)",
                 DataEndsEarlyWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
     def load(
@@ -402,10 +542,11 @@ class DataLoader:
         seen = [n for i, n in enumerate(names) if n in names[:i]]
         if seen:
             raise DataValidationError(f"series listed more than once: {', '.join(seen)}")
-        _check_range(start, end)
+        t0, t1 = _check_range(start, end)
         for name in names:
             self.catalog[name]  # unknown names fail before any work
-        loaded = [self.load_series(n, start, end, prefer=_pick(prefer, n)) for n in names]
+        loaded = [self._load_one(n, t0, t1, _pick(prefer, n)) for n in names]
+        require_observations(loaded, t0, t1)
         return to_frame(loaded)
 
     def fetch(self, name: str, *, prefer: str | None = None, refresh: bool = False) -> LoadedSeries:
@@ -424,7 +565,8 @@ class DataLoader:
         Raises
         ------
         backtest.errors.OfflineError
-            The network is off.
+            The network is off, or (:class:`~backtest.errors.NoNetworkError`) the
+            source's host cannot be reached; nothing is written.
         backtest.errors.DataValidationError
             The source is a bundled-only ``file`` source.
         """
@@ -441,7 +583,13 @@ class DataLoader:
                 "BACKTEST_OFFLINE=1)"
             )
         base = None if refresh else self.local(name, prefer)
-        return self._extend(name, spec, src, base, None, mode="full" if refresh else "tail")
+        try:
+            return self._extend(name, spec, src, base, None, mode="full" if refresh else "tail")
+        except NoNetworkError as exc:
+            raise NoNetworkError(
+                f"cannot fetch {name} ({src.key}): no network: {exc}; nothing was written. "
+                "Connect and retry; cached and bundled data stay usable with --offline"
+            ) from None
 
 
 def _pick(prefer: str | Mapping[str, str] | None, name: str) -> str | None:
@@ -459,6 +607,46 @@ def _check_range(
             f"start={_iso(t0)} is after end={_iso(t1)}; start must be on or before end"
         )
     return t0, t1
+
+
+def require_observations(
+    loaded: Iterable[LoadedSeries], start: DateLike | None = None, end: DateLike | None = None
+) -> None:
+    """Refuse a date range that holds no observation of some series.
+
+    Parameters
+    ----------
+    loaded : iterable of LoadedSeries
+        Loaded series (their ``data`` may extend beyond the range).
+    start, end : date-like, optional
+        Inclusive range to check.
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        Some series has no observation in ``[start, end]``; the message names every
+        such series with its source and the dates it has.
+    """
+    t0, t1 = _check_range(start, end)
+    empty = [item for item in loaded if item.data.loc[t0:t1].empty]
+    if not empty:
+        return
+    if t0 is not None:
+        span = f"from {_iso(t0)} to {_iso(t1)}" if t1 is not None else f"from {_iso(t0)} on"
+    else:
+        span = f"up to {_iso(t1)}" if t1 is not None else "at all"
+    parts = []
+    for item in empty:
+        has = (
+            f"{_iso(item.available[0])} to {_iso(item.available[-1])}"
+            if item.available is not None
+            else "no observations"
+        )
+        parts.append(f"{item.name} ({item.source.key}, {item.origin}: {has})")
+    raise DataValidationError(
+        f"no observations {span} for {'; '.join(parts)}; choose start and end within the "
+        "available dates"
+    )
 
 
 def _expected_sessions(calendar: str | None, last: pd.Timestamp | None, end: pd.Timestamp) -> int:

@@ -16,15 +16,19 @@ Remote sources live in :mod:`backtest.data.fred` and :mod:`backtest.data.yahoo`.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
+from backtest.data.dates import non_iso_reason
 from backtest.errors import DataValidationError
 
-__all__ = ["FileSource", "Source", "normalize_series", "read_series_file"]
+__all__ = ["FileSource", "Source", "no_network_reason", "normalize_series", "read_series_file"]
 
 #: Column names accepted as the date column of a CSV file (case-insensitive).
 DATE_COLUMNS = ("date", "observation_date", "datetime", "timestamp", "time")
@@ -83,6 +87,79 @@ class Source(Protocol):
         ...
 
 
+#: errno values meaning the host cannot be reached at all (not worth a retry).
+_NO_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ENETUNREACH: "network is unreachable",
+    errno.EHOSTUNREACH: "no route to host",
+    errno.ENETDOWN: "network is down",
+}
+
+#: The same failures as worded by the resolver, urllib3 and curl (yfinance logs text).
+_NO_NETWORK_TEXT = (
+    ("name or service not known", "name resolution failed"),
+    ("temporary failure in name resolution", "name resolution failed"),
+    ("nodename nor servname", "name resolution failed"),
+    ("getaddrinfo failed", "name resolution failed"),
+    ("failed to resolve", "name resolution failed"),
+    ("could not resolve host", "name resolution failed"),
+    ("curl: (6)", "name resolution failed"),
+    ("connection refused", "connection refused"),
+    ("network is unreachable", "network is unreachable"),
+    ("no route to host", "no route to host"),
+    ("curl: (7)", "could not connect"),
+)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and every exception it wraps (cause, context, args, urllib3's ``reason``)."""
+    todo, seen = [exc], set()
+    while todo:
+        item = todo.pop(0)
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        inner = [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+        todo.extend(x for x in inner if isinstance(x, BaseException))
+
+
+def no_network_reason(error: BaseException | str) -> str | None:
+    """Say why `error` means "no network at all", or return ``None`` if it does not.
+
+    Parameters
+    ----------
+    error : BaseException or str
+        An exception raised by a request (``requests.ConnectionError`` wrapping
+        urllib3's ``NameResolutionError`` / ``NewConnectionError``, a curl error),
+        or the text of one (yfinance logs errors instead of raising them).
+
+    Returns
+    -------
+    str or None
+        A short reason such as ``"name resolution failed ([Errno -2] Name or service
+        not known)"`` for a failed name resolution, a refused connection or an
+        unreachable network; ``None`` for anything else (timeouts, resets, HTTP
+        errors), which may be transient and are worth a retry.
+    """
+    if isinstance(error, str):
+        items: list[BaseException] = []
+        text = error
+    else:
+        items = list(_chain(error))
+        for item in items:
+            if isinstance(item, socket.gaierror):
+                return f"name resolution failed ({item})"
+            if isinstance(item, OSError) and item.errno in _NO_NETWORK_ERRNOS:
+                return f"{_NO_NETWORK_ERRNOS[item.errno]} ({item})"
+        text = " ".join(str(item) for item in items)
+    lowered = text.lower()
+    for marker, reason in _NO_NETWORK_TEXT:
+        if marker in lowered:
+            return reason
+    return None
+
+
 def normalize_series(values: pd.Series, *, what: str, duplicates: str = "error") -> pd.Series:
     """Bring a raw daily series into the canonical shape shared by all sources.
 
@@ -106,7 +183,8 @@ def normalize_series(values: pd.Series, *, what: str, duplicates: str = "error")
     Raises
     ------
     backtest.errors.DataValidationError
-        A date does not parse, or a date is repeated (see `duplicates`).
+        A date is not ISO 8601 text or a date object (``01/06/2016`` is refused with
+        both readings, never guessed), or a date is repeated (see `duplicates`).
 
     Notes
     -----
@@ -117,15 +195,12 @@ def normalize_series(values: pd.Series, *, what: str, duplicates: str = "error")
     """
     index = values.index
     if not isinstance(index, pd.DatetimeIndex):
-        try:
-            try:  # fast path: ISO 8601 text, as every supported source writes
-                index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
-            except (ValueError, TypeError):
-                index = pd.DatetimeIndex(pd.to_datetime(index, format="mixed"))
+        try:  # ISO 8601 only: "01/06/2016" would be read month-first, a date misread
+            index = pd.DatetimeIndex(pd.to_datetime(index, format="ISO8601"))
         except (ValueError, TypeError) as exc:
-            bad = _first_unparseable(values.index)
+            bad, why = _first_unparseable(values.index)
             raise DataValidationError(
-                f"{what}: date {bad!r} does not parse; expected ISO dates like 2025-04-02"
+                f"{what}: date {bad!r} {why}; dates must be ISO 8601 (YYYY-MM-DD)"
             ) from exc
     if index.tz is not None:
         index = index.tz_localize(None)
@@ -156,13 +231,19 @@ def normalize_series(values: pd.Series, *, what: str, duplicates: str = "error")
     return out
 
 
-def _first_unparseable(index: pd.Index) -> object:
+def _first_unparseable(index: pd.Index) -> tuple[object, str]:
+    """The first date of `index` that is not ISO 8601, and why (with the ISO form if known)."""
     for item in index:
+        if isinstance(item, str):
+            reason = non_iso_reason(item)
+            if reason is not None:
+                return item, reason
+            continue
         try:
             pd.Timestamp(item)
         except (ValueError, TypeError):
-            return item
-    return index[0] if len(index) else None
+            return item, "does not parse"
+    return (index[0] if len(index) else None), "does not parse (mixed forms or time zones)"
 
 
 def read_series_file(path: Path, *, field: str = "close", column: str | None = None) -> pd.Series:

@@ -23,10 +23,11 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from backtest.data.sources import normalize_series
+from backtest.data.sources import no_network_reason, normalize_series
 from backtest.errors import (
     DataSourceError,
     DataValidationError,
+    NoNetworkError,
     RateLimitError,
     SymbolNotFoundError,
 )
@@ -45,6 +46,16 @@ FIELDS: dict[str, str] = {
 #: Text by which yfinance reports a rate limit (exception class name and message).
 _RATE_LIMIT_MARKERS = ("yfratelimiterror", "too many requests", "rate limited")
 
+#: Text of transient failures (curl 28 timeout, 52 empty reply, 56 receive error, resets).
+_TRANSIENT_MARKERS = (
+    "curl: (28)",
+    "curl: (52)",
+    "curl: (56)",
+    "timed out",
+    "timeout(",
+    "connection reset",
+)
+
 #: yfinance's header line before the per-ticker errors, e.g. "\n1 Failed download:".
 _FAILED_HEADER = re.compile(r"^\s*\d+ Failed downloads?:\s*$")
 
@@ -61,8 +72,10 @@ class YahooSource:
         Stand-in for :func:`yfinance.download` (same keyword arguments, returns a
         DataFrame). By default yfinance is imported on first use.
     retries : int
-        How many times a rate-limited download is retried (so at most
-        ``retries + 1`` attempts).
+        How many times a rate-limited or timed-out download (or one whose connection
+        was reset) is retried (so at most ``retries + 1`` attempts). A host that
+        cannot be reached at all is not retried
+        (:class:`~backtest.errors.NoNetworkError` at once).
     backoff : float
         Seconds before the first retry; doubled at every further retry
         (``backoff * 2**attempt``).
@@ -134,9 +147,12 @@ class YahooSource:
             yfinance returned no rows for `symbol` (its logged message is quoted).
         backtest.errors.RateLimitError
             Yahoo still refused the requests as too many after `retries` retries.
+        backtest.errors.NoNetworkError
+            Yahoo's host cannot be reached at all (yfinance logged or raised a failed
+            name resolution, a refused connection or an unreachable network).
         backtest.errors.DataSourceError
-            yfinance is missing, raised an unexpected error, or returned an
-            unexpected frame.
+            yfinance is missing, raised an unexpected error, returned an unexpected
+            frame, or still timed out after `retries` retries.
         """
         _column(field)  # validate before any download
         symbol = symbol.strip() if isinstance(symbol, str) else symbol
@@ -162,17 +178,27 @@ class YahooSource:
 
         attempts = self.retries + 1
         last = ""
+        rate_limited = False
         for attempt in range(attempts):
             frame, messages, error = _call(download, symbol, kwargs)
+            said = "; ".join(messages)
+            reason = no_network_reason(error if error is not None else said)
+            if reason is not None and (error is not None or frame is None or frame.empty):
+                shown = f"{type(error).__name__}: {error}" if error is not None else said
+                raise NoNetworkError(
+                    f"Yahoo {symbol}: cannot reach {self.host}: {reason} "
+                    f"(yfinance: {_shorten(shown)})"
+                ) from error
             if error is not None:
                 last = f"{type(error).__name__}: {error}"
-                if not _is_rate_limit(last, type(error)):
+                rate_limited = _is_rate_limit(last, type(error))
+                if not (rate_limited or _is_transient(last, type(error))):
                     raise DataSourceError(
                         f"Yahoo {symbol}: yfinance.download raised {last}"
                     ) from error
             elif frame is None or frame.empty:
-                said = "; ".join(messages)
-                if not _is_rate_limit(said):
+                rate_limited = _is_rate_limit(said)
+                if not (rate_limited or _is_transient(said)):
                     raise SymbolNotFoundError(_not_found_message(symbol, start, end, said))
                 last = said
             else:
@@ -182,10 +208,15 @@ class YahooSource:
                 return series.loc[lo:hi]
             if attempt < self.retries:
                 self.sleep(self.backoff * 2**attempt)
-        raise RateLimitError(
-            f"Yahoo {symbol}: still rate limited after {attempts} attempts "
-            f"(backoff {self.backoff:g}s doubling); last message: {last}. "
-            "Wait a while before trying again"
+        if rate_limited:
+            raise RateLimitError(
+                f"Yahoo {symbol}: still rate limited after {attempts} attempts "
+                f"(backoff {self.backoff:g}s doubling); last message: {last}. "
+                "Wait a while before trying again"
+            )
+        raise DataSourceError(
+            f"Yahoo {symbol}: still failing after {attempts} attempts (backoff "
+            f"{self.backoff:g}s doubling); last message: {_shorten(last)}"
         )
 
 
@@ -357,6 +388,21 @@ def _is_rate_limit(text: str, kind: type | None = None) -> bool:
         return True
     lowered = text.lower()
     return any(marker in lowered for marker in _RATE_LIMIT_MARKERS)
+
+
+def _is_transient(text: str, kind: type | None = None) -> bool:
+    """A timeout or a dropped connection, worth a retry (curl_cffi: Timeout, curl 28/52/56)."""
+    names = [k.__name__ for k in kind.__mro__] if kind is not None else []
+    if any("Timeout" in name for name in names):
+        return True
+    lowered = text.lower()
+    return any(marker in lowered for marker in _TRANSIENT_MARKERS)
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    """yfinance's error text without curl's boilerplate link, at most `limit` characters."""
+    text = re.sub(r"\.? See https://curl\.se/\S+ first for more details\.?", "", text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _not_found_message(symbol: str, start: dt.date | None, end: dt.date | None, said: str) -> str:

@@ -193,8 +193,9 @@ def test_online_downloads_only_the_tail_and_caches_it():
     src = FakeSource("fred", fred_tail())
     loader = online(fred=src)
     got = loader.load_series("UST10Y", start="2025-04-04", end="2026-08-24")
-    # Asked from 10 days before the snapshot's last date (2026-08-20), to catch revisions.
-    assert src.calls == [("DGS10", dt.date(2026, 8, 10), None, "close")]
+    # Asked from 10 days before the snapshot's last date (2026-08-20), to catch revisions,
+    # and never past the requested end.
+    assert src.calls == [("DGS10", dt.date(2026, 8, 10), dt.date(2026, 8, 24), "close")]
     assert got.origin == "download"
     assert got.data.loc["2025-04-04"] == 4.01 and got.data.iloc[-1] == 4.72
     cached = Cache().read("fred", "DGS10")
