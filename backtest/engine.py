@@ -28,7 +28,7 @@ import pandas as pd
 
 from backtest import metrics as mt
 from backtest.data.validate import check_levels
-from backtest.errors import BacktestError, ConfigError, StrategyError
+from backtest.errors import BacktestError, ConfigError, DataValidationError, StrategyError
 from backtest.execution import Executor, LocalExecutor
 from backtest.space import (
     DEFAULT_MAX_COMBINATIONS,
@@ -264,6 +264,24 @@ def _simulate(price: pd.Series, held: pd.DataFrame, fees_bps: float, slippage_bp
     h = held.to_numpy(dtype=float)
     change = np.diff(h, axis=0, prepend=0.0)  # first bar: the position itself
     size = np.where(change != 0.0, h, np.nan)  # NaN: no order on that bar
+    try:
+        return _from_orders(vbt, price, held, size, fees_bps, slippage_bps)
+    except ValueError as exc:  # vectorbt's order checks, e.g. a price so small value overflows
+        raise DataValidationError(
+            f"series {price.name!r}: the simulation refused an order ({exc}); its levels "
+            f"run from {np.nanmin(price.to_numpy()):g} to {np.nanmax(price.to_numpy()):g}, "
+            "check that they are prices (positive, finite, of a sensible scale)"
+        ) from None
+
+
+def _from_orders(
+    vbt: Any,
+    price: pd.Series,
+    held: pd.DataFrame,
+    size: np.ndarray,
+    fees_bps: float,
+    slippage_bps: float,
+) -> Any:
     return vbt.Portfolio.from_orders(
         close=price,
         size=pd.DataFrame(size, index=held.index, columns=held.columns),
@@ -311,6 +329,21 @@ def warm_up() -> None:
 
     price = pd.Series(np.linspace(1.0, 2.0, 8), index=pd.bdate_range("2020-01-01", periods=8))
     _simulate(price, pd.DataFrame({0: np.r_[0.0, np.ones(7)]}, index=price.index), 1.0, 1.0)
+
+
+def _check_price(levels: pd.DataFrame, series: str, where: str) -> None:
+    """Refuse a traded series with a non-positive level: the engine trades it as a price."""
+    if series not in levels.columns:
+        return  # reported by _data, with the columns there are
+    values = levels[series].to_numpy(dtype=float)
+    bad = np.flatnonzero(values <= 0.0)
+    if bad.size:
+        day = levels.index[bad[0]]
+        raise DataValidationError(
+            f"{where}: series {series!r} has a non-positive level {values[bad[0]]:g} on "
+            f"{day:%Y-%m-%d} ({bad.size} such rows); the engine trades a series as a price, "
+            "which must be positive"
+        )
 
 
 def _data(
@@ -412,6 +445,7 @@ def backtest(
     check_levels(
         levels, where="engine.backtest", columns=[series, *strat.required_series(p, series)]
     )
+    _check_price(levels, series, "engine.backtest")
     data = _data(strat, p, levels, series, events, day0)
     price = data.price
     target = strat.positions(data, p).reindex(price.index).to_frame(0)
@@ -554,6 +588,7 @@ def sweep(
         As in :func:`backtest`.
     """
     check_levels(levels, where="engine.sweep", columns=[series])
+    _check_price(levels, series, "engine.sweep")
     strat = _resolve(strategy)
     if max_combinations is not None and (
         isinstance(max_combinations, bool)

@@ -125,7 +125,8 @@ def test_markup_and_html_in_user_text(tmp_path, cli):
         "events:\n  files: []\n  ids: null\n  inline:\n"
         f"    - {{id: {json.dumps(WEIRD_ID)}, date: 2025-04-02, time: '16:00',"
         f" timezone: America/New_York, label: {json.dumps(WEIRD_LABEL)}}}\n"
-        "    - {id: pause_90d, date: 2025-04-09, time: '13:18', label: pause}\n",
+        "    - {id: pause_90d, date: 2025-04-09, time: '13:18', timezone: America/New_York,"
+        " label: pause}\n",
     )
     out_dir = tmp_path / "r"
     code, out, err = cli("run", cfg, "--offline", "-q", "--out", out_dir)
@@ -350,3 +351,18 @@ def test_progress_description_is_plain_text():
     task = progress.add_task("strategy risk[/x]_[bold]off", total=1)
     column = progress.columns[0]
     assert column.render(progress.tasks[task]).plain == "strategy risk[/x]_[bold]off"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(b"\x7fELF\x02\x01\x01\x00\xff\xfe", "not a text file", id="binary"),
+        pytest.param(b"name: t\ndata: [\n", "run.yaml", id="broken-yaml"),
+    ],
+)
+def test_config_that_is_not_yaml_text_exits_2(tmp_path, cli, content, expected):
+    path = tmp_path / "run.yaml"
+    path.write_bytes(content)
+    code, _, err = cli("run", path, "--offline", "--out", tmp_path / "r")
+    assert code == 2 and expected in err
+    assert not (tmp_path / "r").exists()
