@@ -15,6 +15,7 @@ from backtest.config import load_config
 from backtest.pipeline import run, write_run
 
 from ..conftest import REPO
+from ..reference import results_json as reference
 
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 SCHEMA = json.loads((REPO / "backtest" / "report" / "results.schema.json").read_text())
@@ -30,6 +31,15 @@ def run_config(path: Path, out: Path) -> dict:
 def test_every_config_runs_end_to_end(path, tmp_path):
     results = run_config(path, tmp_path / "run")
     jsonschema.validate(results, SCHEMA, cls=jsonschema.Draft202012Validator)
+    # Invariant, not an independent check: the numbers equal the stored reference run
+    # (tests/reference/results_json.py), so a change meant to change none changes none.
+    got = reference.normalise(results, tmp_path / "run")
+    diff = reference.differences(got, reference.load(path.stem))
+    assert not diff, (
+        f"{path.name}: results.json differs from tests/reference/results/{path.stem}.json.gz "
+        "(regenerate with `python -m tests.reference.results_json` only if the change is "
+        "meant to change numbers):\n" + "\n".join(diff)
+    )
     files = {p.name for p in (tmp_path / "run").iterdir()}
     assert {"report.html", "summary.md", "results.json", "config.yaml", "levels.parquet"} <= files
     # The saved config is complete: loading it again gives the same config.
