@@ -1,4 +1,4 @@
-"""Tests of backtest/engine.py against independent computations on the snapshot."""
+"""Tests of backtest/engine/ against independent computations on the snapshot."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from backtest import data, engine
 from backtest import metrics as mt
+from backtest.engine import simulate
 from backtest.errors import ConfigError
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -117,13 +118,13 @@ def test_sweep_selection_equals_whole_matrix_statistics(levels):
 def test_dispose_frees_the_portfolio_without_the_garbage_collector(levels):
     price = levels["USDJPY"].dropna()
     held = pd.DataFrame({0: np.r_[0.0, np.ones(len(price) - 1)]}, index=price.index)
-    pf = engine._simulate(price, held, 0.0, 0.0)
+    pf = simulate.portfolio(price, held, 0.0, 0.0)
     pf.returns()
     _ = pf.trades.values  # fills the method cache: the reference cycles
     ref = weakref.ref(pf)
     gc.disable()
     try:
-        engine._dispose(pf)
+        simulate.dispose(pf)
         del pf
         assert ref() is None  # freed by reference counting alone
     finally:
