@@ -49,7 +49,23 @@ _RANGE_KEYS = ("start", "stop", "step")
 
 
 class FloatRange(Sequence[float]):
-    """``start + i * step`` for ``i < count`` (a range of a float parameter)."""
+    """``start + i * step`` for ``i < count``: the values of a float parameter's range.
+
+    A lazy sequence (nothing is materialised), used by :class:`Grid` and by
+    :func:`backtest.engine.grid`.
+
+    Parameters
+    ----------
+    start, step : float
+        First value and increment.
+    count : int
+        Number of values.
+
+    Examples
+    --------
+    >>> list(FloatRange(0.5, 0.25, 3))
+    [0.5, 0.75, 1.0]
+    """
 
     def __init__(self, start: float, step: float, count: int) -> None:
         self.start, self.step, self.n = start, step, count
