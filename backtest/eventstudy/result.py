@@ -505,7 +505,7 @@ class EventStudyResult:
         complete = ~win.incomplete[e, s]
         days_in_data = win.days_in_data[e, s]
         rows["pvalue_bh"] = st.benjamini_hochberg(rows["pvalue"].to_numpy())
-        overlaps, shared = self._flags()
+        overlaps, shared = self._flags
         rows["overlaps"] = [overlaps[i][j] for i, j in zip(e, s, strict=True)]
         rows["shared_day0"] = [shared[i][j] for i, j in zip(e, s, strict=True)]
         rows["complete"] = complete
@@ -542,9 +542,9 @@ class EventStudyResult:
         bhar = 100.0 * (np.exp(real) - np.exp(norm))
         return np.where(price[None, :] & (win.n > 0), bhar, np.nan)
 
+    @cached_property
     def _flags(self) -> tuple[list[list[str]], list[list[str]]]:
-        if "_flag_cache" in self.__dict__:
-            return self.__dict__["_flag_cache"]
+        """Other events whose window overlaps / whose day 0 is the same, per pair."""
         p = self._p
         E, S = p.included.shape
         span = int(p.rel_win[-1] - p.rel_win[0])
@@ -562,7 +562,6 @@ class EventStudyResult:
                 overlaps[i][j] = ",".join(ids[m] for m in np.nonzero(close[i])[0])
             for i in np.nonzero(same.any(axis=1))[0]:
                 shared[i][j] = ",".join(ids[m] for m in np.nonzero(same[i])[0])
-        self.__dict__["_flag_cache"] = (overlaps, shared)
         return overlaps, shared
 
     # Cross-event tests --------------------------------------------------------------------------
@@ -613,7 +612,8 @@ class EventStudyResult:
         Notes
         -----
         Tests, their statistics and references are documented in
-        :mod:`backtest.eventstudy.stats`.
+        :mod:`backtest.eventstudy.stats`; the rule for ``valid``, ``recommended``
+        and ``note`` is :func:`backtest.eventstudy.policy.verdicts`.
         """
         win = self._window(start, end)
         E = self._p.included.shape[0]
