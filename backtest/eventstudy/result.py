@@ -33,7 +33,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,26 +41,15 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats as sps
 
 from backtest.errors import DataValidationError
+from backtest.eventstudy import policy
 from backtest.eventstudy import stats as st
+from backtest.eventstudy.design import StudyDesign
 from backtest.eventstudy.panel import Panel
+from backtest.eventstudy.policy import INDEPENDENCE_TESTS, TESTS
 
-if TYPE_CHECKING:
-    from backtest.eventstudy.study import EventStudy
-
+# TESTS and INDEPENDENCE_TESTS are defined in policy.py and re-exported here.
 __all__ = ["INDEPENDENCE_TESTS", "TESTS", "EventStudyResult"]
 
-#: Cross-event tests reported by :meth:`EventStudyResult.tests`, in order.
-TESTS = (
-    "csect_t",
-    "patell",
-    "bmp",
-    "kolari_pynnonen",
-    "portfolio",
-    "bootstrap",
-    "corrado",
-    "generalized_sign",
-    "wilcoxon",
-)
 _TEST_COLUMNS = (
     "test",
     "series",
@@ -72,10 +61,6 @@ _TEST_COLUMNS = (
     "recommended",
     "note",
     "incomplete",
-)
-#: Tests that assume events are cross-sectionally independent.
-INDEPENDENCE_TESTS = frozenset(
-    {"csect_t", "patell", "bmp", "corrado", "generalized_sign", "wilcoxon"}
 )
 
 
@@ -95,10 +80,16 @@ class _Window:
 class EventStudyResult:
     """Outcome of :meth:`backtest.eventstudy.EventStudy.run`.
 
+    Everything comes in through the constructor and is read-only afterwards:
+    assigning an attribute raises ``AttributeError``; tables are computed on demand
+    (cached where they do not depend on arguments) and handed out as copies.
+    :meth:`summary` (and ``str(result)``) prints the design, the reactions and the
+    recommended cross-event tests.
+
     Attributes
     ----------
-    study : EventStudy
-        The configuration that produced it.
+    design : StudyDesign
+        Model, windows and data rules of the run.
     events : pandas.DataFrame
         The events, canonical form (:func:`backtest.events.from_frame`).
     series : tuple of str
@@ -109,10 +100,19 @@ class EventStudyResult:
         Data provenance of the levels (source, checksum, dates per series).
     """
 
+    _design: StudyDesign
+    _events: pd.DataFrame
+    _series: tuple[str, ...]
+    _units: dict[str, str]
+    _kinds: dict[str, str]
+    _p: Panel
+    _provenance: dict[str, Any]
+    _notes: tuple[str, ...]
+
     def __init__(
         self,
         *,
-        study: EventStudy,
+        design: StudyDesign,
         events: pd.DataFrame,
         series: tuple[str, ...],
         units: Mapping[str, str],
@@ -121,20 +121,27 @@ class EventStudyResult:
         provenance: Mapping[str, Any],
         notes: Sequence[str] = (),
     ) -> None:
-        self._study = study
-        self._events = events.copy()
-        self._series = series
-        self._units = dict(units)
-        self._kinds = dict(kinds)
-        self._p = panel
-        self._provenance = dict(provenance)
-        self._notes = tuple(notes)
+        init = object.__setattr__
+        init(self, "_design", design)
+        init(self, "_events", events.copy())
+        init(self, "_series", tuple(series))
+        init(self, "_units", dict(units))
+        init(self, "_kinds", dict(kinds))
+        init(self, "_p", panel)
+        init(self, "_provenance", dict(provenance))
+        init(self, "_notes", tuple(notes))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"EventStudyResult is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"EventStudyResult is read-only: cannot delete {name!r}")
 
     # Inputs ------------------------------------------------------------------------
     @property
-    def study(self) -> EventStudy:
-        """The study configuration."""
-        return self._study
+    def design(self) -> StudyDesign:
+        """Model, windows and data rules of the run (frozen)."""
+        return self._design
 
     @property
     def events(self) -> pd.DataFrame:
@@ -168,15 +175,8 @@ class EventStudyResult:
 
     def describe(self) -> dict[str, Any]:
         """Return a JSON-ready description of the run (model, windows, day 0, exclusions)."""
-        s = self._study
         return {
-            "model": s.model,
-            "market": s.market,
-            "factors": list(s.factors),
-            "estimation_window": list(s.estimation_window),
-            "event_window": list(s.event_window),
-            "min_estimation": s.min_estimation,
-            "allow_incomplete": s.allow_incomplete,
+            **self._design.as_dict(),
             "notes": list(self._notes),
             "series": list(self._series),
             "units": self.units,
@@ -242,7 +242,7 @@ class EventStudyResult:
         p = self._p
         e, s = np.nonzero(win.incomplete)
         n = int(win.mask.sum())
-        kept = bool(self._study.allow_incomplete)
+        kept = bool(self._design.allow_incomplete)
         reasons = []
         for i, j in zip(e, s, strict=True):
             k = int(win.days_in_data[i, j])
@@ -280,19 +280,9 @@ class EventStudyResult:
                 "sigma2": p.sigma2[e, s],
             }
         )
-        for c, name in enumerate(self._coef_names()):
+        for c, name in enumerate(self._design.coefficient_names):
             frame[name] = p.beta[e, s, c]
         return frame
-
-    def _coef_names(self) -> list[str]:
-        model = self._study.model
-        if model == "constant_mean":
-            return ["mean"]
-        if model == "market":
-            return ["alpha", "beta"]
-        if model == "factor":
-            return ["alpha", *self._study.factors]
-        return []
 
     @property
     def parameters(self) -> pd.DataFrame:
@@ -322,7 +312,7 @@ class EventStudyResult:
             e, s, w = e[keep], s[keep], w[keep]
         ar = flat(p.abnormal)
         sd = np.sqrt(flat(p.var_ar))
-        w0, w1 = self._study.event_window
+        w0, w1 = self._design.event_window
         complete = np.repeat((~self._window_cached(w0, w1).incomplete).ravel(), W)
         with np.errstate(invalid="ignore", divide="ignore"):  # sd = 0: perfect fit
             standardized = ar / sd
@@ -360,14 +350,14 @@ class EventStudyResult:
 
         Averages over the same events on every relative day: a pair whose event
         window is not complete in the data is left out (listed by
-        ``incomplete(*study.event_window)``), so a partial event does not change the
+        ``incomplete(*design.event_window)``), so a partial event does not change the
         composition of the average part way along the path. With
         ``allow_incomplete`` those pairs are averaged on the days they have.
         """
         p = self._p
         keep = p.included.copy()
-        if not self._study.allow_incomplete:
-            w0, w1 = self._study.event_window
+        if not self._design.allow_incomplete:
+            w0, w1 = self._design.event_window
             keep &= ~self._window_cached(w0, w1).incomplete
         ar = np.where(keep[..., None], p.abnormal, np.nan)
         with warnings.catch_warnings():  # all-NaN days give NaN, not a warning
@@ -377,7 +367,7 @@ class EventStudyResult:
 
     # Windows ------------------------------------------------------------------------------
     def _window(self, start: int, end: int) -> _Window:
-        w0, w1 = self._study.event_window
+        w0, w1 = self._design.event_window
         if not (isinstance(start, int | np.integer) and isinstance(end, int | np.integer)):
             raise DataValidationError(f"CAR window must be two integers, got ({start!r}, {end!r})")
         if not (w0 <= start <= end <= w1):
@@ -397,7 +387,7 @@ class EventStudyResult:
         in_data = (pos >= p.span[None, :, 0, None]) & (pos < p.span[None, :, 1, None]) & mask
         days_in_data = in_data.sum(axis=-1)
         incomplete = p.included & (days_in_data < mask.sum())
-        use = p.included & ~(incomplete & (not self._study.allow_incomplete))
+        use = p.included & ~(incomplete & (not self._design.allow_incomplete))
         avail = np.isfinite(p.abnormal) & mask & use[..., None]
         n = avail.sum(axis=-1)
         car = np.where(n > 0, np.where(avail, p.abnormal, 0.0).sum(axis=-1), np.nan)
@@ -515,7 +505,7 @@ class EventStudyResult:
         complete = ~win.incomplete[e, s]
         days_in_data = win.days_in_data[e, s]
         rows["pvalue_bh"] = st.benjamini_hochberg(rows["pvalue"].to_numpy())
-        overlaps, shared = self._flags()
+        overlaps, shared = self._flags
         rows["overlaps"] = [overlaps[i][j] for i, j in zip(e, s, strict=True)]
         rows["shared_day0"] = [shared[i][j] for i, j in zip(e, s, strict=True)]
         rows["complete"] = complete
@@ -552,9 +542,9 @@ class EventStudyResult:
         bhar = 100.0 * (np.exp(real) - np.exp(norm))
         return np.where(price[None, :] & (win.n > 0), bhar, np.nan)
 
+    @cached_property
     def _flags(self) -> tuple[list[list[str]], list[list[str]]]:
-        if "_flag_cache" in self.__dict__:
-            return self.__dict__["_flag_cache"]
+        """Other events whose window overlaps / whose day 0 is the same, per pair."""
         p = self._p
         E, S = p.included.shape
         span = int(p.rel_win[-1] - p.rel_win[0])
@@ -572,7 +562,6 @@ class EventStudyResult:
                 overlaps[i][j] = ",".join(ids[m] for m in np.nonzero(close[i])[0])
             for i in np.nonzero(same.any(axis=1))[0]:
                 shared[i][j] = ",".join(ids[m] for m in np.nonzero(same[i])[0])
-        self.__dict__["_flag_cache"] = (overlaps, shared)
         return overlaps, shared
 
     # Cross-event tests --------------------------------------------------------------------------
@@ -623,7 +612,8 @@ class EventStudyResult:
         Notes
         -----
         Tests, their statistics and references are documented in
-        :mod:`backtest.eventstudy.stats`.
+        :mod:`backtest.eventstudy.stats`; the rule for ``valid``, ``recommended``
+        and ``note`` is :func:`backtest.eventstudy.policy.verdicts`.
         """
         win = self._window(start, end)
         E = self._p.included.shape[0]
@@ -721,12 +711,12 @@ class EventStudyResult:
                     "statistic": float("nan"),
                     "pvalue": float("nan"),
                     "caar": float("nan"),
-                    "valid": False,
-                    "recommended": test == "bmp",
-                    "note": f"no complete window: {left_note}",
+                    "valid": v.valid,
+                    "recommended": v.recommended,
+                    "note": v.note,
                     "incomplete": len(left),
                 }
-                for test in TESTS
+                for test, v in policy.verdicts_without_data(left_note).items()
             ]
         e = np.array([i for i, _ in pairs])
         s = np.array([j for _, j in pairs])
@@ -747,8 +737,6 @@ class EventStudyResult:
         sar_est = resid / sigma[:, None]
         dates = p.day0_date[e, s]
         _, clusters = np.unique(dates, return_inverse=True)
-        n_shared = int(len(dates) - len(np.unique(dates)))
-        clustered = n_shared > 0
         length = int(win.mask.sum())
         # Correlation of n-day sums of residuals, not of daily ones: markets that close
         # at different hours (Tokyo before New York) move together with a lag of a
@@ -776,23 +764,14 @@ class EventStudyResult:
             "generalized_sign": st.generalized_sign(car, resid),
             "wilcoxon": st.wilcoxon(scar if pooled else car),
         }
-        recommended = "kolari_pynnonen" if clustered else "bmp"
-        why = (
-            f"{n_shared} of {len(dates)} events share a day-0 date: tests assuming "
-            "independent events over-reject"
-            if clustered
-            else "no shared day-0 dates"
+        verdicts = policy.verdicts(
+            dates,
+            mean_residual_correlation=st.mean_residual_correlation(resid_n),
+            left_out=left_note,
         )
         out = []
-        for test in TESTS:
+        for test, v in verdicts.items():
             res = results[test]
-            valid = not (clustered and test in INDEPENDENCE_TESTS)
-            note = why if (test == recommended or not valid) else ""
-            if test == "kolari_pynnonen":
-                rbar = st.mean_residual_correlation(resid_n)
-                note = (note + "; " if note else "") + f"mean residual correlation {rbar:.3f}"
-            if left_note:
-                note = (note + "; " if note else "") + left_note
             out.append(
                 {
                     "test": test,
@@ -801,9 +780,9 @@ class EventStudyResult:
                     "statistic": float(res.statistic),
                     "pvalue": float(res.pvalue),
                     "caar": center,
-                    "valid": bool(valid),
-                    "recommended": test == recommended,
-                    "note": note,
+                    "valid": bool(v.valid),
+                    "recommended": bool(v.recommended),
+                    "note": v.note,
                     "incomplete": len(left),
                 }
             )
@@ -816,8 +795,8 @@ class EventStudyResult:
         Shows the design, the per-event reactions, the recommended cross-event
         test per series and the exclusions.
         """
-        end = self._study.event_window[1] if end is None else end
-        s = self._study
+        end = self._design.event_window[1] if end is None else end
+        s = self._design
         head = [
             f"Event study: model={s.model}"
             + (f", market={s.market}" if s.market else "")
@@ -869,7 +848,7 @@ class EventStudyResult:
         return self.summary()
 
     def __repr__(self) -> str:
-        s = self._study
+        s = self._design
         return (
             f"EventStudyResult(model={s.model!r}, events={len(self._events)}, "
             f"series={list(self._series)})"

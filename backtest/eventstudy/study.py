@@ -21,6 +21,7 @@ from backtest.data import reactions as data_reactions
 from backtest.data.catalog import builtin_catalog
 from backtest.data.validate import check_levels
 from backtest.errors import DataValidationError, RegressorLeftOutWarning
+from backtest.eventstudy.design import StudyDesign
 from backtest.eventstudy.models import MODELS, design, fit_windows, moments, n_params
 from backtest.eventstudy.panel import Panel, concat_series, gather
 from backtest.eventstudy.result import EventStudyResult
@@ -263,8 +264,17 @@ class EventStudy:
             panel = replace(
                 panel, history={n: full[n].dropna().to_numpy(dtype="float64") for n in names}
             )
+        design = StudyDesign(
+            model=self.model,
+            estimation_window=self.estimation_window,
+            event_window=self.event_window,
+            min_estimation=self.min_estimation,
+            allow_incomplete=self.allow_incomplete,
+            market=self.market,
+            factors=self.factors,
+        )
         return EventStudyResult(
-            study=self,
+            design=design,
             events=ev,
             series=tuple(names),
             units={n: units[n] for n in names},

@@ -1,0 +1,96 @@
+"""StudyDesign: the frozen description of an event study that its result reads.
+
+:meth:`backtest.eventstudy.EventStudy.run` builds one and hands it to
+:class:`~backtest.eventstudy.result.EventStudyResult`, so the result never reads
+the study object itself (and ``result.py`` does not import ``study.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["StudyDesign"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudyDesign:
+    """Model, windows and data rules of one event-study run (read-only).
+
+    Parameters
+    ----------
+    model : {"raw", "constant_mean", "market", "market_adjusted", "factor"}
+        Model of normal behaviour (:mod:`backtest.eventstudy.models`).
+    estimation_window : tuple of int
+        First and last relative day of the estimation window, in each series' own
+        observations.
+    event_window : tuple of int
+        First and last relative day of the event window.
+    market : str, optional
+        Market series of the ``market`` and ``market_adjusted`` models.
+    factors : tuple of str
+        Factor series of the ``factor`` model.
+    min_estimation : int
+        Fewest usable estimation days of an included (event, series) pair.
+    allow_incomplete : bool
+        Whether a CAR window not complete in the data keeps its partial sum
+        (True) or is NaN (False).
+
+    Notes
+    -----
+    The values are those of the :class:`~backtest.eventstudy.EventStudy` that ran,
+    already validated by it; this class only records them (the defaults live on
+    ``EventStudy``, so every field but ``market`` and ``factors`` is required).
+
+    Examples
+    --------
+    >>> d = StudyDesign(model="market", estimation_window=(-250, -11),
+    ...                 event_window=(-5, 10), min_estimation=100,
+    ...                 allow_incomplete=False, market="SPX")
+    >>> d.coefficient_names
+    ('alpha', 'beta')
+    >>> d.as_dict()["event_window"]
+    [-5, 10]
+    """
+
+    model: str
+    estimation_window: tuple[int, int]
+    event_window: tuple[int, int]
+    min_estimation: int
+    allow_incomplete: bool
+    market: str | None = None
+    factors: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "factors", tuple(self.factors))
+        for name in ("estimation_window", "event_window"):
+            first, last = getattr(self, name)
+            object.__setattr__(self, name, (int(first), int(last)))
+
+    @property
+    def coefficient_names(self) -> tuple[str, ...]:
+        """Names of the estimated coefficients, in the order of the fit.
+
+        ``("mean",)`` for ``constant_mean``, ``("alpha", "beta")`` for ``market``,
+        ``("alpha", *factors)`` for ``factor``, none for ``raw`` and
+        ``market_adjusted`` (nothing is estimated but the residual variance).
+        """
+        if self.model == "constant_mean":
+            return ("mean",)
+        if self.model == "market":
+            return ("alpha", "beta")
+        if self.model == "factor":
+            return ("alpha", *self.factors)
+        return ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the design as JSON-ready values (lists for the windows and factors)."""
+        return {
+            "model": self.model,
+            "market": self.market,
+            "factors": list(self.factors),
+            "estimation_window": list(self.estimation_window),
+            "event_window": list(self.event_window),
+            "min_estimation": self.min_estimation,
+            "allow_incomplete": self.allow_incomplete,
+        }
