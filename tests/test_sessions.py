@@ -101,6 +101,19 @@ def test_observation_time_skipped_by_spring_forward_moves_to_the_next_instant():
     assert got[0] == ts("2025-03-09 07:00Z")
 
 
+def test_catalog_sources_give_the_same_instants():
+    # Invariant (code against code): SourceSpec.observation_times in the catalog does the
+    # same arithmetic for one source; the two must not drift apart.
+    from backtest.data.catalog import builtin_catalog
+
+    dates = pd.bdate_range("2024-01-01", "2025-12-31")
+    cat = builtin_catalog()
+    for name in cat:
+        for src in cat[name].sources:
+            mine = observation_times(dates, (src.timezone, src.obs_time))
+            assert mine.equals(src.observation_times(dates).as_unit("ns")), (name, src.provider)
+
+
 def test_clock_parse_refuses_unknown_zone_and_time():
     with pytest.raises(DataValidationError, match="unknown time zone 'Mars/Olympus'"):
         Clock.parse(("Mars/Olympus", "12:00"))
