@@ -1,9 +1,10 @@
 """Helpers shared by the built-in strategies: observation clocks, as-of alignment, day 0.
 
-Nothing here re-implements time-zone logic: observation instants come from
-:func:`backtest.eventstudy.study._observation_times` (provenance of the loaded
-levels, else the catalog) and day 0 from :func:`backtest.eventstudy.study.day0_positions`,
-so a strategy sees the same day 0 as the event study.
+Nothing here re-implements time-zone logic: clocks come from
+:func:`backtest.sessions.clock_of` (provenance of the loaded levels, else the
+catalog), alignment from :func:`backtest.sessions.asof_align` and day 0 from
+:func:`backtest.sessions.day0_positions`, so a strategy sees the same day 0 as the
+event study.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import DataValidationError, StrategyError
-from backtest.eventstudy.study import _observation_times, day0_positions
+from backtest.sessions import asof_align, clock_of, day0_positions
+from backtest.sessions import observation_times as _instants
 from backtest.strategy import MarketData
 
 __all__ = ["asof", "day0_bars", "observation_times", "require_columns"]
@@ -43,7 +45,7 @@ def observation_times(levels: pd.DataFrame, name: str, dates: pd.DatetimeIndex) 
         The clock of `name` is unknown (not loaded through the catalog).
     """
     try:
-        return _observation_times(levels, name, pd.DatetimeIndex(dates), None)
+        return _instants(pd.DatetimeIndex(dates), clock_of(levels, name)).asi8
     except DataValidationError as exc:
         raise StrategyError(str(exc)) from exc
 
@@ -76,29 +78,25 @@ def asof(
 
     Notes
     -----
-    A value dated ``d`` counts from bar ``d`` itself when its observation instant is
-    no later (in UTC) than the traded series' observation instant on ``d``, and only
-    from the first bar dated after ``d`` otherwise. With FRED's DEXJPUS (12:00 New
-    York) as the traded series, JGB10Y of ``d`` (15:00 Tokyo, the night before in New
-    York) is usable on ``d``, while UST10Y (15:30 New York) and VIX (16:15 New York)
-    of ``d`` are used from the next bar. A value dated after the bar is never used,
-    so dropping data after a date cannot change the result up to that date.
+    :func:`backtest.sessions.asof_align` with the two series' clocks: on each bar,
+    the latest value observed at or before the bar's observation instant (UTC).
+    For clocks whose UTC times of day lie less than a day apart, as all the
+    catalog's do, a value dated ``d`` counts from bar ``d`` itself when its
+    observation instant is no later than the traded series' on ``d``, and from the
+    first bar dated after ``d`` otherwise. With FRED's DEXJPUS (12:00 New York) as
+    the traded series, JGB10Y of ``d`` (15:00 Tokyo, the night before in New York)
+    is usable on ``d``, while UST10Y (15:30 New York) and VIX (16:15 New York) of
+    ``d`` are used from the next bar. Nothing observed after a bar is used, so
+    dropping data after a date cannot change the result up to that date.
     """
-    own = pd.DatetimeIndex(values.index)
-    stamps = own.as_unit("ns").asi8
-    if len(own):
-        seen = observation_times(levels, source, own)
-        bar = observation_times(levels, traded, own)
-        # +1 ns puts a later-clock value after midnight of its own date: it matches
-        # the traded bars of later dates only.
-        stamps = stamps + (seen > bar).astype("int64")
-    bars = pd.DatetimeIndex(dates).as_unit("ns").asi8
-    idx = np.searchsorted(stamps, bars, side="right") - 1
-    vals = values.to_numpy(dtype="float64")
-    out = np.full(len(bars), np.nan)
-    ok = idx >= 0
-    out[ok] = vals[idx[ok]]
-    return out
+    if len(values) == 0:
+        return np.full(len(dates), np.nan)
+    try:
+        seen, bar = clock_of(levels, source), clock_of(levels, traded)
+    except DataValidationError as exc:
+        raise StrategyError(str(exc)) from exc
+    aligned = asof_align(values, seen, bar, pd.DatetimeIndex(dates))
+    return aligned.to_numpy(dtype="float64")
 
 
 def day0_bars(data: MarketData, events: pd.DataFrame) -> np.ndarray:
@@ -121,7 +119,7 @@ def day0_bars(data: MarketData, events: pd.DataFrame) -> np.ndarray:
     -----
     Where ``data.day0`` has a column for the traded series and a row for the event,
     its date is used (the first bar on or after it; NaT: no day 0). Otherwise day 0
-    is computed with the event study's rule (:func:`backtest.eventstudy.study.day0_positions`):
+    is computed with the event study's rule (:func:`backtest.sessions.day0_positions`):
     an event with a time maps to the first observation taken strictly after it, a
     date-only event to the first observation dated on or after its local date.
     """

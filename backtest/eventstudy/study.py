@@ -26,8 +26,9 @@ from backtest.eventstudy.models import MODELS, design, fit_windows, moments, n_p
 from backtest.eventstudy.panel import Panel, concat_series, gather
 from backtest.eventstudy.result import EventStudyResult
 from backtest.execution import Executor
+from backtest.sessions import clock_of, day0_from_arrays, observation_times
 
-__all__ = ["EventStudy", "day0_positions"]
+__all__ = ["EventStudy"]
 
 
 @dataclass(frozen=True)
@@ -324,8 +325,8 @@ class EventStudy:
             obs = None
             if instants is not None:
                 ix = pd.DatetimeIndex(stamps[rows])
-                obs = _observation_times(levels, name, ix, clocks)
-            day0[:, s] = _day0(local, timed, instants, stamps[rows].astype("int64"), obs)
+                obs = observation_times(ix, clock_of(levels, name, clocks)).asi8
+            day0[:, s] = day0_from_arrays(local, timed, instants, stamps[rows].astype("int64"), obs)
         X2, off2, constant = design(self.model, f2)  # (F', S, T), (S, T)
         k = X2.shape[0] + int(constant)
         e0, e1 = self.estimation_window
@@ -445,84 +446,16 @@ def _kind(levels: pd.DataFrame, name: str, kinds: Mapping[str, str] | None) -> s
     return builtin_catalog()[name].kind
 
 
-def _observation_times(
-    levels: pd.DataFrame,
-    name: str,
-    dates: pd.DatetimeIndex,
-    clocks: Mapping[str, tuple[str, str | dt.time]] | None,
-) -> np.ndarray:
-    """UTC observation instants (int64 ns) of a series' own dates."""
-    from backtest.data.catalog import SourceSpec
+def __getattr__(name: str) -> Any:
+    """``day0_positions`` was public here; it now lives in :mod:`backtest.sessions`."""
+    if name == "day0_positions":
+        from backtest import sessions
 
-    prov = levels.attrs.get("backtest", {}).get("series", {}).get(name, {})
-    if clocks and name in clocks:
-        zone, clock = clocks[name]
-    elif "timezone" in prov and "obs_time" in prov:
-        zone, clock = prov["timezone"], prov["obs_time"]
-    else:
-        try:
-            spec = builtin_catalog()[name].default
-        except KeyError:
-            raise DataValidationError(
-                f"observation clock of column {name!r} is unknown; load it with "
-                "backtest.data.load or pass clocks={name: ('America/New_York', '16:00')}"
-            ) from None
-        zone, clock = spec.timezone, spec.obs_time
-    src = SourceSpec.model_validate(
-        {"provider": "file", "symbol": name, "timezone": zone, "obs_time": clock}
-    )
-    return src.observation_times(dates).as_unit("ns").asi8
-
-
-def day0_positions(
-    events: pd.DataFrame, dates: pd.DatetimeIndex, obs_times_ns: np.ndarray | None
-) -> np.ndarray:
-    """Position of day 0 of each event in a series' own observations.
-
-    Parameters
-    ----------
-    events : pandas.DataFrame
-        Canonical events (:func:`backtest.events.from_frame`).
-    dates : pandas.DatetimeIndex
-        The series' observation dates.
-    obs_times_ns : numpy.ndarray or None
-        UTC instants (int64 ns) at which those observations were taken; may be
-        ``None`` when every event is date-only.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(E,)`` positions; ``len(dates)`` where the series has no observation
-        after the event.
-
-    Notes
-    -----
-    An event with a time is matched to the first observation taken *strictly after*
-    it. An event with a date only counts as happening during that date's session in
-    its time zone: day 0 is the first observation dated on or after that date.
-    """
-    local = events["date"].to_numpy(dtype="datetime64[ns]").astype("int64")
-    timed = events["time_given"].to_numpy(dtype=bool)
-    instants = (
-        pd.DatetimeIndex(events["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
-        if timed.any()
-        else None
-    )
-    if instants is not None and obs_times_ns is None:
-        raise DataValidationError("day0_positions: timed events need observation times")
-    dates_ns = dates.values.astype("datetime64[ns]").astype("int64")
-    return _day0(local, timed, instants, dates_ns, obs_times_ns)
-
-
-def _day0(
-    local: np.ndarray,
-    timed: np.ndarray,
-    instants: np.ndarray | None,
-    dates_ns: np.ndarray,
-    obs_ns: np.ndarray | None,
-) -> np.ndarray:
-    by_date = np.searchsorted(dates_ns, local)
-    if instants is None or obs_ns is None:
-        return by_date.astype(np.int64)
-    by_time = np.searchsorted(obs_ns, instants, side="right")
-    return np.where(timed, by_time, by_date).astype(np.int64)
+        warnings.warn(
+            "backtest.eventstudy.study.day0_positions moved to "
+            "backtest.sessions.day0_positions; import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return sessions.day0_positions
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,7 +30,6 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from backtest.data.catalog import SourceSpec
 from backtest.eventstudy.models import n_params
 from backtest.report.markdown import (
     INCOMPLETE_MARK,
@@ -41,6 +40,7 @@ from backtest.report.markdown import (
 )
 from backtest.report.strategies import strategies_section
 from backtest.report.style import PALETTE
+from backtest.sessions import observation_times
 
 __all__ = ["car_paths", "render_html"]
 
@@ -414,16 +414,15 @@ def _header(res: Mapping[str, Any]) -> str:
 def _observed_at(dates: pd.DatetimeIndex, prov: Mapping[str, Any]) -> pd.DatetimeIndex | None:
     """UTC instants (tz-naive) at which the values dated `dates` were observed.
 
-    The same clock the event study aligns day 0 with (:class:`SourceSpec`); None when
-    the provenance names no clock.
+    The clock recorded in the run's provenance of the series (``results["data"]
+    ["series"][name]``), turned into instants by the rule the event study aligns
+    day 0 with (:func:`backtest.sessions.observation_times`); None when the
+    provenance names no clock.
     """
     zone, clock = prov.get("timezone"), prov.get("obs_time")
     if not zone or not clock:
         return None
-    spec = SourceSpec.model_validate(
-        {"provider": "file", "symbol": "levels", "timezone": zone, "obs_time": clock}
-    )
-    return spec.observation_times(dates).tz_localize(None)
+    return observation_times(dates, (zone, clock)).tz_localize(None)
 
 
 def _timeline_section(

@@ -264,3 +264,30 @@ def test_text_is_escaped(run_dir, tmp_path):
     page = render_html(copy)
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in page
+
+
+def _timeline_x(page: str, name: str) -> list[pd.Timestamp]:
+    """x (UTC instants, naive) of series `name`'s line in the timeline figure."""
+    (trace,) = [
+        t
+        for data, _ in figures(page).values()
+        for t in data
+        if t.get("name") == name and "observed" in t.get("hovertemplate", "")
+    ]
+    return [pd.Timestamp(x) for x in trace["x"]]
+
+
+def test_timeline_places_observations_at_the_clock_recorded_in_results(run_dir, tmp_path):
+    # Hand: the Nikkei closes at 15:30 Tokyo (UTC+9, no DST) = 06:30 UTC.
+    page = render_html(run_dir)
+    assert pd.Timestamp("2025-04-03 06:30") in _timeline_x(page, "NKY")
+    # The report reads the clock from results.json (the run's record), not the catalog:
+    # a different recorded clock moves the points (09:00 Tokyo = 00:00 UTC).
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    results = json.loads((copy / "results.json").read_text())
+    results["data"]["series"]["NKY"]["obs_time"] = "09:00"
+    (copy / "results.json").write_text(json.dumps(results))
+    moved = _timeline_x(render_html(copy), "NKY")
+    assert pd.Timestamp("2025-04-03 00:00") in moved
+    assert pd.Timestamp("2025-04-03 06:30") not in moved
