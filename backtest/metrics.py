@@ -1,10 +1,11 @@
 r"""Strategy performance statistics and backtest-overfitting diagnostics.
 
 Vectorised over strategies: the per-column passes (performance statistics, PBO block
-sums) are numba kernels in :mod:`backtest._kernels`, the rest numpy/pandas/scipy.  The
-exceptions are :func:`deflated_sharpe_ratio` and :func:`expected_max_sharpe`, which call
-vectorbt's implementations (imported inside the functions) because they match Bailey &
-López de Prado (2014); nothing else here imports vectorbt.
+sums) are numba kernels in :mod:`backtest.kernels`, the rest numpy/pandas/scipy.
+:func:`deflated_sharpe_ratio` and :func:`expected_max_sharpe` evaluate Bailey & López de
+Prado (2014) with scipy in the same operations, in the same order, as vectorbt's
+``deflated_sharpe_ratio`` and ``approx_exp_max_sharpe`` (the tests check them against
+vectorbt); nothing here imports vectorbt, which only the engine does.
 
 All Sharpe ratios taken or returned by the PSR/DSR functions are **per period** (not
 annualised); :func:`performance` reports annualised ones (divide by
@@ -334,32 +335,55 @@ def performance(
         counts = np.array([a.size for a in per_col], dtype=np.float64)
         wins = np.array([(a > 0).sum() for a in per_col], dtype=np.float64)
         trade_counts = [counts, wins]
-    data, _ = _performance_arrays(r, p, trade_counts, rf_p, float(periods_per_year))
+    data, _ = performance_arrays(r, p, trade_counts, rf_p, float(periods_per_year))
     return pd.DataFrame(data, index=frame.columns, columns=list(PERFORMANCE_COLUMNS))
 
 
-def _performance_arrays(
+def performance_arrays(
     r: FloatArray,
     p: FloatArray | None,
     trade_counts: list[FloatArray] | None,
     rf_p: float,
     periods_per_year: float,
 ) -> tuple[dict[str, FloatArray], FloatArray]:
-    """The :data:`PERFORMANCE_COLUMNS` of returns ``r`` (T, K), positions ``p`` (T, K;
-    NaN is flat) and per-column ``[trades, winning trades]``, computed by the kernels in
-    :mod:`backtest._kernels` in one pass per column; and each column's per-period Sharpe
-    ratio of the raw returns (risk-free 0), the trial Sharpe ratios of
-    :func:`deflated_sharpe_ratio`."""
-    from backtest import _kernels
+    """:func:`performance` on arrays, without checks: the engine's per-chunk metrics.
+
+    Computed by the kernels in :mod:`backtest.kernels` in one pass per column, with
+    the definitions documented on :func:`performance`.
+
+    Parameters
+    ----------
+    r : numpy.ndarray, shape (T, K)
+        Simple returns per period, one column per strategy; NaN is missing.
+    p : numpy.ndarray, shape (T, K), or None
+        Position held over each period (NaN is flat); None: exposure, trades and
+        turnover are NaN and the hit rate counts positive periods.
+    trade_counts : [numpy.ndarray, numpy.ndarray] or None
+        Per column, the number of trades and of winning trades; when given, ``trades``
+        and ``hit_rate`` come from them.
+    rf_p : float
+        Risk-free rate per period (:func:`per_period_risk_free`).
+    periods_per_year : float
+        Return observations per year, for annualisation.
+
+    Returns
+    -------
+    columns : dict of str to numpy.ndarray
+        Each of :data:`PERFORMANCE_COLUMNS`, one value per column of `r`.
+    sharpe_raw : numpy.ndarray, shape (K,)
+        Each column's per-period Sharpe ratio of the raw returns (risk-free 0): the
+        trial Sharpe ratios of :func:`deflated_sharpe_ratio`.
+    """
+    from backtest import kernels
 
     k = r.shape[1]
-    rs = _kernels.return_stats(r, rf_p, periods_per_year)
+    rs = kernels.return_stats(r, rf_p, periods_per_year)
     with np.errstate(divide="ignore", invalid="ignore"):
         if p is None:
             exposure = trades = turnover = np.full(k, np.nan)
             hit_rate = rs[:, 8]
         else:
-            ps = _kernels.position_stats(r, p)
+            ps = kernels.position_stats(r, p)
             exposure, trades, hit_rate = ps[:, 0], ps[:, 1], ps[:, 3]
             turnover = ps[:, 2] * periods_per_year
         if trade_counts is not None:
@@ -499,8 +523,9 @@ def expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
             (1 - \gamma)\, \Phi^{-1}\!\left(1 - \frac1N\right)
             + \gamma\, \Phi^{-1}\!\left(1 - \frac{1}{N e}\right) \right]
 
-    with :math:`\gamma \approx 0.5772` the Euler-Mascheroni constant.  Computed by
-    vectorbt's ``approx_exp_max_sharpe`` with a zero mean, which is this formula.
+    with :math:`\gamma \approx 0.5772` the Euler-Mascheroni constant.  Evaluated in the
+    operations of vectorbt's ``approx_exp_max_sharpe`` with a zero mean (vectorbt
+    1.2.0), which is this formula, so the two give the same floats.
     For :math:`N = 1` the formula breaks down (:math:`\Phi^{-1}(0) = -\infty`); the
     exact value, the null mean 0, is returned.
 
@@ -524,9 +549,20 @@ def expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
         raise DataValidationError(f"n_trials must be an integer >= 1, got {n_trials!r}")
     if n_trials == 1:
         return 0.0
-    from vectorbt.returns.metrics import approx_exp_max_sharpe
+    return float(_expected_max_sharpe(sr_variance, int(n_trials)))
 
-    return float(approx_exp_max_sharpe(0.0, sr_variance, int(n_trials)))
+
+def _expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
+    """Bailey & López de Prado (2014, eq. 2) for ``n_trials >= 2``, unchecked.
+
+    The operations of vectorbt's ``approx_exp_max_sharpe(0, sr_variance, n_trials)``
+    (vectorbt 1.2.0, ``vectorbt/returns/metrics.py``), in the same order, so the
+    floats are the same.
+    """
+    g = np.euler_gamma
+    return 0 + np.sqrt(sr_variance) * (
+        (1 - g) * stats.norm.ppf(1 - 1 / n_trials) + g * stats.norm.ppf(1 - 1 / (n_trials * np.e))
+    )
 
 
 def _sharpe_and_moments(
@@ -663,9 +699,11 @@ def deflated_sharpe_ratio(
     :math:`\widehat{PSR}`.  (The paper's example states :math:`V` for annualised
     ratios; divide such a variance by ``periods_per_year``.)
 
-    The formula is evaluated by ``vectorbt.returns.metrics.deflated_sharpe_ratio``
-    (vectorbt 1.2.0), which implements exactly the equations above on per-period
-    inputs with non-excess kurtosis.  Its returns-accessor wrapper is not used: it
+    The formula is evaluated in the same operations, in the same order, as
+    ``vectorbt.returns.metrics.deflated_sharpe_ratio`` (vectorbt 1.2.0), which
+    implements exactly the equations above on per-period inputs with non-excess
+    kurtosis, so the two give the same floats (vectorbt itself is not imported
+    here).  Its returns-accessor wrapper is not matched: it
     annualises with vectorbt's ``year_freq`` (365 days by default) and treats every
     column of the frame as a trial.  With a single trial there is no selection and
     the DSR is the PSR against :math:`SR^* = 0`.
@@ -703,16 +741,13 @@ def deflated_sharpe_ratio(
     if finite.size < 2 or np.isnan(sr):
         return float("nan")
 
-    from vectorbt.returns.metrics import deflated_sharpe_ratio as vbt_dsr
-
+    # The operations of vectorbt's deflated_sharpe_ratio (vectorbt 1.2.0), in order.
+    est = np.array([sr])
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = vbt_dsr(
-            est_sharpe=np.array([sr]),
-            var_sharpe=float(finite.var(ddof=1)),
-            nb_trials=int(n_trials),
-            backtest_horizon=t,
-            skew=np.array([g3]),
-            kurtosis=np.array([g4]),
+        sr0 = _expected_max_sharpe(float(finite.var(ddof=1)), int(n_trials))
+        out = stats.norm.cdf(
+            ((est - sr0) * np.sqrt(t - 1))
+            / np.sqrt(1 - np.array([g3]) * est + ((np.array([g4]) - 1) / 4) * est**2)
         )
     return float(np.asarray(out)[0])
 
@@ -878,7 +913,7 @@ def pbo_block_stats(performance_matrix: pd.DataFrame | npt.ArrayLike, n_splits: 
     array([[ 6.,  9.],
            [24., 27.]])
     """
-    from backtest import _kernels
+    from backtest import kernels
 
     m = np.asarray(performance_matrix, dtype=np.float64)
     if m.ndim != 2:
@@ -893,7 +928,7 @@ def pbo_block_stats(performance_matrix: pd.DataFrame | npt.ArrayLike, n_splits: 
         )
     sizes = [len(b) for b in np.array_split(np.arange(t), int(n_splits))]
     bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    return np.asarray(_kernels.block_stats(m, bounds))
+    return np.asarray(kernels.block_stats(m, bounds))
 
 
 def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe") -> PBOResult:

@@ -37,7 +37,7 @@ from pydantic import ValidationError
 from backtest.errors import ConfigError
 from backtest.strategy import StrategyParams
 
-__all__ = ["DEFAULT_MAX_COMBINATIONS", "Grid", "check_count", "parse_space"]
+__all__ = ["DEFAULT_MAX_COMBINATIONS", "FloatRange", "Grid", "check_count", "parse_space"]
 
 #: Most combinations a sweep runs unless told otherwise (``max_combinations``). A
 #: sweep's table holds one row per combination (~120 bytes of metrics each) and its
@@ -48,8 +48,24 @@ DEFAULT_MAX_COMBINATIONS = 5_000_000
 _RANGE_KEYS = ("start", "stop", "step")
 
 
-class _FloatRange(Sequence[float]):
-    """``start + i * step`` for ``i < count`` (a range of a float parameter)."""
+class FloatRange(Sequence[float]):
+    """``start + i * step`` for ``i < count``: the values of a float parameter's range.
+
+    A lazy sequence (nothing is materialised), used by :class:`Grid` and by
+    :func:`backtest.engine.grid`.
+
+    Parameters
+    ----------
+    start, step : float
+        First value and increment.
+    count : int
+        Number of values.
+
+    Examples
+    --------
+    >>> list(FloatRange(0.5, 0.25, 3))
+    [0.5, 0.75, 1.0]
+    """
 
     def __init__(self, start: float, step: float, count: int) -> None:
         self.start, self.step, self.n = start, step, count
@@ -71,7 +87,7 @@ class _FloatRange(Sequence[float]):
         return self.start + i * self.step
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _FloatRange) and (self.start, self.step, self.n) == (
+        return isinstance(other, FloatRange) and (self.start, self.step, self.n) == (
             other.start,
             other.step,
             other.n,
@@ -81,7 +97,7 @@ class _FloatRange(Sequence[float]):
         return hash((self.start, self.step, self.n))
 
     def __repr__(self) -> str:
-        return f"_FloatRange({self.start!r}, {self.step!r}, {self.n})"
+        return f"FloatRange({self.start!r}, {self.step!r}, {self.n})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -327,7 +343,7 @@ def _range(
         axis = range(start, stop + (1 if step > 0 else -1), step)
     else:
         count = math.floor((stop - start) / step + 1e-9) + 1
-        axis = _FloatRange(start, step, max(count, 0))
+        axis = FloatRange(start, step, max(count, 0))
     try:
         empty = len(axis) == 0
     except OverflowError:  # more values than an index can count

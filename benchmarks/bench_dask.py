@@ -56,8 +56,10 @@ import numpy as np
 import pandas as pd
 
 from backtest import data, engine
+from backtest.engine.chunks import Task, run_chunk
 from backtest.eventstudy import EventStudy
 from backtest.execution import Executor, executor
+from backtest.strategy import get_strategy
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
@@ -205,11 +207,11 @@ def shipped_bytes(
     levels: pd.DataFrame, name: str, space: dict[str, Any], chunk: int
 ) -> tuple[int, int, int]:
     """Pickled bytes of one sweep task's arguments, of its result, and of the shared data."""
-    strat = engine._resolve("ma_crossover")
+    strat = get_strategy("ma_crossover")
     combos = [strat.parse(c) for c in engine.grid(space) if c["fast"] < c["slow"]][:chunk]
-    cfg = engine._chunk_settings(name, keep_returns=False)  # what sweep sends each task
-    task = (strat, combos, 0, cfg)
-    out = engine._sweep_chunk(task, levels, None, None)
+    cfg = engine.ChunkSettings(name, keep_returns=False)  # what sweep sends each task
+    task = Task(strat, combos, 0, cfg)
+    out = run_chunk(task, levels, None, None)
     return (
         len(pickle.dumps(task, protocol=5)),
         len(pickle.dumps(out, protocol=5)),

@@ -12,7 +12,7 @@ FRED DEXJPUS, from the bundled snapshot), so the ratios are meaningful on any ma
    garbage collected and freed heap returned to the OS by ``malloc_trim`` first).
 2. vectorbt called directly on the same positions: ``MACrossover().positions_many``
    computed once (not timed), lagged one bar, then per chunk of the same size
-   ``vbt.Portfolio.from_orders`` with the arguments ``engine._simulate`` uses (orders
+   ``vbt.Portfolio.from_orders`` with the arguments ``engine.simulate.portfolio`` uses (orders
    only where the target changes, ``size_type="targetpercent"``) and the Sharpe ratio
    from ``pf.returns()`` with numpy. The framework's overhead is
    ``(sweep - direct) / direct``; the target is under 10%. When it is over, one more
@@ -128,7 +128,7 @@ def numba_signatures() -> int:
 def direct_sharpe(
     price: pd.Series, held: np.ndarray, chunk_size: int, fees_bps: float, slippage_bps: float
 ) -> np.ndarray:
-    """vectorbt on lagged target positions, as ``engine._simulate`` calls it; Sharpe by numpy."""
+    """vectorbt on lagged target positions, as ``engine.simulate.portfolio`` does; numpy Sharpe."""
     out = []
     for lo in range(0, held.shape[1], chunk_size):
         h = held[:, lo : lo + chunk_size]
@@ -225,7 +225,11 @@ def print_profile(prof: cProfile.Profile, total: float) -> None:
     for callee, (_cc, _nc, _tt, _ct, callers) in stats.items():
         for caller, edge in callers.items():
             children[caller].append((edge[3], edge[1], callee))
-    root = next(k for k in stats if k[2] == "sweep" and k[0].endswith("engine.py"))
+    root = next(
+        k
+        for k in stats
+        if k[2] == "sweep" and k[0].replace(os.sep, "/").endswith("engine/sweeps.py")
+    )
     prof_total = stats[root][3]
     print(
         f"  call tree under engine.sweep (cumulative s per caller->callee edge, share of "

@@ -1,9 +1,14 @@
-"""Tests of backtest/engine.py against independent computations on the snapshot."""
+"""Tests of backtest/engine/ against independent computations on the snapshot."""
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import gc
 import math
+import pickle
+import subprocess
+import sys
 import weakref
 
 import numpy as np
@@ -12,7 +17,11 @@ import pytest
 
 from backtest import data, engine
 from backtest import metrics as mt
+from backtest.engine import simulate
+from backtest.engine.chunks import ChunkSettings
 from backtest.errors import ConfigError
+
+from .conftest import REPO
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -117,13 +126,13 @@ def test_sweep_selection_equals_whole_matrix_statistics(levels):
 def test_dispose_frees_the_portfolio_without_the_garbage_collector(levels):
     price = levels["USDJPY"].dropna()
     held = pd.DataFrame({0: np.r_[0.0, np.ones(len(price) - 1)]}, index=price.index)
-    pf = engine._simulate(price, held, 0.0, 0.0)
+    pf = simulate.portfolio(price, held, 0.0, 0.0)
     pf.returns()
     _ = pf.trades.values  # fills the method cache: the reference cycles
     ref = weakref.ref(pf)
     gc.disable()
     try:
-        engine._dispose(pf)
+        simulate.dispose(pf)
         del pf
         assert ref() is None  # freed by reference counting alone
     finally:
@@ -268,3 +277,58 @@ def test_validation_folds_bad_settings_are_config_errors():
         engine.validation_folds(100, "train_test", train_fraction=1.2)
     with pytest.raises(ConfigError, match="must fit"):
         engine.validation_folds(100, "walk_forward", train_bars=90, test_bars=20)
+
+
+# Structure (invariants of the module layout, issue 12; no expected number involved) ------
+
+
+def test_chunk_settings_are_frozen_and_survive_pickling():
+    # What sweep sends every task, also over Dask (tests/test_execution.py runs it there).
+    cfg = ChunkSettings("USDJPY", fees_bps=1.5, keep_returns=False, folds=[(0, 7, 7, 10)])
+    assert cfg.folds == ((0, 7, 7, 10),)  # a list of folds is stored as a tuple
+    assert pickle.loads(pickle.dumps(cfg, protocol=5)) == cfg
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.series = "SPX"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        ChunkSettings(series="USDJPY", fees=1.0)  # type: ignore[call-arg]  # a typo fails
+
+
+def test_the_engine_package_exports_its_public_api():
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None, name
+    assert callable(engine.sweep) and callable(engine.backtest) and callable(engine.validate)
+    assert list(engine.METRICS) == list(mt.PERFORMANCE_COLUMNS)
+
+
+def _imports(path):
+    """(module imported, names imported from it) of every import in a source file."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from ((a.name, []) for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module, [a.name for a in node.names]
+
+
+def test_vectorbt_is_imported_only_under_the_engine_and_no_private_name_crosses():
+    package = REPO / "backtest"
+    for path in package.rglob("*.py"):
+        where = path.relative_to(REPO).as_posix()
+        for module, names in _imports(path):
+            if module.split(".")[0] == "vectorbt":
+                assert where.startswith("backtest/engine/"), f"{where} imports {module}"
+            if module.startswith("backtest") and where.startswith(
+                ("backtest/engine/", "backtest/metrics.py", "backtest/kernels.py")
+            ):
+                private = [n for n in [*module.split("."), *names] if n.startswith("_")]
+                assert not [n for n in private if not n.startswith("__")], (where, module, names)
+
+
+def test_metrics_run_without_importing_vectorbt():
+    code = (
+        "import sys, numpy as np\n"
+        "from backtest import metrics as mt\n"
+        "r = np.random.default_rng(0).normal(0.001, 0.01, 300)\n"
+        "mt.deflated_sharpe_ratio(r, [0.01, 0.03, 0.05]); mt.expected_max_sharpe(0.002, 10)\n"
+        "assert 'vectorbt' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

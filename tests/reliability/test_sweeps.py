@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from backtest import data, engine, events
+from backtest.engine.chunks import ChunkSettings, Tasks
 from backtest.errors import ConfigError
 from backtest.space import DEFAULT_MAX_COMBINATIONS, Grid, parse_space
 from backtest.strategy import get_strategy
@@ -191,7 +192,7 @@ def test_chunks_carry_the_valid_combinations_in_product_order(chunk_size):
     grid = parse_space(MA, SMALL)
     strat = get_strategy("ma_crossover")
     valid = [i for i, c in enumerate(reference(SMALL_VALUES)) if c["fast"] < c["slow"]]
-    tasks = engine._Tasks(strat, grid, array.array("q", valid), chunk_size, {})
+    tasks = Tasks(strat, grid, array.array("q", valid), chunk_size, ChunkSettings("USDJPY"))
     assert len(tasks) == math.ceil(len(valid) / chunk_size)
     rows, combos = [], []
     for _, part, lo, _ in tasks:

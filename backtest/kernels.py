@@ -4,10 +4,10 @@ The numpy formulation of the performance statistics makes about twenty temporary
 (bars x strategies) arrays; on a sweep chunk of 2,500 bars x 1,000 combinations that is
 more time than vectorbt's own simulation of the chunk.  These kernels walk each column
 once (twice for the centred sums) and keep only scalars, so their cost is negligible
-next to the simulation.  They are private: the definitions (what each number means,
-how NaN and degenerate columns are treated) are documented on the public functions in
-:mod:`backtest.metrics`, and the tests check those functions against independent
-computations.
+next to the simulation.  They are the implementation behind :mod:`backtest.metrics`:
+the definitions (what each number means, how NaN and degenerate columns are treated)
+are documented on the public functions there, and the tests check those functions
+against independent computations; call those functions, not the kernels.
 
 Every kernel is compiled eagerly for one signature, read-only arrays of layout ``A``
 (any strides), so C- and Fortran-ordered, writable and read-only inputs share one

@@ -1,0 +1,215 @@
+"""The chunk protocol of a sweep: what each task receives, runs and sends back.
+
+A sweep cuts its valid combinations into chunks (:class:`Tasks`, made on demand); each
+chunk travels to where it runs (this process or a Dask worker) as a :class:`Task`
+carrying the sweep's :class:`ChunkSettings`; :func:`run_chunk` simulates the chunk in
+one vectorbt call and returns a :class:`Chunk`: its metrics and the per-trial
+statistics from which the sweep combines the selection measures exactly.  Everything
+here is picklable (module-level classes and functions).
+"""
+
+from __future__ import annotations
+
+import array
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from backtest import metrics as mt
+from backtest.engine.results import METRICS
+from backtest.engine.simulate import (
+    dispose,
+    held_positions,
+    market_data,
+    portfolio,
+    portfolio_returns,
+    trade_counts,
+)
+from backtest.errors import BacktestError, StrategyError
+from backtest.space import Grid
+from backtest.strategy import Strategy, StrategyParams
+
+__all__ = ["Chunk", "ChunkSettings", "Task", "Tasks", "run_chunk"]
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """The settings every task of a sweep receives (what :func:`run_chunk` reads).
+
+    Attributes
+    ----------
+    series : str
+        Traded series (a column of the levels).
+    fees_bps, slippage_bps : float
+        Costs in basis points of traded value.
+    periods_per_year : int
+        Observations per year for annualisation.
+    risk_free : float
+        Annual risk-free rate for Sharpe and Sortino.
+    pbo_splits : int
+        Blocks of the CSCV for the PBO (even); the chunk sends its block statistics
+        when it has at least ``4 * pbo_splits`` bars.
+    keep_returns : bool
+        Send back every combination's returns (True) or only the chunk's best.
+    folds : tuple of (int, int, int, int)
+        Validation folds ``(train_start, train_end, test_start, test_end)`` (bar
+        positions, ends exclusive) in which the chunk picks its best combination in
+        sample; empty: no validation.
+
+    Examples
+    --------
+    >>> ChunkSettings("USDJPY", fees_bps=1.0, keep_returns=False).keep_returns
+    False
+    """
+
+    series: str
+    fees_bps: float = 0.0
+    slippage_bps: float = 0.0
+    periods_per_year: int = 252
+    risk_free: float = 0.0
+    pbo_splits: int = 10
+    keep_returns: bool = True
+    folds: tuple[tuple[int, int, int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        # A list of folds (from validation_folds) is stored as a tuple: immutable, hashable.
+        object.__setattr__(self, "folds", tuple(tuple(f) for f in self.folds))
+
+
+class Task(NamedTuple):
+    """One chunk of a sweep as sent to where it runs."""
+
+    strategy: Strategy
+    combinations: Sequence[Any]  # parameter sets or mappings, parsed on the worker
+    first_row: int  # row of the sweep's table of the first combination
+    settings: ChunkSettings
+
+
+@dataclass(frozen=True)
+class Tasks(Sequence[Task]):
+    """The tasks of a sweep, made on demand: chunk `k` holds the valid combinations
+    ``k * size`` to ``(k + 1) * size - 1`` (rows of the table), as their positions in
+    the space, so that no task list, and no list of combinations, is ever built."""
+
+    strat: Strategy
+    space: Grid | tuple[Mapping[str, Any], ...]
+    positions: array.array[int]
+    size: int
+    settings: ChunkSettings
+
+    def __len__(self) -> int:
+        return -(-len(self.positions) // self.size)
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        lo = k * self.size
+        where = self.positions[lo : lo + self.size]
+        part: Sequence[Any] = (
+            self.space.take(where)
+            if isinstance(self.space, Grid)
+            else tuple(self.space[i] for i in where)
+        )
+        return Task(self.strat, part, lo, self.settings)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """What one chunk of a sweep sends back: its returns and metrics, and the
+    per-trial statistics the whole-sweep selection measures need (so that those are
+    computed where the returns are, and combine exactly across chunks)."""
+
+    returns: pd.DataFrame  # bars x combinations of the chunk (or its best one only)
+    metrics: pd.DataFrame  # one row per combination, METRICS
+    sharpe_raw: np.ndarray  # per-period Sharpe of the raw returns, for the DSR
+    blocks: np.ndarray | None  # metrics.pbo_block_stats of the returns, for the PBO
+    fold_sharpe: np.ndarray  # per validation fold: the chunk's best in-sample Sharpe
+    fold_pick: np.ndarray  # per fold: the row of that combination (-1: none)
+    fold_returns: np.ndarray  # bars x folds: that combination's returns
+
+
+def run_chunk(
+    task: Task | tuple[Strategy, Sequence[Any], int, ChunkSettings],
+    levels: pd.DataFrame,
+    events: pd.DataFrame | None,
+    day0: pd.DataFrame | None,
+) -> Chunk:
+    """One chunk of a sweep: positions, one vectorbt call, metrics (runs on a worker).
+
+    Parameters
+    ----------
+    task : Task
+        ``(strategy, combinations, row of the first, settings)``; the combinations are
+        parameter sets or mappings (parsed here, on the worker).
+    levels, events, day0
+        The data shared by every task (as in :func:`backtest.engine.sweep`).
+
+    Returns
+    -------
+    Chunk
+
+    Raises
+    ------
+    StrategyError
+        The strategy failed on this chunk (naming its first parameter sets); the
+        project's own errors pass through unchanged.
+    """
+    strat, combos, lo, cfg = task
+    chunk: list[StrategyParams] = [strat.parse(c) for c in combos]
+    try:
+        data = market_data(strat, chunk[0], levels, cfg.series, events, day0)
+        price = data.price
+        target = strat.positions_many(data, chunk).reindex(price.index)
+        target.columns = range(lo, lo + len(chunk))
+        held = held_positions(strat, target)
+        pf = portfolio(price, held, cfg.fees_bps, cfg.slippage_bps)
+        r = portfolio_returns(pf)
+        counts = trade_counts(pf, len(chunk))
+        dispose(pf)  # free the portfolio's arrays before the next chunk
+        ppy = float(cfg.periods_per_year)
+        rf_p = mt.per_period_risk_free(cfg.risk_free, ppy)
+        columns, sharpe_raw = mt.performance_arrays(
+            r, held.to_numpy(dtype=float), counts, rf_p, ppy
+        )
+        splits = cfg.pbo_splits
+        blocks = mt.pbo_block_stats(r, splits) if r.shape[0] >= 4 * splits else None
+        n_folds = len(cfg.folds)
+        fold_sharpe = np.full(n_folds, np.nan)
+        fold_pick = np.full(n_folds, -1, dtype=np.int64)
+        fold_returns = np.full((r.shape[0], n_folds), np.nan)
+        for k, (a, b, _, _) in enumerate(cfg.folds):
+            ins = mt.performance_arrays(r[a:b], None, None, rf_p, ppy)[0]["sharpe"]
+            if np.isfinite(ins).any():
+                j = int(np.nanargmax(ins))  # the first maximum, as over the whole sweep
+                fold_sharpe[k], fold_pick[k] = ins[j], lo + j
+                fold_returns[:, k] = r[:, j]
+    except BacktestError:
+        raise
+    except Exception as exc:
+        shown = [p.model_dump(mode="json") for p in chunk[:3]]
+        more = f" and {len(chunk) - 3} more" if len(chunk) > 3 else ""
+        raise StrategyError(
+            f"strategy {strat.name!r} failed on {cfg.series} for parameters "
+            f"{shown}{more}: {type(exc).__name__}: {exc}"
+        ) from exc
+    metrics = pd.DataFrame(columns, index=held.columns, columns=list(METRICS))
+    keep: slice | list[int] = slice(None)
+    if not cfg.keep_returns:  # only the chunk's best (first maximum, as in sweep)
+        sharpe = columns["sharpe"]
+        keep = [int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0]
+    return Chunk(
+        returns=pd.DataFrame(r[:, keep], index=price.index, columns=held.columns[keep]),
+        metrics=metrics,
+        sharpe_raw=sharpe_raw,
+        blocks=blocks,
+        fold_sharpe=fold_sharpe,
+        fold_pick=fold_pick,
+        fold_returns=fold_returns,
+    )

@@ -1,0 +1,139 @@
+"""What the engine returns: immutable results of a backtest, a sweep and a validation.
+
+Everything goes in through the constructor; nothing here runs a simulation or imports
+vectorbt.  The metric columns of every result are :data:`METRICS`, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from backtest import metrics as mt
+
+__all__ = [
+    "METRICS",
+    "NO_TRADES",
+    "BacktestResult",
+    "FoldChoices",
+    "SweepResult",
+    "ValidationResult",
+]
+
+METRICS = mt.PERFORMANCE_COLUMNS  # the metrics of every result, in order
+
+#: The ``note`` of a validation fold in which no combination trades in sample.
+NO_TRADES = "no trades: no combination has an in-sample Sharpe ratio"
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """One strategy, one parameter set.
+
+    Attributes
+    ----------
+    strategy, series : str
+        Strategy name and traded series.
+    params : dict
+        Parameters used.
+    returns : pandas.Series
+        Daily simple returns of the strategy (after fees and slippage).
+    positions : pandas.Series
+        Position held over each bar (the target, after the execution lag).
+    trades : pandas.DataFrame
+        One row per trade: ``entry_date, exit_date, direction, entry_price,
+        exit_price, return, status``.
+    metrics : dict
+        ``total_return, cagr, volatility, sharpe, sortino, max_drawdown, calmar,
+        hit_rate, trades, exposure, turnover``.
+    settings : dict
+        Fees, slippage, execution rule, annualisation, carry note.
+    """
+
+    strategy: str
+    series: str
+    params: dict[str, Any]
+    returns: pd.Series
+    positions: pd.Series
+    trades: pd.DataFrame
+    metrics: dict[str, float]
+    settings: dict[str, Any]
+
+    @property
+    def equity(self) -> pd.Series:
+        """Growth of 1 invested at the start."""
+        return (1.0 + self.returns).cumprod()
+
+
+@dataclass(frozen=True)
+class FoldChoices:
+    """The in-sample choice of every validation fold, made where the returns were.
+
+    Attributes
+    ----------
+    folds : list of (int, int, int, int)
+        ``(train_start, train_end, test_start, test_end)`` bar positions of each fold
+        (ends exclusive), from :func:`backtest.engine.validation_folds`.
+    spec : dict
+        The validation settings the folds came from.
+    picks : list of int
+        Row of the combination with the best in-sample Sharpe ratio in each fold (the
+        first on ties; -1 when no combination has one).
+    returns : pandas.DataFrame
+        Each fold's pick's daily returns over all bars, one column per fold.
+    """
+
+    folds: list[tuple[int, int, int, int]]
+    spec: dict[str, Any]
+    picks: list[int]
+    returns: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Many parameter sets of one strategy.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per combination: the parameters, then the metrics.
+    returns : pandas.DataFrame
+        Daily returns, one column per combination (same order as `table`, labelled by
+        row number); only the best combination's column when the sweep ran with
+        ``keep_returns=False`` (``settings["returns"]`` says which).
+    best : int
+        Row of the best combination by Sharpe ratio.
+    selection : dict
+        Selection-bias statistics over the whole sweep: ``psr`` and ``dsr`` of the
+        best combination, ``pbo`` (CSCV), number of trials.
+    """
+
+    strategy: str
+    series: str
+    table: pd.DataFrame
+    returns: pd.DataFrame
+    best: int
+    selection: dict[str, Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+    folds: FoldChoices | None = None
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """In-sample vs out-of-sample metrics of a train/test split or walk-forward folds.
+
+    A fold in which no combination trades in sample (every in-sample Sharpe ratio
+    undefined: no trades, no returns) has nothing to choose: its two rows have NaN
+    metrics, no parameters and ``note`` :data:`NO_TRADES`; it adds nothing to the
+    stitched out-of-sample returns, and ``settings["folds_without_trades"]`` lists
+    it. The other folds are reported as usual.
+    """
+
+    strategy: str
+    series: str
+    folds: pd.DataFrame  # one row per fold and sample: fold, sample, start, end, params, metrics
+    oos_returns: pd.Series  # stitched out-of-sample returns
+    oos_metrics: dict[str, float]
+    settings: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,255 @@
+"""Simulation: from a strategy's target positions to a vectorbt portfolio and back.
+
+The only module of the project that imports vectorbt (inside its functions, so that
+importing the engine stays fast).  Everything the single backtest and the sweep chunks
+share lives here: resolving the strategy, the market data it sees, the execution lag,
+the vectorbt call, reading trades out of the portfolio and freeing it.
+
+Execution rule: a target position computed from data up to the close of bar ``t`` is
+filled at the close of bar ``t + 1`` (strategies may declare ``execution =
+"same_close"`` explicitly). Orders are placed only when the target changes, at the
+close, with fees and slippage in basis points of traded value.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest.errors import DataValidationError, StrategyError
+from backtest.strategy import MarketData, Strategy, StrategyParams, get_strategy
+
+__all__ = [
+    "TRADE_COLUMNS",
+    "check_price",
+    "dispose",
+    "held_positions",
+    "market_data",
+    "portfolio",
+    "portfolio_returns",
+    "resolve",
+    "run_settings",
+    "trade_counts",
+    "trade_table",
+    "warm_up",
+]
+
+#: Columns of a backtest's trade table.
+TRADE_COLUMNS = (
+    "entry_date",
+    "exit_date",
+    "direction",
+    "entry_price",
+    "exit_price",
+    "return",
+    "status",
+)
+
+
+def resolve(strategy: str | Strategy) -> Strategy:
+    """The strategy instance of a registered name, or the instance itself."""
+    return get_strategy(strategy) if isinstance(strategy, str) else strategy
+
+
+def check_price(levels: pd.DataFrame, series: str, where: str) -> None:
+    """Refuse a traded series with a non-positive level: the engine trades it as a price.
+
+    Raises
+    ------
+    DataValidationError
+        Naming `where`, the series, the first such level and its date.
+    """
+    if series not in levels.columns:
+        return  # reported by market_data, with the columns there are
+    values = levels[series].to_numpy(dtype=float)
+    bad = np.flatnonzero(values <= 0.0)
+    if bad.size:
+        day = levels.index[bad[0]]
+        raise DataValidationError(
+            f"{where}: series {series!r} has a non-positive level {values[bad[0]]:g} on "
+            f"{day:%Y-%m-%d} ({bad.size} such rows); the engine trades a series as a price, "
+            "which must be positive"
+        )
+
+
+def market_data(
+    strategy: Strategy,
+    params: StrategyParams,
+    levels: pd.DataFrame,
+    series: str,
+    events: pd.DataFrame | None,
+    day0: pd.DataFrame | None,
+) -> MarketData:
+    """What the strategy sees, after checking that every series it needs is there.
+
+    Raises
+    ------
+    StrategyError
+        A series the strategy needs is not a column of `levels`.
+    """
+    needed = [series, *strategy.required_series(params, series)]
+    missing = [n for n in needed if n not in levels.columns]
+    if missing:
+        raise StrategyError(
+            f"strategy {strategy.name!r} needs series {missing} that are not in the data; "
+            f"columns: {list(levels.columns)}"
+        )
+    return MarketData(levels=levels, series=series, events=events, day0=day0)
+
+
+def held_positions(strategy: Strategy, target: pd.DataFrame) -> pd.DataFrame:
+    """Apply the execution lag: position held over bar t+1 onward is the target of bar t.
+
+    A NaN target is flat, targets are clipped to [-1, 1], and the position is flat
+    before the first fill. The result is Fortran-ordered (a column is contiguous).
+    """
+    t = target.to_numpy(dtype=float, na_value=np.nan)
+    held = np.zeros(t.shape, order="F")  # NaN target: flat; before the first fill: flat
+    lag = 0 if strategy.execution == "same_close" else 1
+    held[lag:] = np.clip(np.nan_to_num(t[: len(t) - lag], nan=0.0), -1.0, 1.0)
+    return pd.DataFrame(held, index=target.index, columns=target.columns, copy=False)
+
+
+def portfolio(price: pd.Series, held: pd.DataFrame, fees_bps: float, slippage_bps: float) -> Any:
+    """Run vectorbt on held positions (orders only where the position changes).
+
+    Parameters
+    ----------
+    price : pandas.Series
+        Levels of the traded series (positive).
+    held : pandas.DataFrame
+        Position over each bar, one column per parameter set (:func:`held_positions`).
+    fees_bps, slippage_bps : float
+        Costs in basis points of traded value.
+
+    Returns
+    -------
+    vectorbt.Portfolio
+        Target-percent orders at the close, 1 of cash per column, no cash sharing.
+        Engine-internal: free it with :func:`dispose` when done.
+
+    Raises
+    ------
+    DataValidationError
+        vectorbt refused an order (e.g. a price so small that the size overflows).
+    """
+    import vectorbt as vbt
+
+    h = held.to_numpy(dtype=float)
+    change = np.diff(h, axis=0, prepend=0.0)  # first bar: the position itself
+    size = np.where(change != 0.0, h, np.nan)  # NaN: no order on that bar
+    try:
+        return vbt.Portfolio.from_orders(
+            close=price,
+            size=pd.DataFrame(size, index=held.index, columns=held.columns),
+            size_type="targetpercent",
+            fees=fees_bps / 1e4,
+            slippage=slippage_bps / 1e4,
+            init_cash=1.0,
+            freq="1D",
+            cash_sharing=False,
+            ffill_val_price=True,
+        )
+    except ValueError as exc:  # vectorbt's order checks, e.g. a price so small value overflows
+        raise DataValidationError(
+            f"series {price.name!r}: the simulation refused an order ({exc}); its levels "
+            f"run from {np.nanmin(price.to_numpy()):g} to {np.nanmax(price.to_numpy()):g}, "
+            "check that they are prices (positive, finite, of a sensible scale)"
+        ) from None
+
+
+def dispose(obj: Any, _seen: set[int] | None = None) -> None:
+    """Free a finished vectorbt portfolio now, without a garbage-collector pass.
+
+    A vectorbt object refers to itself through its indexers (``_iloc``, ``_loc``) and
+    its method cache (``__cached_*`` entries whose ``lru_cache`` closures hold the
+    instance), so its (bars x columns) arrays would wait for the cyclic garbage
+    collector; a sweep would pile up chunks of them, and a ``gc.collect()`` per chunk
+    costs more than the chunk's metrics.  Emptying the instance dictionaries of the
+    portfolio and of the vectorbt objects in its cache (orders, trades) breaks every
+    cycle, so reference counting frees them at once.  Only objects created for this
+    portfolio are emptied: nothing shared (data, settings) is touched.
+    """
+    seen = set() if _seen is None else _seen
+    state = getattr(obj, "__dict__", None)
+    if id(obj) in seen or state is None:
+        return
+    seen.add(id(obj))
+    cached = [v for k, v in state.items() if k.startswith("__cached_")]
+    state.clear()
+    for value in cached:
+        if type(value).__module__.startswith("vectorbt."):
+            dispose(value, seen)
+
+
+def warm_up() -> None:
+    """Compile vectorbt's numba kernels once (run on every Dask worker before the work).
+
+    The metrics kernels (:mod:`backtest.kernels`) compile, or load from their disk
+    cache, when imported.
+    """
+    import backtest.kernels  # noqa: F401
+
+    price = pd.Series(np.linspace(1.0, 2.0, 8), index=pd.bdate_range("2020-01-01", periods=8))
+    portfolio(price, pd.DataFrame({0: np.r_[0.0, np.ones(7)]}, index=price.index), 1.0, 1.0)
+
+
+def portfolio_returns(pf: Any) -> np.ndarray:
+    """The portfolio's simple returns per bar, as a float array (bars x columns)."""
+    return np.asarray(pf.returns(), dtype=float)
+
+
+def trade_table(pf: Any) -> pd.DataFrame:
+    """The trades of a one-column portfolio, one row each (columns :data:`TRADE_COLUMNS`)."""
+    with warnings.catch_warnings():  # vectorbt's own pandas deprecation noise
+        warnings.simplefilter("ignore", DeprecationWarning)
+        rec = pf.trades.records_readable
+    if rec.empty:
+        return pd.DataFrame(columns=list(TRADE_COLUMNS))
+    return pd.DataFrame(
+        {
+            "entry_date": pd.to_datetime(rec["Entry Timestamp"]).to_numpy(),
+            "exit_date": pd.to_datetime(rec["Exit Timestamp"]).to_numpy(),
+            "direction": rec["Direction"].astype(str).str.lower().to_numpy(),
+            "entry_price": rec["Avg Entry Price"].to_numpy(dtype=float),
+            "exit_price": rec["Avg Exit Price"].to_numpy(dtype=float),
+            "return": rec["Return"].to_numpy(dtype=float),
+            "status": rec["Status"].astype(str).str.lower().to_numpy(),
+        }
+    )
+
+
+def trade_counts(pf: Any, k: int) -> list[np.ndarray]:
+    """Trades (closed and open) and winning trades of each of the `k` columns.
+
+    Trades without a return (NaN) are not counted, as in
+    :func:`backtest.metrics.performance`.
+    """
+    rec = pf.trades.values
+    ret = rec["return"]
+    col = rec["col"][~np.isnan(ret)]
+    trades = np.bincount(col, minlength=k).astype(np.float64)
+    wins = np.bincount(rec["col"][ret > 0.0], minlength=k).astype(np.float64)
+    return [trades, wins]
+
+
+def run_settings(
+    strat: Strategy, fees_bps: float, slippage_bps: float, ppy: int, rf: float
+) -> dict[str, Any]:
+    """The rules a simulation ran with, as recorded in every result's ``settings``."""
+    return {
+        "execution": strat.execution,
+        "fill": "close of the bar after the signal"
+        if strat.execution == "next_close"
+        else "close of the signal bar (declared by the strategy)",
+        "fees_bps": fees_bps,
+        "slippage_bps": slippage_bps,
+        "periods_per_year": ppy,
+        "risk_free": rf,
+        "sizing": "target percent of equity, rebalanced only when the target changes",
+        "carry": "not included: FX carry needs both countries' short rates, and the data "
+        "has no Japanese short rate",
+    }
