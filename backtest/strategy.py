@@ -15,19 +15,27 @@ it was computed from. A strategy that needs another rule must say so explicitly 
 
 **Plugins.** Built-in strategies live in the top-level ``strategies`` package; any
 installed package can add its own under the entry-point group ``backtest.strategies``
-(``name = "package.module:Class"``). Both are found the same way, loaded lazily; a
-plugin that fails to import is reported by name with its exception and the others
-still load.
+(``name = "package.module:Class"``). Both are found the same way, loaded lazily
+and once per process (:func:`discover` caches; ``discover(refresh=True)`` looks
+again); a plugin that fails to import is reported by name with its exception and the
+others still load.
+
+**Typed parameters.** ``Strategy`` is generic over its ``Params`` model:
+``class MACrossover(Strategy[MACrossoverParams])`` makes :meth:`Strategy.parse`
+return ``MACrossoverParams`` and types ``params`` in :meth:`Strategy.positions`, so a
+plugin reads ``params.fast`` without casts or asserts. A plugin written as a plain
+``Strategy`` subclass with a nested ``Params`` works unchanged.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.metadata
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -53,6 +61,10 @@ class StrategyParams(BaseModel):
     """Base of every strategy's ``Params``: frozen, unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: The ``Params`` model of a strategy class.
+P = TypeVar("P", bound=StrategyParams)
 
 
 @dataclass(frozen=True)
@@ -93,34 +105,49 @@ class MarketData:
         )
 
 
-class Strategy(ABC):
-    """Base class of strategy plugins.
+class Strategy(ABC, Generic[P]):
+    """Base class of strategy plugins, generic over their parameters model `P`.
 
-    Subclasses set :attr:`name`, a nested ``Params`` model (subclass of
-    :class:`StrategyParams`), and implement :meth:`positions`; optionally
+    Subclasses set :attr:`name` and ``Params`` (a subclass of :class:`StrategyParams`,
+    the `P` they are parametrised with), and implement :meth:`positions`; optionally
     :meth:`required_series` and :meth:`positions_many` (a vectorised sweep).
 
     Examples
     --------
-    >>> class AlwaysLong(Strategy):
-    ...     '''Always fully long.'''
+    >>> class AlwaysLongParams(StrategyParams):
+    ...     fraction: float = 1.0
+    >>> class AlwaysLong(Strategy[AlwaysLongParams]):
+    ...     '''Always long.'''
     ...     name = "always_long"
+    ...     Params = AlwaysLongParams
+    ...     def positions(self, data, params):
+    ...         return pd.Series(params.fraction, index=data.price.index)
+    >>> AlwaysLong().parse({"fraction": 0.5})
+    AlwaysLongParams(fraction=0.5)
+
+    A plain subclass with a nested ``Params`` (the form from before ``Strategy`` was
+    generic) works the same; its parameters are typed as any ``StrategyParams``:
+
+    >>> class Flat(Strategy):
+    ...     name = "flat"
     ...     class Params(StrategyParams):
     ...         pass
     ...     def positions(self, data, params):
-    ...         return pd.Series(1.0, index=data.price.index)
-    >>> AlwaysLong().parse({}).model_dump()
+    ...         return pd.Series(0.0, index=data.price.index)
+    >>> Flat().parse({}).model_dump()
     {}
     """
 
     name: ClassVar[str]
-    Params: ClassVar[type[StrategyParams]] = StrategyParams
+    #: The parameters model `P`; ``StrategyParams`` (no parameters) unless declared.
+    #: Not a ``ClassVar`` only because a ``ClassVar`` cannot hold a type variable.
+    Params: type[P] = cast("type[P]", StrategyParams)
     #: When a position set from data up to bar t is filled: "next_close" (default)
     #: or, declared explicitly, "same_close".
     execution: ClassVar[Execution] = "next_close"
 
-    def parse(self, params: Mapping[str, Any] | StrategyParams) -> StrategyParams:
-        """Validate `params` against :attr:`Params`.
+    def parse(self, params: Mapping[str, Any] | P) -> P:
+        """Validate `params` against :attr:`Params` (an instance of it is returned as is).
 
         Raises
         ------
@@ -142,20 +169,20 @@ class Strategy(ABC):
                 )
             raise ConfigError("\n".join(lines)) from None
 
-    def required_series(self, params: StrategyParams, traded: str) -> list[str]:
+    def required_series(self, params: P, traded: str) -> list[str]:
         """Series the strategy reads besides the traded one (default: none)."""
         return []
 
     @abstractmethod
-    def positions(self, data: MarketData, params: StrategyParams) -> pd.Series:
+    def positions(self, data: MarketData, params: P) -> pd.Series:
         """Target position per bar of the traded series, from data up to that bar.
 
         Parameters
         ----------
         data : MarketData
             Levels, the traded series, events.
-        params : StrategyParams
-            Validated parameters.
+        params : P
+            Validated parameters (:meth:`parse`).
 
         Returns
         -------
@@ -164,7 +191,7 @@ class Strategy(ABC):
             (``data.price.index``): +1 long, -1 short, 0 flat. NaN means flat.
         """
 
-    def positions_many(self, data: MarketData, params: Sequence[StrategyParams]) -> pd.DataFrame:
+    def positions_many(self, data: MarketData, params: Sequence[P]) -> pd.DataFrame:
         """Positions for many parameter sets, one column each (override to vectorise)."""
         columns = {i: self.positions(data, p) for i, p in enumerate(params)}
         return pd.DataFrame(columns, index=data.price.index)
@@ -185,7 +212,7 @@ class _Found:
 
     name: str
     source: str
-    cls: type[Strategy] | None
+    cls: type[Strategy[Any]] | None
     error: BaseException | None = None
 
 
@@ -201,7 +228,7 @@ def _builtin_entries() -> dict[str, str]:
     }
 
 
-def _load(target: str) -> type[Strategy]:
+def _load(target: str) -> type[Strategy[Any]]:
     module_name, _, attr = target.partition(":")
     module = importlib.import_module(module_name)
     cls = getattr(module, attr)
@@ -210,14 +237,31 @@ def _load(target: str) -> type[Strategy]:
     return cls
 
 
-def discover() -> dict[str, _Found]:
+def discover(*, refresh: bool = False) -> dict[str, _Found]:
     """Find every strategy: built-ins and entry points, each loaded (or its error kept).
+
+    Plugins are looked up and imported once per process; later calls return the same
+    entries without importing anything again.
+
+    Parameters
+    ----------
+    refresh : bool
+        Look again: entry points installed since the first call (in a notebook, a test).
 
     Returns
     -------
     dict
-        Name -> found entry (``cls`` set, or ``error`` explaining why not).
+        Name -> found entry (``cls`` set, or ``error`` explaining why not); a new dict
+        on each call, so changing it does not change the cache.
     """
+    if refresh:
+        _discover.cache_clear()
+    return dict(_discover())
+
+
+@functools.cache
+def _discover() -> dict[str, _Found]:
+    """The lookup :func:`discover` caches."""
     entries = {name: ("built-in", target) for name, target in _builtin_entries().items()}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         entries[ep.name] = (f"entry point {ep.value}", ep.value)
@@ -232,8 +276,11 @@ def discover() -> dict[str, _Found]:
     return found
 
 
-def get_strategy(name: str) -> Strategy:
+def get_strategy(name: str) -> Strategy[Any]:
     """Instantiate the strategy registered as `name`.
+
+    An unknown name makes :func:`discover` look again once before it is an error, so a
+    plugin installed after the first lookup is found.
 
     Raises
     ------
@@ -242,6 +289,8 @@ def get_strategy(name: str) -> Strategy:
         original exception is chained).
     """
     found = discover()
+    if name not in found:
+        found = discover(refresh=True)
     if name not in found:
         close = difflib.get_close_matches(name, list(found), n=3)
         hint = f"did you mean {', '.join(close)}? " if close else ""

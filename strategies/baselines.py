@@ -15,10 +15,14 @@ from pydantic import Field, model_validator
 
 from backtest.strategy import MarketData, Strategy, StrategyParams
 
-__all__ = ["BuyAndHold", "MACrossover"]
+__all__ = ["BuyAndHold", "BuyAndHoldParams", "MACrossover", "MACrossoverParams"]
 
 
-class BuyAndHold(Strategy):
+class BuyAndHoldParams(StrategyParams):
+    """Buy and hold takes no parameters."""
+
+
+class BuyAndHold(Strategy[BuyAndHoldParams]):
     """Hold the traded series long on every bar: the benchmark every rule is compared with.
 
     Parameters
@@ -41,13 +45,10 @@ class BuyAndHold(Strategy):
     """
 
     name = "buy_and_hold"
+    Params = BuyAndHoldParams
 
-    class Params(StrategyParams):
-        """Buy and hold takes no parameters."""
-
-    def positions(self, data: MarketData, params: StrategyParams) -> pd.Series:
+    def positions(self, data: MarketData, params: BuyAndHoldParams) -> pd.Series:
         """Target position ``+1`` on every bar of the traded series."""
-        self.parse(params)
         return pd.Series(1.0, index=data.price.index, name=data.series)
 
 
@@ -65,7 +66,26 @@ def _sma(csum: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-class MACrossover(Strategy):
+class MACrossoverParams(StrategyParams):
+    """Parameters of :class:`MACrossover`."""
+
+    fast: int = Field(20, ge=1, description="bars in the fast simple moving average")
+    slow: int = Field(50, ge=2, description="bars in the slow simple moving average")
+    direction: Literal["long", "both"] = Field(
+        "long", description="'long': long or flat; 'both': long or short"
+    )
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> MACrossoverParams:
+        if self.fast >= self.slow:
+            raise ValueError(
+                f"fast must be below slow, got fast={self.fast}, slow={self.slow}; "
+                "swap them or lower fast"
+            )
+        return self
+
+
+class MACrossover(Strategy[MACrossoverParams]):
     r"""Follow the trend: long while the fast moving average of the price is above the slow one.
 
     The classic rule of Brock, Lakonishok and LeBaron (1992). With ``direction="both"``
@@ -111,47 +131,24 @@ class MACrossover(Strategy):
     """
 
     name = "ma_crossover"
+    Params = MACrossoverParams
 
-    class Params(StrategyParams):
-        """Parameters of :class:`MACrossover`."""
-
-        fast: int = Field(20, ge=1, description="bars in the fast simple moving average")
-        slow: int = Field(50, ge=2, description="bars in the slow simple moving average")
-        direction: Literal["long", "both"] = Field(
-            "long", description="'long': long or flat; 'both': long or short"
-        )
-
-        @model_validator(mode="after")
-        def _fast_below_slow(self) -> MACrossover.Params:
-            if self.fast >= self.slow:
-                raise ValueError(
-                    f"fast must be below slow, got fast={self.fast}, slow={self.slow}; "
-                    "swap them or lower fast"
-                )
-            return self
-
-    def _params(self, params: StrategyParams) -> MACrossover.Params:
-        p = self.parse(params)
-        assert isinstance(p, MACrossover.Params)
-        return p
-
-    def positions(self, data: MarketData, params: StrategyParams) -> pd.Series:
+    def positions(self, data: MarketData, params: MACrossoverParams) -> pd.Series:
         """Target positions: +1 while fast SMA > slow SMA, else 0 (or -1 with "both")."""
-        p = self._params(params)
         price = data.price
         csum = _running_sum(price.to_numpy(dtype="float64"))
-        fast, slow = _sma(csum, p.fast), _sma(csum, p.slow)
-        short = -1.0 if p.direction == "both" else 0.0
+        fast, slow = _sma(csum, params.fast), _sma(csum, params.slow)
+        short = -1.0 if params.direction == "both" else 0.0
         out = np.where(np.isnan(slow), 0.0, np.where(fast > slow, 1.0, short))
         return pd.Series(out, index=price.index, name=data.series)
 
-    def positions_many(self, data: MarketData, params: Sequence[StrategyParams]) -> pd.DataFrame:
+    def positions_many(self, data: MarketData, params: Sequence[MACrossoverParams]) -> pd.DataFrame:
         """Positions for many parameter sets at once, one column each (in order).
 
         Each distinct window's average is computed once from one running sum; the
         columns are then built by one comparison of two ``(bars, sets)`` arrays.
         """
-        ps = [self._params(p) for p in params]
+        ps = list(params)
         price = data.price
         if not ps:
             return pd.DataFrame(index=price.index, columns=pd.RangeIndex(0), dtype="float64")

@@ -14,10 +14,25 @@ from backtest.errors import DataValidationError, StrategyError
 from backtest.strategy import MarketData, Strategy, StrategyParams
 from strategies._common import day0_bars
 
-__all__ = ["EventDrift"]
+__all__ = ["EventDrift", "EventDriftParams"]
 
 
-class EventDrift(Strategy):
+class EventDriftParams(StrategyParams):
+    """Parameters of :class:`EventDrift`."""
+
+    categories: list[str] | None = Field(
+        None, min_length=1, description="event categories to trade; None: all"
+    )
+    mode: Literal["momentum", "reversal"] = Field(
+        "momentum", description="trade with ('momentum') or against the day-0 reaction"
+    )
+    hold: int = Field(5, ge=1, description="bars held, day 0 included")
+    min_move: float = Field(
+        0.0, ge=0.0, description="smallest |day-0 reaction| traded (bp or percent)"
+    )
+
+
+class EventDrift(Strategy[EventDriftParams]):
     r"""Bet that a market keeps moving the way it first reacted to news, or that it snaps back.
 
     After each event of the chosen categories, take a position in the direction of the
@@ -77,26 +92,9 @@ class EventDrift(Strategy):
 
     name = "event_drift"
 
-    class Params(StrategyParams):
-        """Parameters of :class:`EventDrift`."""
+    Params = EventDriftParams
 
-        categories: list[str] | None = Field(
-            None, min_length=1, description="event categories to trade; None: all"
-        )
-        mode: Literal["momentum", "reversal"] = Field(
-            "momentum", description="trade with ('momentum') or against the day-0 reaction"
-        )
-        hold: int = Field(5, ge=1, description="bars held, day 0 included")
-        min_move: float = Field(
-            0.0, ge=0.0, description="smallest |day-0 reaction| traded (bp or percent)"
-        )
-
-    def _params(self, params: StrategyParams) -> EventDrift.Params:
-        p = self.parse(params)
-        assert isinstance(p, EventDrift.Params)
-        return p
-
-    def _events(self, data: MarketData, p: EventDrift.Params) -> pd.DataFrame:
+    def _events(self, data: MarketData, p: EventDriftParams) -> pd.DataFrame:
         if data.events is None:
             raise StrategyError(
                 f"strategy {self.name!r} needs events: pass MarketData(events=...) "
@@ -107,10 +105,9 @@ class EventDrift(Strategy):
         except DataValidationError as exc:
             raise StrategyError(f"strategy {self.name!r}: params.categories: {exc}") from exc
 
-    def positions(self, data: MarketData, params: StrategyParams) -> pd.Series:
+    def positions(self, data: MarketData, params: EventDriftParams) -> pd.Series:
         """Target positions: the sign of each event's day-0 reaction, held `hold` bars."""
-        p = self._params(params)
-        ev = self._events(data, p)
+        ev = self._events(data, params)
         price = data.price
         n = len(price)
         out = np.zeros(n)
@@ -118,14 +115,14 @@ class EventDrift(Strategy):
         change = reactions(data.levels[[data.series]])[data.series]
         r0 = change.reindex(price.index).to_numpy(dtype="float64")
         stamps = pd.DatetimeIndex(ev["timestamp"]).as_unit("ns").asi8
-        sign = 1.0 if p.mode == "momentum" else -1.0
+        sign = 1.0 if params.mode == "momentum" else -1.0
         # Oldest first, so later events overwrite the positions of earlier ones.
         for e in np.lexsort((stamps, bars)):
             bar = int(bars[e])
             if bar >= n:
                 continue
             move = r0[bar]
-            if not np.isfinite(move) or move == 0.0 or abs(move) < p.min_move:
+            if not np.isfinite(move) or move == 0.0 or abs(move) < params.min_move:
                 continue
-            out[bar : bar + p.hold] = sign * np.sign(move)
+            out[bar : bar + params.hold] = sign * np.sign(move)
         return pd.Series(out, index=price.index, name=data.series)

@@ -12,7 +12,7 @@ from pydantic import Field
 from backtest.strategy import MarketData, Strategy, StrategyParams
 from strategies._common import asof, require_columns
 
-__all__ = ["RateSpread"]
+__all__ = ["RateSpread", "RateSpreadParams"]
 
 #: The two legs of the spread, US minus Japan.
 US, JAPAN = "UST10Y", "JGB10Y"
@@ -26,7 +26,22 @@ def _trailing_mean(x: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-class RateSpread(Strategy):
+class RateSpreadParams(StrategyParams):
+    """Parameters of :class:`RateSpread`."""
+
+    mode: Literal["level", "change"] = Field(
+        "level", description="trade the spread's level or its change over window bars"
+    )
+    threshold: float | None = Field(
+        None, description="percentage points; None: trailing mean (level) or 0 (change)"
+    )
+    window: int = Field(60, ge=2, description="bars in the moving average or the change")
+    direction: Literal["long", "both"] = Field(
+        "long", description="'long': long or flat; 'both': long or short"
+    )
+
+
+class RateSpread(Strategy[RateSpreadParams]):
     r"""Hold the dollar against the yen while the US pays more than Japan, or increasingly so.
 
     The carry view of USD/JPY: a wide (``mode="level"``) or widening (``mode="change"``)
@@ -82,26 +97,9 @@ class RateSpread(Strategy):
 
     name = "rate_spread"
 
-    class Params(StrategyParams):
-        """Parameters of :class:`RateSpread`."""
+    Params = RateSpreadParams
 
-        mode: Literal["level", "change"] = Field(
-            "level", description="trade the spread's level or its change over window bars"
-        )
-        threshold: float | None = Field(
-            None, description="percentage points; None: trailing mean (level) or 0 (change)"
-        )
-        window: int = Field(60, ge=2, description="bars in the moving average or the change")
-        direction: Literal["long", "both"] = Field(
-            "long", description="'long': long or flat; 'both': long or short"
-        )
-
-    def _params(self, params: StrategyParams) -> RateSpread.Params:
-        p = self.parse(params)
-        assert isinstance(p, RateSpread.Params)
-        return p
-
-    def required_series(self, params: StrategyParams, traded: str) -> list[str]:
+    def required_series(self, params: RateSpreadParams, traded: str) -> list[str]:
         """The two yields, ``["UST10Y", "JGB10Y"]``."""
         return [US, JAPAN]
 
@@ -115,19 +113,22 @@ class RateSpread(Strategy):
         ]
         return pd.Series(legs[0] - legs[1], index=dates, name="spread")
 
-    def positions(self, data: MarketData, params: StrategyParams) -> pd.Series:
+    def positions(self, data: MarketData, params: RateSpreadParams) -> pd.Series:
         """Target positions: +1 while the spread signal is on, else 0 (or -1)."""
-        p = self._params(params)
         s = self.spread(data).to_numpy()
-        w = p.window
-        if p.mode == "level":
-            line = _trailing_mean(s, w) if p.threshold is None else np.full(len(s), p.threshold)
+        w = params.window
+        if params.mode == "level":
+            line = (
+                _trailing_mean(s, w)
+                if params.threshold is None
+                else np.full(len(s), params.threshold)
+            )
             signal = s - line
             cutoff = 0.0
         else:
             signal = np.full(len(s), np.nan)
             signal[w:] = s[w:] - s[:-w]
-            cutoff = 0.0 if p.threshold is None else p.threshold
-        short = -1.0 if p.direction == "both" else 0.0
+            cutoff = 0.0 if params.threshold is None else params.threshold
+        short = -1.0 if params.direction == "both" else 0.0
         out = np.where(np.isnan(signal), 0.0, np.where(signal > cutoff, 1.0, short))
         return pd.Series(out, index=data.price.index, name=data.series)

@@ -13,7 +13,7 @@ from backtest.data import reactions
 from backtest.strategy import MarketData, Strategy, StrategyParams
 from strategies._common import asof, require_columns
 
-__all__ = ["RiskOffYen", "zscore"]
+__all__ = ["RiskOffYen", "RiskOffYenParams", "zscore"]
 
 
 def zscore(x: pd.Series, lookback: int) -> pd.Series:
@@ -71,7 +71,29 @@ def _short_on_spikes(
     return out
 
 
-class RiskOffYen(Strategy):
+class RiskOffYenParams(StrategyParams):
+    """Parameters of :class:`RiskOffYen`."""
+
+    signal: str = Field("VIX", min_length=1, description="catalog name of the signal")
+    signal_transform: Literal["level", "change"] = Field(
+        "level", description="z-score the level or the per-observation change"
+    )
+    lookback: int = Field(60, ge=2, description="observations in the z-score window")
+    threshold: float = Field(2.0, description="entry when z crosses above it")
+    exit_threshold: float = Field(0.0, description="exit when z falls below it")
+    hold: int = Field(10, ge=1, description="most bars held, entry bar included")
+
+    @model_validator(mode="after")
+    def _exit_not_above_entry(self) -> RiskOffYenParams:
+        if self.exit_threshold > self.threshold:
+            raise ValueError(
+                f"exit_threshold must be at most threshold, got exit_threshold="
+                f"{self.exit_threshold}, threshold={self.threshold}"
+            )
+        return self
+
+
+class RiskOffYen(Strategy[RiskOffYenParams]):
     r"""Sell USD/JPY when markets turn risk-off: the yen tends to rise when fear spikes.
 
     A risk-off signal fires when the trailing z-score of a stress gauge crosses above
@@ -129,44 +151,23 @@ class RiskOffYen(Strategy):
 
     name = "risk_off_yen"
 
-    class Params(StrategyParams):
-        """Parameters of :class:`RiskOffYen`."""
+    Params = RiskOffYenParams
 
-        signal: str = Field("VIX", min_length=1, description="catalog name of the signal")
-        signal_transform: Literal["level", "change"] = Field(
-            "level", description="z-score the level or the per-observation change"
-        )
-        lookback: int = Field(60, ge=2, description="observations in the z-score window")
-        threshold: float = Field(2.0, description="entry when z crosses above it")
-        exit_threshold: float = Field(0.0, description="exit when z falls below it")
-        hold: int = Field(10, ge=1, description="most bars held, entry bar included")
-
-        @model_validator(mode="after")
-        def _exit_not_above_entry(self) -> RiskOffYen.Params:
-            if self.exit_threshold > self.threshold:
-                raise ValueError(
-                    f"exit_threshold must be at most threshold, got exit_threshold="
-                    f"{self.exit_threshold}, threshold={self.threshold}"
-                )
-            return self
-
-    def _params(self, params: StrategyParams) -> RiskOffYen.Params:
-        p = self.parse(params)
-        assert isinstance(p, RiskOffYen.Params)
-        return p
-
-    def required_series(self, params: StrategyParams, traded: str) -> list[str]:
+    def required_series(self, params: RiskOffYenParams, traded: str) -> list[str]:
         """The signal series."""
-        return [self._params(params).signal]
+        return [params.signal]
 
-    def positions(self, data: MarketData, params: StrategyParams) -> pd.Series:
+    def positions(self, data: MarketData, params: RiskOffYenParams) -> pd.Series:
         """Target positions: -1 after a risk-off z-score spike, else 0."""
-        p = self._params(params)
-        require_columns(data, [p.signal], self.name)
-        own = data.levels[[p.signal]].dropna()
-        x = own[p.signal] if p.signal_transform == "level" else reactions(own)[p.signal]
-        z = zscore(x, p.lookback)
+        require_columns(data, [params.signal], self.name)
+        own = data.levels[[params.signal]].dropna()
+        x = (
+            own[params.signal]
+            if params.signal_transform == "level"
+            else reactions(own)[params.signal]
+        )
+        z = zscore(x, params.lookback)
         price = data.price
-        aligned = asof(z, data.levels, p.signal, data.series, price.index)
-        out = _short_on_spikes(aligned, p.threshold, p.exit_threshold, p.hold)
+        aligned = asof(z, data.levels, params.signal, data.series, price.index)
+        out = _short_on_spikes(aligned, params.threshold, params.exit_threshold, params.hold)
         return pd.Series(out, index=price.index, name=data.series)

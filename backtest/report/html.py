@@ -40,6 +40,8 @@ from backtest.report.markdown import (
 )
 from backtest.report.strategies import strategies_section
 from backtest.report.style import PALETTE
+from backtest.report.tables import escape as _e
+from backtest.report.tables import table as _table
 from backtest.sessions import observation_times
 
 __all__ = ["car_paths", "render_html"]
@@ -250,10 +252,6 @@ def car_paths(abnormal: pd.DataFrame) -> pd.DataFrame:
 # Small helpers -----------------------------------------------------------------------------
 
 
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
 def _p(value: Any) -> str:
     """Text for plotly, which reads ``<b>``-style markup: escape ``& < >`` only."""
     return html.escape("" if value is None else str(value), quote=False)
@@ -273,36 +271,6 @@ def _pval(value: Any) -> str:
 
 def _unit_group(unit: str) -> str:
     return "bp" if unit == "bp" else "%"
-
-
-def _table(
-    header: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    *,
-    numeric: Sequence[int] = (),
-    wrap: Sequence[int] = (),
-    classes: Sequence[str] | None = None,
-    titles: Sequence[str] | None = None,
-) -> str:
-    """An HTML table; header and cells are escaped here (pass plain text).
-
-    Cells do not wrap, except in the `wrap` columns (labels, notes); `numeric` columns
-    are right-aligned. `classes` and `titles` are per-row ``class`` and ``title``.
-    """
-    kind = ["num" if j in numeric else "wrap" if j in wrap else "" for j in range(len(header))]
-    out = ['<div class="scroll"><table>', "<thead><tr>"]
-    out += [f"<th>{_e(h)}</th>" for h in header]
-    out.append("</tr></thead><tbody>")
-    for i, row in enumerate(rows):
-        cls = f' class="{_e(classes[i])}"' if classes and classes[i] else ""
-        tip = f' title="{_e(titles[i])}"' if titles and titles[i] else ""
-        cells = "".join(
-            f'<td class="{kind[j]}">{_e(c)}</td>' if kind[j] else f"<td>{_e(c)}</td>"
-            for j, c in enumerate(row)
-        )
-        out.append(f"<tr{cls}{tip}>{cells}</tr>")
-    out.append("</tbody></table></div>")
-    return "".join(out)
 
 
 def _figure_html(fig: _Figure, div_id: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.report.style import PALETTE
+from backtest.report.tables import escape, table
 
 __all__ = ["strategies_section"]
 
@@ -29,10 +29,6 @@ _METRICS = (
 )
 
 
-def _e(value: Any) -> str:
-    return html.escape(str(value))
-
-
 def _fmt(value: Any, kind: str) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
@@ -41,12 +37,6 @@ def _fmt(value: Any, kind: str) -> str:
     if kind == "int":
         return f"{int(value)}"
     return f"{float(value):.3f}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _label(s: Mapping[str, Any]) -> str:
@@ -65,15 +55,18 @@ def strategies_section(
     settings = strategies[0].get("settings", {})
     out.append(
         '<p class="caption">Fills: '
-        + _e(settings.get("fill", ""))
-        + f"; annualised with {_e(settings.get('periods_per_year', 252))} observations per "
-        "year; costs as configured per strategy. Carry: " + _e(settings.get("carry", "")) + ".</p>"
+        + escape(settings.get("fill", ""))
+        + f"; annualised with {escape(settings.get('periods_per_year', 252))} observations per "
+        "year; costs as configured per strategy. Carry: "
+        + escape(settings.get("carry", ""))
+        + ".</p>"
     )
     rows = [
-        [_e(_label(s)), *(_fmt(s["metrics"].get(k), kind) for k, _, kind in _METRICS)]
+        [_label(s), *(_fmt(s["metrics"].get(k), kind) for k, _, kind in _METRICS)]
         for s in strategies
     ]
-    out.append(_table(["strategy", *(label for _, label, _ in _METRICS)], rows))
+    header = ["strategy", *(label for _, label, _ in _METRICS)]
+    out.append(table(header, rows, numeric=range(1, len(header)), wrap=(0,)))
     equity_path = run_dir / "tables" / "equity.parquet"
     if equity_path.is_file():
         equity = pd.read_parquet(equity_path).set_index("date")
@@ -86,10 +79,10 @@ def strategies_section(
         sweep = s.get("sweep")
         if sweep:
             sel = sweep["selection"]
-            out.append(f"<h3>Sweep: {_e(s['name'])} on {_e(s['series'])}</h3>")
+            out.append(f"<h3>Sweep: {escape(s['name'])} on {escape(s['series'])}</h3>")
             out.append(
-                f"<p>{sweep['combinations']} combinations ({_e(sweep['method'])}). Best by "
-                f"Sharpe: {_e(sweep['best'])}. Selection bias over the whole sweep: "
+                f"<p>{sweep['combinations']} combinations ({escape(sweep['method'])}). Best by "
+                f"Sharpe: {escape(sweep['best'])}. Selection bias over the whole sweep: "
                 f"probabilistic Sharpe {_fmt(sel.get('psr'), 'num')}, deflated Sharpe "
                 f"{_fmt(sel.get('dsr'), 'num')} (Bailey &amp; López de Prado 2014), "
                 f"probability of backtest overfitting {_fmt(sel.get('pbo'), 'num')} "
@@ -99,11 +92,11 @@ def strategies_section(
             top = sweep["top"]
             params = [k for k in sweep["space"]]
             out.append(
-                _table(
+                table(
                     [*params, "Sharpe", "CAGR", "max drawdown", "trades"],
                     [
                         [
-                            *(_e(r.get(k)) for k in params),
+                            *(str(r.get(k)) for k in params),
                             _fmt(r.get("sharpe"), "num"),
                             _fmt(r.get("cagr"), "pct"),
                             _fmt(r.get("max_drawdown"), "pct"),
@@ -111,6 +104,7 @@ def strategies_section(
                         ]
                         for r in top[:10]
                     ],
+                    numeric=range(len(params), len(params) + 4),
                 )
             )
             table_path = run_dir / "tables" / f"sweep_{strategies.index(s)}_{s['name']}.parquet"
@@ -119,21 +113,20 @@ def strategies_section(
         val = s.get("validation")
         if val:
             out.append(
-                f"<h3>In sample vs out of sample: {_e(s['name'])} ({_e(val['method'])})</h3>"
+                f"<h3>In sample vs out of sample: {escape(s['name'])} "
+                f"({escape(val['method'])})</h3>"
             )
             out.append(
-                _table(
+                table(
                     ["fold", "sample", "start", "end", "params", "Sharpe", "CAGR", "max drawdown"],
                     [
                         [
-                            _e(f["fold"]),
-                            _e(f["sample"]),
-                            _e(f["start"]),
-                            _e(f["end"]),
-                            _e(
-                                ", ".join(
-                                    f"{k[6:]}={v}" for k, v in f.items() if k.startswith("param_")
-                                )
+                            str(f["fold"]),
+                            str(f["sample"]),
+                            str(f["start"]),
+                            str(f["end"]),
+                            ", ".join(
+                                f"{k[6:]}={v}" for k, v in f.items() if k.startswith("param_")
                             ),
                             _fmt(f.get("sharpe"), "num"),
                             _fmt(f.get("cagr"), "pct"),
@@ -141,6 +134,7 @@ def strategies_section(
                         ]
                         for f in val["folds"]
                     ],
+                    numeric=(5, 6, 7),
                 )
             )
             oos = val["oos_metrics"]
@@ -199,9 +193,9 @@ def _equity_figure(equity: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _sweep_heatmap(table: pd.DataFrame, params: Sequence[str]) -> dict[str, Any]:
+def _sweep_heatmap(combos: pd.DataFrame, params: Sequence[str]) -> dict[str, Any]:
     a, b = params
-    pivot = table.pivot_table(index=a, columns=b, values="sharpe", aggfunc="max")
+    pivot = combos.pivot_table(index=a, columns=b, values="sharpe", aggfunc="max")
     z = [[None if not np.isfinite(v) else float(v) for v in row] for row in pivot.to_numpy()]
     return {
         "data": [

@@ -21,6 +21,7 @@ matter (dropped future data, a batch instead of one call, a second call).
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -108,10 +109,21 @@ class StrategyContract:
         cls = self.strategy_cls
         assert isinstance(cls.name, str) and cls.name.isidentifier()
         assert issubclass(cls.Params, StrategyParams)
-        assert cls.Params is not StrategyParams, "declare a nested Params, even if empty"
+        assert cls.Params is not StrategyParams, "declare Params, even if empty"
         assert cls.describe(), "the first docstring paragraph states the idea"
         assert "Parameters\n" in (cls.__doc__ or "")
         assert cls.execution in ("next_close", "same_close")
+
+    def test_params_is_the_generic_argument(self) -> None:
+        # class Foo(Strategy[FooParams]) must also say Params = FooParams (a plain
+        # Strategy subclass, the older form, has no argument to check).
+        args = [
+            typing.get_args(base)
+            for base in vars(self.strategy_cls).get("__orig_bases__", ())
+            if typing.get_origin(base) is Strategy
+        ]
+        for (arg,) in args:
+            assert self.strategy_cls.Params is arg
 
     def test_registered_under_its_name(self) -> None:
         assert type(get_strategy(self.strategy_cls.name)) is self.strategy_cls
