@@ -1,4 +1,22 @@
-"""Tests of backtest/engine/ against independent computations on the snapshot."""
+"""Tests of backtest/engine/ on the real snapshot (USD/JPY and others, 2016-2025).
+
+Reference checks (expected values computed here without the engine):
+``test_ma_crossover_long_flat_matches_independent_returns`` (positions from pandas
+rolling means, returns and trade entries written out with pandas),
+``test_metrics_are_annualised_by_trading_days`` (Sharpe, total return and drawdown by
+plain sums), ``test_train_test_picks_the_in_sample_best`` (in-sample ranking done here,
+on the sweep's own returns, which the first test checks) and ``test_grid_ranges``
+(hand).
+
+Invariants (the engine against itself, no outside number): sweep rows equal single
+backtests; chunked selection (PSR, DSR, PBO from per-chunk statistics) equals the whole
+returns matrix through backtest.metrics (itself checked in tests/test_metrics.py);
+``keep_returns=False`` changes nothing but the returns kept; ``chunk_memory`` equals the
+matching ``chunk_size``; folds chosen in chunks equal folds from all returns; fold ties
+go to the first combination whatever the chunking; costs lower returns, not trades;
+walk-forward folds do not overlap; ``dispose`` frees the portfolio. The last block
+checks the module layout (issue 12), no number involved.
+"""
 
 from __future__ import annotations
 
@@ -70,6 +88,8 @@ def test_metrics_are_annualised_by_trading_days(levels):
 
 
 def test_direction_both_and_costs(levels):
+    # Invariants: costs lower the return, not the trade count; short bars earn minus
+    # the price return.
     free = engine.backtest(
         "ma_crossover", {"fast": 10, "slow": 50, "direction": "both"}, levels, series="USDJPY"
     )
@@ -95,6 +115,7 @@ def test_direction_both_and_costs(levels):
 
 
 def test_sweep_rows_equal_single_backtests(levels):
+    # Invariant: a sweep row equals the single backtest of the same combination.
     space = {"fast": [5, 10], "slow": [50, 100], "direction": "long"}
     sw = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=3)
     assert len(sw.table) == 4 and sw.returns.shape[1] == 4
@@ -108,8 +129,9 @@ def test_sweep_rows_equal_single_backtests(levels):
 
 
 def test_sweep_selection_equals_whole_matrix_statistics(levels):
-    # The chunks (of 4) send back per-trial statistics, not the selection measures;
-    # gathered, they must give what the whole returns matrix gives.
+    # Invariant (chunked equals whole): the chunks (of 4) send back per-trial statistics,
+    # not the selection measures; gathered, they must give what backtest.metrics gives
+    # on the whole returns matrix.
     space = {"fast": [3, 5, 10, 20], "slow": [30, 50, 100], "direction": "both"}
     sw = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=4, pbo_splits=8)
     r = sw.returns.to_numpy()
@@ -185,6 +207,7 @@ def test_grid_ranges():
 
 
 def test_sweep_without_returns_gives_the_same_table_best_and_selection(levels):
+    # Invariant: keep_returns=False changes what is kept, not the numbers.
     space = {"fast": [3, 5, 10, 20], "slow": [30, 50, 100], "direction": "both"}
     full = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=5)
     lean = engine.sweep(
@@ -200,6 +223,7 @@ def test_sweep_without_returns_gives_the_same_table_best_and_selection(levels):
 
 
 def test_chunk_memory_lowers_the_chunk_size_to_fit(levels):
+    # Invariant: a memory budget for 3 combinations runs exactly as chunk_size=3.
     space = {"fast": [3, 5, 10, 20], "slow": [30, 50, 100], "direction": "both"}
     bars = len(levels["USDJPY"].dropna())  # the traded series' bars: one array row each
     budget = 3 * bars * engine.BYTES_PER_CELL + 1  # room for 3 combinations
@@ -219,9 +243,10 @@ def test_chunk_memory_lowers_the_chunk_size_to_fit(levels):
     ],
 )
 def test_folds_chosen_in_chunks_equal_folds_from_all_returns(levels, spec):
-    # Reference: every combination's returns kept, folds split afterwards (nanargmax over
-    # all combinations). Under test: chunks of 4 pick their own best per fold and only
-    # the picks travel (keep_returns=False), as in a run on a cluster.
+    # Invariant (chunked equals whole), not an outside reference: the baseline is the
+    # engine's own path with every combination's returns kept and folds split afterwards
+    # (nanargmax over all combinations). Under test: chunks of 4 pick their own best per
+    # fold and only the picks travel (keep_returns=False), as in a run on a cluster.
     space = {"fast": [3, 5, 10, 20], "slow": [30, 50, 100], "direction": ["long", "both"]}
     full = engine.sweep("ma_crossover", space, levels, series="USDJPY", chunk_size=4)
     ref = engine.out_of_sample(full, **spec)

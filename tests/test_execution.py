@@ -2,6 +2,11 @@
 
 The module starts one ``LocalCluster`` of two worker processes on 127.0.0.1; sockets are
 allowed for loopback only (pytest-socket ``allow_hosts``), every other test stays offline.
+
+Kind: invariants only (local equals Dask; a killed worker changes nothing; local blocks
+equal one pass). No expected number comes from outside the code: the numbers themselves
+are checked in tests/test_engine.py, tests/test_metrics.py and tests/eventstudy/. The
+rest checks errors and the run record.
 """
 
 from __future__ import annotations

@@ -1,10 +1,23 @@
 """Tests of backtest/metrics.py.
 
-Every expected value is computed here, independently of the code under test:
-(1) by hand from a tiny case (the arithmetic is written out in comments),
-(2) by formulas written out again with scipy.stats / plain loops, differently from the
-vectorised implementation, (3) by published figures (the numerical example of Bailey &
-López de Prado 2014), or (4) by vectorbt 1.2.0's returns accessor run on the same input.
+Reference checks: expected values computed here, independently of the code under test,
+(1) by hand from a tiny case (the arithmetic is written out in comments), (2) by
+formulas written out again with scipy.stats / pandas / plain loops, differently from
+the vectorised implementation (PSR: Bailey & López de Prado 2012 eq. 9; E[max SR]:
+Bailey & López de Prado 2014 eq. 2; CSCV/PBO: Bailey et al. 2017), (3) by published
+figures (the numerical example of Bailey & López de Prado 2014: E[max SR] 0.1132,
+DSR 0.9004), or (4) by vectorbt 1.2.0's returns accessor run on the same input.
+
+Invariants (the code against itself): ``test_performance_frame_matches_series_columnwise``
+(a frame equals its columns one by one), ``test_performance_nan_returns_are_missing``,
+``test_pbo_accepts_dataframe_and_chunks`` and ``test_pbo_from_column_chunks_equals_whole_matrix``
+(chunked equals whole), the monotonicity asserts in ``test_expected_max_sharpe_edge_cases``
+and the DSR = PSR(SR0) / DSR < PSR(0) asserts at the end of
+``test_deflated_sharpe_ratio_matches_formula_on_returns``.
+
+Statistical properties (theory, by simulation): ``test_pbo_pure_noise_*`` (PBO of pure
+noise is 1/2 for an even number of trials, (N + 1) / (2N) for odd N) and
+``test_pbo_real_edge_is_small``.
 """
 
 from __future__ import annotations
@@ -143,6 +156,7 @@ def test_performance_trade_returns_override_hit_rate_and_trades():
 
 
 def test_performance_frame_matches_series_columnwise():
+    # Invariant: the frame path equals the one-column path (no outside reference).
     rng = np.random.default_rng(7)
     idx = pd.date_range("2021-01-04", periods=300, freq="B")
     r = pd.DataFrame(rng.normal(0.0004, 0.01, (300, 4)), index=idx, columns=list("abcd"))
@@ -204,6 +218,7 @@ def test_performance_matches_pandas_reference_with_gaps(order):
 
 
 def test_performance_nan_returns_are_missing():
+    # Invariant: leading/trailing NaN change nothing (the R4 values are checked by hand above).
     with_nan = mt.performance(pd.Series([NAN, *R4, NAN]), periods_per_year=4).iloc[0]
     clean = mt.performance(pd.Series(R4), periods_per_year=4).iloc[0]
     pd.testing.assert_series_equal(with_nan, clean, rtol=1e-12, check_names=False)
@@ -349,7 +364,7 @@ def test_probabilistic_sharpe_ratio_broadcasts_and_degenerates():
 def test_expected_max_sharpe_edge_cases():
     assert mt.expected_max_sharpe(0.01, 1) == 0.0
     assert mt.expected_max_sharpe(0.0, 50) == 0.0
-    # Grows with the number of trials.
+    # Invariant: grows with the number of trials.
     assert mt.expected_max_sharpe(0.01, 10) < mt.expected_max_sharpe(0.01, 1000)
     with pytest.raises(DataValidationError, match="n_trials"):
         mt.expected_max_sharpe(0.01, 0)
@@ -395,7 +410,7 @@ def test_deflated_sharpe_ratio_matches_formula_on_returns():
 
     dsr = mt.deflated_sharpe_ratio(trials[best], sharpes, periods_per_year=ppy, risk_free=rf)
     assert dsr == pytest.approx(expected, rel=1e-10)
-    # DSR is the PSR against the expected maximum Sharpe ratio.
+    # Invariants from here on: DSR is the PSR against the expected maximum Sharpe ratio.
     sr0_ours = mt.expected_max_sharpe(sharpes.var(ddof=1), len(sharpes))
     psr = mt.probabilistic_sharpe_ratio(sr, sr0_ours, len(x), g3, g4)
     assert dsr == pytest.approx(psr, rel=1e-10)
@@ -505,6 +520,7 @@ def test_pbo_matches_loop_implementation(metric, t, s, n):
 
 
 def test_pbo_accepts_dataframe_and_chunks(monkeypatch):
+    # Invariant: chunked equals whole (values checked against _pbo_by_loops above).
     m = np.random.default_rng(0).normal(size=(120, 7))
     whole = mt.pbo_cscv(pd.DataFrame(m), n_splits=8)
     monkeypatch.setattr(mt, "_PBO_CHUNK_CELLS", 50)  # forces many small chunks
@@ -513,8 +529,9 @@ def test_pbo_accepts_dataframe_and_chunks(monkeypatch):
 
 
 def test_pbo_from_column_chunks_equals_whole_matrix():
-    # The sums of each trial depend on its own column only: chunks joined give the
-    # same logits as the whole matrix, exactly.
+    # Invariant (chunked equals whole): the sums of each trial depend on its own column
+    # only, so chunks joined give the same logits as the whole matrix, exactly. The
+    # block statistics themselves are checked against numpy below (reference).
     m = np.random.default_rng(5).normal(0.0, 0.01, (203, 11))
     m[:7, 4] = NAN
     whole = mt.pbo_cscv(m, n_splits=8)

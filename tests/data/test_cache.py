@@ -1,4 +1,9 @@
-"""Tests of backtest/data/cache.py: atomic writes, integrity checks, nothing lost."""
+"""Tests of backtest/data/cache.py: atomic writes, integrity checks, nothing lost.
+
+Reference check: ``test_checksum_matches_independent_computation`` (sha256 recomputed
+here from the documented recipe). The rest are invariants and behaviour: a round trip
+returns what was written, a failed or refused write leaves the old file untouched.
+"""
 
 from __future__ import annotations
 

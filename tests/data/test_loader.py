@@ -1,4 +1,9 @@
-"""Tests of backtest/data/loader.py and the public load()/fetch() API."""
+"""Tests of backtest/data/loader.py and the public load()/fetch() API.
+
+Reference values are FRED's and Yahoo's published levels (data/snapshot/SOURCES.md spot
+checks) and the snapshot files read here with plain ``pandas.read_csv``; the rest checks
+behaviour (caching, offline, errors) with a fake source, no expected number involved.
+"""
 
 from __future__ import annotations
 

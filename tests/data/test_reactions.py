@@ -1,4 +1,10 @@
-"""Tests of backtest.data.reactions: natural units, each series on its own observations."""
+"""Tests of backtest.data.reactions: natural units, each series on its own observations.
+
+Reference checks: hand-computed from published levels (data/snapshot/SOURCES.md) or
+from levels read back and differenced here with numpy / math.log. Invariant (hypothesis
+property): ``test_changes_add_up_to_the_total_change`` (daily changes sum to the total
+change, whatever the gaps).
+"""
 
 from __future__ import annotations
 

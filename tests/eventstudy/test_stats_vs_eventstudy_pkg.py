@@ -1,5 +1,11 @@
 """backtest/eventstudy/stats.py against the ``eventstudy`` PyPI package (0.1a12).
 
+Reference checks, all of them: the expected values are computed by the package, live,
+on the same input (no stored numbers; skipped when the package is not installed).
+``test_package_single_tstat_is_our_scar`` checks the construction (package vs numbers
+computed here), and ``test_package_has_no_rank_or_sign_test`` records what the package
+lacks.
+
 What the package offers (eventstudy/single.py, multiple.py): per event, ``Single``
 takes the event-window residuals ``AR_t``, a per-day variance ``var_t`` and ``df``
 from a model function and computes ``CAR = cumsum(AR)``,

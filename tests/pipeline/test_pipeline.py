@@ -1,4 +1,12 @@
-"""End-to-end runs of every config in configs/, and the run directory they write."""
+"""End-to-end runs of every config in configs/, and the run directory they write.
+
+Reference check: ``test_april_headline_numbers`` (CARs hand-computed from FRED's published
+DGS10 and DEXJPUS levels). Golden snapshot, not a reference:
+``test_every_config_runs_end_to_end`` compares each results.json with
+tests/reference/results/ (see tests/reference/README.md). Invariant:
+``test_two_runs_identical_apart_from_timestamps``. The rest checks behaviour (files
+written, CLI, a failed run leaves the earlier one intact, progress reports).
+"""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@
 bundled snapshot) runs each config in ``configs/`` and writes its results.json, with the
 fields that differ between runs and machines taken out (:func:`normalise`), to
 ``tests/reference/results/<config>.json.gz`` (gzip without a timestamp, so the bytes
-are reproducible). ``tests/pipeline/test_reference_results.py``
-runs the configs again and requires the same files.
+are reproducible). ``test_every_config_runs_end_to_end`` in
+``tests/pipeline/test_pipeline.py`` runs the configs again and requires the same files.
 
 These files are not an independent reference for the numbers (they come from this code):
 they pin the numbers so that a change meant to change none, such as a refactor, can be

@@ -21,6 +21,9 @@ What a quant expects, as decided here:
 * a day the series traded but the market (regressor) did not is a *missing* day
   inside the data: the CAR sums the other days, ``missing`` counts it (as before);
 * an event on or before a series' first observation has no day 0 in the data.
+
+One invariant among them: ``test_series_run_in_blocks_give_the_same_incomplete_windows``
+(blocks of one series equal the whole run).
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ lazily, a limit on combinations, walk-forward folds without trades.
 Outcome classes (see ``conftest.py``): *clean error* (the error class and a message
 naming the field), *correct result* (expected values from :func:`itertools.product`
 and hand-written arithmetic, never from the code under test), *nothing written*.
+
+Invariants (the sweep against itself, labelled so): chunk_size 4 equals chunk_size 1 in
+``test_sweep_table_is_the_product_in_order_with_invalid_ones_counted``, chunks of 4
+equal chunks of 25 in ``test_random_sampling_draws_what_the_whole_list_would_give``,
+and ``test_lazy_chunks_give_the_same_sweep_local_and_on_dask`` (local equals Dask).
 """
 
 from __future__ import annotations

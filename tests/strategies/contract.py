@@ -14,9 +14,11 @@ Subclass :class:`StrategyContract` in a ``test_*.py`` module with a name startin
 
 The data are real: the bundled snapshot (``offline=True``) from 2019 to 2025 for the
 traded series and every series the parameter sets require, and the tariff, FOMC and
-BoJ calendars in ``data/events``. Expected values here never come from the strategy
-under test: each check compares the strategy with itself under a change that must not
-matter (dropped future data, a batch instead of one call, a second call).
+BoJ calendars in ``data/events``. Kind: invariants only. No expected value comes from
+outside: each check compares the strategy with itself under a change that must not
+matter (dropped future data = no look-ahead, a batch instead of one call, a second
+call), or checks declarations and bounds. The numbers of each built-in strategy are
+checked against hand-computed and pandas references in ``test_builtins.py``.
 """
 
 from __future__ import annotations

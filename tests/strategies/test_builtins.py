@@ -1,8 +1,15 @@
 """Tests of the built-in strategies in strategies/: the shared contract plus hand-computed cases.
 
-Where expected values come from is said at each test: hand-computed from a tiny case
-(the reasoning is in the comments), or pandas (rolling windows, ``merge_asof``) run on
-the real snapshot as an independent implementation.
+Reference checks: where expected values come from is said at each test: hand-computed
+from a tiny case (the reasoning is in the comments), or pandas (rolling windows,
+``merge_asof``) run on the real snapshot as an independent implementation.
+
+Invariants: the ``Test*Contract`` classes (tests/strategies/contract.py: no look-ahead,
+batch equals one by one, deterministic);
+``test_ma_crossover_positions_many_computes_each_window_once`` (a call count); the first
+half of ``test_event_drift_day0_matches_the_event_study_on_real_data`` (the strategy's
+own day 0 equals the event study's, through the shared sessions rule; its second half
+is hand-computed).
 """
 
 from __future__ import annotations
@@ -275,6 +282,7 @@ def test_event_drift_uses_day0_from_an_event_study_where_given():
 
 
 def test_event_drift_day0_matches_the_event_study_on_real_data():
+    # Invariant first (strategy's day 0 = EventStudy's day 0), then a hand-computed window.
     lv = snapshot_levels(("USDJPY",))
     ev = all_events()
     result = EventStudy(model="raw").run(lv, ev)

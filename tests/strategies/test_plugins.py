@@ -5,6 +5,8 @@ Each test installs tiny distributions into a temporary directory (a module and a
 ``sys.path``, which is all :func:`importlib.metadata.entry_points` needs to find them.
 :func:`backtest.strategy.discover` caches its lookup, so :func:`install` makes it look
 again, as a user would after installing a package in a running session.
+
+Kind: behaviour of the registry (discovery, caching, errors); no expected number.
 """
 
 from __future__ import annotations
