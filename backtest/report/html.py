@@ -1,4 +1,4 @@
-"""Self-contained HTML report of a run directory.
+"""Self-contained HTML report of a run directory: the page.
 
 :func:`render_html` reads only what a run directory holds (``results.json``,
 ``levels.parquet``, ``tables/abnormal.parquet`` or ``.csv``) and returns one HTML file
@@ -8,67 +8,52 @@ figure drawn from inline JSON. Nothing is fetched when the page is opened.
 Sections: header (run facts, how to read), event timeline over the levels, per-event
 CAR paths with confidence bands, an events x series heatmap of the headline window,
 tables (reactions, cross-event tests, events, exclusions, data provenance) and
-strategies.
+strategies. This module writes the page: its sections, captions and tables
+(:mod:`.tables`); the charts are :mod:`.figures`', the strategy section
+:mod:`.strategies`'.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import html
 import json
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import plotly.io as pio
 from plotly.offline import get_plotlyjs
-from plotly.subplots import make_subplots
 
 from backtest.eventstudy.models import n_params
-from backtest.report.markdown import (
-    INCOMPLETE_MARK,
-    fmt_change,
-    headline_notes,
-    headline_table,
-    stars,
+from backtest.report.figures import (
+    BAND_Z,
+    FONT,
+    SPAN,
+    T_CLIP,
+    Figure,
+    car_figure,
+    car_paths,
+    figure_html,
+    heatmap_figure,
+    timeline_figure,
 )
+from backtest.report.formatting import (
+    incomplete_text,
+    local_time,
+    number,
+    pvalue,
+    window_text,
+)
+from backtest.report.markdown import INCOMPLETE_MARK, fmt_change, headline_notes, stars
 from backtest.report.strategies import strategies_section
-from backtest.report.style import PALETTE
 from backtest.report.tables import escape as _e
 from backtest.report.tables import table as _table
-from backtest.sessions import observation_times
 
+# car_paths lives in .figures; it stays importable from here, where it was first.
 __all__ = ["car_paths", "render_html"]
 
-#: Two-sided 95% normal quantile of the CAR bands.
-BAND_Z = 1.96
-#: Sessions shown before the first and after the last event in the timeline.
-SPAN = 30
-#: Events labelled on the timeline (more: hover only, labels would overlap).
-EVENT_LABELS = 6
-#: Panels per row in the CAR small multiples.
-CAR_COLUMNS = 5
-#: |t| at which the heatmap colour saturates.
-T_CLIP = 4.0
-#: Blue (negative t) - white - red (positive t); light enough for dark cell text.
-T_COLORSCALE = [
-    [0.0, "#2166ac"],
-    [0.25, "#92c5de"],
-    [0.5, "#f7f7f7"],
-    [0.75, "#f4a582"],
-    [1.0, "#b2182b"],
-]
-_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
-_CONFIG = {"displaylogo": False, "responsive": True}
-
 _CSS = (
-    f"body {{ font-family: {_FONT}; color: #1f2933; margin: 0; background: #fff; }}"
+    f"body {{ font-family: {FONT}; color: #1f2933; margin: 0; background: #fff; }}"
     + """
 main { max-width: 1180px; margin: 0 auto; padding: 1.5rem 1.5rem 4rem; }
 h1 { font-size: 1.6rem; margin: 0.2rem 0 0.6rem; }
@@ -101,10 +86,6 @@ summary { cursor: pointer; font-weight: 600; font-size: 0.95rem; }
 footer { margin-top: 3rem; font-size: 0.8rem; color: #7b8794; }
 """
 )
-
-
-#: A plotly figure, as an object or as its plain dict (``{"data": [...], "layout": {...}}``).
-_Figure: TypeAlias = go.Figure | dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -141,10 +122,10 @@ def render_html(run_dir: Path) -> str:
     title = res["run"]["title"] or res["run"]["name"]
     charts = 0
 
-    def figure(fig: _Figure) -> str:
+    def figure(fig: Figure) -> str:
         nonlocal charts
         charts += 1
-        return _figure_html(fig, f"fig-{charts}")
+        return figure_html(fig, f"fig-{charts}")
 
     body = [_header(res)]
     body += _timeline_section(res, run.levels, figure)
@@ -184,6 +165,7 @@ def render_html(run_dir: Path) -> str:
 
 
 # Loading -----------------------------------------------------------------------------------
+# Loading -----------------------------------------------------------------------------------
 
 
 def _load(run_dir: Path) -> _Run:
@@ -198,121 +180,101 @@ def _load(run_dir: Path) -> _Run:
     return _Run(results, levels, abnormal)
 
 
-def car_paths(abnormal: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative abnormal change from the event-window start, with its sd.
-
-    Parameters
-    ----------
-    abnormal : pandas.DataFrame
-        The long table ``tables/abnormal`` (columns ``event, series, rel_day,
-        abnormal, sd``), one row per event, series and relative day.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``event, series, rel_day, car, sd_car`` in the input's order.
-        ``car`` is the sum of the available abnormal changes from the first relative
-        day of the window to ``rel_day``; NaN until the first available day and after
-        the last one (a window that runs beyond the series' data ends there instead
-        of running on flat, which would look like a complete window).
-
-    Notes
-    -----
-    ``sd_car = sqrt(sum of sd_t^2)`` over the same days: the daily forecast variances
-    summed in quadrature. It equals the forecast-error sd of the CAR when the model
-    estimates no parameters (``raw``, ``market_adjusted``); otherwise it omits the
-    covariance of the daily forecast errors through the estimated coefficients
-    (``s^2 x_i' (X'X)^{-1} x_j``, MacKinlay 1997, eq. 9) and understates it a little.
-    ``tables/abnormal`` does not hold that term.
-
-    Examples
-    --------
-    >>> ab = pd.DataFrame({"event": "e", "series": "s", "rel_day": [-1, 0, 1],
-    ...                    "abnormal": [1.0, float("nan"), 2.0], "sd": [3.0, 3.0, 4.0]})
-    >>> car_paths(ab)[["car", "sd_car"]].to_numpy().tolist()
-    [[1.0, 3.0], [1.0, 3.0], [3.0, 5.0]]
-    """
-    frame = abnormal[["event", "series", "rel_day", "abnormal", "sd"]].copy()
-    frame["event"] = frame["event"].astype(str)
-    frame["series"] = frame["series"].astype(str)
-    frame = frame.sort_values(["event", "series", "rel_day"], kind="stable")
-    keys = [frame["event"], frame["series"]]
-    avail = frame["abnormal"].notna() & frame["sd"].notna()
-    car = frame["abnormal"].where(avail, 0.0).groupby(keys, sort=False).cumsum()
-    var = (frame["sd"] ** 2).where(avail, 0.0).groupby(keys, sort=False).cumsum()
-    count = avail.astype(int).groupby(keys, sort=False)
-    done = count.cumsum()
-    seen = (done > 0) & (done < count.transform("sum") + avail.astype(int))
-    out = frame[["event", "series", "rel_day"]].copy()
-    out["car"] = car.where(seen)
-    out["sd_car"] = np.sqrt(var).where(seen)
-    return out.reindex(abnormal.index).reset_index(drop=True)
+# Timeline ----------------------------------------------------------------------------------
 
 
-# Small helpers -----------------------------------------------------------------------------
+def _timeline_section(
+    res: Mapping[str, Any], levels: pd.DataFrame, figure: Callable[[Figure], str]
+) -> list[str]:
+    out = ['<h2 id="timeline">Event timeline</h2>']
+    timeline = timeline_figure(res["events"], levels, res["data"]["series"])
+    if timeline is None:
+        return [*out, "<p>No levels to show.</p>"]
+    out.append(figure(timeline.figure))
+    note = (
+        f"Levels from {SPAN} sessions before the first event to {SPAN} after the last, one "
+        "panel per series, each point placed at its observation instant (the series' "
+        "observation clock in its own time zone, converted to UTC), so day 0 is the first "
+        "point to the right of an event's dotted line (date-only events sit at local "
+        "midnight). Hover a triangle for the event."
+    )
+    if timeline.clockless:
+        note += " Observation clock unknown, plotted at midnight UTC: " + ", ".join(
+            timeline.clockless
+        )
+    out.append(f'<p class="caption">{_e(note)}</p>')
+    return out
 
 
-def _p(value: Any) -> str:
-    """Text for plotly, which reads ``<b>``-style markup: escape ``& < >`` only."""
-    return html.escape("" if value is None else str(value), quote=False)
+# CAR paths ---------------------------------------------------------------------------------
 
 
-def _num(value: Any, spec: str = ".2f") -> str:
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
-        return "n/a"
-    return format(value, spec)
-
-
-def _pval(value: Any) -> str:
-    if value is None or not isinstance(value, int | float) or not math.isfinite(value):
-        return "n/a"
-    return "<0.0001" if value < 0.0001 else f"{value:.4f}"
-
-
-def _unit_group(unit: str) -> str:
-    return "bp" if unit == "bp" else "%"
-
-
-def _figure_html(fig: _Figure, div_id: str) -> str:
-    """One figure as a ``<div>`` and the script that draws it (plotly.js not included)."""
-    figure = fig.to_dict() if isinstance(fig, go.Figure) else fig
-    figure["layout"].update(template=_template(), font={"family": _FONT, "size": 12})
-    return str(
-        pio.to_html(
-            figure,
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            config=_CONFIG,
-            validate=False,
+def _car_section(
+    res: Mapping[str, Any], abnormal: pd.DataFrame | None, figure: Callable[[Figure], str]
+) -> list[str]:
+    es = res["event_study"]
+    design = es["design"]
+    out = ['<h2 id="car">Cumulative abnormal change by event</h2>']
+    if abnormal is None or abnormal.empty:
+        return [*out, "<p>No <code>tables/abnormal</code> in the run directory.</p>"]
+    w0, _ = design["event_window"]
+    a, b = es["windows"][0]["window"]
+    exact = n_params(design["model"], len(design.get("factors") or [])) == 0
+    band = (
+        f"Band: ±{BAND_Z} × sqrt(sum of daily forecast variances) from day {w0:+d}, the "
+        "daily sd of tables/abnormal summed in quadrature. "
+        + (
+            f"With the {design['model']} model nothing is estimated, so the daily forecast "
+            "errors are independent and this is the forecast-error sd of the CAR."
+            if exact
+            else f"The {design['model']} model estimates coefficients whose error makes "
+            "daily forecast errors covary; that covariance is not in the run files, so the "
+            "band understates the CAR's sd a little (exact sd_car per configured window: "
+            "reactions table)."
         )
     )
+    out.append(
+        f'<p class="caption">{_e(f"CAR from day {w0:+d} (start of the event window) to each")}'
+        " relative day, one panel per series, yields (bp) in the first row(s) and FX and "
+        "indices (% log change) below, each panel on its own scale. Yellow: the headline "
+        f"window ({_e(window_text((a, b)))}); dotted: day 0. A path stops where the "
+        f"series' data end (see Exclusions for windows not complete in the data). {_e(band)}</p>"
+    )
+    paths = car_paths(abnormal)
+    day0 = design["day0"]
+    for ev in res["events"]:
+        name = ev["event"]
+        sub = paths[paths["event"] == name]
+        if sub.empty:
+            out.append(f"<h3>{_e(name)}</h3>")
+            out.append("<p>Excluded in every series (see Exclusions).</p>")
+            continue
+        fig = car_figure(sub, design["series"], es["units"], (a, b))
+        d0 = day0.get(name, {})
+        days = sorted({d for d in d0.values() if d})
+        out.append(f"<h3>{_e(name)}</h3>")
+        out.append(
+            f'<p class="label">{_e(ev["label"])}<br><span class="caption">{_e(local_time(ev))}'
+            f"; day 0: {_e(', '.join(days) if days else 'n/a')}</span></p>"
+        )
+        out.append(figure(fig))
+    return out
 
 
-@functools.cache
-def _template() -> dict[str, Any]:
-    template: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
-    return template
+# Heatmap -----------------------------------------------------------------------------------
 
 
-def _local_time(event: Mapping[str, Any]) -> str:
-    """``2025-04-02 16:00 America/New_York (20:00 UTC)``, or the date if none was given."""
-    if not event["time_given"]:
-        return f"{event['date']} (date only, {event['timezone']})"
-    ts = pd.Timestamp(event["timestamp"])
-    local = ts.tz_convert(event["timezone"])
-    utc = ts.tz_convert("UTC")
-    return f"{local:%Y-%m-%d %H:%M} {event['timezone']} ({utc:%H:%M} UTC)"
-
-
-def _event_instant(event: Mapping[str, Any]) -> pd.Timestamp:
-    """The event's instant in UTC, tz-naive (plotly has no time zones)."""
-    return pd.Timestamp(event["timestamp"]).tz_convert("UTC").tz_localize(None)
-
-
-def _window_text(window: Sequence[int]) -> str:
-    a, b = window
-    return f"days {a:+d} to {b:+d}"
+def _heatmap_section(res: Mapping[str, Any], figure: Callable[[Figure], str]) -> list[str]:
+    a, b = res["event_study"]["windows"][0]["window"]
+    return [
+        f'<h2 id="heatmap">Headline window: cumulative abnormal change, {window_text((a, b))}</h2>',
+        figure(heatmap_figure(res)),
+        f'<p class="caption">Cell text: the CAR in its natural unit (bp for yields, % log '
+        f"change for FX and indices) with significance marks. Colour: the per-event t "
+        f"statistic (CAR / its forecast-error sd), clipped at ±{T_CLIP:g}, so series in "
+        "different units share one scale; blue negative, red positive. Grey: excluded.</p>",
+        *(f'<p class="caption">{_e(n)}</p>' for n in headline_notes(res)),
+    ]
 
 
 # Header ------------------------------------------------------------------------------------
@@ -334,7 +296,7 @@ def _header(res: Mapping[str, Any]) -> str:
         (
             "CAR windows",
             "; ".join(
-                _window_text(w) + (" (headline)" if i == 0 else "") for i, w in enumerate(windows)
+                window_text(w) + (" (headline)" if i == 0 else "") for i, w in enumerate(windows)
             ),
         ),
         ("events x series", f"{design['events']} x {len(design['series'])}"),
@@ -376,388 +338,6 @@ def _header(res: Mapping[str, Any]) -> str:
     return "\n".join(out)
 
 
-# Timeline ----------------------------------------------------------------------------------
-
-
-def _observed_at(dates: pd.DatetimeIndex, prov: Mapping[str, Any]) -> pd.DatetimeIndex | None:
-    """UTC instants (tz-naive) at which the values dated `dates` were observed.
-
-    The clock recorded in the run's provenance of the series (``results["data"]
-    ["series"][name]``), turned into instants by the rule the event study aligns
-    day 0 with (:func:`backtest.sessions.observation_times`); None when the
-    provenance names no clock.
-    """
-    zone, clock = prov.get("timezone"), prov.get("obs_time")
-    if not zone or not clock:
-        return None
-    return observation_times(dates, (zone, clock)).tz_localize(None)
-
-
-def _timeline_section(
-    res: Mapping[str, Any], levels: pd.DataFrame, figure: Callable[[_Figure], str]
-) -> list[str]:
-    events = res["events"]
-    out = ['<h2 id="timeline">Event timeline</h2>']
-    series = [c for c in levels.columns if levels[c].notna().any()]
-    if not events or not series or levels.empty:
-        return [*out, "<p>No levels to show.</p>"]
-    index = pd.DatetimeIndex(levels.index)
-    first = pd.Timestamp(min(e["date"] for e in events))
-    last = pd.Timestamp(max(e["date"] for e in events))
-    i0 = max(int(index.searchsorted(first)) - SPAN, 0)
-    i1 = min(int(index.searchsorted(last, side="right")) + SPAN, len(index))
-    span = levels.iloc[i0:i1]
-    prov = res["data"]["series"]
-    n = len(series)
-    fig = make_subplots(
-        rows=n + 1,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.018,
-        row_heights=[0.6] + [1.0] * n,
-    )
-    instants = [_event_instant(e) for e in events]
-    fig.add_trace(
-        go.Scatter(
-            x=instants,
-            y=[0] * len(events),
-            mode="markers+text" if len(events) <= EVENT_LABELS else "markers",
-            text=[_p(e["event"]) for e in events],
-            textposition=[
-                "top right" if i % 2 == 0 else "bottom right" for i in range(len(events))
-            ],
-            marker={"symbol": "triangle-down", "size": 11, "color": "#444"},
-            customdata=[[_p(e["event"]), _p(_local_time(e)), _p(e["label"])] for e in events],
-            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
-            "<extra></extra>",
-            showlegend=False,
-            cliponaxis=False,
-        ),
-        row=1,
-        col=1,
-    )
-    fig.update_yaxes(visible=False, range=[-1.6, 1.6], fixedrange=True, row=1, col=1)
-    clockless = []
-    for i, name in enumerate(series):
-        col = span[name].dropna()
-        p = prov.get(name, {})
-        at = _observed_at(pd.DatetimeIndex(col.index), p)
-        if at is None:
-            clockless.append(name)
-            at = pd.DatetimeIndex(col.index)
-            when = [f"{d:%Y-%m-%d}" for d in col.index]
-        else:
-            zone, clock = p["timezone"], p["obs_time"]
-            when = [f"{d:%Y-%m-%d} {clock} {zone}" for d in col.index]
-        fig.add_trace(
-            go.Scatter(
-                x=at,
-                y=col.to_numpy(),
-                mode="lines",
-                line={"color": PALETTE[i % len(PALETTE)], "width": 1.4},
-                name=name,
-                customdata=when,
-                hovertemplate=f"<b>{_p(name)}</b> %{{y}} {_p(p.get('unit', ''))}"
-                "<br>observed %{customdata}<extra></extra>",
-                showlegend=False,
-            ),
-            row=i + 2,
-            col=1,
-        )
-        fig.update_yaxes(title_text=_p(name), title_font={"size": 11}, row=i + 2, col=1)
-    fig.update_xaxes(title_text="observation time (UTC)", row=n + 1, col=1)
-    line = {"color": "rgba(80,80,80,0.55)", "width": 1, "dash": "dot"}
-    fig.update_layout(
-        shapes=[
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": at,
-                "x1": at,
-                "y0": 0,
-                "y1": 1,
-                "line": line,
-            }
-            for at in instants
-        ],
-        height=90 + 40 + 105 * n,
-        margin={"l": 70, "r": 20, "t": 20, "b": 50},
-        hovermode="closest",
-    )
-    out.append(figure(fig))
-    note = (
-        f"Levels from {SPAN} sessions before the first event to {SPAN} after the last, one "
-        "panel per series, each point placed at its observation instant (the series' "
-        "observation clock in its own time zone, converted to UTC), so day 0 is the first "
-        "point to the right of an event's dotted line (date-only events sit at local "
-        "midnight). Hover a triangle for the event."
-    )
-    if clockless:
-        note += " Observation clock unknown, plotted at midnight UTC: " + ", ".join(clockless)
-    out.append(f'<p class="caption">{_e(note)}</p>')
-    return out
-
-
-# CAR paths ---------------------------------------------------------------------------------
-
-
-def _car_section(
-    res: Mapping[str, Any], abnormal: pd.DataFrame | None, figure: Callable[[_Figure], str]
-) -> list[str]:
-    es = res["event_study"]
-    design = es["design"]
-    out = ['<h2 id="car">Cumulative abnormal change by event</h2>']
-    if abnormal is None or abnormal.empty:
-        return [*out, "<p>No <code>tables/abnormal</code> in the run directory.</p>"]
-    w0, _ = design["event_window"]
-    a, b = es["windows"][0]["window"]
-    exact = n_params(design["model"], len(design.get("factors") or [])) == 0
-    band = (
-        f"Band: ±{BAND_Z} × sqrt(sum of daily forecast variances) from day {w0:+d}, the "
-        "daily sd of tables/abnormal summed in quadrature. "
-        + (
-            f"With the {design['model']} model nothing is estimated, so the daily forecast "
-            "errors are independent and this is the forecast-error sd of the CAR."
-            if exact
-            else f"The {design['model']} model estimates coefficients whose error makes "
-            "daily forecast errors covary; that covariance is not in the run files, so the "
-            "band understates the CAR's sd a little (exact sd_car per configured window: "
-            "reactions table)."
-        )
-    )
-    out.append(
-        f'<p class="caption">{_e(f"CAR from day {w0:+d} (start of the event window) to each")}'
-        " relative day, one panel per series, yields (bp) in the first row(s) and FX and "
-        "indices (% log change) below, each panel on its own scale. Yellow: the headline "
-        f"window ({_e(_window_text((a, b)))}); dotted: day 0. A path stops where the "
-        f"series' data end (see Exclusions for windows not complete in the data). {_e(band)}</p>"
-    )
-    paths = car_paths(abnormal)
-    units = {s: _unit_group(u) for s, u in es["units"].items()}
-    colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(design["series"])}
-    day0 = design["day0"]
-    for ev in res["events"]:
-        name = ev["event"]
-        sub = paths[paths["event"] == name]
-        if sub.empty:
-            out.append(f"<h3>{_e(name)}</h3>")
-            out.append("<p>Excluded in every series (see Exclusions).</p>")
-            continue
-        present = [s for s in design["series"] if (sub["series"] == s).any()]
-        fig = _car_figure(sub, present, units, colour, (a, b))
-        d0 = day0.get(name, {})
-        days = sorted({d for d in d0.values() if d})
-        out.append(f"<h3>{_e(name)}</h3>")
-        out.append(
-            f'<p class="label">{_e(ev["label"])}<br><span class="caption">{_e(_local_time(ev))}'
-            f"; day 0: {_e(', '.join(days) if days else 'n/a')}</span></p>"
-        )
-        out.append(figure(fig))
-    return out
-
-
-def _car_figure(
-    paths: pd.DataFrame,
-    series: Sequence[str],
-    units: Mapping[str, str],
-    colour: Mapping[str, str],
-    headline: tuple[int, int],
-) -> dict[str, Any]:
-    """Small multiples of one event's CAR paths: a row block per unit, a panel per series.
-
-    Built as a plain figure dict (plotly's object model takes seconds for dozens of
-    events); the grid comes from :func:`plotly.subplots.make_subplots`.
-    """
-    groups = [[s for s in series if units.get(s) == g] for g in ("bp", "%")]
-    groups = [g for g in groups if g]
-    ncols = min(CAR_COLUMNS, max(len(g) for g in groups))
-    cells: list[str | None] = []
-    for g in groups:
-        rows = math.ceil(len(g) / ncols)
-        cells += [*g, *[None] * (rows * ncols - len(g))]
-    nrows = len(cells) // ncols
-    titles = tuple("" if s is None else f"{_p(s)} ({units.get(s)})" for s in cells)
-    layout = copy.deepcopy(_grid(nrows, ncols, titles))
-    a, b = headline
-    data: list[dict[str, Any]] = []
-    shapes: list[dict[str, Any]] = []
-    for i, s in enumerate(cells):
-        if s is None:
-            continue
-        axis = "" if i == 0 else str(i + 1)
-        xref, yref = f"x{axis}", f"y{axis}"
-        for trace in _band(paths[paths["series"] == s], s, units.get(s, "%"), colour[s]):
-            data.append({**trace, "xaxis": xref, "yaxis": yref})
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": xref,
-                "yref": f"{yref} domain",
-                "x0": a - 0.5,
-                "x1": b + 0.5,
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": "rgba(255,214,10,0.16)",
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
-        shapes.append(
-            {
-                "type": "line",
-                "xref": xref,
-                "yref": f"{yref} domain",
-                "x0": 0,
-                "x1": 0,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#999", "width": 1, "dash": "dot"},
-            }
-        )
-        layout[f"xaxis{axis}"].update(dtick=5, tick0=0)
-        layout[f"yaxis{axis}"].update(zeroline=True, zerolinecolor="#bbb")
-    for note in layout.get("annotations", []):
-        note["font"] = {"size": 12}
-    layout.update(
-        shapes=shapes,
-        height=60 + 210 * nrows,
-        margin={"l": 50, "r": 20, "t": 40, "b": 30},
-        showlegend=False,
-        hovermode="closest",
-    )
-    return {"data": data, "layout": layout}
-
-
-@functools.cache
-def _grid(nrows: int, ncols: int, titles: tuple[str, ...]) -> dict[str, Any]:
-    """Layout of a `nrows` x `ncols` grid of panels (axes ``x``, ``x2`` ... row-major)."""
-    fig = make_subplots(
-        rows=nrows,
-        cols=ncols,
-        subplot_titles=titles,
-        horizontal_spacing=0.045,
-        vertical_spacing=min(0.5 / nrows, 0.16),
-    )
-    layout: dict[str, Any] = fig.layout.to_plotly_json()
-    layout.pop("template", None)
-    return layout
-
-
-def _band(path: pd.DataFrame, series: str, unit: str, colour: str) -> list[dict[str, Any]]:
-    """Upper edge, lower edge (filled to the upper) and the CAR line of one series."""
-    x = path["rel_day"].to_numpy()
-    car = path["car"].to_numpy()
-    sd = path["sd_car"].to_numpy()
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    edge = {"type": "scatter", "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip"}
-    return [
-        {**edge, "x": x, "y": car + BAND_Z * sd},
-        {
-            **edge,
-            "x": x,
-            "y": car - BAND_Z * sd,
-            "fill": "tonexty",
-            "fillcolor": f"rgba({r},{g},{b},0.18)",
-        },
-        {
-            "type": "scatter",
-            "x": x,
-            "y": car,
-            "mode": "lines+markers",
-            "marker": {"size": 4, "color": colour},
-            "line": {"color": colour, "width": 2},
-            "name": series,
-            "customdata": np.column_stack([BAND_Z * sd]),
-            "hovertemplate": f"<b>{_p(series)}</b> day %{{x:+d}}: CAR %{{y:+.2f}} {_p(unit)}"
-            " ± %{customdata[0]:.2f}<extra></extra>",
-        },
-    ]
-
-
-# Heatmap -----------------------------------------------------------------------------------
-
-
-def _heatmap_section(res: Mapping[str, Any], figure: Callable[[_Figure], str]) -> list[str]:
-    es = res["event_study"]
-    window = es["windows"][0]
-    header, rows = headline_table(res)
-    series = header[1:]
-    events = [r[0] for r in rows]
-    stats = {(r["event"], r["series"]): r for r in window["reactions"]}
-    z: list[list[float | None]] = []
-    hover: list[list[str]] = []
-    for ev in events:
-        zrow: list[float | None] = []
-        hrow: list[str] = []
-        for s in series:
-            r = stats.get((ev, s))
-            t = None if r is None else r["t"]
-            zrow.append(None if t is None else max(-T_CLIP, min(T_CLIP, t)))
-            if r is None:
-                hrow.append(f"{_p(ev)} / {_p(s)}: excluded")
-            else:
-                hrow.append(
-                    f"<b>{_p(ev)} / {_p(s)}</b><br>CAR {_p(fmt_change(r['car'], r['unit']))}"
-                    f"{_p(stars(r['pvalue']))}<br>t {_num(r['t'])}, p {_p(_pval(r['pvalue']))}"
-                    f"<br>day 0 {_p(r['day0'])}"
-                    + _p(_incomplete_text(r, window["window"])).replace(" (", "<br>(", 1)
-                )
-        z.append(zrow)
-        hover.append(hrow)
-    text = [[_p(c) for c in row[1:]] for row in rows]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[_p(s) for s in series],
-            y=[_p(e) for e in events],
-            text=text,
-            texttemplate="%{text}",
-            textfont={"size": 11},
-            customdata=hover,
-            hovertemplate="%{customdata}<extra></extra>",
-            colorscale=T_COLORSCALE,
-            zmin=-T_CLIP,
-            zmax=T_CLIP,
-            zmid=0,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "t"}, "thickness": 12, "len": 0.9},
-        )
-    )
-    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False)
-    fig.update_xaxes(side="top", showgrid=False)
-    fig.update_layout(
-        height=max(240, 110 + 34 * len(events)),
-        margin={"l": 20, "r": 20, "t": 50, "b": 20},
-        plot_bgcolor="#e4e7eb",
-    )
-    a, b = window["window"]
-    return [
-        f'<h2 id="heatmap">Headline window: cumulative abnormal change, {_window_text((a, b))}'
-        "</h2>",
-        figure(fig),
-        f'<p class="caption">Cell text: the CAR in its natural unit (bp for yields, % log '
-        f"change for FX and indices) with significance marks. Colour: the per-event t "
-        f"statistic (CAR / its forecast-error sd), clipped at ±{T_CLIP:g}, so series in "
-        "different units share one scale; blue negative, red positive. Grey: excluded.</p>",
-        *(f'<p class="caption">{_e(n)}</p>' for n in headline_notes(res)),
-    ]
-
-
-def _incomplete_text(row: Mapping[str, Any], window: Sequence[int]) -> str:
-    """``† (window incomplete k/n)`` for a reaction whose window runs beyond the data.
-
-    The mark only when a partial sum is shown (the CAR itself reads n/a otherwise);
-    '' for a complete window and for results written before the field existed.
-    """
-    if row.get("complete", True):
-        return ""
-    days = f"{row.get('days_in_data')}/{window[1] - window[0] + 1}"
-    kept = row["car"] is not None
-    return f"{INCOMPLETE_MARK if kept else ''} (window incomplete {days})"
-
-
 # Tables ------------------------------------------------------------------------------------
 
 
@@ -783,19 +363,19 @@ def _reactions_section(res: Mapping[str, Any]) -> list[str]:
             r["day0"] or "n/a",
             fmt_change(r["car"], r["unit"])
             + stars(r["pvalue"])
-            + _incomplete_text(r, window["window"]),
-            _num(r["t"]),
-            _pval(r["pvalue"]),
-            _pval(r["empirical_pvalue"]),
-            _num(r["sigma_move"]),
-            _num(r["percentile"], ".1f"),
-            _pval(r["pvalue_bh"]),
+            + incomplete_text(r, window["window"]),
+            number(r["t"]),
+            pvalue(r["pvalue"]),
+            pvalue(r["empirical_pvalue"]),
+            number(r["sigma_move"]),
+            number(r["percentile"], ".1f"),
+            pvalue(r["pvalue_bh"]),
             str(r["n"]),
         ]
         for r in window["reactions"]
     ]
     return [
-        f'<h2 id="reactions">Per-event reactions, {_window_text(window["window"])}</h2>',
+        f'<h2 id="reactions">Per-event reactions, {window_text(window["window"])}</h2>',
         '<p class="caption">t = CAR / forecast-error sd; p two-sided from Student\'s t; '
         "empirical p: share of same-length estimation-residual windows at least as large; "
         "sigma move: CAR in daily estimation sds times sqrt(n); percentile of the raw change "
@@ -824,7 +404,7 @@ def _tests_section(res: Mapping[str, Any]) -> list[str]:
             caar = (
                 fmt_change(t["caar"], unit)
                 if unit is not None and t["caar"] is not None
-                else _num(t["caar"], ".3g")
+                else number(t["caar"], ".3g")
             )
             rows.append(
                 [
@@ -832,8 +412,8 @@ def _tests_section(res: Mapping[str, Any]) -> list[str]:
                     ("★ " if t["recommended"] else "") + t["test"],
                     str(t["n"]),
                     caar,
-                    _num(t["statistic"], ".3f"),
-                    _pval(t["pvalue"]),
+                    number(t["statistic"], ".3f"),
+                    pvalue(t["pvalue"]),
                     "yes" if t["valid"] else "no",
                     t["note"] or "",
                 ]
@@ -842,7 +422,7 @@ def _tests_section(res: Mapping[str, Any]) -> list[str]:
         head = ["series", "test", "n", "mean CAR", "statistic", "p", "valid", "note"]
         out.append(
             f"<details{' open' if i == 0 else ''}><summary>"
-            f"{_e(_window_text(window['window']))}"
+            f"{_e(window_text(window['window']))}"
             f"{' (headline)' if i == 0 else ''}: {len(rows)} tests</summary>"
             + _table(head, rows, numeric=(2, 3, 4, 5), wrap=(7,), classes=classes)
             + "</details>"
@@ -855,7 +435,7 @@ def _events_section(res: Mapping[str, Any]) -> list[str]:
     series = design["series"]
     day0 = design["day0"]
     events = res["events"]
-    listing = [[e["event"], _local_time(e), e.get("category") or "", e["label"]] for e in events]
+    listing = [[e["event"], local_time(e), e.get("category") or "", e["label"]] for e in events]
     days = [
         [e["event"], *(day0.get(e["event"], {}).get(s) or "n/a" for s in series)] for e in events
     ]
@@ -878,7 +458,7 @@ def _exclusions_section(res: Mapping[str, Any]) -> list[str]:
     rows = [[x["event"], x["series"], "all", x["reason"]] for x in excl]
     for window in es["windows"]:
         rows += [
-            [x["event"], x["series"], _window_text(window["window"]), x["reason"]]
+            [x["event"], x["series"], window_text(window["window"]), x["reason"]]
             for x in window.get("incomplete") or []
         ]
     if not rows:

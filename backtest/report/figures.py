@@ -1,0 +1,531 @@
+"""The plotly figures of the event-study report, and the HTML of one figure.
+
+* :func:`timeline_figure`: the events over each series' levels, every point at its
+  observation instant;
+* :func:`car_paths` and :func:`car_figure`: one event's cumulative abnormal changes
+  with their confidence bands, a panel per series;
+* :func:`heatmap_figure`: events x series of the headline window, coloured by t;
+* :func:`figure_html`: a figure as a ``<div>`` and the script that draws it.
+
+The figures read the run's ``results.json`` (as a mapping), ``levels.parquet`` and
+``tables/abnormal``; the page around them is :mod:`.html`'s.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import html
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, TypeAlias
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.subplots import make_subplots
+
+from backtest.report.formatting import incomplete_text, local_time, number, pvalue
+from backtest.report.markdown import fmt_change, headline_table, stars
+from backtest.report.style import PALETTE
+from backtest.sessions import observation_times
+
+__all__ = [
+    "BAND_Z",
+    "CAR_COLUMNS",
+    "EVENT_LABELS",
+    "FONT",
+    "SPAN",
+    "T_CLIP",
+    "T_COLORSCALE",
+    "Figure",
+    "Timeline",
+    "car_figure",
+    "car_paths",
+    "figure_html",
+    "heatmap_figure",
+    "timeline_figure",
+]
+
+#: Two-sided 95% normal quantile of the CAR bands.
+BAND_Z = 1.96
+#: Sessions shown before the first and after the last event in the timeline.
+SPAN = 30
+#: Events labelled on the timeline (more: hover only, labels would overlap).
+EVENT_LABELS = 6
+#: Panels per row in the CAR small multiples.
+CAR_COLUMNS = 5
+#: |t| at which the heatmap colour saturates.
+T_CLIP = 4.0
+#: Blue (negative t) - white - red (positive t); light enough for dark cell text.
+T_COLORSCALE = [
+    [0.0, "#2166ac"],
+    [0.25, "#92c5de"],
+    [0.5, "#f7f7f7"],
+    [0.75, "#f4a582"],
+    [1.0, "#b2182b"],
+]
+#: Font of the charts and of the page around them.
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+_CONFIG = {"displaylogo": False, "responsive": True}
+
+#: A plotly figure, as an object or as its plain dict (``{"data": [...], "layout": {...}}``).
+Figure: TypeAlias = go.Figure | dict[str, Any]
+
+
+def _p(value: Any) -> str:
+    """Text for plotly, which reads ``<b>``-style markup: escape ``& < >`` only."""
+    return html.escape("" if value is None else str(value), quote=False)
+
+
+# One figure as HTML ------------------------------------------------------------------------
+
+
+def figure_html(fig: Figure, div_id: str) -> str:
+    """One figure as a ``<div>`` and the script that draws it (plotly.js not included).
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure or dict
+        The figure; a dict is ``{"data": [...], "layout": {...}}`` and its layout is
+        updated in place.
+    div_id : str
+        The ``id`` of the ``<div>``: unique in the page, and fixed by the caller so the
+        same run gives the same bytes.
+
+    Returns
+    -------
+    str
+        HTML that needs plotly.js loaded before it, with the report's template
+        (``plotly_white``) and font.
+    """
+    figure = fig.to_dict() if isinstance(fig, go.Figure) else fig
+    figure["layout"].update(template=_template(), font={"family": FONT, "size": 12})
+    return str(
+        pio.to_html(
+            figure,
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            config=_CONFIG,
+            validate=False,
+        )
+    )
+
+
+@functools.cache
+def _template() -> dict[str, Any]:
+    template: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
+    return template
+
+
+# Timeline ----------------------------------------------------------------------------------
+
+
+class Timeline(NamedTuple):
+    """The event timeline and the series it plots without an observation clock."""
+
+    figure: go.Figure
+    #: Series whose provenance names no clock: plotted at midnight UTC.
+    clockless: list[str]
+
+
+def _event_instant(event: Mapping[str, Any]) -> pd.Timestamp:
+    """The event's instant in UTC, tz-naive (plotly has no time zones)."""
+    return pd.Timestamp(event["timestamp"]).tz_convert("UTC").tz_localize(None)
+
+
+def _observed_at(dates: pd.DatetimeIndex, prov: Mapping[str, Any]) -> pd.DatetimeIndex | None:
+    """UTC instants (tz-naive) at which the values dated `dates` were observed.
+
+    The clock recorded in the run's provenance of the series (``results["data"]
+    ["series"][name]``), turned into instants by the rule the event study aligns
+    day 0 with (:func:`backtest.sessions.observation_times`); None when the
+    provenance names no clock.
+    """
+    zone, clock = prov.get("timezone"), prov.get("obs_time")
+    if not zone or not clock:
+        return None
+    return observation_times(dates, (zone, clock)).tz_localize(None)
+
+
+def timeline_figure(
+    events: Sequence[Mapping[str, Any]],
+    levels: pd.DataFrame,
+    provenance: Mapping[str, Mapping[str, Any]],
+) -> Timeline | None:
+    """The events over the levels of every series, from `SPAN` sessions before the first.
+
+    Parameters
+    ----------
+    events : sequence of Mapping
+        ``results["events"]``: keys ``event``, ``date``, ``timestamp``, ``timezone``,
+        ``time_given`` and ``label``.
+    levels : pandas.DataFrame
+        ``levels.parquet``: one column per series, indexed by date.
+    provenance : Mapping
+        ``results["data"]["series"]``: per series its ``timezone``, ``obs_time``
+        (the observation clock) and ``unit``.
+
+    Returns
+    -------
+    Timeline or None
+        A row of event markers above one panel per series with data, each point at its
+        observation instant in UTC (:func:`backtest.sessions.observation_times`), a
+        dotted line at each event's instant; and the series without a clock, plotted
+        at midnight UTC. None when there are no events or no levels.
+    """
+    series = [c for c in levels.columns if levels[c].notna().any()]
+    if not events or not series or levels.empty:
+        return None
+    index = pd.DatetimeIndex(levels.index)
+    first = pd.Timestamp(min(e["date"] for e in events))
+    last = pd.Timestamp(max(e["date"] for e in events))
+    i0 = max(int(index.searchsorted(first)) - SPAN, 0)
+    i1 = min(int(index.searchsorted(last, side="right")) + SPAN, len(index))
+    span = levels.iloc[i0:i1]
+    n = len(series)
+    fig = make_subplots(
+        rows=n + 1,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.018,
+        row_heights=[0.6] + [1.0] * n,
+    )
+    instants = [_event_instant(e) for e in events]
+    fig.add_trace(
+        go.Scatter(
+            x=instants,
+            y=[0] * len(events),
+            mode="markers+text" if len(events) <= EVENT_LABELS else "markers",
+            text=[_p(e["event"]) for e in events],
+            textposition=[
+                "top right" if i % 2 == 0 else "bottom right" for i in range(len(events))
+            ],
+            marker={"symbol": "triangle-down", "size": 11, "color": "#444"},
+            customdata=[[_p(e["event"]), _p(local_time(e)), _p(e["label"])] for e in events],
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
+            "<extra></extra>",
+            showlegend=False,
+            cliponaxis=False,
+        ),
+        row=1,
+        col=1,
+    )
+    fig.update_yaxes(visible=False, range=[-1.6, 1.6], fixedrange=True, row=1, col=1)
+    clockless = []
+    for i, name in enumerate(series):
+        col = span[name].dropna()
+        p = provenance.get(name, {})
+        at = _observed_at(pd.DatetimeIndex(col.index), p)
+        if at is None:
+            clockless.append(name)
+            at = pd.DatetimeIndex(col.index)
+            when = [f"{d:%Y-%m-%d}" for d in col.index]
+        else:
+            zone, clock = p["timezone"], p["obs_time"]
+            when = [f"{d:%Y-%m-%d} {clock} {zone}" for d in col.index]
+        fig.add_trace(
+            go.Scatter(
+                x=at,
+                y=col.to_numpy(),
+                mode="lines",
+                line={"color": PALETTE[i % len(PALETTE)], "width": 1.4},
+                name=name,
+                customdata=when,
+                hovertemplate=f"<b>{_p(name)}</b> %{{y}} {_p(p.get('unit', ''))}"
+                "<br>observed %{customdata}<extra></extra>",
+                showlegend=False,
+            ),
+            row=i + 2,
+            col=1,
+        )
+        fig.update_yaxes(title_text=_p(name), title_font={"size": 11}, row=i + 2, col=1)
+    fig.update_xaxes(title_text="observation time (UTC)", row=n + 1, col=1)
+    line = {"color": "rgba(80,80,80,0.55)", "width": 1, "dash": "dot"}
+    fig.update_layout(
+        shapes=[
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": at,
+                "x1": at,
+                "y0": 0,
+                "y1": 1,
+                "line": line,
+            }
+            for at in instants
+        ],
+        height=90 + 40 + 105 * n,
+        margin={"l": 70, "r": 20, "t": 20, "b": 50},
+        hovermode="closest",
+    )
+    return Timeline(fig, clockless)
+
+
+# CAR paths ---------------------------------------------------------------------------------
+
+
+def car_paths(abnormal: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative abnormal change from the event-window start, with its sd.
+
+    Parameters
+    ----------
+    abnormal : pandas.DataFrame
+        The long table ``tables/abnormal`` (columns ``event, series, rel_day,
+        abnormal, sd``), one row per event, series and relative day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``event, series, rel_day, car, sd_car`` in the input's order.
+        ``car`` is the sum of the available abnormal changes from the first relative
+        day of the window to ``rel_day``; NaN until the first available day and after
+        the last one (a window that runs beyond the series' data ends there instead
+        of running on flat, which would look like a complete window).
+
+    Notes
+    -----
+    ``sd_car = sqrt(sum of sd_t^2)`` over the same days: the daily forecast variances
+    summed in quadrature. It equals the forecast-error sd of the CAR when the model
+    estimates no parameters (``raw``, ``market_adjusted``); otherwise it omits the
+    covariance of the daily forecast errors through the estimated coefficients
+    (``s^2 x_i' (X'X)^{-1} x_j``, MacKinlay 1997, eq. 9) and understates it a little.
+    ``tables/abnormal`` does not hold that term.
+
+    Examples
+    --------
+    >>> ab = pd.DataFrame({"event": "e", "series": "s", "rel_day": [-1, 0, 1],
+    ...                    "abnormal": [1.0, float("nan"), 2.0], "sd": [3.0, 3.0, 4.0]})
+    >>> car_paths(ab)[["car", "sd_car"]].to_numpy().tolist()
+    [[1.0, 3.0], [1.0, 3.0], [3.0, 5.0]]
+    """
+    frame = abnormal[["event", "series", "rel_day", "abnormal", "sd"]].copy()
+    frame["event"] = frame["event"].astype(str)
+    frame["series"] = frame["series"].astype(str)
+    frame = frame.sort_values(["event", "series", "rel_day"], kind="stable")
+    keys = [frame["event"], frame["series"]]
+    avail = frame["abnormal"].notna() & frame["sd"].notna()
+    car = frame["abnormal"].where(avail, 0.0).groupby(keys, sort=False).cumsum()
+    var = (frame["sd"] ** 2).where(avail, 0.0).groupby(keys, sort=False).cumsum()
+    count = avail.astype(int).groupby(keys, sort=False)
+    done = count.cumsum()
+    seen = (done > 0) & (done < count.transform("sum") + avail.astype(int))
+    out = frame[["event", "series", "rel_day"]].copy()
+    out["car"] = car.where(seen)
+    out["sd_car"] = np.sqrt(var).where(seen)
+    return out.reindex(abnormal.index).reset_index(drop=True)
+
+
+def car_figure(
+    paths: pd.DataFrame,
+    series: Sequence[str],
+    units: Mapping[str, str],
+    headline: tuple[int, int],
+) -> dict[str, Any]:
+    """Small multiples of one event's CAR paths: a row block per unit, a panel per series.
+
+    Parameters
+    ----------
+    paths : pandas.DataFrame
+        The rows of :func:`car_paths` of one event.
+    series : sequence of str
+        Every series of the study, in the design's order: it fixes each series' colour
+        (the same in every event) and the panel order. Series without rows in `paths`
+        get no panel.
+    units : Mapping
+        ``results["event_study"]["units"]``: ``"bp"`` (yields, first row block) or a
+        percent unit (FX and indices, below).
+    headline : tuple of int
+        First and last relative day of the headline window, shaded yellow.
+
+    Returns
+    -------
+    dict
+        A plain figure dict (plotly's object model takes seconds for dozens of
+        events); the grid comes from :func:`plotly.subplots.make_subplots`. Each panel
+        has the CAR line and its band, ``±BAND_Z x sd_car``, a dotted line at day 0.
+    """
+    colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
+    unit = {s: "bp" if u == "bp" else "%" for s, u in units.items()}
+    present = [s for s in series if (paths["series"] == s).any()]
+    groups = [[s for s in present if unit.get(s) == g] for g in ("bp", "%")]
+    groups = [g for g in groups if g]
+    ncols = min(CAR_COLUMNS, max(len(g) for g in groups))
+    cells: list[str | None] = []
+    for g in groups:
+        rows = math.ceil(len(g) / ncols)
+        cells += [*g, *[None] * (rows * ncols - len(g))]
+    nrows = len(cells) // ncols
+    titles = tuple("" if s is None else f"{_p(s)} ({unit.get(s)})" for s in cells)
+    layout = copy.deepcopy(_grid(nrows, ncols, titles))
+    a, b = headline
+    data: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    for i, s in enumerate(cells):
+        if s is None:
+            continue
+        axis = "" if i == 0 else str(i + 1)
+        xref, yref = f"x{axis}", f"y{axis}"
+        for trace in _band(paths[paths["series"] == s], s, unit.get(s, "%"), colour[s]):
+            data.append({**trace, "xaxis": xref, "yaxis": yref})
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": xref,
+                "yref": f"{yref} domain",
+                "x0": a - 0.5,
+                "x1": b + 0.5,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "rgba(255,214,10,0.16)",
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        shapes.append(
+            {
+                "type": "line",
+                "xref": xref,
+                "yref": f"{yref} domain",
+                "x0": 0,
+                "x1": 0,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#999", "width": 1, "dash": "dot"},
+            }
+        )
+        layout[f"xaxis{axis}"].update(dtick=5, tick0=0)
+        layout[f"yaxis{axis}"].update(zeroline=True, zerolinecolor="#bbb")
+    for note in layout.get("annotations", []):
+        note["font"] = {"size": 12}
+    layout.update(
+        shapes=shapes,
+        height=60 + 210 * nrows,
+        margin={"l": 50, "r": 20, "t": 40, "b": 30},
+        showlegend=False,
+        hovermode="closest",
+    )
+    return {"data": data, "layout": layout}
+
+
+@functools.cache
+def _grid(nrows: int, ncols: int, titles: tuple[str, ...]) -> dict[str, Any]:
+    """Layout of a `nrows` x `ncols` grid of panels (axes ``x``, ``x2`` ... row-major)."""
+    fig = make_subplots(
+        rows=nrows,
+        cols=ncols,
+        subplot_titles=titles,
+        horizontal_spacing=0.045,
+        vertical_spacing=min(0.5 / nrows, 0.16),
+    )
+    layout: dict[str, Any] = fig.layout.to_plotly_json()
+    layout.pop("template", None)
+    return layout
+
+
+def _band(path: pd.DataFrame, series: str, unit: str, colour: str) -> list[dict[str, Any]]:
+    """Upper edge, lower edge (filled to the upper) and the CAR line of one series."""
+    x = path["rel_day"].to_numpy()
+    car = path["car"].to_numpy()
+    sd = path["sd_car"].to_numpy()
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    edge = {"type": "scatter", "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip"}
+    return [
+        {**edge, "x": x, "y": car + BAND_Z * sd},
+        {
+            **edge,
+            "x": x,
+            "y": car - BAND_Z * sd,
+            "fill": "tonexty",
+            "fillcolor": f"rgba({r},{g},{b},0.18)",
+        },
+        {
+            "type": "scatter",
+            "x": x,
+            "y": car,
+            "mode": "lines+markers",
+            "marker": {"size": 4, "color": colour},
+            "line": {"color": colour, "width": 2},
+            "name": series,
+            "customdata": np.column_stack([BAND_Z * sd]),
+            "hovertemplate": f"<b>{_p(series)}</b> day %{{x:+d}}: CAR %{{y:+.2f}} {_p(unit)}"
+            " ± %{customdata[0]:.2f}<extra></extra>",
+        },
+    ]
+
+
+# Heatmap -----------------------------------------------------------------------------------
+
+
+def heatmap_figure(results: Mapping[str, Any]) -> go.Figure:
+    """Events x series of the headline (first) CAR window, coloured by the clipped t.
+
+    Parameters
+    ----------
+    results : Mapping
+        The run's ``results.json``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One cell per event and series: text, the CAR in its unit with significance
+        marks (:func:`backtest.report.markdown.headline_table`); colour, the per-event
+        t clipped at ``±T_CLIP``; hover, CAR, t, p and day 0. Excluded pairs are
+        empty (grey).
+    """
+    window = results["event_study"]["windows"][0]
+    header, rows = headline_table(results)
+    series = header[1:]
+    events = [r[0] for r in rows]
+    stats = {(r["event"], r["series"]): r for r in window["reactions"]}
+    z: list[list[float | None]] = []
+    hover: list[list[str]] = []
+    for ev in events:
+        zrow: list[float | None] = []
+        hrow: list[str] = []
+        for s in series:
+            r = stats.get((ev, s))
+            t = None if r is None else r["t"]
+            zrow.append(None if t is None else max(-T_CLIP, min(T_CLIP, t)))
+            if r is None:
+                hrow.append(f"{_p(ev)} / {_p(s)}: excluded")
+            else:
+                hrow.append(
+                    f"<b>{_p(ev)} / {_p(s)}</b><br>CAR {_p(fmt_change(r['car'], r['unit']))}"
+                    f"{_p(stars(r['pvalue']))}<br>t {number(r['t'])}, p {_p(pvalue(r['pvalue']))}"
+                    f"<br>day 0 {_p(r['day0'])}"
+                    + _p(incomplete_text(r, window["window"])).replace(" (", "<br>(", 1)
+                )
+        z.append(zrow)
+        hover.append(hrow)
+    text = [[_p(c) for c in row[1:]] for row in rows]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[_p(s) for s in series],
+            y=[_p(e) for e in events],
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 11},
+            customdata=hover,
+            hovertemplate="%{customdata}<extra></extra>",
+            colorscale=T_COLORSCALE,
+            zmin=-T_CLIP,
+            zmax=T_CLIP,
+            zmid=0,
+            xgap=2,
+            ygap=2,
+            colorbar={"title": {"text": "t"}, "thickness": 12, "len": 0.9},
+        )
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False)
+    fig.update_xaxes(side="top", showgrid=False)
+    fig.update_layout(
+        height=max(240, 110 + 34 * len(events)),
+        margin={"l": 20, "r": 20, "t": 50, "b": 20},
+        plot_bgcolor="#e4e7eb",
+    )
+    return fig
