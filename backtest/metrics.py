@@ -561,7 +561,7 @@ def _expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
     """
     g = np.euler_gamma
     return 0 + np.sqrt(sr_variance) * (
-        (1 - g) * stats.norm.ppf(1 - 1 / n_trials) + g * stats.norm.ppf(1 - 1 / (n_trials * np.e))
+        (1 - g) * stats.norm.ppf(1 - 1 / n_trials) + g * stats.norm.ppf(1 - 1 / (n_trials * math.e))
     )
 
 
