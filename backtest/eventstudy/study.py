@@ -12,7 +12,7 @@ import datetime as dt
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,10 +41,27 @@ from backtest.eventstudy.result import EventStudyResult
 from backtest.execution import DEFAULT_BLOCK_SIZE, Executor
 from backtest.sessions import clock_of, day0_from_arrays, observation_times
 
-if TYPE_CHECKING:
-    from backtest.config import EventStudyConfig
+__all__ = ["EventStudy", "StudySettings"]
 
-__all__ = ["EventStudy"]
+
+class StudySettings(Protocol):
+    """What :meth:`EventStudy.from_config` reads: a config's ``event_study`` section
+    (:class:`backtest.config.EventStudyConfig`), without importing the config."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def estimation_window(self) -> tuple[int, int]: ...
+    @property
+    def event_window(self) -> tuple[int, int]: ...
+    @property
+    def market(self) -> str | None: ...
+    @property
+    def factors(self) -> tuple[str, ...]: ...
+    @property
+    def min_estimation(self) -> int: ...
+    @property
+    def allow_incomplete(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -175,9 +192,7 @@ class EventStudy:
             )
 
     @classmethod
-    def from_config(
-        cls, config: EventStudyConfig, series: Sequence[str] | None = None
-    ) -> EventStudy:
+    def from_config(cls, config: StudySettings, series: Sequence[str] | None = None) -> EventStudy:
         """The study a config's ``event_study`` section describes.
 
         Parameters
