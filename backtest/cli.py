@@ -361,7 +361,7 @@ def _run(
     from backtest.config import load_config
     from backtest.engine import warm_up
     from backtest.execution import check_scheduler, executor
-    from backtest.pipeline import default_run_dir, run, write_run
+    from backtest.pipeline import default_run_dir, run, validate_config, write_run
     from backtest.rundir import check_output
 
     overrides: dict[str, object] = {}
@@ -377,6 +377,7 @@ def _run(
     if workers is not None:
         overrides["execution.workers"] = workers
     cfg = load_config(config, overrides)
+    validate_config(cfg, config)  # series, events files, strategies: before any work
     target = check_output(default_run_dir(cfg))  # before any work: nothing is touched
     with _progress() as progress:
         stages = [

@@ -1,9 +1,18 @@
 """Run configurations: frozen pydantic models of the YAML files in ``configs/``.
 
 A config names the data, the events, the event study, the strategies and the output
-of one run. It is validated completely before any work starts: an unknown key, a
-window of the wrong shape, an unknown series or a missing events file is a
-:class:`~backtest.errors.ConfigError` naming the file and the field path.
+of one run. :func:`load_config` checks its schema: an unknown key or a window of the
+wrong shape is a :class:`~backtest.errors.ConfigError` naming the file and the field
+path. What needs the rest of the project (an unknown series, a missing events file,
+an unknown strategy or parameter) is checked by
+:func:`backtest.pipeline.validate_config`, which ``backtest run`` and
+:func:`backtest.pipeline.run` call before any work.
+
+Each option's allowed values and default are read from the module that owns them
+(:mod:`backtest.eventstudy.models`, :mod:`backtest.eventstudy.design`,
+:mod:`backtest.eventstudy.policy`, :mod:`backtest.engine.folds`,
+:mod:`backtest.space`, :mod:`backtest.execution`), so the Python API and a config
+share them.
 
 Relative paths resolve against the file that wrote them, also through ``extends:``
 (a config may extend a base config; mappings merge key by key, anything else in the
@@ -23,10 +32,30 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from backtest import _yaml
-from backtest.errors import BacktestError, ConfigError
-from backtest.eventstudy.models import ModelName
-from backtest.eventstudy.result import TESTS
-from backtest.space import DEFAULT_MAX_COMBINATIONS, check_count, parse_space
+from backtest.data.catalog import Provider
+from backtest.engine.folds import (
+    DEFAULT_METHOD,
+    DEFAULT_TEST_BARS,
+    DEFAULT_TRAIN_BARS,
+    DEFAULT_TRAIN_FRACTION,
+    ValidationMethod,
+)
+from backtest.errors import ConfigError
+from backtest.eventstudy.design import (
+    DEFAULT_ESTIMATION_WINDOW,
+    DEFAULT_EVENT_WINDOW,
+    DEFAULT_MIN_ESTIMATION,
+    Window,
+)
+from backtest.eventstudy.models import DEFAULT_MODEL, MARKET_MODELS, ModelName
+from backtest.eventstudy.policy import DEFAULT_DRAWS, TESTS, TestName
+from backtest.execution import (
+    DEFAULT_BLOCK_SIZE,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_ENGINE,
+    EngineName,
+)
+from backtest.space import DEFAULT_MAX_COMBINATIONS, DEFAULT_SWEEP_METHOD, SweepMethod
 
 __all__ = [
     "FORMATS",
@@ -41,17 +70,9 @@ __all__ = [
     "load_config",
 ]
 
-Provider = Literal["fred", "yahoo", "file"]
 Format = Literal["html", "md", "json", "csv", "parquet"]
 #: Output formats of a run, defined once and reused in validation and messages.
 FORMATS: tuple[str, ...] = get_args(Format)
-TestName = Literal[
-    "csect_t", "patell", "bmp", "kolari_pynnonen", "portfolio", "bootstrap", "corrado",
-    "generalized_sign", "wilcoxon",
-]  # fmt: skip
-assert set(get_args(TestName)) == set(TESTS)
-
-Window = tuple[int, int]
 
 
 class _Model(BaseModel):
@@ -179,7 +200,8 @@ class EventStudyConfig(_Model):
     Parameters
     ----------
     model : {"raw", "constant_mean", "market", "market_adjusted", "factor"}
-        Model of normal behaviour.
+        Model of normal behaviour; default ``raw`` (zero expected change), as in
+        :class:`~backtest.eventstudy.EventStudy`, whose Notes say why.
     market : str, optional
         Market series (loaded automatically if not in ``data.series``).
     factors : list of str
@@ -202,17 +224,17 @@ class EventStudyConfig(_Model):
         Resampling of the bootstrap test (fixed seed: runs are reproducible).
     """
 
-    model: ModelName = "raw"
+    model: ModelName = DEFAULT_MODEL
     market: str | None = None
     factors: tuple[str, ...] = ()
-    estimation_window: Window = (-250, -11)
-    event_window: Window = (-5, 10)
-    min_estimation: int = Field(default=100, gt=0)
+    estimation_window: Window = DEFAULT_ESTIMATION_WINDOW
+    event_window: Window = DEFAULT_EVENT_WINDOW
+    min_estimation: int = Field(default=DEFAULT_MIN_ESTIMATION, gt=0)
     allow_incomplete: bool = False
     windows: tuple[Window, ...] = ((0, 0), (0, 1), (0, 5))
-    tests: tuple[TestName, ...] = get_args(TestName)
+    tests: tuple[TestName, ...] = TESTS
     groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    bootstrap_draws: int = Field(default=9999, ge=99)
+    bootstrap_draws: int = Field(default=DEFAULT_DRAWS, ge=99)
     seed: int = 0
 
     @field_validator("estimation_window", "event_window")
@@ -242,7 +264,7 @@ class EventStudyConfig(_Model):
                 f"estimation_window {list(self.estimation_window)} must end before the "
                 f"event_window {list(self.event_window)} starts"
             )
-        if self.model in ("market", "market_adjusted") and not self.market:
+        if self.model in MARKET_MODELS and not self.market:
             raise ValueError(f"model {self.model!r} needs a market series (market: SPX)")
         if self.model == "factor" and not self.factors:
             raise ValueError("model 'factor' needs factors: [...]")
@@ -252,10 +274,10 @@ class EventStudyConfig(_Model):
 class ValidationConfig(_Model):
     """Out-of-sample discipline: one train/test split or walk-forward folds."""
 
-    method: Literal["train_test", "walk_forward"] = "train_test"
-    train_fraction: float = Field(default=0.7, gt=0.0, lt=1.0)
-    train_bars: int = Field(default=756, ge=20)
-    test_bars: int = Field(default=252, ge=5)
+    method: ValidationMethod = DEFAULT_METHOD
+    train_fraction: float = Field(default=DEFAULT_TRAIN_FRACTION, gt=0.0, lt=1.0)
+    train_bars: int = Field(default=DEFAULT_TRAIN_BARS, ge=20)
+    test_bars: int = Field(default=DEFAULT_TEST_BARS, ge=5)
 
 
 class StrategyConfig(_Model):
@@ -292,7 +314,7 @@ class StrategyConfig(_Model):
     series: str
     params: dict[str, Any] = Field(default_factory=dict)
     sweep: dict[str, Any] | None = None
-    method: Literal["grid", "random"] = "grid"
+    method: SweepMethod = DEFAULT_SWEEP_METHOD
     samples: int | None = Field(default=None, ge=1)
     seed: int = 0
     chunk_size: int | None = Field(default=None, ge=1)  # default: execution.chunk_size
@@ -355,11 +377,11 @@ class ExecutionConfig(_Model):
         of daily bars at ~200 bytes per bar x combination; well under a worker's memory).
     """
 
-    engine: Literal["local", "dask"] = "local"
+    engine: EngineName = DEFAULT_ENGINE
     scheduler: str | None = None
     workers: int | None = Field(default=None, ge=1)
-    chunk_size: int = Field(default=2000, ge=1)
-    block_size: int = Field(default=200, ge=1)
+    chunk_size: int = Field(default=DEFAULT_CHUNK_SIZE, ge=1)
+    block_size: int = Field(default=DEFAULT_BLOCK_SIZE, ge=1)
     memory_limit: str | None = None
     chunk_memory: str = "2GiB"
 
@@ -509,7 +531,7 @@ def _merge(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) -> RunConfig:
-    """Read, merge, validate and check a run config.
+    """Read, merge and validate a run config against its schema.
 
     Parameters
     ----------
@@ -527,6 +549,13 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     ------
     backtest.errors.ConfigError
         Anything wrong with the file; the message names the file and field path.
+
+    Notes
+    -----
+    What the config names (series in the catalog, events files, strategies and
+    their parameters) is checked by :func:`backtest.pipeline.validate_config`, which
+    needs the data, events and strategy modules; ``backtest run`` and
+    :func:`backtest.pipeline.run` call it before any work.
     """
     path = Path(path)
     raw = _read(path)
@@ -540,7 +569,6 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format(exc, path)) from None
-    _check(config, path)
     return config
 
 
@@ -580,70 +608,3 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
-
-
-def _check(config: RunConfig, path: Path) -> None:
-    """Checks that need more than the schema: series exist, files exist."""
-    from backtest import data as data_mod
-    from backtest import events as events_mod
-
-    try:
-        cat = data_mod.catalog(*config.data.catalogs)
-        if config.data.define:
-            cat = cat.merge(
-                data_mod.Catalog.from_dict(
-                    {"series": config.data.define}, where=f"{path}: data.define"
-                )
-            )
-    except BacktestError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    es = config.event_study
-    named = [
-        *(("data.series", i, n) for i, n in enumerate(config.data.series)),
-        *(("event_study.market", None, n) for n in ([es.market] if es.market else [])),
-        *(("event_study.factors", i, n) for i, n in enumerate(es.factors)),
-        *(("data.sources", None, n) for n in config.data.sources),
-    ]
-    for field, index, name in named:
-        if name not in cat:
-            where = f"{field}[{index}]" if index is not None else field
-            raise ConfigError(f"{path}: {where}: {cat._unknown_message(name)}")
-    for gname, members in es.groups.items():
-        for i, member in enumerate(members):
-            if member not in config.data.series:
-                raise ConfigError(
-                    f"{path}: event_study.groups.{gname}[{i}]: {member!r} is not one of "
-                    f"data.series {list(config.data.series)}"
-                )
-    for i, file in enumerate(config.events.files):
-        if not Path(file).is_file():
-            raise ConfigError(f"{path}: events.files[{i}]: file not found: {file}")
-        try:  # read now (small), so a bad row stops the run before any data is loaded
-            events_mod.load(file, timezone=config.events.timezone)
-        except BacktestError as exc:
-            raise ConfigError(f"{path}: events.files[{i}]: {exc}") from None
-    if config.strategies:
-        from backtest.strategy import get_strategy
-
-        for i, sc in enumerate(config.strategies):
-            where = f"{path}: strategies[{i}]"
-            if sc.series not in cat:
-                raise ConfigError(f"{where}.series: {cat._unknown_message(sc.series)}")
-            try:
-                strat = get_strategy(sc.name)
-                params = strat.parse(sc.params)
-                for extra in strat.required_series(params, sc.series):
-                    if extra not in cat:
-                        raise ConfigError(f"{where}: needs series {extra!r}, not in the catalog")
-            except BacktestError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
-            if sc.sweep:  # every value checked, the combinations counted (not built)
-                grid = parse_space(strat.Params, sc.sweep, where=f"{where}.sweep")
-                assert not isinstance(grid, tuple)
-                count = min(sc.samples or 0, grid.size) if sc.method == "random" else grid.size
-                check_count(
-                    count,
-                    sc.max_combinations,
-                    where=f"{where}.sweep of {sc.name!r}",
-                    limit_name=f"strategies[{i}].max_combinations: N, or null for none",
-                )

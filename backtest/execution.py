@@ -17,11 +17,31 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from backtest.errors import BacktestError, ConfigError
 
-__all__ = ["DaskExecutor", "Executor", "LocalExecutor", "check_scheduler", "executor"]
+__all__ = [
+    "DEFAULT_BLOCK_SIZE",
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_ENGINE",
+    "ENGINES",
+    "DaskExecutor",
+    "EngineName",
+    "Executor",
+    "LocalExecutor",
+    "check_scheduler",
+    "executor",
+]
+
+#: Where a run executes: in this process, or on a Dask cluster.
+EngineName = Literal["local", "dask"]
+ENGINES: tuple[str, ...] = get_args(EngineName)
+DEFAULT_ENGINE: EngineName = "local"
+#: Parameter combinations per sweep task, unless told otherwise.
+DEFAULT_CHUNK_SIZE = 2000
+#: Series per event-study task, unless told otherwise.
+DEFAULT_BLOCK_SIZE = 200
 
 Progress = Callable[[int, int], None]
 
@@ -176,7 +196,7 @@ def _name(fn: Callable[..., Any]) -> str:
 
 @contextlib.contextmanager
 def executor(
-    engine: str = "local",
+    engine: str = DEFAULT_ENGINE,
     *,
     scheduler: str | None = None,
     workers: int | None = None,
@@ -211,7 +231,8 @@ def executor(
         yield LocalExecutor()
         return
     if engine != "dask":
-        raise ConfigError(f"execution.engine must be 'local' or 'dask', got {engine!r}")
+        allowed = " or ".join(repr(e) for e in ENGINES)
+        raise ConfigError(f"execution.engine must be {allowed}, got {engine!r}")
     if scheduler:
         scheduler = check_scheduler(scheduler)
     try:

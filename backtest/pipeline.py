@@ -33,10 +33,19 @@ from backtest import __version__
 from backtest import data as data_mod
 from backtest import events as events_mod
 from backtest.config import RunConfig
+from backtest.errors import BacktestError, ConfigError, UnknownSeriesError
 from backtest.eventstudy import EventStudy, EventStudyResult
 from backtest.execution import Executor, LocalExecutor
 
-__all__ = ["SCHEMA", "Progress", "RunResult", "TaskProgress", "run", "write_run"]
+__all__ = [
+    "SCHEMA",
+    "Progress",
+    "RunResult",
+    "TaskProgress",
+    "run",
+    "validate_config",
+    "write_run",
+]
 
 #: Identifier of the results.json layout; bumped on incompatible changes.
 SCHEMA = "backtest.results/1"
@@ -107,8 +116,15 @@ def run(
     Returns
     -------
     RunResult
+
+    Raises
+    ------
+    backtest.errors.ConfigError
+        The config names something that does not exist (:func:`validate_config`,
+        run first, before any data is loaded).
     """
     started = time.perf_counter()
+    validate_config(config, config_path)
     cfg_data, cfg_es = config.data, config.event_study
     progress("loading data")
     catalog = data_mod.catalog(*cfg_data.catalogs)
@@ -140,16 +156,7 @@ def run(
     events = _events(config)
 
     progress("running the event study")
-    study = EventStudy(
-        model=cfg_es.model,
-        estimation_window=cfg_es.estimation_window,
-        event_window=cfg_es.event_window,
-        market=cfg_es.market,
-        factors=cfg_es.factors,
-        min_estimation=cfg_es.min_estimation,
-        series=tuple(cfg_data.series),
-        allow_incomplete=cfg_es.allow_incomplete,
-    )
+    study = EventStudy.from_config(cfg_es, series=cfg_data.series)
     runner = executor if executor is not None else LocalExecutor()
     res = study.run(
         levels,
@@ -238,6 +245,105 @@ def run(
         "strategies": strategies,
     }
     return RunResult(config, levels, events, res, _clean(results), tables)
+
+
+def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
+    """Check what the config names against the rest of the project, before any work.
+
+    :func:`backtest.config.load_config` checks the config's own schema; this step
+    checks what needs other modules: every series (studied, market, factors,
+    sources, strategies' traded and required series) is in the catalog, each
+    ``event_study.groups`` member is studied, every events file exists and reads, and
+    every strategy is installed, with valid parameters and a sweep whose values fit
+    its parameter types and whose combinations are within ``max_combinations``
+    (counted, never built). :func:`run` calls it first; ``backtest run`` calls it
+    right after loading the config.
+
+    Parameters
+    ----------
+    config : RunConfig
+        A loaded config.
+    path : path, optional
+        The file it came from, named in the messages (default ``config``).
+
+    Raises
+    ------
+    backtest.errors.ConfigError
+        The first problem found, naming the file, the field and the fix, e.g.
+        ``configs/x.yaml: data.series[1]: unknown series 'UST1OY'; did you mean ...``.
+    """
+    from backtest.space import check_count, parse_space
+    from backtest.strategy import get_strategy
+
+    where = str(path) if path is not None else "config"
+    try:
+        cat = data_mod.catalog(*config.data.catalogs)
+        if config.data.define:
+            cat = cat.merge(
+                data_mod.Catalog.from_dict(
+                    {"series": config.data.define}, where=f"{where}: data.define"
+                )
+            )
+    except BacktestError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+    def unknown(name: str) -> str | None:
+        """The catalog's message for a series it does not hold (with suggestions)."""
+        try:
+            cat[name]
+        except UnknownSeriesError as exc:
+            return str(exc)
+        return None
+
+    es = config.event_study
+    named = [
+        *(("data.series", i, n) for i, n in enumerate(config.data.series)),
+        *(("event_study.market", None, n) for n in ([es.market] if es.market else [])),
+        *(("event_study.factors", i, n) for i, n in enumerate(es.factors)),
+        *(("data.sources", None, n) for n in config.data.sources),
+    ]
+    for field_name, index, name in named:
+        message = unknown(name)
+        if message is not None:
+            at = f"{field_name}[{index}]" if index is not None else field_name
+            raise ConfigError(f"{where}: {at}: {message}")
+    for gname, members in es.groups.items():
+        for i, member in enumerate(members):
+            if member not in config.data.series:
+                raise ConfigError(
+                    f"{where}: event_study.groups.{gname}[{i}]: {member!r} is not one of "
+                    f"data.series {list(config.data.series)}"
+                )
+    for i, file in enumerate(config.events.files):
+        if not Path(file).is_file():
+            raise ConfigError(f"{where}: events.files[{i}]: file not found: {file}")
+        try:  # read now (small), so a bad row stops the run before any data is loaded
+            events_mod.load(file, timezone=config.events.timezone)
+        except BacktestError as exc:
+            raise ConfigError(f"{where}: events.files[{i}]: {exc}") from None
+    for i, sc in enumerate(config.strategies):
+        at = f"{where}: strategies[{i}]"
+        message = unknown(sc.series)
+        if message is not None:
+            raise ConfigError(f"{at}.series: {message}")
+        try:
+            strat = get_strategy(sc.name)
+            required = strat.required_series(strat.parse(sc.params), sc.series)
+        except BacktestError as exc:
+            raise ConfigError(f"{at}: {exc}") from None
+        for extra in required:
+            if extra not in cat:
+                raise ConfigError(f"{at}: needs series {extra!r}, not in the catalog")
+        if sc.sweep:  # every value checked, the combinations counted (not built)
+            grid = parse_space(strat.Params, sc.sweep, where=f"{at}.sweep")
+            assert not isinstance(grid, tuple)
+            count = min(sc.samples or 0, grid.size) if sc.method == "random" else grid.size
+            check_count(
+                count,
+                sc.max_combinations,
+                where=f"{at}.sweep of {sc.name!r}",
+                limit_name=f"strategies[{i}].max_combinations: N, or null for none",
+            )
 
 
 def _per_task(tasks: TaskProgress | None, stage: str) -> Callable[[int, int], None] | None:

@@ -37,7 +37,19 @@ from pydantic import ValidationError
 from backtest.errors import ConfigError
 from backtest.strategy import StrategyParams
 
-__all__ = ["DEFAULT_MAX_COMBINATIONS", "FloatRange", "Grid", "check_count", "parse_space"]
+__all__ = [
+    "DEFAULT_MAX_COMBINATIONS",
+    "DEFAULT_SWEEP_METHOD",
+    "FloatRange",
+    "Grid",
+    "SweepMethod",
+    "check_count",
+    "parse_space",
+]
+
+#: How a sweep picks combinations: all of them, or a seeded random sample.
+SweepMethod = Literal["grid", "random"]
+DEFAULT_SWEEP_METHOD: SweepMethod = "grid"
 
 #: Most combinations a sweep runs unless told otherwise (``max_combinations``). A
 #: sweep's table holds one row per combination (~120 bytes of metrics each) and its

@@ -28,20 +28,45 @@ The stages, one module each:
 
 from __future__ import annotations
 
-from backtest.engine.chunks import ChunkSettings
-from backtest.engine.folds import validation_folds
-from backtest.engine.results import (
-    METRICS,
-    NO_TRADES,
-    BacktestResult,
-    FoldChoices,
-    SweepResult,
-    ValidationResult,
-)
-from backtest.engine.simulate import warm_up
-from backtest.engine.single import backtest
-from backtest.engine.sweeps import BYTES_PER_CELL, grid, sweep
-from backtest.engine.validation import out_of_sample, validate
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backtest.engine.chunks import ChunkSettings
+    from backtest.engine.folds import validation_folds
+    from backtest.engine.results import (
+        METRICS,
+        NO_TRADES,
+        BacktestResult,
+        FoldChoices,
+        SweepResult,
+        ValidationResult,
+    )
+    from backtest.engine.simulate import warm_up
+    from backtest.engine.single import backtest
+    from backtest.engine.sweeps import BYTES_PER_CELL, grid, sweep
+    from backtest.engine.validation import out_of_sample, validate
+
+#: Public name -> the stage module that defines it. Imported on first use, so reading
+#: the validation defaults of :mod:`backtest.engine.folds` (as :mod:`backtest.config`
+#: does) does not import vectorbt's stages.
+_HOMES = {
+    "ChunkSettings": "chunks",
+    "validation_folds": "folds",
+    "METRICS": "results",
+    "NO_TRADES": "results",
+    "BacktestResult": "results",
+    "FoldChoices": "results",
+    "SweepResult": "results",
+    "ValidationResult": "results",
+    "warm_up": "simulate",
+    "backtest": "single",
+    "BYTES_PER_CELL": "sweeps",
+    "grid": "sweeps",
+    "sweep": "sweeps",
+    "out_of_sample": "validation",
+    "validate": "validation",
+}
 
 __all__ = [
     "BYTES_PER_CELL",
@@ -60,3 +85,18 @@ __all__ = [
     "validation_folds",
     "warm_up",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562); later lookups find it in the module."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Public names, imported or not, with what the module already holds."""
+    return sorted(set(globals()) | set(__all__))

@@ -13,7 +13,7 @@ import array
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,10 +25,12 @@ from backtest.engine.folds import Fold, validation_folds, validation_spec
 from backtest.engine.results import FoldChoices, SweepResult
 from backtest.engine.simulate import check_price, market_data, resolve, run_settings
 from backtest.errors import ConfigError
-from backtest.execution import Executor, LocalExecutor
+from backtest.execution import DEFAULT_CHUNK_SIZE, Executor, LocalExecutor
 from backtest.space import (
     DEFAULT_MAX_COMBINATIONS,
+    DEFAULT_SWEEP_METHOD,
     FloatRange,
+    SweepMethod,
     check_count,
     parse_space,
 )
@@ -111,10 +113,10 @@ def sweep(
     events: pd.DataFrame | None = None,
     *,
     series: str,
-    method: Literal["grid", "random"] = "grid",
+    method: SweepMethod = DEFAULT_SWEEP_METHOD,
     samples: int | None = None,
     seed: int = 0,
-    chunk_size: int = 2000,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     fees_bps: float = 0.0,
     slippage_bps: float = 0.0,
     periods_per_year: int = 252,

@@ -8,7 +8,7 @@ metrics side by side (:class:`~backtest.engine.results.ValidationResult`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from backtest.engine.folds import (
 from backtest.engine.results import METRICS, NO_TRADES, SweepResult, ValidationResult
 from backtest.engine.sweeps import sweep
 from backtest.errors import ConfigError
+from backtest.space import DEFAULT_SWEEP_METHOD, SweepMethod
 from backtest.strategy import Strategy
 
 __all__ = ["out_of_sample", "validate"]
@@ -41,7 +42,7 @@ def validate(
     train_fraction: float = DEFAULT_TRAIN_FRACTION,
     train_bars: int = DEFAULT_TRAIN_BARS,
     test_bars: int = DEFAULT_TEST_BARS,
-    sweep_method: Literal["grid", "random"] = "grid",
+    sweep_method: SweepMethod = DEFAULT_SWEEP_METHOD,
     **kwargs: Any,
 ) -> ValidationResult:
     """Choose parameters in sample, measure them out of sample.

@@ -6,17 +6,49 @@
 Modules: :mod:`~backtest.eventstudy.models` (normal-return models, batched OLS),
 :mod:`~backtest.eventstudy.stats` (test statistics),
 :mod:`~backtest.eventstudy.study` (alignment and estimation),
-:mod:`~backtest.eventstudy.design` (the frozen design a result records),
+:mod:`~backtest.eventstudy.design` (the frozen design a result records, default windows),
 :mod:`~backtest.eventstudy.policy` (which cross-event test is valid and recommended),
 :mod:`~backtest.eventstudy.result` (the result object).
+
+The names are imported on first use, so reading an option's allowed values and
+default (``backtest.eventstudy.models.MODELS``, ``backtest.eventstudy.policy.TESTS``),
+as :mod:`backtest.config` does, does not import the study and its data modules.
 """
 
 from __future__ import annotations
 
-from backtest.eventstudy.design import StudyDesign
-from backtest.eventstudy.models import MODELS
-from backtest.eventstudy.policy import TESTS
-from backtest.eventstudy.result import EventStudyResult
-from backtest.eventstudy.study import EventStudy
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backtest.eventstudy.design import StudyDesign
+    from backtest.eventstudy.models import MODELS
+    from backtest.eventstudy.policy import TESTS
+    from backtest.eventstudy.result import EventStudyResult
+    from backtest.eventstudy.study import EventStudy
 
 __all__ = ["MODELS", "TESTS", "EventStudy", "EventStudyResult", "StudyDesign"]
+
+#: Public name -> the submodule that defines it.
+_HOMES = {
+    "MODELS": "models",
+    "TESTS": "policy",
+    "StudyDesign": "design",
+    "EventStudyResult": "result",
+    "EventStudy": "study",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562); later lookups find it in the module."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Public names, imported or not, with what the module already holds."""
+    return sorted(set(globals()) | set(__all__))

@@ -10,7 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["StudyDesign"]
+__all__ = [
+    "DEFAULT_ESTIMATION_WINDOW",
+    "DEFAULT_EVENT_WINDOW",
+    "DEFAULT_MIN_ESTIMATION",
+    "StudyDesign",
+    "Window",
+]
+
+#: ``(first, last)`` relative trading days, both included.
+Window = tuple[int, int]
+#: Default windows of :class:`~backtest.eventstudy.EventStudy` and of a config's
+#: ``event_study``: 240 estimation days ending ten sessions before the event window.
+DEFAULT_ESTIMATION_WINDOW: Window = (-250, -11)
+DEFAULT_EVENT_WINDOW: Window = (-5, 10)
+#: Fewest usable estimation days of an included (event, series) pair, by default.
+DEFAULT_MIN_ESTIMATION = 100
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,8 +54,9 @@ class StudyDesign:
     Notes
     -----
     The values are those of the :class:`~backtest.eventstudy.EventStudy` that ran,
-    already validated by it; this class only records them (the defaults live on
-    ``EventStudy``, so every field but ``market`` and ``factors`` is required).
+    already validated by it; this class only records them (the defaults are the
+    ``DEFAULT_*`` constants of this module, which ``EventStudy`` and the config read,
+    so every field but ``market`` and ``factors`` is required).
 
     Examples
     --------

@@ -36,11 +36,28 @@ from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 
-__all__ = ["MODELS", "Fit", "ModelName", "design", "fit_windows", "moments", "n_params"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "MARKET_MODELS",
+    "MODELS",
+    "Fit",
+    "ModelName",
+    "design",
+    "fit_windows",
+    "moments",
+    "n_params",
+]
 
 ModelName = Literal["raw", "constant_mean", "market", "market_adjusted", "factor"]
 #: The models of normal behaviour, defined once and reused in validation and messages.
 MODELS: tuple[str, ...] = get_args(ModelName)
+#: The default model of both :class:`~backtest.eventstudy.EventStudy` and a config's
+#: ``event_study.model``: zero expected change. The project's series are yields in
+#: basis points, FX and indices over daily windows, where zero is the natural benchmark
+#: and an estimated mean adds estimation noise without power (Brown and Warner 1985).
+DEFAULT_MODEL: ModelName = "raw"
+#: Models that need a market series.
+MARKET_MODELS: tuple[ModelName, ...] = ("market", "market_adjusted")
 
 
 def n_params(model: str, n_factors: int) -> int:

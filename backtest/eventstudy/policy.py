@@ -25,13 +25,15 @@ correlation of abnormal returns", *Review of Financial Studies* 23, 3996-4025.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 
 __all__ = [
+    "DEFAULT_DRAWS",
     "INDEPENDENCE_TESTS",
     "TESTS",
+    "TestName",
     "Verdict",
     "join_notes",
     "recommended_test",
@@ -40,8 +42,8 @@ __all__ = [
     "verdicts_without_data",
 ]
 
-#: Cross-event tests of the battery, in the order they are reported.
-TESTS = (
+#: Name of a cross-event test of the battery.
+TestName = Literal[
     "csect_t",
     "patell",
     "bmp",
@@ -51,7 +53,12 @@ TESTS = (
     "corrado",
     "generalized_sign",
     "wilcoxon",
-)
+]
+#: Cross-event tests of the battery, in the order they are reported; defined once
+#: (:data:`TestName`) and reused in validation and messages.
+TESTS: tuple[TestName, ...] = get_args(TestName)
+#: Resampling draws of the bootstrap test unless told otherwise.
+DEFAULT_DRAWS = 9999
 #: Tests that assume events are cross-sectionally independent.
 INDEPENDENCE_TESTS = frozenset(
     {"csect_t", "patell", "bmp", "corrado", "generalized_sign", "wilcoxon"}
@@ -177,7 +184,7 @@ def verdicts(
         if clustered
         else "no shared day-0 dates"
     )
-    out = {}
+    out: dict[str, Verdict] = {}
     for test in TESTS:
         valid = not (clustered and test in INDEPENDENCE_TESTS)
         note = why if (test == recommended or not valid) else ""

@@ -45,7 +45,7 @@ from backtest.eventstudy import policy
 from backtest.eventstudy import stats as st
 from backtest.eventstudy.design import StudyDesign
 from backtest.eventstudy.panel import Panel
-from backtest.eventstudy.policy import INDEPENDENCE_TESTS, TESTS
+from backtest.eventstudy.policy import DEFAULT_DRAWS, INDEPENDENCE_TESTS, TESTS
 
 # TESTS and INDEPENDENCE_TESTS are defined in policy.py and re-exported here.
 __all__ = ["INDEPENDENCE_TESTS", "TESTS", "EventStudyResult"]
@@ -571,7 +571,7 @@ class EventStudyResult:
         end: int,
         *,
         groups: Mapping[str, Sequence[str]] | None = None,
-        draws: int = 9999,
+        draws: int = DEFAULT_DRAWS,
         seed: int = 0,
     ) -> pd.DataFrame:
         """Cross-event tests of the CAR over `start`..`end`.
@@ -639,7 +639,7 @@ class EventStudyResult:
         *,
         name: str = "pairs",
         shift_sigma: float = 0.0,
-        draws: int = 9999,
+        draws: int = DEFAULT_DRAWS,
         seed: int = 0,
     ) -> pd.DataFrame:
         """Cross-event tests over an arbitrary set of (event, series) pairs.

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from backtest.errors import DataValidationError
+from backtest.eventstudy.policy import DEFAULT_DRAWS
 
 __all__ = [
     "TestResult",
@@ -742,7 +743,7 @@ def bootstrap_caar(
     car: npt.ArrayLike,
     n_days: int,
     clusters: npt.ArrayLike | None = None,
-    draws: int = 9999,
+    draws: int = DEFAULT_DRAWS,
     seed: int = 0,
 ) -> TestResult:
     """Resampling p-value for the CAAR from pseudo-event windows in the estimation period.
@@ -761,7 +762,7 @@ def bootstrap_caar(
         Events with the same label share the same pseudo-window in every draw, which
         preserves their cross-correlation.  By default every event is its own
         cluster.
-    draws : int, default 9999
+    draws : int, default :data:`~backtest.eventstudy.policy.DEFAULT_DRAWS` (9999)
         Number of resamples, ``>= 1``.
     seed : int, default 0
         Seed of :func:`numpy.random.default_rng`; the result is reproducible.

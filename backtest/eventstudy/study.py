@@ -12,7 +12,7 @@ import datetime as dt
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -21,14 +21,47 @@ from backtest.data import reactions as data_reactions
 from backtest.data.catalog import builtin_catalog
 from backtest.data.validate import check_levels
 from backtest.errors import DataValidationError, RegressorLeftOutWarning
-from backtest.eventstudy.design import StudyDesign
-from backtest.eventstudy.models import MODELS, design, fit_windows, moments, n_params
+from backtest.eventstudy.design import (
+    DEFAULT_ESTIMATION_WINDOW,
+    DEFAULT_EVENT_WINDOW,
+    DEFAULT_MIN_ESTIMATION,
+    StudyDesign,
+)
+from backtest.eventstudy.models import (
+    DEFAULT_MODEL,
+    MARKET_MODELS,
+    MODELS,
+    design,
+    fit_windows,
+    moments,
+    n_params,
+)
 from backtest.eventstudy.panel import Panel, concat_series, gather
 from backtest.eventstudy.result import EventStudyResult
-from backtest.execution import Executor
+from backtest.execution import DEFAULT_BLOCK_SIZE, Executor
 from backtest.sessions import clock_of, day0_from_arrays, observation_times
 
-__all__ = ["EventStudy"]
+__all__ = ["EventStudy", "StudySettings"]
+
+
+class StudySettings(Protocol):
+    """What :meth:`EventStudy.from_config` reads: a config's ``event_study`` section
+    (:class:`backtest.config.EventStudyConfig`), without importing the config."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def estimation_window(self) -> tuple[int, int]: ...
+    @property
+    def event_window(self) -> tuple[int, int]: ...
+    @property
+    def market(self) -> str | None: ...
+    @property
+    def factors(self) -> tuple[str, ...]: ...
+    @property
+    def min_estimation(self) -> int: ...
+    @property
+    def allow_incomplete(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -38,8 +71,10 @@ class EventStudy:
     Parameters
     ----------
     model : {"raw", "constant_mean", "market", "market_adjusted", "factor"}
-        Model of normal behaviour (see :mod:`backtest.eventstudy.models`). ``raw``
-        (zero expected change) is the natural choice for yields in basis points.
+        Model of normal behaviour (see :mod:`backtest.eventstudy.models`). Default
+        ``"raw"`` (zero expected change), the same default as a config's
+        ``event_study.model`` (:data:`~backtest.eventstudy.models.DEFAULT_MODEL`); see
+        Notes.
     estimation_window : tuple of int
         First and last relative day of the estimation window, in the series' own
         observations (default ``(-250, -11)``: ten sessions of gap before the event
@@ -70,6 +105,28 @@ class EventStudy:
         the cross-event tests (with the count in their ``incomplete`` column) and
         pairs whose event window is incomplete are left out of the AAR.
 
+    Notes
+    -----
+    Why ``raw`` is the default: the project's series are yields (changes in basis
+    points), FX rates and indices, studied over daily windows of a few days. Their
+    expected daily change is close to zero, so zero is the natural benchmark, and the
+    estimation-window mean of ``constant_mean`` mostly adds estimation noise (a trend
+    over the past year is not a forecast of the event days). With daily data the
+    mean-adjusted and market models differ little in power (Brown and Warner 1985).
+    Pass ``model="constant_mean"`` to subtract the estimation-window mean, or
+    ``"market"`` to remove a market's co-movement.
+
+    The defaults of every field are read from
+    :mod:`backtest.eventstudy.models` and :mod:`backtest.eventstudy.design`, where the
+    config's :class:`~backtest.config.EventStudyConfig` reads them too, so the Python
+    API and ``backtest run`` study the same design unless told otherwise
+    (:meth:`from_config` builds the study of a config).
+
+    References
+    ----------
+    Brown, S. J. and Warner, J. B. (1985), "Using daily stock returns: the case of
+    event studies", *Journal of Financial Economics* 14, 3-31.
+
     Examples
     --------
     >>> from backtest import data, events
@@ -82,12 +139,12 @@ class EventStudy:
     ['2025-04-03', '2025-04-03', '2025-04-03']
     """
 
-    model: str = "constant_mean"
-    estimation_window: tuple[int, int] = (-250, -11)
-    event_window: tuple[int, int] = (-5, 10)
+    model: str = DEFAULT_MODEL
+    estimation_window: tuple[int, int] = DEFAULT_ESTIMATION_WINDOW
+    event_window: tuple[int, int] = DEFAULT_EVENT_WINDOW
     market: str | None = None
     factors: tuple[str, ...] = field(default_factory=tuple)
-    min_estimation: int = 100
+    min_estimation: int = DEFAULT_MIN_ESTIMATION
     series: tuple[str, ...] | None = None
     allow_incomplete: bool = False
 
@@ -118,7 +175,7 @@ class EventStudy:
                 f"estimation_window {self.estimation_window} must end before the event "
                 f"window {self.event_window} starts"
             )
-        if self.model in ("market", "market_adjusted") and not self.market:
+        if self.model in MARKET_MODELS and not self.market:
             raise DataValidationError(f"model {self.model!r} needs market=<column of levels>")
         if self.model == "factor" and not self.factors:
             raise DataValidationError("model 'factor' needs factors=[<columns of levels>]")
@@ -134,10 +191,44 @@ class EventStudy:
                 f"estimation_window {self.estimation_window}"
             )
 
+    @classmethod
+    def from_config(cls, config: StudySettings, series: Sequence[str] | None = None) -> EventStudy:
+        """The study a config's ``event_study`` section describes.
+
+        Parameters
+        ----------
+        config : backtest.config.EventStudyConfig
+            The ``event_study`` section of a run config (windows, tests and groups of
+            the CAR tables are read by the pipeline, not by the study).
+        series : sequence of str, optional
+            Columns to study (a config's ``data.series``); default as in the
+            constructor.
+
+        Returns
+        -------
+        EventStudy
+
+        Examples
+        --------
+        >>> from backtest.config import EventStudyConfig
+        >>> EventStudy.from_config(EventStudyConfig()) == EventStudy()
+        True
+        """
+        return cls(
+            model=config.model,
+            estimation_window=config.estimation_window,
+            event_window=config.event_window,
+            market=config.market,
+            factors=config.factors,
+            min_estimation=config.min_estimation,
+            series=tuple(series) if series is not None else None,
+            allow_incomplete=config.allow_incomplete,
+        )
+
     @property
     def regressors(self) -> tuple[str, ...]:
         """Columns used as market or factors by the model."""
-        if self.model in ("market", "market_adjusted"):
+        if self.model in MARKET_MODELS:
             return (self.market,) if self.market else ()
         return self.factors if self.model == "factor" else ()
 
@@ -150,7 +241,7 @@ class EventStudy:
         clocks: Mapping[str, tuple[str, str | dt.time]] | None = None,
         history: pd.DataFrame | None = None,
         executor: Executor | None = None,
-        block_size: int = 200,
+        block_size: int = DEFAULT_BLOCK_SIZE,
         progress: Callable[[int, int], None] | None = None,
     ) -> EventStudyResult:
         """Run the study on `levels` around `events`.
@@ -221,7 +312,7 @@ class EventStudy:
         own = [n for n in names if n in self.regressors]
         if own:
             names = tuple(n for n in names if n not in self.regressors)
-            role = "market" if self.model in ("market", "market_adjusted") else "factor"
+            role = "market" if self.model in MARKET_MODELS else "factor"
             note = (
                 f"{', '.join(own)} left out of the study: it is the {role} of the "
                 f"{self.model!r} model, so its abnormal change against itself is zero by "

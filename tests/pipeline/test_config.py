@@ -10,6 +10,7 @@ import pytest
 from backtest.cli import main
 from backtest.config import load_config
 from backtest.errors import ConfigError
+from backtest.pipeline import validate_config
 
 from ..conftest import REPO
 
@@ -50,6 +51,7 @@ def test_good_config_and_relative_paths(tmp_path):
 def test_shipped_configs_validate():
     for path in sorted(CONFIGS.glob("*.yaml")):
         cfg = load_config(path)
+        validate_config(cfg, path)  # what the config names exists (catalog, files, plugins)
         assert cfg.name
 
 
@@ -139,9 +141,12 @@ def test_missing_config_file(capsys):
     ],
 )
 def test_bad_strategy_configs(tmp_path, strategy, message):
+    # the schema is fine: the pipeline's validation step finds what does not exist
     path = write(tmp_path, GOOD + f"strategies:\n  - {strategy}\n")
-    with pytest.raises(ConfigError, match=message):
-        load_config(path)
+    cfg = load_config(path)
+    with pytest.raises(ConfigError, match=message) as err:
+        validate_config(cfg, path)
+    assert str(err.value).startswith(f"{path}: strategies[0]")
 
 
 def test_execution_chunk_memory_parses_sizes_and_names_bad_ones(tmp_path):
@@ -155,3 +160,103 @@ def test_execution_chunk_memory_parses_sizes_and_names_bad_ones(tmp_path):
     with pytest.raises(ConfigError, match="chunk_memory") as err:
         load_config(base, {"execution.chunk_memory": "lots"})
     assert "512MiB" in str(err.value)
+
+
+# One home for each option: the config and the Python API read the same defaults ------
+
+
+def test_schema_load_leaves_cross_checks_to_the_pipeline_validation_step(tmp_path):
+    # load_config checks the schema only; validate_config finds the unknown series,
+    # and pipeline.run calls it before any data is loaded
+    from backtest import pipeline
+
+    path = write(tmp_path, GOOD.replace("[UST10Y, USDJPY]", "[UST10Y, USDJPI]"))
+    cfg = load_config(path)
+    message = r"data\.series\[1\]: unknown series 'USDJPI'; did you mean USDJPY"
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg, path)
+
+    class NoLoading:
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("data loaded before the config was validated")
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(pipeline.data_mod, "DataLoader", NoLoading)
+    try:
+        with pytest.raises(ConfigError, match=message) as err:
+            pipeline.run(cfg, config_path=path)
+    finally:
+        mp.undo()
+    assert str(err.value).startswith(f"{path}: ")
+
+
+def test_event_study_defaults_are_the_same_in_the_api_and_the_config():
+    # expected: the documented defaults (hand-written here, not read from the code)
+    import inspect
+
+    from backtest.config import EventStudyConfig, ExecutionConfig
+    from backtest.eventstudy import EventStudy, EventStudyResult
+
+    study, config = EventStudy(), EventStudyConfig()
+    documented = {
+        "model": "raw",
+        "estimation_window": (-250, -11),
+        "event_window": (-5, 10),
+        "min_estimation": 100,
+        "allow_incomplete": False,
+    }
+    for name, value in documented.items():
+        assert getattr(study, name) == value, name
+        assert getattr(config, name) == value, name
+    # invariants: the config's study is the API's default study; shared run settings
+    assert EventStudy.from_config(config) == study
+    assert EventStudy.from_config(config, series=["UST10Y"]).series == ("UST10Y",)
+    assert config.bootstrap_draws == 9999
+    assert inspect.signature(EventStudyResult.tests).parameters["draws"].default == 9999
+    assert inspect.signature(EventStudy.run).parameters["block_size"].default == 200
+    assert ExecutionConfig().block_size == 200
+
+
+def test_validation_and_sweep_defaults_are_the_same_in_the_engine_and_the_config():
+    # expected: the documented defaults (70 % train; 3 years train, 1 year test in bars)
+    import inspect
+    import typing
+
+    from backtest import engine
+    from backtest.config import ExecutionConfig, StrategyConfig, ValidationConfig
+
+    documented = {
+        "method": "train_test",
+        "train_fraction": 0.7,
+        "train_bars": 756,
+        "test_bars": 252,
+    }
+    cfg = ValidationConfig()
+    for fn in (engine.validation_folds, engine.validate, engine.out_of_sample):
+        params = inspect.signature(fn).parameters
+        for name, value in documented.items():
+            assert params[name].default == value, (fn.__name__, name)
+    for name, value in documented.items():
+        assert getattr(cfg, name) == value, name
+    method = ValidationConfig.model_fields["method"].annotation
+    assert typing.get_args(method) == ("train_test", "walk_forward")
+    sweep = inspect.signature(engine.sweep).parameters
+    assert StrategyConfig(name="x", series="y").method == sweep["method"].default == "grid"
+    assert ExecutionConfig().chunk_size == sweep["chunk_size"].default == 2000
+
+
+def test_importing_the_config_does_not_import_vectorbt_or_the_study():
+    # a fresh interpreter: the config reads only the light homes of its options
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, backtest.config; "
+        "heavy = ['vectorbt', 'numba', 'backtest.eventstudy.study', "
+        "'backtest.events', 'backtest.engine.simulate']; "
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stdout.strip() == "[]", out.stdout

@@ -19,6 +19,7 @@ from backtest import _yaml, events
 from backtest.config import load_config
 from backtest.data.catalog import Catalog
 from backtest.errors import ConfigError, DataValidationError
+from backtest.pipeline import validate_config
 
 from ..conftest import REPO
 from .conftest import tree_digest
@@ -386,6 +387,7 @@ def test_config_events_timezone_is_the_file_default(tmp_path):
         )
     )
     cfg = load_config(config)
+    validate_config(cfg, config)  # reads boj.csv with the config's zone
     assert cfg.events.timezone == "Asia/Tokyo"
     inline = (
         BASE
@@ -415,7 +417,9 @@ def test_shipped_event_files_still_load(path: Path):
 
 @pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_configs_still_load(path: Path):
-    assert load_config(path).name
+    cfg = load_config(path)
+    validate_config(cfg, path)
+    assert cfg.name
 
 
 def test_a_raised_limit_is_honoured(tmp_path):
@@ -425,6 +429,7 @@ def test_a_raised_limit_is_honoured(tmp_path):
         "    max_combinations: 100000000\n"
     )
     start = time.perf_counter()
-    cfg = load_config(config)  # counted, not built: fast
+    cfg = load_config(config)
+    validate_config(cfg, config)  # counted, not built: fast
     assert time.perf_counter() - start < 5
     assert cfg.strategies[0].max_combinations == 100_000_000
