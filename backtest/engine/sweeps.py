@@ -13,7 +13,7 @@ import array
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
@@ -209,6 +209,10 @@ def sweep(
     ):
         raise ConfigError(
             f"sweep: max_combinations must be a whole number >= 1 or None, got {max_combinations!r}"
+        )
+    if method not in get_args(SweepMethod):
+        raise ConfigError(
+            f"sweep: method must be one of {', '.join(get_args(SweepMethod))}; got {method!r}"
         )
     # Every value checked against the strategy's Params; the product is not built.
     full = parse_space(strat.Params, space, where="sweep")

@@ -8,7 +8,6 @@ written*. Expected values are written by hand from the inputs of each case.
 from __future__ import annotations
 
 import re
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -201,9 +200,7 @@ def test_cli_refuses_with_exit_2_and_writes_nothing(cli, tmp_path, text, message
     config = tmp_path / "run.yaml"
     config.write_text(text)
     before = tree_digest(tmp_path)
-    start = time.perf_counter()
     code, out, err = cli("run", config, "--offline", "--out", tmp_path / "run")
-    assert time.perf_counter() - start < 30
     assert code == 2
     shown = _norm(out + err)
     assert "run.yaml" in shown
@@ -309,17 +306,14 @@ def test_alias_bomb_is_refused_at_once_without_expansion(tmp_path, reader, error
     path = tmp_path / "bomb.yaml"
     path.write_text(BOMB)
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(error, match=r"line 2: YAML aliases are not accepted \(\*a\)"):
             reader(path)
-        seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     # Expanded, the document would hold 9**9 strings (gigabytes); refused at line 2,
     # the first alias, nothing of it is built.
-    assert seconds < 0.5
     assert peak < 2_000_000
 
 
@@ -428,8 +422,12 @@ def test_a_raised_limit_is_honoured(tmp_path):
         BASE + MA + "    sweep: {fast: {start: 1, stop: 10000}, slow: {start: 2, stop: 10001}}\n"
         "    max_combinations: 100000000\n"
     )
-    start = time.perf_counter()
-    cfg = load_config(config)
-    validate_config(cfg, config)  # counted, not built: fast
-    assert time.perf_counter() - start < 5
+    tracemalloc.start()
+    try:
+        cfg = load_config(config)
+        validate_config(cfg, config)  # counted, not built
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000  # the 10^8 combinations as dicts would be ~11 GB
     assert cfg.strategies[0].max_combinations == 100_000_000

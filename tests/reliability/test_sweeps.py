@@ -18,7 +18,6 @@ import itertools
 import json
 import math
 import re
-import time
 import tracemalloc
 
 import numpy as np
@@ -111,16 +110,13 @@ API_ERRORS = [
 @pytest.mark.parametrize(("space", "message"), API_ERRORS)
 def test_sweep_refuses_bad_spaces_before_any_work(levels, space, message):
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(ConfigError, match=message):
             engine.sweep("ma_crossover", space, levels, series="USDJPY")
-        seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     # Refused before any combination is built: the 10^8 grid would be ~11 GB of dicts.
-    assert seconds < 1.0
     assert peak < 5_000_000
 
 
@@ -138,10 +134,14 @@ def test_explicit_combinations_and_samples_count_against_the_limit(levels):
 
 def test_grid_preview_counts_before_building(levels):
     huge = {"fast": {"start": 1, "stop": 10_000}, "slow": {"start": 2, "stop": 10_001}}
-    start = time.perf_counter()
-    with pytest.raises(ConfigError, match=r"grid: 100,000,000 parameter combinations"):
-        engine.grid(huge)
-    assert time.perf_counter() - start < 0.5
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError, match=r"grid: 100,000,000 parameter combinations"):
+            engine.grid(huge)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000  # counted, not built
     with pytest.raises(ConfigError, match=r"sweep\.fast\.step: must not be 0"):
         engine.grid({"fast": {"start": 1, "stop": 5, "step": 0}})
 
@@ -221,20 +221,18 @@ def test_grid_just_under_the_limit_is_counted_and_indexed_without_building_it():
     # 4,999 x 1,000 = 4,999,000 combinations, just under the default 5,000,000.
     space = {"fast": {"start": 1, "stop": 4_999}, "slow": {"start": 5_000, "stop": 5_999}}
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         grid = parse_space(MA, space)
         size = grid.size
         last = grid[size - 1]
         part = list(grid.take(range(size - 3, size)))
-        seconds = time.perf_counter() - start
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert size == 4_999 * 1_000 < DEFAULT_MAX_COMBINATIONS
     assert last == {"fast": 4_999, "slow": 5_999}
     assert part == [{"fast": 4_999, "slow": 5_997}, {"fast": 4_999, "slow": 5_998}, last]
-    assert seconds < 0.5 and peak < 1_000_000  # a list of 5 million dicts is ~1.5 GB
+    assert peak < 1_000_000  # a list of 5 million dicts is ~1.5 GB
 
 
 def test_random_sampling_draws_what_the_whole_list_would_give(levels):
@@ -357,9 +355,7 @@ strategies:
 """
     )
     before = tree_digest(tmp_path)
-    start = time.perf_counter()
     code, out, err = cli("run", config, "--out", tmp_path / "run")
-    assert time.perf_counter() - start < 5
     assert code == 2
     shown = " ".join((out + err).split())
     assert re.search(
@@ -390,3 +386,11 @@ def test_lazy_chunks_give_the_same_sweep_local_and_on_dask(levels):
     assert local.selection == dist.selection
     assert local.folds is not None and dist.folds is not None
     assert local.folds.picks == dist.folds.picks
+
+
+def test_unknown_sweep_method_is_refused(levels):
+    """A misspelled method was run as a grid search; now it names the accepted ones."""
+    with pytest.raises(ConfigError, match=r"sweep: method must be one of grid, random; got 'gird'"):
+        engine.sweep(
+            "ma_crossover", {"fast": [5], "slow": [50]}, levels, series="USDJPY", method="gird"
+        )  # type: ignore[arg-type]
