@@ -27,8 +27,10 @@ True
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from backtest import errors  # no dependencies: its names are listed, not copied
+from backtest.lazy import attach
 
 __version__ = "0.1.0"
 
@@ -36,81 +38,33 @@ if TYPE_CHECKING:
     from backtest import data, events
     from backtest.config import load_config
     from backtest.engine import backtest, sweep, validate
-    from backtest.errors import (
-        BacktestError,
-        BacktestWarning,
-        CacheCorruptError,
-        ConfigError,
-        DataEndsEarlyWarning,
-        DataSourceError,
-        DataValidationError,
-        FetchFailedWarning,
-        NoNetworkError,
-        OfflineError,
-        OutputError,
-        RateLimitError,
-        RegressorLeftOutWarning,
-        StrategyError,
-        SymbolNotFoundError,
-        UnknownSeriesError,
-    )
+    from backtest.errors import *  # noqa: F403  (every error and warning)
     from backtest.eventstudy import EventStudy, EventStudyResult
     from backtest.pipeline import RunResult, run
     from backtest.strategy import MarketData, Strategy, StrategyParams
 
 #: Module -> the public names it defines. Engine names are read as attributes of
-#: ``backtest.engine``, wherever inside it they are defined.
-_HOMES: dict[str, tuple[str, ...]] = {
+#: ``backtest.engine``, wherever inside it they are defined; ``data`` and ``events``
+#: are submodules exported as names of the package.
+_MODULES: dict[str, tuple[str, ...]] = {
     "backtest.config": ("load_config",),
     "backtest.pipeline": ("run", "RunResult"),
     "backtest.eventstudy": ("EventStudy", "EventStudyResult"),
     "backtest.strategy": ("Strategy", "StrategyParams", "MarketData"),
     "backtest.engine": ("backtest", "sweep", "validate"),
-    "backtest.errors": (
-        "BacktestError",
-        "BacktestWarning",
-        "CacheCorruptError",
-        "ConfigError",
-        "DataEndsEarlyWarning",
-        "DataSourceError",
-        "DataValidationError",
-        "FetchFailedWarning",
-        "NoNetworkError",
-        "OfflineError",
-        "OutputError",
-        "RateLimitError",
-        "RegressorLeftOutWarning",
-        "StrategyError",
-        "SymbolNotFoundError",
-        "UnknownSeriesError",
-    ),
+    "backtest.errors": tuple(errors.__all__),
+    "backtest.data": ("data",),
+    "backtest.events": ("events",),
 }
-#: Submodules exported as names of the package.
-_SUBMODULES = ("data", "events")
+_HOMES = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
-    "BacktestError",
-    "BacktestWarning",
-    "CacheCorruptError",
-    "ConfigError",
-    "DataEndsEarlyWarning",
-    "DataSourceError",
-    "DataValidationError",
     "EventStudy",
     "EventStudyResult",
-    "FetchFailedWarning",
     "MarketData",
-    "NoNetworkError",
-    "OfflineError",
-    "OutputError",
-    "RateLimitError",
-    "RegressorLeftOutWarning",
     "RunResult",
     "Strategy",
-    "StrategyError",
     "StrategyParams",
-    "SymbolNotFoundError",
-    "UnknownSeriesError",
     "__version__",
     "backtest",
     "data",
@@ -120,21 +74,6 @@ __all__ = [
     "sweep",
     "validate",
 ]
+__all__ += errors.__all__
 
-
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use (PEP 562); later lookups find it in the module."""
-    if name in _SUBMODULES:
-        value: Any = importlib.import_module(f"{__name__}.{name}")
-    else:
-        home = next((m for m, names in _HOMES.items() if name in names), None)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """Public names, imported or not, with what the module already holds."""
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _HOMES)

@@ -17,8 +17,9 @@ as :mod:`backtest.config` does, does not import the study and its data modules.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from backtest.lazy import attach
 
 if TYPE_CHECKING:
     from backtest.eventstudy.design import StudyDesign
@@ -39,16 +40,6 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use (PEP 562); later lookups find it in the module."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """Public names, imported or not, with what the module already holds."""
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(
+    __name__, {name: f"{__name__}.{module}" for name, module in _HOMES.items()}
+)
