@@ -420,7 +420,12 @@ def _run(
             if where.get("dashboard") and not _State.quiet:
                 err.print(_t(f"Dask dashboard: {where['dashboard']} ({where['workers']} workers)"))
             result = run(
-                cfg, config_path=config.resolve(), progress=step, executor=runner, tasks=tasks
+                cfg,
+                config_path=config.resolve(),
+                progress=step,
+                executor=runner,
+                tasks=tasks,
+                validated=True,  # checked above, before the output and the cluster
             )
         step("writing the report")
         write_run(result, target)

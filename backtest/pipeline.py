@@ -95,6 +95,7 @@ def run(
     progress: Progress = _noop,
     executor: Executor | None = None,
     tasks: TaskProgress | None = None,
+    validated: bool = False,
 ) -> RunResult:
     """Run a config: load data and events, run the event study, assemble the results.
 
@@ -112,6 +113,9 @@ def run(
     tasks : callable, optional
         Called with (stage, tasks done, tasks) as each chunk of an event study or a
         sweep completes, locally or on the cluster.
+    validated : bool
+        The caller already ran :func:`validate_config` on `config` (as ``backtest run``
+        does before opening a cluster); it is not run again.
 
     Returns
     -------
@@ -124,7 +128,8 @@ def run(
         run first, before any data is loaded).
     """
     started = time.perf_counter()
-    validate_config(config, config_path)
+    if not validated:
+        validate_config(config, config_path)
     cfg_data, cfg_es = config.data, config.event_study
     progress("loading data")
     catalog = data_mod.catalog(*cfg_data.catalogs)
