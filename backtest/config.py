@@ -41,6 +41,14 @@ from backtest.engine.folds import (
     ValidationMethod,
 )
 from backtest.errors import ConfigError
+from backtest.eventstudy.alignment import (
+    DEFAULT_DIMSON_LAGS,
+    DEFAULT_ESTIMATION_EXCLUDE,
+    DEFAULT_MARKET_ALIGNMENT,
+    DEFAULT_SESSION_GUARD,
+    EstimationExclude,
+    MarketAlignment,
+)
 from backtest.eventstudy.design import (
     DEFAULT_ESTIMATION_WINDOW,
     DEFAULT_EVENT_WINDOW,
@@ -202,8 +210,10 @@ class EventStudyConfig(_Model):
     model : {"raw", "constant_mean", "market", "market_adjusted", "factor"}
         Model of normal behaviour; default ``raw`` (zero expected change), as in
         :class:`~backtest.eventstudy.EventStudy`, whose Notes say why.
-    market : str, optional
-        Market series (loaded automatically if not in ``data.series``).
+    market : str or mapping, optional
+        Market series (loaded automatically if not in ``data.series``), or a
+        mapping per series ``{NKY: TOPIX, JGB10Y: null, default: SPX}`` (null: no
+        market for that series; see :class:`~backtest.eventstudy.EventStudy`).
     factors : list of str
         Factor series of the ``factor`` model.
     estimation_window, event_window : [int, int]
@@ -222,10 +232,21 @@ class EventStudyConfig(_Model):
         Pooled groups of series for the cross-event tests.
     bootstrap_draws, seed : int
         Resampling of the bootstrap test (fixed seed: runs are reproducible).
+    market_alignment : {"asof", "date"}
+        Pair each series' day with the market's change as of its observation
+        instant (default) or of the same calendar date.
+    dimson_lags : int
+        Dimson betas over market lags ``-k..+k`` (model ``market`` only; default 0).
+    estimation_exclude : {"none", "events"}
+        Drop other events' window days from estimation windows (default none).
+    exclude_events : list of path
+        Extra events files (read like ``events.files``) whose windows are dropped too.
+    session_guard : int
+        Near-close guard of day 0 in minutes (default 30; 0: plain rule).
     """
 
     model: ModelName = DEFAULT_MODEL
-    market: str | None = None
+    market: str | dict[str, str | None] | None = None
     factors: tuple[str, ...] = ()
     estimation_window: Window = DEFAULT_ESTIMATION_WINDOW
     event_window: Window = DEFAULT_EVENT_WINDOW
@@ -236,6 +257,11 @@ class EventStudyConfig(_Model):
     groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     bootstrap_draws: int = Field(default=DEFAULT_DRAWS, ge=99)
     seed: int = 0
+    market_alignment: MarketAlignment = DEFAULT_MARKET_ALIGNMENT
+    dimson_lags: int = Field(default=DEFAULT_DIMSON_LAGS, ge=0)
+    estimation_exclude: EstimationExclude = DEFAULT_ESTIMATION_EXCLUDE
+    exclude_events: tuple[str, ...] = ()
+    session_guard: int = Field(default=DEFAULT_SESSION_GUARD, ge=0)
 
     @field_validator("estimation_window", "event_window")
     @classmethod
@@ -268,6 +294,18 @@ class EventStudyConfig(_Model):
             raise ValueError(f"model {self.model!r} needs a market series (market: SPX)")
         if self.model == "factor" and not self.factors:
             raise ValueError("model 'factor' needs factors: [...]")
+        if self.dimson_lags and self.model != "market":
+            raise ValueError(
+                f"dimson_lags: {self.dimson_lags} needs model: market (Dimson betas are "
+                f"market-model slopes); got model: {self.model}"
+            )
+        if isinstance(self.market, dict) and not self.market:
+            raise ValueError("market: the mapping is empty; give at least default: SPX")
+        if self.exclude_events and self.estimation_exclude != "events":
+            raise ValueError(
+                "exclude_events is only used with estimation_exclude: events; set it or "
+                "remove exclude_events"
+            )
         return self
 
 
@@ -465,6 +503,7 @@ _PATHS = {
     ("data", "cache_dir"): False,
     ("data", "catalogs"): True,
     ("events", "files"): True,
+    ("event_study", "exclude_events"): True,
     ("output", "dir"): False,
 }
 

@@ -35,6 +35,8 @@ from backtest import events as events_mod
 from backtest.config import RunConfig
 from backtest.errors import BacktestError, ConfigError, UnknownSeriesError
 from backtest.eventstudy import EventStudy, EventStudyResult
+from backtest.eventstudy.alignment import market_columns
+from backtest.eventstudy.models import MARKET_MODELS
 from backtest.execution import Executor, LocalExecutor
 
 __all__ = [
@@ -138,7 +140,7 @@ def run(
             data_mod.Catalog.from_dict({"series": cfg_data.define}, where="data.define")
         )
     loader = data_mod.DataLoader(catalog, cache=cfg_data.cache_dir, offline=cfg_data.offline)
-    regressors = [n for n in ([cfg_es.market] if cfg_es.market else []) + list(cfg_es.factors)]
+    regressors = [*market_columns(cfg_es.market), *cfg_es.factors]
     names = list(dict.fromkeys([*cfg_data.series, *regressors, *_strategy_series(config)]))
     # Up to the config's end only: nothing later is downloaded, and a local copy that
     # reaches `end` means no network at all. History before `start` is kept (percentiles);
@@ -246,6 +248,7 @@ def run(
             "design": res.describe(),
             "units": res.units,
             "windows": windows,
+            **_clock_records(res),
         },
         "strategies": strategies,
     }
@@ -303,7 +306,13 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
     es = config.event_study
     named = [
         *(("data.series", i, n) for i, n in enumerate(config.data.series)),
-        *(("event_study.market", None, n) for n in ([es.market] if es.market else [])),
+        *(
+            ("event_study.market", key, n)
+            for key, n in (
+                es.market.items() if isinstance(es.market, dict) else [(None, es.market)]
+            )
+            if n is not None
+        ),
         *(("event_study.factors", i, n) for i, n in enumerate(es.factors)),
         *(("data.sources", None, n) for n in config.data.sources),
     ]
@@ -319,6 +328,13 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
                     f"{where}: event_study.groups.{gname}[{i}]: {member!r} is not one of "
                     f"data.series {list(config.data.series)}"
                 )
+    for i, extra in enumerate(es.exclude_events):
+        if not Path(extra).is_file():
+            raise ConfigError(f"{where}: event_study.exclude_events[{i}]: file not found: {extra}")
+        try:
+            events_mod.load(extra)
+        except BacktestError as exc:
+            raise ConfigError(f"{where}: event_study.exclude_events[{i}]: {exc}") from None
     for i, file in enumerate(config.events.files):
         if not Path(file).is_file():
             raise ConfigError(f"{where}: events.files[{i}]: file not found: {file}")
@@ -465,6 +481,28 @@ def _run_strategy(
         }
     )
     return entry, bt.equity, sweep_table
+
+
+def _clock_records(res: EventStudyResult) -> dict[str, Any]:
+    """results.json's records of the clock rules (only those the run used)."""
+    out: dict[str, Any] = {}
+    if res.design.model in MARKET_MODELS:
+        out["alignment"] = _records(res.alignment)
+    if res.design.estimation_exclude == "events":
+        out["clean_windows"] = _records(res.clean_windows)
+    guarded = res.guarded
+    pairs = [(ev, s) for ev, row in guarded.iterrows() for s, flag in row.items() if flag]
+    if pairs:
+        out["guarded"] = [
+            {
+                "event": str(ev),
+                "series": str(s),
+                "day0": _scalar(res.day0.loc[ev, s]),
+                "guard_minutes": res.design.session_guard,
+            }
+            for ev, s in pairs
+        ]
+    return out
 
 
 def _events(config: RunConfig) -> pd.DataFrame:

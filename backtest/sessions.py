@@ -11,7 +11,13 @@ clocks into instants and applies the one rule built on them:
   observation taken *strictly after* the event instant; a date-only event counts as
   happening during that date's session in its own time zone;
 * :func:`asof_align`: one series carried onto another's clock, using on each day only
-  what had been observed by then.
+  what had been observed by then;
+* :func:`asof_changes`: the change of one series between another's consecutive
+  observation instants (a market model's regressor on the studied series' clock).
+
+The day-0 functions take a ``guard`` in minutes (the near-close guard): a timed event
+whose first later observation is taken within ``guard`` minutes of it takes the next
+observation as day 0 (the market had no time to absorb it).
 
 The event study, the strategies and the report all use these functions, so they see
 the same day 0.
@@ -34,6 +40,7 @@ __all__ = [
     "Clock",
     "ClockLike",
     "asof_align",
+    "asof_changes",
     "clock_of",
     "day0",
     "day0_from_arrays",
@@ -177,7 +184,11 @@ def clock_of(
 
 
 def day0_positions(
-    events: pd.DataFrame, dates: pd.DatetimeIndex, obs_times_ns: np.ndarray | None
+    events: pd.DataFrame,
+    dates: pd.DatetimeIndex,
+    obs_times_ns: np.ndarray | None,
+    *,
+    guard: int = 0,
 ) -> np.ndarray:
     """Position of day 0 of each event in a series' own observations.
 
@@ -191,6 +202,10 @@ def day0_positions(
         UTC instants (int64 ns) at which those observations were taken
         (``observation_times(dates, clock).asi8``); may be ``None`` when every
         event is date-only.
+    guard : int
+        Near-close guard in minutes (default 0: no guard). A timed event whose first
+        strictly-later observation is taken at most `guard` minutes after it takes
+        the next observation as day 0.
 
     Returns
     -------
@@ -206,8 +221,10 @@ def day0_positions(
     Notes
     -----
     An event with a time is matched to the first observation taken *strictly after*
-    it. An event with a date only counts as happening during that date's session in
-    its time zone: day 0 is the first observation dated on or after that date.
+    it (with a `guard`: the first taken more than `guard` minutes after it). An event
+    with a date only counts as happening during that date's session in its time zone:
+    day 0 is the first observation dated on or after that date (the guard does not
+    apply).
     """
     local = events["date"].to_numpy(dtype="datetime64[ns]").astype("int64")
     timed = events["time_given"].to_numpy(dtype=bool)
@@ -219,7 +236,7 @@ def day0_positions(
     if instants is not None and obs_times_ns is None:
         raise DataValidationError("day0_positions: timed events need observation times")
     dates_ns = dates.values.astype("datetime64[ns]").astype("int64")
-    return day0_from_arrays(local, timed, instants, dates_ns, obs_times_ns)
+    return day0_from_arrays(local, timed, instants, dates_ns, obs_times_ns, guard=guard)
 
 
 def day0_from_arrays(
@@ -228,6 +245,8 @@ def day0_from_arrays(
     instants: np.ndarray | None,
     dates_ns: np.ndarray,
     obs_ns: np.ndarray | None,
+    *,
+    guard: int = 0,
 ) -> np.ndarray:
     """:func:`day0_positions` on plain arrays (the event study's vectorised path).
 
@@ -243,16 +262,39 @@ def day0_from_arrays(
         ``(T,)`` int64 ns: the series' observation dates, sorted.
     obs_ns : numpy.ndarray or None
         ``(T,)`` int64 ns UTC observation instants of those dates.
+    guard : int
+        Near-close guard in minutes (default 0). A timed event whose first
+        strictly-later observation is taken at most `guard` minutes after it
+        (``obs <= event + guard``) takes the next observation as day 0.
 
     Returns
     -------
     numpy.ndarray
         ``(E,)`` int64 positions, ``T`` where there is no day 0.
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        `guard` is not an integer >= 0.
+
+    Examples
+    --------
+    An event at 16:00 and an observation at 16:15 (in ns since midnight): with a
+    30-minute guard day 0 moves to the next observation.
+
+    >>> m = 60 * 10**9
+    >>> obs = np.array([16 * 60 + 15, 40 * 60 + 15]) * m
+    >>> args = (np.zeros(1, "int64"), np.ones(1, bool), np.array([16 * 60 * m]), obs, obs)
+    >>> day0_from_arrays(*args).tolist(), day0_from_arrays(*args, guard=30).tolist()
+    ([0], [1])
     """
+    if isinstance(guard, bool) or not isinstance(guard, int | np.integer) or guard < 0:
+        raise DataValidationError(f"guard must be an integer >= 0 (minutes); got {guard!r}")
     by_date = np.searchsorted(dates_ns, local)
     if instants is None or obs_ns is None:
         return by_date.astype(np.int64)
-    by_time = np.searchsorted(obs_ns, instants, side="right")
+    shift = int(guard) * 60 * 10**9
+    by_time = np.searchsorted(obs_ns, np.asarray(instants, dtype=np.int64) + shift, side="right")
     return np.where(timed, by_time, by_date).astype(np.int64)
 
 
@@ -261,6 +303,7 @@ def day0(
     levels: pd.DataFrame,
     *,
     clocks: Mapping[str, ClockLike] | None = None,
+    guard: int = 0,
 ) -> pd.DataFrame:
     """Return the day-0 date of each event in each series of `levels`.
 
@@ -275,13 +318,19 @@ def day0(
     clocks : mapping, optional
         ``{column: (timezone, "HH:MM")}`` for columns whose clock is neither in the
         provenance of `levels` nor in the catalog (see :func:`clock_of`).
+    guard : int
+        Near-close guard in minutes (default 0, the plain rule; the event study's
+        default is :data:`backtest.eventstudy.alignment.DEFAULT_SESSION_GUARD`): a
+        timed event whose first later observation is taken within `guard` minutes of
+        it takes the next observation as day 0.
 
     Returns
     -------
     pandas.DataFrame
         Events (index: event ids) x series: the date of the first observation taken
-        strictly after the event (for a date-only event: the first dated on or after
-        its local date); NaT where the series ends before it.
+        strictly after the event (more than `guard` minutes after it; for a date-only
+        event: the first dated on or after its local date); NaT where the series ends
+        before it.
 
     Raises
     ------
@@ -316,7 +365,7 @@ def day0(
     for name in levels.columns:
         dates = pd.DatetimeIndex(levels.index[levels[name].notna().to_numpy()])
         obs = observation_times(dates, clock_of(levels, name, clocks)).asi8 if timed else None
-        pos = day0_positions(ev, dates, obs)
+        pos = day0_positions(ev, dates, obs, guard=guard)
         found = pos < len(dates)
         col = np.full(len(ev), np.datetime64("NaT"), dtype="datetime64[ns]")
         col[found] = dates.values.astype("datetime64[ns]")[pos[found]]
@@ -387,3 +436,72 @@ def asof_align(
     ok = idx >= 0
     out[ok] = vals[idx[ok]]
     return pd.Series(out, index=target, name=values.name)
+
+
+def asof_changes(
+    values: pd.Series,
+    kind: str,
+    from_clock: ClockLike,
+    to_clock: ClockLike,
+    dates: pd.DatetimeIndex,
+) -> pd.Series:
+    """Change of series B between series A's consecutive observation instants.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Levels of series B (e.g. a market index), indexed by its own observation dates
+        (naive, sorted, unique); NaN values are dropped (not observed).
+    kind : {"yield", "fx", "index"}
+        B's kind, which sets the unit of its changes as in
+        :func:`backtest.data.reactions`: basis points for yields, percent log
+        changes for FX and indices.
+    from_clock : Clock or tuple of (str, str)
+        B's clock, e.g. ``("America/New_York", "16:00")``.
+    to_clock : Clock or tuple of (str, str)
+        A's clock, e.g. ``("Asia/Tokyo", "15:30")``.
+    dates : pandas.DatetimeIndex
+        A's observation dates (sorted, unique).
+
+    Returns
+    -------
+    pandas.Series
+        ``float64`` indexed by `dates`: on A's day :math:`t`, B's level as of
+        :math:`\\tau_A(t)` minus (log-ratio to) its level as of
+        :math:`\\tau_A(t-1)`, in the unit of B's changes. NaN on A's first date and
+        while B has no observation yet.
+
+    Notes
+    -----
+    "As of" is :func:`asof_align`'s rule: the latest value of B observed at or before
+    the instant. So the change paired with A's day :math:`t` is what B moved between
+    A's previous and current observation instants, and nothing B did after A's
+    observation is used. When B has no observation in that interval (B's market was
+    closed) B moved 0 by this rule, and the change is 0, not NaN. With the same
+    calendar in both markets, it is B's latest change observed at or before A's
+    instant: the Nikkei's (Tokyo 15:30) day :math:`t` pairs with the S&P 500's (New
+    York 16:00) change of day :math:`t-1`.
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        Unknown `kind`, or a non-positive level of an FX rate or index.
+
+    Examples
+    --------
+    >>> spx = pd.Series([100.0, 101.0, 99.0],
+    ...                 index=pd.DatetimeIndex(["2025-04-01", "2025-04-02", "2025-04-03"]))
+    >>> asof_changes(spx, "index", ("America/New_York", "16:00"), ("Asia/Tokyo", "15:30"),
+    ...              pd.DatetimeIndex(["2025-04-02", "2025-04-03", "2025-04-04"])).round(4).tolist()
+    [nan, 0.995, -2.0001]
+    """
+    from backtest.data import reactions
+
+    obs = values.dropna()
+    carried = asof_align(obs, from_clock, to_clock, pd.DatetimeIndex(dates))
+    name = "B"
+    frame = pd.DataFrame({name: carried.to_numpy(dtype="float64")}, index=carried.index)
+    out = reactions(frame, {name: kind})[name]
+    # reactions skips NaN days; here a NaN level is "not yet observed": keep NaN.
+    out.name = values.name
+    return out

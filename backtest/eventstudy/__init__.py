@@ -7,6 +7,8 @@ Modules: :mod:`~backtest.eventstudy.models` (normal-return models, batched OLS),
 :mod:`~backtest.eventstudy.stats` (test statistics),
 :mod:`~backtest.eventstudy.study` (alignment and estimation),
 :mod:`~backtest.eventstudy.design` (the frozen design a result records, default windows),
+:mod:`~backtest.eventstudy.alignment` (clock rules: market alignment, Dimson lags, clean
+estimation windows, near-close guard),
 :mod:`~backtest.eventstudy.policy` (which cross-event test is valid and recommended),
 :mod:`~backtest.eventstudy.result` (the result object).
 

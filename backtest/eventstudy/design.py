@@ -10,6 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from backtest.eventstudy.alignment import (
+    DEFAULT_DIMSON_LAGS,
+    DEFAULT_ESTIMATION_EXCLUDE,
+    DEFAULT_MARKET_ALIGNMENT,
+    DEFAULT_SESSION_GUARD,
+    lag_names,
+)
+
 __all__ = [
     "DEFAULT_ESTIMATION_WINDOW",
     "DEFAULT_EVENT_WINDOW",
@@ -50,6 +58,16 @@ class StudyDesign:
     allow_incomplete : bool
         Whether a CAR window not complete in the data keeps its partial sum
         (True) or is NaN (False).
+    market_alignment : {"asof", "date"}
+        How market changes were paired with each series' days.
+    dimson_lags : int
+        Dimson lags of the market model (0: plain market model).
+    estimation_exclude : {"none", "events"}
+        Whether other events' windows were removed from estimation windows.
+    exclude_events : int
+        Number of events of the extra calendars used for that exclusion.
+    session_guard : int
+        Near-close guard of day 0, in minutes.
 
     Notes
     -----
@@ -74,8 +92,13 @@ class StudyDesign:
     event_window: tuple[int, int]
     min_estimation: int
     allow_incomplete: bool
-    market: str | None = None
+    market: str | dict[str, str | None] | None = None
     factors: tuple[str, ...] = field(default_factory=tuple)
+    market_alignment: str = DEFAULT_MARKET_ALIGNMENT
+    dimson_lags: int = DEFAULT_DIMSON_LAGS
+    estimation_exclude: str = DEFAULT_ESTIMATION_EXCLUDE
+    exclude_events: int = 0
+    session_guard: int = DEFAULT_SESSION_GUARD
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
@@ -89,10 +112,13 @@ class StudyDesign:
 
         ``("mean",)`` for ``constant_mean``, ``("alpha", "beta")`` for ``market``,
         ``("alpha", *factors)`` for ``factor``, none for ``raw`` and
-        ``market_adjusted`` (nothing is estimated but the residual variance).
+        ``market_adjusted`` (nothing is estimated but the residual variance). With
+        Dimson lags the market slopes are ``beta_lag-k ... beta_lag+k``.
         """
         if self.model == "constant_mean":
             return ("mean",)
+        if self.model == "market" and self.dimson_lags:
+            return ("alpha", *lag_names(self.dimson_lags))
         if self.model == "market":
             return ("alpha", "beta")
         if self.model == "factor":
@@ -109,4 +135,9 @@ class StudyDesign:
             "event_window": list(self.event_window),
             "min_estimation": self.min_estimation,
             "allow_incomplete": self.allow_incomplete,
+            "market_alignment": self.market_alignment,
+            "dimson_lags": self.dimson_lags,
+            "estimation_exclude": self.estimation_exclude,
+            "exclude_events": self.exclude_events,
+            "session_guard": self.session_guard,
         }

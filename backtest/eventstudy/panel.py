@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -75,6 +76,20 @@ class Panel:
     lengths: np.ndarray  # (S,)
     # (S, 2) first and one-past-last position with every model input: the series' data
     span: np.ndarray
+    # (S,) estimated coefficients per series (a series without a market in a market
+    # model is fitted with the reduced model); None: every series has `k`.
+    k_series: np.ndarray | None = None
+    # (E, S) estimation days removed by estimation_exclude="events"; None: none.
+    removed: np.ndarray | None = None
+    # (E, S) pairs whose day 0 the near-close guard moved; None: none.
+    guarded: np.ndarray | None = None
+    # Per series: how its market change is paired with its days (market models).
+    alignment: tuple[dict[str, Any], ...] = ()
+
+    def dof(self) -> np.ndarray:
+        """``(E, S)`` residual degrees of freedom ``L - k`` of each fit."""
+        k = self.k_series[None, :] if self.k_series is not None else self.k
+        return self.nobs - k
 
     def residuals(self) -> np.ndarray:
         """Estimation-window residuals ``(E, S, L0)``, NaN on unusable days.
@@ -138,4 +153,19 @@ def concat_series(panels: list[Panel]) -> Panel:
         constant=first.constant,
         lengths=np.concatenate([p.lengths for p in panels]),
         span=np.concatenate([p.span for p in panels], axis=0),
+        k_series=np.concatenate(
+            [p.k_series if p.k_series is not None else np.full(len(p.lengths), p.k) for p in panels]
+        ),
+        removed=np.concatenate(
+            [
+                p.removed if p.removed is not None else np.zeros(p.nobs.shape, np.int64)
+                for p in panels
+            ],
+            axis=1,
+        ),
+        guarded=np.concatenate(
+            [p.guarded if p.guarded is not None else np.zeros(p.nobs.shape, bool) for p in panels],
+            axis=1,
+        ),
+        alignment=tuple(a for p in panels for a in p.alignment),
     )

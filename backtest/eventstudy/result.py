@@ -276,12 +276,15 @@ class EventStudyResult:
                 "event": np.array(self.event_ids, dtype=object)[e].astype(str),
                 "series": np.array(self._series, dtype=object)[s].astype(str),
                 "nobs": p.nobs[e, s],
-                "df": p.nobs[e, s] - p.k,
+                "df": p.dof()[e, s],
                 "sigma2": p.sigma2[e, s],
             }
         )
         for c, name in enumerate(self._design.coefficient_names):
             frame[name] = p.beta[e, s, c]
+        if self._design.model == "market" and self._design.dimson_lags:
+            lags = list(self._design.coefficient_names[1:])
+            frame.insert(frame.columns.get_loc("alpha") + 1, "beta", frame[lags].sum(axis=1))
         return frame
 
     @property
@@ -291,8 +294,80 @@ class EventStudyResult:
         Columns: ``event, series, nobs`` (usable estimation days ``L``), ``df``
         (``L - k``), ``sigma2`` (residual variance ``SSR / df``), then the
         coefficients (``mean``; ``alpha, beta``; or ``alpha`` and one per factor).
+        With ``dimson_lags=k``: ``alpha``, ``beta`` (the Dimson beta, sum of the
+        slopes) and the slopes ``beta_lag-k ... beta_lag+k``. A series without a
+        market (``market={..., series: None}``) has ``beta`` 0 and ``df = L - 1``.
         """
         return self._parameters.copy()
+
+    # Clock rules -----------------------------------------------------------------------
+    @property
+    def alignment(self) -> pd.DataFrame:
+        """How each series' market change was paired with its days (market models).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per series: ``series, market`` (None: no market), ``alignment``
+            (``"asof"`` or ``"date"``), ``series_clock`` and ``market_clock``
+            (``"Asia/Tokyo 15:30"``), ``lag_days`` (median, over the series' days,
+            of the calendar days between its date and the date of the market
+            observation paired with it: 1 for the Nikkei against New York as of,
+            0 by date) and ``dimson_lags``. Empty for models without a market.
+        """
+        cols = [
+            "series",
+            "market",
+            "alignment",
+            "series_clock",
+            "market_clock",
+            "lag_days",
+            "dimson_lags",
+        ]
+        return pd.DataFrame(list(self._p.alignment), columns=cols)
+
+    @property
+    def guarded(self) -> pd.DataFrame:
+        """Pairs whose day 0 the near-close guard moved to the next observation.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Events (rows) x series (columns), bool: the event came within
+            ``design.session_guard`` minutes before the series' observation, so its
+            day 0 (:attr:`day0`) is the observation after.
+        """
+        g = self._p.guarded
+        values = g if g is not None else np.zeros(self._p.day0_pos.shape, dtype=bool)
+        return pd.DataFrame(
+            values.copy(), index=pd.Index(self.event_ids, name="event"), columns=self._series
+        )
+
+    @property
+    def clean_windows(self) -> pd.DataFrame:
+        """Estimation days removed by ``estimation_exclude="events"``, per pair.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``event, series, usable_before`` (usable estimation days before
+            exclusion), ``removed`` (those inside another event's window) and
+            ``usable`` (after; the ``nobs`` of the fit, to which ``min_estimation``
+            applies). All pairs, included or not; ``removed`` is 0 without exclusion.
+        """
+        p = self._p
+        E, S = p.nobs.shape
+        removed = p.removed if p.removed is not None else np.zeros((E, S), dtype=np.int64)
+        e, s = np.divmod(np.arange(E * S), S)
+        return pd.DataFrame(
+            {
+                "event": np.array(self.event_ids, dtype=object)[e].astype(str),
+                "series": np.array(self._series, dtype=object)[s].astype(str),
+                "usable_before": (p.nobs + removed)[e, s].astype(np.int64),
+                "removed": removed[e, s].astype(np.int64),
+                "usable": p.nobs[e, s].astype(np.int64),
+            }
+        )
 
     # Abnormal changes ----------------------------------------------------------------------
     def _abnormal(self) -> pd.DataFrame:
@@ -471,7 +546,7 @@ class EventStudyResult:
         length = end - start + 1
         sd = np.sqrt(win.var_car)
         t = win.car / sd
-        df = p.nobs - p.k
+        df = p.dof()
         pval = 2.0 * sps.t.sf(np.abs(t), np.maximum(df, 1))
         sigma_move = win.car / np.sqrt(p.sigma2 * win.n)
         emp = self._empirical(win.car, win.n)
@@ -730,7 +805,7 @@ class EventStudyResult:
         car = np.where(win.mask, np.nan_to_num(ar_all, nan=0.0), 0.0).sum(axis=1)
         sd = np.sqrt(win.var_car[e, s])
         scar = car / sd
-        df = (p.nobs - p.k)[e, s].astype(float)
+        df = p.dof()[e, s].astype(float)
         resid = self._resid[e, s]  # (N, L0)
         ar_win = ar_all[:, win.mask]
         sar_win = (ar_all / np.sqrt(p.var_ar[e, s]))[:, win.mask]

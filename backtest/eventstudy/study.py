@@ -8,6 +8,7 @@ Python loop runs per pair.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -21,6 +22,20 @@ from backtest.data import reactions as data_reactions
 from backtest.data.catalog import builtin_catalog
 from backtest.data.validate import check_levels
 from backtest.errors import DataValidationError, RegressorLeftOutWarning
+from backtest.eventstudy.alignment import (
+    DEFAULT_DIMSON_LAGS,
+    DEFAULT_ESTIMATION_EXCLUDE,
+    DEFAULT_MARKET_ALIGNMENT,
+    DEFAULT_SESSION_GUARD,
+    ESTIMATION_EXCLUDES,
+    MARKET_ALIGNMENTS,
+    MarketSpec,
+    event_window_mask,
+    lagged_planes,
+    market_columns,
+    market_of,
+    normalize_market,
+)
 from backtest.eventstudy.design import (
     DEFAULT_ESTIMATION_WINDOW,
     DEFAULT_EVENT_WINDOW,
@@ -31,6 +46,7 @@ from backtest.eventstudy.models import (
     DEFAULT_MODEL,
     MARKET_MODELS,
     MODELS,
+    Fit,
     design,
     fit_windows,
     moments,
@@ -39,7 +55,13 @@ from backtest.eventstudy.models import (
 from backtest.eventstudy.panel import Panel, concat_series, gather
 from backtest.eventstudy.result import EventStudyResult
 from backtest.execution import DEFAULT_BLOCK_SIZE, Executor
-from backtest.sessions import clock_of, day0_from_arrays, observation_times
+from backtest.sessions import (
+    Clock,
+    asof_changes,
+    clock_of,
+    day0_from_arrays,
+    observation_times,
+)
 
 __all__ = ["EventStudy", "StudySettings"]
 
@@ -55,13 +77,23 @@ class StudySettings(Protocol):
     @property
     def event_window(self) -> tuple[int, int]: ...
     @property
-    def market(self) -> str | None: ...
+    def market(self) -> str | Mapping[str, str | None] | None: ...
     @property
     def factors(self) -> tuple[str, ...]: ...
     @property
     def min_estimation(self) -> int: ...
     @property
     def allow_incomplete(self) -> bool: ...
+    @property
+    def market_alignment(self) -> str: ...
+    @property
+    def dimson_lags(self) -> int: ...
+    @property
+    def estimation_exclude(self) -> str: ...
+    @property
+    def exclude_events(self) -> tuple[str, ...]: ...
+    @property
+    def session_guard(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -81,9 +113,13 @@ class EventStudy:
         window).
     event_window : tuple of int
         First and last relative day of the event window (default ``(-5, 10)``).
-    market : str, optional
+    market : str or mapping, optional
         Column of `levels` holding the market series (``market`` and
-        ``market_adjusted`` models).
+        ``market_adjusted`` models), or a mapping per series, e.g.
+        ``{"NKY": "TOPIX", "JGB10Y": None, "default": "SPX"}``: a series not in the
+        mapping takes ``"default"``; ``None`` means no market for that series, whose
+        normal change is then the constant mean (``market``: alpha only, beta 0) or
+        zero (``market_adjusted``: raw change).
     factors : sequence of str
         Columns of `levels` holding factor series (``factor`` model).
     min_estimation : int
@@ -104,6 +140,33 @@ class EventStudy:
         kept, still listed and marked. Either way incomplete windows are left out of
         the cross-event tests (with the count in their ``incomplete`` column) and
         pairs whose event window is incomplete are left out of the AAR.
+    market_alignment : {"asof", "date"}
+        How a market change is paired with a series' day ``t``. ``"asof"`` (default):
+        what the market moved between the series' previous and current observation
+        instants, by the catalog clocks (:func:`backtest.sessions.asof_changes`; the
+        Nikkei's day ``t`` pairs with New York's day ``t-1``; 0 when the market
+        did not trade in between). ``"date"``: the market's change of the same
+        calendar date (NaN, a missing day, where the market did not trade).
+    dimson_lags : int
+        Dimson (1979) betas (model ``market`` only): regress on the aligned market
+        changes at lags ``-k..+k`` of the series' own observations; ``beta`` is the
+        sum of the ``2k+1`` slopes and the abnormal change uses all of them. Default
+        0.
+    estimation_exclude : {"none", "events"}
+        ``"events"``: each event's estimation window loses the days (in the series'
+        own observations) inside any event's event window, from this run and from
+        `exclude_events`; ``min_estimation`` applies after exclusion, and
+        :attr:`EventStudyResult.clean_windows` records the days removed.
+        Default ``"none"``.
+    exclude_events : pandas.DataFrame, optional
+        Extra calendars for ``estimation_exclude="events"`` (a frame like
+        :func:`backtest.events.load` returns, e.g. all FOMC and BoJ decisions); their
+        day 0 follows the same session rules.
+    session_guard : int
+        Near-close guard in minutes (default 30; 0: the plain rule). A timed event
+        whose first later observation of a series is taken within the guard
+        (observation instant <= event + guard) takes the next observation as day 0;
+        :attr:`EventStudyResult.guarded` flags those pairs.
 
     Notes
     -----
@@ -142,14 +205,21 @@ class EventStudy:
     model: str = DEFAULT_MODEL
     estimation_window: tuple[int, int] = DEFAULT_ESTIMATION_WINDOW
     event_window: tuple[int, int] = DEFAULT_EVENT_WINDOW
-    market: str | None = None
+    market: MarketSpec = None
     factors: tuple[str, ...] = field(default_factory=tuple)
     min_estimation: int = DEFAULT_MIN_ESTIMATION
     series: tuple[str, ...] | None = None
     allow_incomplete: bool = False
+    market_alignment: str = DEFAULT_MARKET_ALIGNMENT
+    dimson_lags: int = DEFAULT_DIMSON_LAGS
+    estimation_exclude: str = DEFAULT_ESTIMATION_EXCLUDE
+    exclude_events: pd.DataFrame | None = field(default=None, compare=False)
+    session_guard: int = DEFAULT_SESSION_GUARD
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
+        object.__setattr__(self, "market", normalize_market(self.market))
+        self._check_clock_options()
         if self.series is not None:
             object.__setattr__(self, "series", tuple(self.series))
         if self.model not in MODELS:
@@ -179,7 +249,7 @@ class EventStudy:
             raise DataValidationError(f"model {self.model!r} needs market=<column of levels>")
         if self.model == "factor" and not self.factors:
             raise DataValidationError("model 'factor' needs factors=[<columns of levels>]")
-        k = n_params(self.model, len(self.factors))
+        k = n_params(self.model, len(self.factors)) + 2 * self.dimson_lags
         if self.min_estimation <= k:
             raise DataValidationError(
                 f"min_estimation must exceed the {k} estimated parameters; "
@@ -190,6 +260,39 @@ class EventStudy:
                 f"min_estimation={self.min_estimation} exceeds the {e1 - e0 + 1} days of "
                 f"estimation_window {self.estimation_window}"
             )
+
+    def _check_clock_options(self) -> None:
+        """Validate market_alignment, dimson_lags, estimation_exclude, session_guard."""
+        if self.market_alignment not in MARKET_ALIGNMENTS:
+            raise DataValidationError(
+                f"market_alignment must be one of {', '.join(MARKET_ALIGNMENTS)}; got "
+                f"{self.market_alignment!r}"
+            )
+        lags = self.dimson_lags
+        if isinstance(lags, bool) or not isinstance(lags, int | np.integer) or lags < 0:
+            raise DataValidationError(f"dimson_lags must be an integer >= 0; got {lags!r}")
+        object.__setattr__(self, "dimson_lags", int(lags))
+        if lags and self.model != "market":
+            raise DataValidationError(
+                f"dimson_lags={lags} needs model 'market' (Dimson betas are market-model "
+                f"slopes); got model {self.model!r}"
+            )
+        if self.estimation_exclude not in ESTIMATION_EXCLUDES:
+            raise DataValidationError(
+                f"estimation_exclude must be one of {', '.join(ESTIMATION_EXCLUDES)}; got "
+                f"{self.estimation_exclude!r}"
+            )
+        if self.exclude_events is not None and not isinstance(self.exclude_events, pd.DataFrame):
+            raise DataValidationError(
+                "exclude_events must be an events DataFrame (backtest.events.load); got "
+                f"{type(self.exclude_events).__name__}"
+            )
+        guard = self.session_guard
+        if isinstance(guard, bool) or not isinstance(guard, int | np.integer) or guard < 0:
+            raise DataValidationError(
+                f"session_guard must be an integer >= 0 (minutes); got {guard!r}"
+            )
+        object.__setattr__(self, "session_guard", int(guard))
 
     @classmethod
     def from_config(cls, config: StudySettings, series: Sequence[str] | None = None) -> EventStudy:
@@ -208,12 +311,23 @@ class EventStudy:
         -------
         EventStudy
 
+        Notes
+        -----
+        The events files of ``exclude_events`` are read here
+        (:func:`backtest.events.load`).
+
         Examples
         --------
         >>> from backtest.config import EventStudyConfig
         >>> EventStudy.from_config(EventStudyConfig()) == EventStudy()
         True
         """
+        from backtest import events as events_mod
+
+        extra = None
+        if config.exclude_events:
+            frames = [events_mod.load(path) for path in config.exclude_events]
+            extra = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         return cls(
             model=config.model,
             estimation_window=config.estimation_window,
@@ -223,13 +337,18 @@ class EventStudy:
             min_estimation=config.min_estimation,
             series=tuple(series) if series is not None else None,
             allow_incomplete=config.allow_incomplete,
+            market_alignment=config.market_alignment,
+            dimson_lags=config.dimson_lags,
+            estimation_exclude=config.estimation_exclude,
+            exclude_events=extra,
+            session_guard=config.session_guard,
         )
 
     @property
     def regressors(self) -> tuple[str, ...]:
         """Columns used as market or factors by the model."""
         if self.model in MARKET_MODELS:
-            return (self.market,) if self.market else ()
+            return market_columns(self.market)
         return self.factors if self.model == "factor" else ()
 
     def run(
@@ -304,14 +423,17 @@ class EventStudy:
         if missing:
             raise DataValidationError(
                 f"levels has no column {missing[0]!r} (needed as "
-                f"{'market' if self.market in missing else 'factor'}); "
+                f"{'market' if self.model in MARKET_MODELS else 'factor'}); "
                 f"columns: {list(levels.columns)}"
             )
         notes: list[str] = []
         names = self.series or tuple(c for c in levels.columns if c not in self.regressors)
-        own = [n for n in names if n in self.regressors]
+        if self.model in MARKET_MODELS:
+            own = [n for n in names if market_of(self.market, n) == n]
+        else:
+            own = [n for n in names if n in self.regressors]
         if own:
-            names = tuple(n for n in names if n not in self.regressors)
+            names = tuple(n for n in names if n not in own)
             role = "market" if self.model in MARKET_MODELS else "factor"
             note = (
                 f"{', '.join(own)} left out of the study: it is the {role} of the "
@@ -334,15 +456,25 @@ class EventStudy:
         changes = data_reactions(levels[list(dict.fromkeys([*names, *self.regressors]))], kinds)
         units = changes.attrs["backtest"]["units"]
         kinds_used = {n: _kind(levels, n, kinds) for n in names}
+        extra = (
+            events_mod.from_frame(self.exclude_events, where="exclude_events")
+            if self.exclude_events is not None and self.estimation_exclude == "events"
+            else None
+        )
+        mkinds = (
+            {m: _kind(levels, m, kinds) for m in self.regressors}
+            if self.model in MARKET_MODELS
+            else {}
+        )
         if executor is None or len(names) <= block_size:
-            panel = self._panel(levels, changes, ev, names, clocks)
+            panel = self._panel(levels, changes, ev, names, clocks, mkinds, extra)
         else:
             blocks = [list(names[i : i + block_size]) for i in range(0, len(names), block_size)]
             cols = list(dict.fromkeys([*names, *self.regressors]))
             lv, ch = _plain(levels[cols]), _plain(changes[cols])
             parts = executor.map(
                 _study_block,
-                [(self, b, clocks) for b in blocks],
+                [(self, b, clocks, mkinds, extra) for b in blocks],
                 shared=(lv, ch, ev),
                 progress=progress,
             )
@@ -362,8 +494,13 @@ class EventStudy:
             event_window=self.event_window,
             min_estimation=self.min_estimation,
             allow_incomplete=self.allow_incomplete,
-            market=self.market,
+            market=normalize_market(self.market),
             factors=self.factors,
+            market_alignment=self.market_alignment,
+            dimson_lags=self.dimson_lags,
+            estimation_exclude=self.estimation_exclude,
+            exclude_events=len(extra) if extra is not None else 0,
+            session_guard=self.session_guard,
         )
         return EventStudyResult(
             design=design,
@@ -384,15 +521,19 @@ class EventStudy:
         ev: pd.DataFrame,
         names: Sequence[str],
         clocks: Mapping[str, tuple[str, str | dt.time]] | None,
+        mkinds: Mapping[str, str] | None = None,
+        extra: pd.DataFrame | None = None,
     ) -> Panel:
         S, E = len(names), len(ev)
-        regs = list(self.regressors)
-        F = len(regs)
+        market_model = self.model in MARKET_MODELS
+        markets = [market_of(self.market, n) for n in names] if market_model else []
+        regs = [] if market_model else list(self.regressors)
+        F = 1 if market_model else len(regs)
         # Plain arrays: selecting columns of a frame deep-copies its attrs every time.
         lv = levels.to_numpy(dtype="float64")[:, levels.columns.get_indexer(list(names))]
         all_changes = changes.to_numpy(dtype="float64")
         ch = all_changes[:, changes.columns.get_indexer(list(names))]
-        rg = all_changes[:, changes.columns.get_indexer(regs)] if F else np.empty((len(ch), 0))
+        rg = all_changes[:, changes.columns.get_indexer(regs)] if regs else np.empty((len(ch), 0))
         stamps = levels.index.values.astype("datetime64[ns]")
         own = [np.flatnonzero(~np.isnan(lv[:, s])) for s in range(S)]
         lengths = np.array([len(o) for o in own])
@@ -401,23 +542,44 @@ class EventStudy:
         f2 = np.full((F, S, T), np.nan)
         dates2 = np.full((S, T), np.datetime64("NaT"), dtype="datetime64[ns]")
         day0 = np.empty((E, S), dtype=np.int64)
-        timed = ev["time_given"].to_numpy(dtype=bool)
-        local = ev["date"].to_numpy(dtype="datetime64[ns]").astype("int64")
-        instants = (
-            pd.DatetimeIndex(ev["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
-            if timed.any()
-            else None
-        )
+        guarded = np.zeros((E, S), dtype=bool)
+        local, timed, instants = _event_arrays(ev)
+        x_arrays = _event_arrays(extra) if extra is not None else None
+        day0_x = np.empty((len(extra) if extra is not None else 0, S), dtype=np.int64)
+        need_obs = instants is not None or (x_arrays is not None and x_arrays[2] is not None)
+        market_cache: dict[str, tuple[pd.Series, Clock, np.ndarray]] = {}
+        alignment: list[dict[str, Any]] = []
         for s, (name, rows) in enumerate(zip(names, own, strict=True)):
             n = len(rows)
             y2[s, :n] = ch[rows, s]
-            f2[:, s, :n] = rg[rows].T
             dates2[s, :n] = stamps[rows]
-            obs = None
-            if instants is not None:
-                ix = pd.DatetimeIndex(stamps[rows])
-                obs = observation_times(ix, clock_of(levels, name, clocks)).asi8
-            day0[:, s] = day0_from_arrays(local, timed, instants, stamps[rows].astype("int64"), obs)
+            ix = pd.DatetimeIndex(stamps[rows])
+            dates_ns = stamps[rows].astype("int64")
+            clock = None
+            if need_obs or (market_model and self.market_alignment == "asof"):
+                clock = clock_of(levels, name, clocks)
+            obs = observation_times(ix, clock).asi8 if need_obs and clock is not None else None
+            if market_model:
+                f2[0, s, :n], info = self._market_plane(
+                    name, markets[s], rows, ix, clock, levels, changes, all_changes,
+                    clocks, mkinds or {}, market_cache,
+                )  # fmt: skip
+                alignment.append(info)
+            else:
+                f2[:, s, :n] = rg[rows].T
+            day0[:, s] = day0_from_arrays(
+                local, timed, instants, dates_ns, obs, guard=self.session_guard
+            )
+            if self.session_guard and instants is not None:
+                plain = day0_from_arrays(local, timed, instants, dates_ns, obs)
+                guarded[:, s] = timed & (plain != day0[:, s]) & (plain < n)
+            if x_arrays is not None:
+                day0_x[:, s] = day0_from_arrays(*x_arrays, dates_ns, obs, guard=self.session_guard)
+        null = np.array([m is None for m in markets], dtype=bool) if market_model else None
+        if self.dimson_lags:
+            f2 = lagged_planes(f2[0], lengths, self.dimson_lags)
+        if null is not None and null.any():
+            f2[:, null, :] = 0.0  # no market: the reduced model (see below)
         X2, off2, constant = design(self.model, f2)  # (F', S, T), (S, T)
         k = X2.shape[0] + int(constant)
         e0, e1 = self.estimation_window
@@ -439,7 +601,33 @@ class EventStudy:
         ).astype(np.int64)
         start = np.clip(day0 + e0, 0, lengths[None, :])
         stop = np.clip(day0 + e1 + 1, 0, lengths[None, :])
+        removed = np.zeros((E, S), dtype=np.int64)
+        if self.estimation_exclude == "events":
+            # One mask per series: an event's own window never overlaps its
+            # estimation window, so dropping every event window's days removes exactly
+            # the other events' days from each estimation window.
+            mask = event_window_mask(np.concatenate([day0, day0_x]), lengths, T, (w0, w1))
+            before = _window_counts(usable, start, stop)
+            target = np.where(mask, np.nan, target)
+            removed = before - _window_counts(usable & ~mask, start, stop)
         fit = fit_windows(moments(target, X2, constant), start, stop, k)
+        k_series = np.full(S, k, dtype=np.int64)
+        if null is not None and null.any() and self.model == "market":
+            # Series without a market: the constant-mean model (alpha only), padded
+            # to the k coefficients of the others with a zero beta and zero
+            # rows/columns of (X'X)^-1, so leverage and residuals are the reduced
+            # model's.
+            red = fit_windows(
+                moments(target[null], X2[:0, null], True), start[:, null], stop[:, null], 1
+            )
+            beta_, xtx_, sigma2_, nobs_, ok_ = (np.array(a) for a in fit)
+            beta_[:, null] = np.where(red.ok[..., None], 0.0, np.nan)
+            beta_[:, null, 0] = red.beta[..., 0]
+            xtx_[:, null] = np.where(red.ok[..., None, None], 0.0, np.nan)
+            xtx_[:, null, 0, 0] = red.xtx_inv[..., 0, 0]
+            sigma2_[:, null], nobs_[:, null], ok_[:, null] = red.sigma2, red.nobs, red.ok
+            fit = Fit(beta_, xtx_, sigma2_, nobs_, ok_)
+            k_series[null] = 1
         y_win = gather(y2, lengths, day0, rel_win)
         off_win = gather(off2, lengths, day0, rel_win)
         x_reg = gather(X2, lengths, day0, rel_win)  # (F', E, S, W)
@@ -507,7 +695,87 @@ class EventStudy:
             constant=constant,
             lengths=lengths,
             span=span,
+            k_series=k_series,
+            removed=removed,
+            guarded=guarded,
+            alignment=tuple(alignment),
         )
+
+    def _market_plane(
+        self,
+        name: str,
+        market: str | None,
+        rows: np.ndarray,
+        dates: pd.DatetimeIndex,
+        clock: Clock | None,
+        levels: pd.DataFrame,
+        changes: pd.DataFrame,
+        all_changes: np.ndarray,
+        clocks: Mapping[str, tuple[str, str | dt.time]] | None,
+        mkinds: Mapping[str, str],
+        cache: dict[str, tuple[pd.Series, Clock, np.ndarray]],
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """The market change paired with each observation of one series, and its record."""
+        info: dict[str, Any] = {
+            "series": name,
+            "market": market,
+            "alignment": self.market_alignment if market else None,
+            "series_clock": _clock_text(clock) if clock is not None else None,
+            "market_clock": None,
+            "lag_days": None,
+            "dimson_lags": self.dimson_lags if market else 0,
+        }
+        if market is None:
+            return np.zeros(len(rows)), info
+        if self.market_alignment == "date":
+            col = changes.columns.get_loc(market)
+            with contextlib.suppress(DataValidationError):
+                info["market_clock"] = _clock_text(clock_of(levels, market, clocks))
+            info["lag_days"] = 0.0
+            return all_changes[rows, col], info
+        if market not in cache:
+            series = levels[market].dropna()
+            mclock = clock_of(levels, market, clocks)
+            seen = observation_times(pd.DatetimeIndex(series.index), mclock).asi8
+            cache[market] = (series, mclock, seen)
+        series, mclock, seen = cache[market]
+        assert clock is not None
+        info["market_clock"] = _clock_text(mclock)
+        at = observation_times(dates, clock).asi8
+        idx = np.searchsorted(seen, at, side="right") - 1
+        ok = idx >= 0
+        if ok.any():
+            paired = series.index.values[idx[ok]].astype("datetime64[ns]")
+            lag = (dates.values[ok] - paired) / np.timedelta64(1, "D")
+            info["lag_days"] = float(np.median(lag))
+        plane = asof_changes(series, mkinds.get(market, "index"), mclock, clock, dates)
+        return plane.to_numpy(dtype="float64"), info
+
+
+def _event_arrays(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Local dates, timed flags and UTC instants (None if no event is timed), int64 ns."""
+    timed = ev["time_given"].to_numpy(dtype=bool)
+    local = ev["date"].to_numpy(dtype="datetime64[ns]").astype("int64")
+    instants = (
+        pd.DatetimeIndex(ev["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
+        if timed.any()
+        else None
+    )
+    return local, timed, instants
+
+
+def _window_counts(usable: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """``(E, S)`` usable days of each series in ``[start, stop)``."""
+    S, T = usable.shape
+    cum = np.zeros((S, T + 1), dtype=np.int64)
+    np.cumsum(usable, axis=1, out=cum[:, 1:])
+    s_idx = np.arange(S)[None, :]
+    return cum[s_idx, stop] - cum[s_idx, start]
+
+
+def _clock_text(clock: Clock) -> str:
+    """``"Asia/Tokyo 15:30"``."""
+    return f"{clock.timezone} {clock.obs_time.strftime('%H:%M')}"
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -518,14 +786,14 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _study_block(
-    task: tuple[EventStudy, list[str], Any],
+    task: tuple[EventStudy, list[str], Any, dict[str, str], pd.DataFrame | None],
     levels: pd.DataFrame,
     changes: pd.DataFrame,
     events: pd.DataFrame,
 ) -> Panel:
     """The panel of one block of series (runs on a worker)."""
-    study, names, clocks = task
-    return study._panel(levels, changes, events, names, clocks)
+    study, names, clocks, mkinds, extra = task
+    return study._panel(levels, changes, events, names, clocks, mkinds, extra)
 
 
 def _kind(levels: pd.DataFrame, name: str, kinds: Mapping[str, str] | None) -> str:

@@ -25,6 +25,13 @@ import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from backtest.eventstudy.models import n_params
+from backtest.report.clock import (
+    GUARD_MARK,
+    alignment_table,
+    clean_windows_table,
+    guard_note,
+    guarded_pairs,
+)
 from backtest.report.figures import (
     BAND_Z,
     FONT,
@@ -134,6 +141,7 @@ def render_html(run_dir: Path) -> str:
     body += _reactions_section(res)
     body += _tests_section(res)
     body += _events_section(res)
+    body += _clock_section(res)
     body += _exclusions_section(res)
     body += _data_section(res)
     body += strategies_section(res, Path(run_dir), figure)
@@ -436,8 +444,17 @@ def _events_section(res: Mapping[str, Any]) -> list[str]:
     day0 = design["day0"]
     events = res["events"]
     listing = [[e["event"], local_time(e), e.get("category") or "", e["label"]] for e in events]
+    moved = guarded_pairs(res["event_study"])
     days = [
-        [e["event"], *(day0.get(e["event"], {}).get(s) or "n/a" for s in series)] for e in events
+        [
+            e["event"],
+            *(
+                (day0.get(e["event"], {}).get(s) or "n/a")
+                + (GUARD_MARK if (e["event"], s) in moved else "")
+                for s in series
+            ),
+        ]
+        for e in events
     ]
     return [
         '<h2 id="events">Events</h2>',
@@ -448,6 +465,32 @@ def _events_section(res: Mapping[str, Any]) -> list[str]:
         "date), in that market's own session calendar.</p>",
         _table(["event", *series], days),
     ]
+
+
+def _clock_section(res: Mapping[str, Any]) -> list[str]:
+    """Near-close guard note, market alignment and clean estimation windows (if used)."""
+    es = res["event_study"]
+    out: list[str] = []
+    note = guard_note(es)
+    if note:
+        out.append(f'<p class="caption">{_e(note)}</p>')
+    align = alignment_table(es)
+    if align:
+        out += [
+            '<h3 id="alignment">Market alignment</h3>',
+            '<p class="caption">lag: median calendar days between a series\' date and the '
+            "date of the market observation paired with it.</p>",
+            _table(*align),
+        ]
+    clean = clean_windows_table(es)
+    if clean is not None:
+        out.append('<h3 id="clean-windows">Clean estimation windows</h3>')
+        out.append(
+            _table(*clean)
+            if clean[1]
+            else "<p>No estimation window contained another event's window.</p>"
+        )
+    return out
 
 
 def _exclusions_section(res: Mapping[str, Any]) -> list[str]:

@@ -6,6 +6,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from backtest.report.clock import (
+    GUARD_MARK,
+    alignment_table,
+    clean_windows_table,
+    guard_note,
+    guarded_pairs,
+)
+
 __all__ = ["INCOMPLETE_MARK", "headline_notes", "headline_table", "render_markdown", "stars"]
 
 #: Mark of a CAR whose window is not complete in the data (a partial sum, kept).
@@ -105,6 +113,32 @@ def headline_notes(results: Mapping[str, Any]) -> list[str]:
     return notes
 
 
+def _clock_lines(es: Mapping[str, Any]) -> list[str]:
+    """Guard footnote, market alignment and clean estimation windows (when used)."""
+    out: list[str] = []
+    note = guard_note(es)
+    if note:
+        out += ["", note]
+    align = alignment_table(es)
+    if align:
+        out += ["", "## Market alignment", ""]
+        out += _table(*align)
+        out += [
+            "",
+            "lag: median calendar days between a series' date and the date of the market "
+            "observation paired with it (as of: the market's latest observation at or before "
+            "the series' own).",
+        ]
+    clean = clean_windows_table(es)
+    if clean is not None:
+        out += ["", "## Clean estimation windows", ""]
+        if clean[1]:
+            out += _table(*clean)
+        else:
+            out += ["No estimation window contained another event's window."]
+    return out
+
+
 def render_markdown(results: Mapping[str, Any]) -> str:
     """Return the Markdown summary of a run from its ``results.json`` content."""
     run = results["run"]
@@ -133,6 +167,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         out += ["", *notes]
     out += ["", "## Events", ""]
     day0 = design["day0"]
+    moved = guarded_pairs(es)
     out += _table(
         ["event", "time", "label", *(f"day 0 {s}" for s in design["series"])],
         [
@@ -142,11 +177,16 @@ def render_markdown(results: Mapping[str, Any]) -> str:
                 if e["time_given"]
                 else f"{e['date']} (date only)",
                 e["label"],
-                *(day0.get(e["event"], {}).get(s) or "n/a" for s in design["series"]),
+                *(
+                    (day0.get(e["event"], {}).get(s) or "n/a")
+                    + (GUARD_MARK if (e["event"], s) in moved else "")
+                    for s in design["series"]
+                ),
             ]
             for e in results["events"]
         ],
     )
+    out += _clock_lines(es)
     for window in es["windows"]:
         a, b = window["window"]
         rec = [t for t in window["tests"] if t["recommended"]]

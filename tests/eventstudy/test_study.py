@@ -99,6 +99,7 @@ def test_market_model_matches_statsmodels(april):
     study = EventStudy(
         model="market",
         market="SPX",
+        market_alignment="date",  # same-calendar-date pairing (as-of: test_alignment.py)
         series=("NKY", "USDJPY"),
         estimation_window=(-120, -6),
         event_window=(-2, 5),
@@ -141,6 +142,7 @@ def test_market_model_car_variance_closed_form(april):
     study = EventStudy(
         model="market",
         market="SPX",
+        market_alignment="date",
         series=("NKY",),
         estimation_window=(-120, -6),
         event_window=(0, 4),
@@ -227,7 +229,9 @@ def test_constant_mean_and_market_adjusted(april):
     p = cm.parameters.set_index("series").loc["SPX"]
     assert p["mean"] == pytest.approx(est.mean(), rel=1e-12)
     assert p["sigma2"] == pytest.approx(est.var(ddof=1), rel=1e-10)
-    ma = EventStudy(model="market_adjusted", market="SPX", series=("NKY",)).run(april, ev)
+    ma = EventStudy(
+        model="market_adjusted", market="SPX", series=("NKY",), market_alignment="date"
+    ).run(april, ev)
     ab = ma.abnormal.set_index("rel_day")
     day = ab.loc[0, "date"]
     nky = data.reactions(april)
@@ -251,11 +255,12 @@ def test_exclusions_are_recorded_not_dropped(april):
 
 
 def test_missing_market_day_skips_one_ar_only(april):
-    # NKY vs SPX market model: 2025-04-18 (Good Friday) New York closed, Tokyo open.
+    # NKY vs SPX market model by date: 2025-04-18 (Good Friday) New York closed, Tokyo
+    # open. (As of the Tokyo close, New York moved 0 that day: no missing day.)
     ev = events(("2025-04-15", "16:00", NY, "e"))
-    res = EventStudy(model="market", market="SPX", series=("NKY",), event_window=(0, 5)).run(
-        april, ev
-    )
+    res = EventStudy(
+        model="market", market="SPX", series=("NKY",), event_window=(0, 5), market_alignment="date"
+    ).run(april, ev)
     ab = res.abnormal.set_index("date")
     assert np.isnan(ab.loc[pd.Timestamp("2025-04-18"), "abnormal"])
     row = res.reactions(0, 5).iloc[0]
@@ -433,9 +438,9 @@ def test_factor_model_matches_statsmodels(april):
 
 
 def test_market_adjusted_variance_is_mean_square(april):
-    res = EventStudy(model="market_adjusted", market="SPX", series=("VIX",)).run(
-        april, events(LIBERATION)
-    )
+    res = EventStudy(
+        model="market_adjusted", market="SPX", series=("VIX",), market_alignment="date"
+    ).run(april, events(LIBERATION))
     p = res.parameters.iloc[0]
     changes = data.reactions(april)
     own = april["VIX"].dropna().index
