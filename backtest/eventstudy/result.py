@@ -324,7 +324,9 @@ class EventStudyResult:
             "lag_days",
             "dimson_lags",
         ]
-        return pd.DataFrame(list(self._p.alignment), columns=cols)
+        rows = self._p.alignment
+        frame = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=object) for c in cols})
+        return frame.astype({"lag_days": "float64", "dimson_lags": "int64"})
 
     @property
     def guarded(self) -> pd.DataFrame:
