@@ -273,7 +273,7 @@ def test_per_series_mapping_with_no_market_is_the_reduced_model(two_markets):
 
 
 def test_market_mapping_without_default_names_the_series(two_markets):
-    with pytest.raises(DataValidationError, match="'JP2'.*default"):
+    with pytest.raises(DataValidationError, match=r"'JP2'.*default"):
         EventStudy(model="market", market={"JP": "US"}, series=("JP", "JP2")).run(
             two_markets, events(("2024-04-03", "10:00", NY, "e1")), clocks=CLOCKS, kinds=KINDS
         )
