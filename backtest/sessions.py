@@ -339,9 +339,9 @@ def day0(
 
     Notes
     -----
-    :meth:`backtest.eventstudy.EventStudy.run` applies the same rule and, in
-    addition, leaves out a pair whose day 0 is the series' first observation (no
-    change on day 0 can be computed).
+    :meth:`backtest.eventstudy.EventStudy.run` applies the same rule, with its own
+    ``session_guard`` (default 30 minutes), and, in addition, leaves out a pair whose
+    day 0 is the series' first observation (no change on day 0 can be computed).
 
     Examples
     --------
