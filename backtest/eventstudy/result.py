@@ -882,6 +882,7 @@ class EventStudyResult:
             f"CAR window ({start}, {end})",
             f"{len(self._events)} events x {len(self._series)} series; "
             f"{int((~self._p.included).sum())} pairs excluded",
+            self._clock_line(),
             "",
         ]
         react = self.reactions(start, end)
@@ -920,6 +921,21 @@ class EventStudyResult:
             ]
         parts += [f"Note: {note}" for note in self._notes]
         return "\n".join(parts)
+
+    def _clock_line(self) -> str:
+        """One line on the clock rules: alignment, Dimson lags, clean windows, guard."""
+        s, p = self._design, self._p
+        parts = []
+        if s.model in ("market", "market_adjusted"):
+            parts.append(f"market changes aligned {s.market_alignment}")
+        if s.dimson_lags:
+            parts.append(f"Dimson lags {s.dimson_lags}")
+        if s.estimation_exclude == "events":
+            removed = int(p.removed.sum()) if p.removed is not None else 0
+            parts.append(f"estimation windows cleaned of event windows ({removed} days removed)")
+        moved = int(p.guarded.sum()) if p.guarded is not None else 0
+        parts.append(f"session guard {s.session_guard} min ({moved} day 0s moved)")
+        return "; ".join(parts)
 
     def __str__(self) -> str:
         return self.summary()

@@ -10,10 +10,39 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["GUARD_MARK", "alignment_table", "clean_windows_table", "guard_note", "guarded_pairs"]
+__all__ = [
+    "GUARD_MARK",
+    "alignment_table",
+    "clean_windows_table",
+    "guard_note",
+    "guarded_pairs",
+    "market_text",
+]
 
 #: Mark of a day 0 the near-close guard moved to the next observation.
 GUARD_MARK = "‡"
+
+
+def market_text(design: Mapping[str, Any]) -> str:
+    """The design's market for a report's header: ``"SPX, aligned asof"`` or
+    ``"per series: NKY SPX, JGB10Y none, others SPX; aligned asof"``.
+
+    Examples
+    --------
+    >>> market_text({"market": {"NKY": "SPX", "default": None}, "market_alignment": "asof"})
+    'per series: NKY SPX, others none; aligned asof'
+    """
+    market = design.get("market")
+    if isinstance(market, Mapping):
+        parts = [f"{k} {v or 'none'}" for k, v in market.items() if k != "default"]
+        if "default" in market:
+            parts.append(f"others {market['default'] or 'none'}")
+        text = "per series: " + ", ".join(parts) + ";"
+    else:
+        text = f"{market},"
+    text += f" aligned {design.get('market_alignment', 'date')}"
+    lags = design.get("dimson_lags") or 0
+    return text + (f", Dimson lags {lags}" if lags else "")
 
 
 def guarded_pairs(es: Mapping[str, Any]) -> set[tuple[str, str]]:

@@ -31,6 +31,7 @@ from backtest.report.clock import (
     clean_windows_table,
     guard_note,
     guarded_pairs,
+    market_text,
 )
 from backtest.report.figures import (
     BAND_Z,
@@ -293,7 +294,7 @@ def _header(res: Mapping[str, Any]) -> str:
     windows = [w["window"] for w in res["event_study"]["windows"]]
     model = design["model"]
     if design.get("market"):
-        model += f" (market {design['market']})"
+        model += f" (market {market_text(design)})"
     if design.get("factors"):
         model += " (factors " + ", ".join(design["factors"]) + ")"
     facts = [

@@ -12,6 +12,7 @@ from backtest.report.clock import (
     clean_windows_table,
     guard_note,
     guarded_pairs,
+    market_text,
 )
 
 __all__ = ["INCOMPLETE_MARK", "headline_notes", "headline_table", "render_markdown", "stars"]
@@ -151,7 +152,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         out += [desc, ""]
     out += [
         f"Run `{run['name']}` with backtest {run['backtest_version']}. Model `{design['model']}`"
-        + (f" (market {design['market']})" if design.get("market") else "")
+        + (f" (market {market_text(design)})" if design.get("market") else "")
         + f", estimation window {tuple(design['estimation_window'])}, event window "
         f"{tuple(design['event_window'])}; {design['events']} events x "
         f"{len(design['series'])} series. Changes: bp for yields, % log returns for FX and "
