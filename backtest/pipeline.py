@@ -321,6 +321,13 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
         if message is not None:
             at = f"{field_name}[{index}]" if index is not None else field_name
             raise ConfigError(f"{where}: {at}: {message}")
+    if isinstance(es.market, dict):
+        for key in es.market:
+            if key != "default" and key not in config.data.series:
+                raise ConfigError(
+                    f"{where}: event_study.market: key {key!r} is not one of data.series "
+                    f"{list(config.data.series)} (or 'default')"
+                )
     for gname, members in es.groups.items():
         for i, member in enumerate(members):
             if member not in config.data.series:

@@ -97,6 +97,27 @@ output:
     assert re.search(r"event_study\.market\[NKY\]: unknown series 'TOPX'", err), err
 
 
+def test_market_mapping_key_must_be_a_studied_series(tmp_path, capsys):
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        f"""
+name: t
+data:
+  series: [UST10Y, NKY]
+events:
+  files: [{EVENTS / "tariffs_2025.csv"}]
+event_study:
+  model: market
+  market: {{NKYY: SPX, default: SPX}}
+output:
+  dir: out
+"""
+    )
+    assert main(["run", str(path), "--offline"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "event_study.market: key 'NKYY' is not one of data.series" in err, err
+
+
 def test_blocks_give_the_same_numbers(tmp_path):
     from backtest import data
 
