@@ -50,6 +50,14 @@ class StudyDesign:
     allow_incomplete : bool
         Whether a CAR window not complete in the data keeps its partial sum
         (True) or is NaN (False).
+    sign_by : str, optional
+        How the events were signed (``"direction"``, ``"surprise"``,
+        ``"reaction:<SERIES>"``; :mod:`backtest.eventstudy.signing`); None: unsigned.
+    surprise_from : str, optional
+        Where the events' ``surprise`` column came from (an events column or
+        ``"reaction:<SERIES>"``); None: as given.
+    signing : str, optional
+        The sentence that says how the CARs are signed (shown in the reports).
 
     Notes
     -----
@@ -76,6 +84,9 @@ class StudyDesign:
     allow_incomplete: bool
     market: str | None = None
     factors: tuple[str, ...] = field(default_factory=tuple)
+    sign_by: str | None = None
+    surprise_from: str | None = None
+    signing: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
@@ -109,4 +120,7 @@ class StudyDesign:
             "event_window": list(self.event_window),
             "min_estimation": self.min_estimation,
             "allow_incomplete": self.allow_incomplete,
+            "sign_by": self.sign_by,
+            "surprise_from": self.surprise_from,
+            "signing": self.signing,
         }
