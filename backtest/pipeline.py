@@ -34,7 +34,8 @@ from backtest import data as data_mod
 from backtest import events as events_mod
 from backtest.config import RunConfig
 from backtest.errors import BacktestError, ConfigError, UnknownSeriesError
-from backtest.eventstudy import EventStudy, EventStudyResult
+from backtest.eventstudy import EventStudy, EventStudyResult, signing
+from backtest.eventstudy import regression as regression_mod
 from backtest.execution import Executor, LocalExecutor
 
 __all__ = [
@@ -139,7 +140,11 @@ def run(
         )
     loader = data_mod.DataLoader(catalog, cache=cfg_data.cache_dir, offline=cfg_data.offline)
     regressors = [n for n in ([cfg_es.market] if cfg_es.market else []) + list(cfg_es.factors)]
-    names = list(dict.fromkeys([*cfg_data.series, *regressors, *_strategy_series(config)]))
+    names = list(
+        dict.fromkeys(
+            [*cfg_data.series, *regressors, *_strategy_series(config), *_reaction_series(cfg_es)]
+        )
+    )
     # Up to the config's end only: nothing later is downloaded, and a local copy that
     # reaches `end` means no network at all. History before `start` is kept (percentiles);
     # a series without observations in [start, end] is an error naming its dates.
@@ -194,6 +199,7 @@ def run(
                 "reactions": _records(reactions),
                 "tests": _records(tests),
                 "incomplete": _records(incomplete),
+                **_split(res, cfg_es, a, b, tables, key),
             }
         )
     strategies, equity = [], {}
@@ -246,6 +252,7 @@ def run(
             "design": res.describe(),
             "units": res.units,
             "windows": windows,
+            **_regressions(res, cfg_es),
         },
         "strategies": strategies,
     }
@@ -312,6 +319,18 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
         if message is not None:
             at = f"{field_name}[{index}]" if index is not None else field_name
             raise ConfigError(f"{where}: {at}: {message}")
+    for spec_name in ("sign_by", "surprise_from"):
+        series = signing.reaction_series(getattr(es, spec_name))
+        message = None if series is None else unknown(series)
+        if message is not None:
+            raise ConfigError(f"{where}: event_study.{spec_name}: {message}")
+    for r, reg in enumerate(es.regressions):
+        for i, member in enumerate(reg.series):
+            if member not in config.data.series:
+                raise ConfigError(
+                    f"{where}: event_study.regressions[{r}].series[{i}]: {member!r} is not one "
+                    f"of data.series {list(config.data.series)}"
+                )
     for gname, members in es.groups.items():
         for i, member in enumerate(members):
             if member not in config.data.series:
@@ -349,6 +368,54 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
                 where=f"{at}.sweep of {sc.name!r}",
                 limit_name=f"strategies[{i}].max_combinations: N, or null for none",
             )
+
+
+def _reaction_series(cfg_es: Any) -> list[str]:
+    """Series that sign the events or give their surprise (``reaction:<SERIES>``)."""
+    found = (signing.reaction_series(v) for v in (cfg_es.sign_by, cfg_es.surprise_from))
+    return [x for x in found if x is not None]
+
+
+def _split(
+    res: EventStudyResult,
+    cfg_es: Any,
+    a: int,
+    b: int,
+    tables: dict[str, pd.DataFrame],
+    key: str,
+) -> dict[str, Any]:
+    """The cross-event tests per value of ``event_study.split_by`` (empty without it)."""
+    column = cfg_es.split_by
+    if column is None:
+        return {}
+    groups = signing.event_groups(res.events, column, where="event_study.split_by")
+    out, frames = [], []
+    for value, ids in groups.items():
+        tests = res.tests(
+            a, b, groups=cfg_es.groups, draws=cfg_es.bootstrap_draws, seed=cfg_es.seed, events=ids
+        )
+        tests = tests[tests["test"].isin(cfg_es.tests)].reset_index(drop=True)
+        out.append({"column": column, "value": value, "events": ids, "tests": _records(tests)})
+        frames.append(tests.assign(**{column: value}))
+    if frames:
+        tables[f"tests_{key}_by_{column}"] = pd.concat(frames, ignore_index=True)
+    return {"split": out}
+
+
+def _regressions(res: EventStudyResult, cfg_es: Any) -> dict[str, Any]:
+    """Fitted ``event_study.regressions`` as JSON records (empty without any)."""
+    if not cfg_es.regressions:
+        return {}
+    out = []
+    for reg in cfg_es.regressions:
+        series = list(reg.series) or list(res.series)
+        fit = res.regress(reg.formula, reg.window, series=series, cov=reg.cov)
+        out.append(
+            regression_mod.summarize(
+                fit, formula=reg.formula, window=reg.window, series=series, cov=reg.cov
+            )
+        )
+    return {"regressions": out}
 
 
 def _per_task(tasks: TaskProgress | None, stage: str) -> Callable[[int, int], None] | None:
