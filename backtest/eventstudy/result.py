@@ -647,6 +647,11 @@ class EventStudyResult:
                 )
             pairs = [(i, self._series.index(m)) for m in members for i in chosen]
             rows += self._group_tests(gname, pairs, win, draws=draws, seed=seed)
+        if self._design.sign_by is not None:  # every row says the CARs are signed
+            for row in rows:
+                row["note"] = f"CARs signed by {self._design.sign_by}" + (
+                    f"; {row['note']}" if row["note"] else ""
+                )
         return pd.DataFrame(rows, columns=list(_TEST_COLUMNS))
 
     def pair_tests(
