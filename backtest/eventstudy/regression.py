@@ -30,15 +30,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 import numpy as np
 import pandas as pd
 
 from backtest.errors import DataValidationError
 
-if TYPE_CHECKING:
-    from backtest.eventstudy.result import EventStudyResult
+
+class ResultLike(Protocol):
+    """What a regression reads of :class:`backtest.eventstudy.EventStudyResult`
+    (a protocol, so this module does not import the result, which calls it)."""
+
+    @property
+    def series(self) -> tuple[str, ...]: ...
+    @property
+    def units(self) -> dict[str, str]: ...
+    @property
+    def events(self) -> pd.DataFrame: ...
+    @property
+    def day0(self) -> pd.DataFrame: ...
+    def car(self, start: int, end: int) -> pd.DataFrame: ...
+    def incomplete(self, start: int, end: int) -> pd.DataFrame: ...
+
 
 __all__ = ["COV_TYPES", "DEFAULT_COV", "CovType", "regress", "regression_data", "summarize"]
 
@@ -50,7 +64,7 @@ DEFAULT_COV: CovType = "HC3"
 
 
 def regression_data(
-    result: EventStudyResult,
+    result: ResultLike,
     window: tuple[int, int],
     series: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -107,7 +121,7 @@ def regression_data(
 
 
 def regress(
-    result: EventStudyResult,
+    result: ResultLike,
     formula: str,
     window: tuple[int, int] = (0, 1),
     *,
@@ -214,7 +228,7 @@ def summarize(
     }
 
 
-def _series(result: EventStudyResult, series: str | Sequence[str] | None) -> list[str]:
+def _series(result: ResultLike, series: str | Sequence[str] | None) -> list[str]:
     names = (
         list(result.series)
         if series is None
