@@ -149,7 +149,9 @@ def load(path: str | Path, *, timezone: str | None = None) -> pd.DataFrame:
         A ``.csv`` file with a header line and the columns ``date`` (``YYYY-MM-DD``)
         and ``label``, and optionally ``time`` (``HH:MM`` or ``HH:MM:SS``, 24-hour,
         empty when unknown), ``timezone`` (IANA name), ``category`` and ``id``; any
-        other column (``source`` ...) is kept. Or a ``.yaml``/``.yml`` file with an
+        other column (``source`` ...) is kept; lines before the header that start
+        with ``#`` are comments (e.g. the rule behind a ``direction`` column). Or a
+        ``.yaml``/``.yml`` file with an
         optional top-level ``timezone:`` (the file's default zone) and an ``events:``
         list of mappings with the same keys. ``time: 16:00`` needs no quotes.
     timezone : str, optional
@@ -484,6 +486,8 @@ def _read_csv(text: str, what: str) -> tuple[list[_Record], list[str]]:
             if not any(cell.strip() for cell in row):
                 continue  # blank line
             if header is None:
+                if row[0].lstrip().startswith("#"):
+                    continue  # a comment line before the header
                 header, header_line = [cell.strip() for cell in row], line
                 continue
             if len(row) != len(header):

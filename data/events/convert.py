@@ -78,6 +78,16 @@ TARIFF_ROWS: tuple[tuple[str, str, str], ...] = (
 #: Mixed rows are classified by the tariff change their label leads with; the reason
 #: says so. ``direction_reason`` quotes the label words the call rests on; the sources
 #: are the row's ``source`` column.
+DIRECTION_RULE = (
+    "2025 US tariff events; see SOURCES.md. Written by convert.py: do not edit by hand.",
+    "direction: a judgement from each row's label and sources (convert.py TARIFF_DIRECTIONS).",
+    "+1 escalation: tariffs announced, signed or threatened; tariffs taking effect;",
+    "   retaliation; a court order that keeps tariffs in force.",
+    "-1 de-escalation: pauses, postponements, delays; deals that cut or cap rates;",
+    "   court rulings against tariffs.",
+    "blank: not a change of tariffs; excluded from signed pooling (EventStudy sign_by).",
+    "Mixed rows follow the change the label leads with; direction_reason says so.",
+)
 TARIFF_DIRECTIONS: dict[str, tuple[str, str]] = {
     "ieepa_orders_signed": ("+1", "announcement: orders signed for +25%/+10% tariffs"),
     "canada_mexico_postponed": ("-1", "pause: Canada and Mexico tariffs postponed 30 days"),
@@ -128,8 +138,11 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+def _write(
+    path: Path, header: list[str], rows: list[dict[str, str]], comments: tuple[str, ...] = ()
+) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
+        handle.writelines(f"# {line}\n".rstrip() + "\n" for line in comments)
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
@@ -172,7 +185,12 @@ def convert_tariffs(source: Path, out: Path) -> None:
                 "direction_reason": TARIFF_DIRECTIONS[event_id][1],
             }
         )
-    _write(out / "tariffs_2025.csv", [*COLUMNS, "direction", "direction_reason"], converted)
+    _write(
+        out / "tariffs_2025.csv",
+        [*COLUMNS, "direction", "direction_reason"],
+        converted,
+        DIRECTION_RULE,
+    )
 
 
 def convert_fomc(source: Path, out: Path) -> None:

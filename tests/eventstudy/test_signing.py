@@ -236,8 +236,10 @@ def test_events_direction_and_surprise_are_checked_with_file_and_line(tmp_path):
     assert ev["direction"].tolist()[::2] == [1.0, -1.0] and np.isnan(ev["direction"][1])
     assert ev["surprise"].tolist()[::2] == [0.5, -2.0]
     bad = tmp_path / "bad.csv"
-    bad.write_text("date,label,direction\n2025-01-02,a,+1\n2025-01-03,b,up\n")
-    with pytest.raises(DataValidationError, match=r"bad.csv: line 3: direction must be \+1"):
+    bad.write_text(
+        "# rule: +1 up, -1 down\n#\ndate,label,direction\n2025-01-02,a,+1\n2025-01-03,b,up\n"
+    )
+    with pytest.raises(DataValidationError, match=r"bad.csv: line 5: direction must be \+1"):
         events_mod.load(bad)
     bad.write_text("date,label,direction\n2025-01-02,a,2\n")
     with pytest.raises(DataValidationError, match="line 2: direction must be"):
