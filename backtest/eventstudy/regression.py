@@ -162,7 +162,17 @@ def regress(
 
     Examples
     --------
-    >>> res.regress("car ~ C(category)", window=(0, 1), series="UST2Y")  # doctest: +SKIP
+    >>> from backtest.eventstudy import EventStudy
+    >>> idx = pd.bdate_range("2024-01-01", periods=300)
+    >>> levels = pd.DataFrame({"X": 3 + 0.01 * np.cumsum(np.sin(np.arange(300)))}, index=idx)
+    >>> ev = pd.DataFrame({
+    ...     "timestamp": [idx[i].tz_localize("America/New_York") for i in (200, 230, 260)],
+    ...     "label": ["a", "b", "c"], "surprise": [1.0, -0.5, 2.0]})
+    >>> res = EventStudy(event_window=(-1, 1)).run(
+    ...     levels, ev, kinds={"X": "yield"}, clocks={"X": ("America/New_York", "17:00")})
+    >>> fit = regress(res, "car ~ surprise", window=(0, 1), series="X")
+    >>> int(fit.nobs), list(fit.params.index)
+    (3, ['Intercept', 'surprise'])
     """
     if cov not in COV_TYPES:
         raise DataValidationError(

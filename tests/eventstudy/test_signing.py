@@ -264,3 +264,18 @@ def test_tariff_events_are_all_classified_or_explained():
     assert (ev["direction_reason"].str.len() > 0).all()
     groups = signing.event_groups(ev, "direction")
     assert list(groups) == ["+1", "-1"] and len(groups["-1"]) == 10
+
+
+def test_signed_percentile_ranks_among_history_signed_the_same_way(levels):
+    ev = make_events(levels.index, direction=DIRECTION)
+    study = EventStudy(model="raw", event_window=(-2, 3), estimation_window=EST)
+    signed = study.run(levels, ev).signed("direction")
+    d = bp_changes(levels, "A")
+    hist = d[1:]  # every one-day change of the series' history (raw changes)
+    react = signed.reactions(0, 0).set_index(["event", "series"])
+    for i in (0, 1):  # +1 and -1 events
+        change = DIRECTION[i] * d[POS[i]]
+        signed_hist = DIRECTION[i] * hist
+        by_hand = 100.0 * np.sum(signed_hist <= change + 1e-9) / len(hist)
+        assert react.loc[(f"e{i}", "A"), "change"] == pytest.approx(change, abs=1e-10)
+        assert react.loc[(f"e{i}", "A"), "percentile"] == pytest.approx(by_hand, abs=1e-9)
