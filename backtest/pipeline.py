@@ -338,13 +338,16 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
                     f"{where}: event_study.groups.{gname}[{i}]: {member!r} is not one of "
                     f"data.series {list(config.data.series)}"
                 )
+    event_columns: set[str] = set(events_mod.EVENT_COLUMNS)
     for i, file in enumerate(config.events.files):
         if not Path(file).is_file():
             raise ConfigError(f"{where}: events.files[{i}]: file not found: {file}")
         try:  # read now (small), so a bad row stops the run before any data is loaded
-            events_mod.load(file, timezone=config.events.timezone)
+            columns = events_mod.load(file, timezone=config.events.timezone).columns
         except BacktestError as exc:
             raise ConfigError(f"{where}: events.files[{i}]: {exc}") from None
+        event_columns.update(str(c) for c in columns)
+    _check_event_columns(es, event_columns, where)
     for i, sc in enumerate(config.strategies):
         at = f"{where}: strategies[{i}]"
         message = unknown(sc.series)
@@ -367,6 +370,24 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
                 sc.max_combinations,
                 where=f"{at}.sweep of {sc.name!r}",
                 limit_name=f"strategies[{i}].max_combinations: N, or null for none",
+            )
+
+
+def _check_event_columns(es: Any, columns: set[str], where: str) -> None:
+    """The events columns that sign_by, surprise_from and split_by name exist."""
+    made = {"sign"} if es.sign_by else set()
+    if es.surprise_from:
+        made.add("surprise")
+    wanted = [
+        ("sign_by", es.sign_by if es.sign_by in signing.SIGN_COLUMNS else None),
+        ("surprise_from", None if signing.reaction_series(es.surprise_from) else es.surprise_from),
+        ("split_by", es.split_by),
+    ]
+    for key, column in wanted:
+        if column is not None and column not in columns | made:
+            raise ConfigError(
+                f"{where}: event_study.{key}: the events have no {column!r} column; "
+                f"columns: {sorted(columns)}"
             )
 
 

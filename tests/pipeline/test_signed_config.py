@@ -72,6 +72,13 @@ def test_validate_config_names_unknown_series(tmp_path):
     cfg = load_config(config(tmp_path, "  sign_by: reaction:UST2X"))
     with pytest.raises(ConfigError, match=r"event_study.sign_by: .*UST2X"):
         validate_config(cfg)
+    cfg = load_config(config(tmp_path, "  split_by: size"))
+    with pytest.raises(ConfigError, match=r"event_study\.split_by: the events have no 'size'"):
+        validate_config(cfg)
+    cfg = load_config(config(tmp_path, "  sign_by: surprise"))
+    with pytest.raises(ConfigError, match=r"event_study\.sign_by: the events have no 'surprise'"):
+        validate_config(cfg)
+    validate_config(load_config(config(tmp_path, "  sign_by: direction\n  split_by: sign")))
     text = "  regressions:\n    - {formula: 'car ~ 1', series: [UST2Y]}"
     cfg = load_config(config(tmp_path, text))
     with pytest.raises(ConfigError, match=r"regressions\[0\].series\[0\]: 'UST2Y'"):
