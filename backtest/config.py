@@ -57,6 +57,14 @@ from backtest.eventstudy.design import (
 )
 from backtest.eventstudy.models import DEFAULT_MODEL, MARKET_MODELS, ModelName
 from backtest.eventstudy.policy import DEFAULT_DRAWS, TESTS, TestName
+from backtest.eventstudy.regression import DEFAULT_COV, CovType
+from backtest.eventstudy.signing import (
+    DEFAULT_SIGN_BY,
+    DEFAULT_SPLIT_BY,
+    DEFAULT_SURPRISE_FROM,
+    check_sign_by,
+    check_surprise_from,
+)
 from backtest.execution import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_CHUNK_SIZE,
@@ -202,6 +210,41 @@ class EventsConfig(_Model):
         return self
 
 
+class RegressionConfig(_Model):
+    """One cross-sectional regression of CARs (:meth:`EventStudyResult.regress`).
+
+    Parameters
+    ----------
+    formula : str
+        statsmodels formula with ``car`` on the left, e.g. ``car ~ C(category)``;
+        columns: ``car, series, day0`` and every events column.
+    window : [int, int]
+        CAR window (inside the event window).
+    series : list of str
+        Series whose CARs are regressed, pooled (one unit only); empty: every studied
+        series (which must then share a unit).
+    cov : {"HC3", "cluster", "nonrobust"}
+        Standard errors: HC3 (default), clustered by day-0 date, or classical.
+    """
+
+    formula: str
+    window: Window = (0, 1)
+    series: tuple[str, ...] = ()
+    cov: CovType = DEFAULT_COV
+
+    @field_validator("formula")
+    @classmethod
+    def _formula(cls, value: str) -> str:
+        if "~" not in value or not value.split("~")[0].strip() == "car":
+            raise ValueError(f"formula must read 'car ~ <terms>', got {value!r}")
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: Window) -> Window:
+        return _check_window(value, "window")
+
+
 class EventStudyConfig(_Model):
     """The event study: model, windows, tests and CAR tables (see :class:`EventStudy`).
 
@@ -243,6 +286,15 @@ class EventStudyConfig(_Model):
         Extra events files (read like ``events.files``) whose windows are dropped too.
     session_guard : int
         Near-close guard of day 0 in minutes (default 30; 0: plain rule).
+    sign_by : {null, "direction", "surprise", "reaction:<SERIES>"}
+        Sign the events before pooling (:class:`~backtest.eventstudy.EventStudy`).
+    surprise_from : {null, "<events column>", "reaction:<SERIES>"}
+        Fill the events' ``surprise`` column from a column or a series' day-0 change.
+    split_by : str, optional
+        An events column: the cross-event tests are also run per value of it
+        (e.g. ``direction``: the +1 events and the -1 events apart).
+    regressions : list of RegressionConfig
+        Cross-sectional regressions of CARs on event characteristics.
     """
 
     model: ModelName = DEFAULT_MODEL
@@ -262,6 +314,31 @@ class EventStudyConfig(_Model):
     estimation_exclude: EstimationExclude = DEFAULT_ESTIMATION_EXCLUDE
     exclude_events: tuple[str, ...] = ()
     session_guard: int = Field(default=DEFAULT_SESSION_GUARD, ge=0)
+    sign_by: str | None = DEFAULT_SIGN_BY
+    surprise_from: str | None = DEFAULT_SURPRISE_FROM
+    split_by: str | None = DEFAULT_SPLIT_BY
+    regressions: tuple[RegressionConfig, ...] = ()
+
+    @field_validator("sign_by")
+    @classmethod
+    def _sign_by(cls, value: str | None) -> str | None:
+        return check_sign_by(value)
+
+    @field_validator("surprise_from")
+    @classmethod
+    def _surprise_from(cls, value: str | None) -> str | None:
+        return check_surprise_from(value)
+
+    @model_validator(mode="after")
+    def _regression_windows(self) -> EventStudyConfig:
+        w0, w1 = self.event_window
+        for i, reg in enumerate(self.regressions):
+            if not (w0 <= reg.window[0] and reg.window[1] <= w1):
+                raise ValueError(
+                    f"regressions[{i}].window {list(reg.window)} is outside the event_window "
+                    f"{list(self.event_window)}"
+                )
+        return self
 
     @field_validator("estimation_window", "event_window")
     @classmethod

@@ -18,6 +18,9 @@ column         dtype                       meaning
 =============  ==========================  =============================================
 
 Extra columns of the input (``source``, ``decision`` ...) follow in input order.
+Two extra columns have a meaning and are checked: ``direction`` (``+1``, ``-1`` or
+blank for "no sign", read as float with NaN for blank) and ``surprise`` (a number or
+blank). The event study signs events by them (``EventStudy(sign_by=...)``).
 :func:`load` sorts rows by ``timestamp`` (ties keep file order); :func:`from_frame`
 keeps the order it is given. Both return a ``RangeIndex``.
 
@@ -51,6 +54,7 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "EVENT_COLUMNS",
     "FILE_FIELDS",
+    "SIGNED_COLUMNS",
     "from_frame",
     "from_records",
     "load",
@@ -65,6 +69,10 @@ EVENT_COLUMNS = ("event", "timestamp", "timezone", "date", "time_given", "label"
 #: dated on or after the local date as written); only its sort instant does. A row
 #: *with a time* and no zone from anywhere is an error, never read on this clock.
 DEFAULT_TIMEZONE = "America/New_York"
+
+#: Extra columns with a meaning, checked when present: ``direction`` (+1, -1 or blank)
+#: and ``surprise`` (a number or blank); see :func:`backtest.eventstudy.signing`.
+SIGNED_COLUMNS = ("direction", "surprise")
 
 #: Columns (CSV) or keys (YAML) of an event file with a meaning; others are kept as extras.
 FILE_FIELDS = ("id", "date", "time", "timezone", "label", "category")
@@ -141,7 +149,9 @@ def load(path: str | Path, *, timezone: str | None = None) -> pd.DataFrame:
         A ``.csv`` file with a header line and the columns ``date`` (``YYYY-MM-DD``)
         and ``label``, and optionally ``time`` (``HH:MM`` or ``HH:MM:SS``, 24-hour,
         empty when unknown), ``timezone`` (IANA name), ``category`` and ``id``; any
-        other column (``source`` ...) is kept. Or a ``.yaml``/``.yml`` file with an
+        other column (``source`` ...) is kept; lines before the header that start
+        with ``#`` are comments (e.g. the rule behind a ``direction`` column). Or a
+        ``.yaml``/``.yml`` file with an
         optional top-level ``timezone:`` (the file's default zone) and an ``events:``
         list of mappings with the same keys. ``time: 16:00`` needs no quotes.
     timezone : str, optional
@@ -370,6 +380,7 @@ def from_frame(frame: pd.DataFrame, *, where: str = "events") -> pd.DataFrame:
         for c in frame.columns
         if c not in ("event", "timestamp", "label", "category")
     }
+    extras = _signed_columns(extras, places, where)
     return _assemble(
         ids=ids,
         timestamps=stamps.tz_convert("UTC"),
@@ -475,6 +486,8 @@ def _read_csv(text: str, what: str) -> tuple[list[_Record], list[str]]:
             if not any(cell.strip() for cell in row):
                 continue  # blank line
             if header is None:
+                if row[0].lstrip().startswith("#"):
+                    continue  # a comment line before the header
                 header, header_line = [cell.strip() for cell in row], line
                 continue
             if len(row) != len(header):
@@ -758,6 +771,7 @@ def _build(
     ids = _generate_ids(given, dates)
     _check_unique(ids, [r.place for r in records], what)
     extra_columns = {name: _extra_column([r.fields.get(name) for r in records]) for name in extras}
+    extra_columns = _signed_columns(extra_columns, [r.place for r in records], what)
     return _assemble(
         ids=ids,
         timestamps=pd.DatetimeIndex(stamps),
@@ -783,6 +797,45 @@ def _extra_column(values: list[object]) -> pd.Series:
         raw = pd.Series([None if _is_missing(v) else v for v in values], dtype=object)
         return pd.to_numeric(raw)
     return pd.Series(["" if _is_missing(v) else str(v) for v in values], dtype=str)
+
+
+def _signed_columns(
+    extras: Mapping[str, pd.Series], places: list[str], where: str
+) -> dict[str, pd.Series]:
+    """Check and convert the ``direction`` and ``surprise`` columns (float, NaN = blank).
+
+    ``direction`` must be +1 or -1 (``"+1"``, ``1``, ``-1.0`` ...) or blank; ``surprise``
+    a finite number or blank. The error names the file or frame and the row.
+    """
+    out = dict(extras)
+    for name in SIGNED_COLUMNS:
+        if name not in out:
+            continue
+        values = []
+        for place, value in zip(places, out[name].tolist(), strict=True):
+            if _is_missing(value):
+                values.append(math.nan)
+                continue
+            number: float | None = None
+            if not isinstance(value, bool | np.bool_):
+                try:
+                    number = float(str(value).strip()) if isinstance(value, str) else float(value)
+                except (TypeError, ValueError):
+                    number = None
+            if name == "direction" and number not in (1.0, -1.0):
+                raise DataValidationError(
+                    f"{where}: {place}: direction must be +1 (e.g. escalation), -1 (e.g. "
+                    f"de-escalation) or blank (no sign: left out of signed pooling), got {value!r}"
+                )
+            if name == "surprise" and (number is None or not math.isfinite(number)):
+                raise DataValidationError(
+                    f"{where}: {place}: surprise must be a finite number (in the unit the "
+                    f"events file documents) or blank, got {value!r}"
+                )
+            assert number is not None
+            values.append(number)
+        out[name] = pd.Series(values, dtype="float64")
+    return out
 
 
 # Frames -------------------------------------------------------------------------------
@@ -914,7 +967,11 @@ def _from_canonical(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     ids = _text_column(frame["event"], places, where, "event")
     _check_unique(ids, places, where)
     if _has_canonical_dtypes(frame):  # already built by load/from_frame: keep it as is
-        return frame.reset_index(drop=True).copy()
+        out = frame.reset_index(drop=True).copy()
+        given_signs = {c: out[c] for c in SIGNED_COLUMNS if c in out.columns}
+        for name, values in _signed_columns(given_signs, places, where).items():
+            out[name] = values.to_numpy()
+        return out
     return _assemble(
         ids=ids,
         timestamps=utc,
@@ -923,7 +980,9 @@ def _from_canonical(frame: pd.DataFrame, where: str) -> pd.DataFrame:
         time_given=given.tolist(),
         labels=_text_column(frame["label"], places, where, "label"),
         categories=_optional_text(frame["category"]),
-        extras={str(c): frame[c] for c in frame.columns if c not in EVENT_COLUMNS},
+        extras=_signed_columns(
+            {str(c): frame[c] for c in frame.columns if c not in EVENT_COLUMNS}, places, where
+        ),
         sort=False,
     )
 

@@ -34,7 +34,8 @@ from backtest import data as data_mod
 from backtest import events as events_mod
 from backtest.config import RunConfig
 from backtest.errors import BacktestError, ConfigError, UnknownSeriesError
-from backtest.eventstudy import EventStudy, EventStudyResult
+from backtest.eventstudy import EventStudy, EventStudyResult, signing
+from backtest.eventstudy import regression as regression_mod
 from backtest.eventstudy.alignment import market_columns
 from backtest.eventstudy.models import MARKET_MODELS
 from backtest.execution import Executor, LocalExecutor
@@ -141,7 +142,11 @@ def run(
         )
     loader = data_mod.DataLoader(catalog, cache=cfg_data.cache_dir, offline=cfg_data.offline)
     regressors = [*market_columns(cfg_es.market), *cfg_es.factors]
-    names = list(dict.fromkeys([*cfg_data.series, *regressors, *_strategy_series(config)]))
+    names = list(
+        dict.fromkeys(
+            [*cfg_data.series, *regressors, *_strategy_series(config), *_reaction_series(cfg_es)]
+        )
+    )
     # Up to the config's end only: nothing later is downloaded, and a local copy that
     # reaches `end` means no network at all. History before `start` is kept (percentiles);
     # a series without observations in [start, end] is an error naming its dates.
@@ -196,6 +201,7 @@ def run(
                 "reactions": _records(reactions),
                 "tests": _records(tests),
                 "incomplete": _records(incomplete),
+                **_split(res, cfg_es, a, b, tables, key),
             }
         )
     strategies, equity = [], {}
@@ -249,6 +255,7 @@ def run(
             "units": res.units,
             "windows": windows,
             **_clock_records(res),
+            **_regressions(res, cfg_es),
         },
         "strategies": strategies,
     }
@@ -328,6 +335,18 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
                     f"{where}: event_study.market: key {key!r} is not one of data.series "
                     f"{list(config.data.series)} (or 'default')"
                 )
+    for spec_name in ("sign_by", "surprise_from"):
+        series = signing.reaction_series(getattr(es, spec_name))
+        message = None if series is None else unknown(series)
+        if message is not None:
+            raise ConfigError(f"{where}: event_study.{spec_name}: {message}")
+    for r, reg in enumerate(es.regressions):
+        for i, member in enumerate(reg.series):
+            if member not in config.data.series:
+                raise ConfigError(
+                    f"{where}: event_study.regressions[{r}].series[{i}]: {member!r} is not one "
+                    f"of data.series {list(config.data.series)}"
+                )
     for gname, members in es.groups.items():
         for i, member in enumerate(members):
             if member not in config.data.series:
@@ -342,13 +361,16 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
             events_mod.load(extra)
         except BacktestError as exc:
             raise ConfigError(f"{where}: event_study.exclude_events[{i}]: {exc}") from None
+    event_columns: set[str] = set(events_mod.EVENT_COLUMNS)
     for i, file in enumerate(config.events.files):
         if not Path(file).is_file():
             raise ConfigError(f"{where}: events.files[{i}]: file not found: {file}")
         try:  # read now (small), so a bad row stops the run before any data is loaded
-            events_mod.load(file, timezone=config.events.timezone)
+            columns = events_mod.load(file, timezone=config.events.timezone).columns
         except BacktestError as exc:
             raise ConfigError(f"{where}: events.files[{i}]: {exc}") from None
+        event_columns.update(str(c) for c in columns)
+    _check_event_columns(es, event_columns, where)
     for i, sc in enumerate(config.strategies):
         at = f"{where}: strategies[{i}]"
         message = unknown(sc.series)
@@ -372,6 +394,72 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
                 where=f"{at}.sweep of {sc.name!r}",
                 limit_name=f"strategies[{i}].max_combinations: N, or null for none",
             )
+
+
+def _check_event_columns(es: Any, columns: set[str], where: str) -> None:
+    """The events columns that sign_by, surprise_from and split_by name exist."""
+    made = {"sign"} if es.sign_by else set()
+    if es.surprise_from:
+        made.add("surprise")
+    wanted = [
+        ("sign_by", es.sign_by if es.sign_by in signing.SIGN_COLUMNS else None),
+        ("surprise_from", None if signing.reaction_series(es.surprise_from) else es.surprise_from),
+        ("split_by", es.split_by),
+    ]
+    for key, column in wanted:
+        if column is not None and column not in columns | made:
+            raise ConfigError(
+                f"{where}: event_study.{key}: the events have no {column!r} column; "
+                f"columns: {sorted(columns)}"
+            )
+
+
+def _reaction_series(cfg_es: Any) -> list[str]:
+    """Series that sign the events or give their surprise (``reaction:<SERIES>``)."""
+    found = (signing.reaction_series(v) for v in (cfg_es.sign_by, cfg_es.surprise_from))
+    return [x for x in found if x is not None]
+
+
+def _split(
+    res: EventStudyResult,
+    cfg_es: Any,
+    a: int,
+    b: int,
+    tables: dict[str, pd.DataFrame],
+    key: str,
+) -> dict[str, Any]:
+    """The cross-event tests per value of ``event_study.split_by`` (empty without it)."""
+    column = cfg_es.split_by
+    if column is None:
+        return {}
+    groups = signing.event_groups(res.events, column, where="event_study.split_by")
+    out, frames = [], []
+    for value, ids in groups.items():
+        tests = res.tests(
+            a, b, groups=cfg_es.groups, draws=cfg_es.bootstrap_draws, seed=cfg_es.seed, events=ids
+        )
+        tests = tests[tests["test"].isin(cfg_es.tests)].reset_index(drop=True)
+        out.append({"column": column, "value": value, "events": ids, "tests": _records(tests)})
+        frames.append(tests.assign(**{column: value}))
+    if frames:
+        tables[f"tests_{key}_by_{column}"] = pd.concat(frames, ignore_index=True)
+    return {"split": out}
+
+
+def _regressions(res: EventStudyResult, cfg_es: Any) -> dict[str, Any]:
+    """Fitted ``event_study.regressions`` as JSON records (empty without any)."""
+    if not cfg_es.regressions:
+        return {}
+    out = []
+    for reg in cfg_es.regressions:
+        series = list(reg.series) or list(res.series)
+        fit = res.regress(reg.formula, reg.window, series=series, cov=reg.cov)
+        out.append(
+            regression_mod.summarize(
+                fit, formula=reg.formula, window=reg.window, series=series, cov=reg.cov
+            )
+        )
+    return {"regressions": out}
 
 
 def _per_task(tasks: TaskProgress | None, stage: str) -> Callable[[int, int], None] | None:

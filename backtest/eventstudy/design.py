@@ -68,6 +68,14 @@ class StudyDesign:
         Number of events of the extra calendars used for that exclusion.
     session_guard : int
         Near-close guard of day 0, in minutes.
+    sign_by : str, optional
+        How the events were signed (``"direction"``, ``"surprise"``,
+        ``"reaction:<SERIES>"``; :mod:`backtest.eventstudy.signing`); None: unsigned.
+    surprise_from : str, optional
+        Where the events' ``surprise`` column came from (an events column or
+        ``"reaction:<SERIES>"``); None: as given.
+    signing : str, optional
+        The sentence that says how the CARs are signed (shown in the reports).
 
     Notes
     -----
@@ -99,6 +107,9 @@ class StudyDesign:
     estimation_exclude: str = DEFAULT_ESTIMATION_EXCLUDE
     exclude_events: int = 0
     session_guard: int = DEFAULT_SESSION_GUARD
+    sign_by: str | None = None
+    surprise_from: str | None = None
+    signing: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
@@ -140,4 +151,7 @@ class StudyDesign:
             "estimation_exclude": self.estimation_exclude,
             "exclude_events": self.exclude_events,
             "session_guard": self.session_guard,
+            "sign_by": self.sign_by,
+            "surprise_from": self.surprise_from,
+            "signing": self.signing,
         }

@@ -91,6 +91,10 @@ class Panel:
         k = self.k_series[None, :] if self.k_series is not None else self.k
         return self.nobs - k
 
+    # (E,) sign of each event (+1/-1) of a signed study (eventstudy/signing.py), else None:
+    # the event-window arrays are already signed, the estimation residuals are signed here.
+    sign: np.ndarray | None = None
+
     def residuals(self) -> np.ndarray:
         """Estimation-window residuals ``(E, S, L0)``, NaN on unusable days.
 
@@ -106,6 +110,8 @@ class Panel:
             c = 1
         for i in range(x.shape[0]):
             resid -= x[i] * self.beta[..., c + i, None]
+        if self.sign is not None:
+            resid *= self.sign[:, None, None]
         return resid
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -41,7 +41,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats as sps
 
 from backtest.errors import DataValidationError
-from backtest.eventstudy import policy
+from backtest.eventstudy import policy, signing
 from backtest.eventstudy import stats as st
 from backtest.eventstudy.design import StudyDesign
 from backtest.eventstudy.panel import Panel
@@ -186,6 +186,11 @@ class EventStudyResult:
                 for ev, row in self.day0.iterrows()
             },
             "exclusions": self.exclusions.to_dict(orient="records"),
+            **(
+                {"signs": dict(zip(self.event_ids, self._p.sign.tolist(), strict=True))}
+                if self._p.sign is not None
+                else {}
+            ),
         }
 
     @cached_property
@@ -556,6 +561,9 @@ class EventStudyResult:
         for j, name in enumerate(self._series):
             hist = _rolling_sums(p.history[name], length)
             pct[:, j] = _percentile(win.change[:, j], hist)
+            if p.sign is not None:  # a signed change ranks among history signed the same way
+                neg = p.sign < 0
+                pct[neg, j] = _percentile(win.change[neg, j], -hist)
         bhar = self._bhar(win)
         inc = p.included
         e, s = np.nonzero(inc)
@@ -650,6 +658,7 @@ class EventStudyResult:
         groups: Mapping[str, Sequence[str]] | None = None,
         draws: int = DEFAULT_DRAWS,
         seed: int = 0,
+        events: Sequence[str] | np.ndarray | pd.Series | None = None,
     ) -> pd.DataFrame:
         """Cross-event tests of the CAR over `start`..`end`.
 
@@ -667,6 +676,10 @@ class EventStudyResult:
             Resampling draws of the ``bootstrap`` test.
         seed : int
             Seed of the resampling.
+        events : sequence of str or boolean array, optional
+            Test only these events (ids, or a mask over :attr:`event_ids`), e.g. one
+            group of events: ``res.tests(0, 1, events=res.events["direction"] == 1)``
+            (a config's ``event_study.split_by``). Default: every event.
 
         Returns
         -------
@@ -694,9 +707,14 @@ class EventStudyResult:
         """
         win = self._window(start, end)
         E = self._p.included.shape[0]
+        chosen = (
+            list(range(E))
+            if events is None
+            else np.flatnonzero(signing.event_mask(self.event_ids, events)).tolist()
+        )
         rows: list[dict[str, Any]] = []
         for j, name in enumerate(self._series):
-            rows += self._group_tests(name, [(i, j) for i in range(E)], win, draws=draws, seed=seed)
+            rows += self._group_tests(name, [(i, j) for i in chosen], win, draws=draws, seed=seed)
         for gname, members in (groups or {}).items():
             bad = [m for m in members if m not in self._series]
             if bad:
@@ -704,8 +722,13 @@ class EventStudyResult:
                     f"tests: group {gname!r} names unknown series {bad}; studied: "
                     f"{list(self._series)}"
                 )
-            pairs = [(i, self._series.index(m)) for m in members for i in range(E)]
+            pairs = [(i, self._series.index(m)) for m in members for i in chosen]
             rows += self._group_tests(gname, pairs, win, draws=draws, seed=seed)
+        if self._design.sign_by is not None:  # every row says the CARs are signed
+            for row in rows:
+                row["note"] = f"CARs signed by {self._design.sign_by}" + (
+                    f"; {row['note']}" if row["note"] else ""
+                )
         return pd.DataFrame(rows, columns=list(_TEST_COLUMNS))
 
     def pair_tests(
@@ -865,6 +888,122 @@ class EventStudyResult:
             )
         return out
 
+    # Signed pooling and cross-sectional regressions ---------------------------------------------
+    def signed(
+        self, by: str | Mapping[str, float] | pd.Series = "direction", *, name: str | None = None
+    ) -> EventStudyResult:
+        """Return the result with each event's changes multiplied by its sign.
+
+        The actual, normal and abnormal changes of each event's window and its
+        estimation-window residuals are multiplied by the event's sign (+1 / -1), so
+        the CAR tables, the AAR and every cross-event test (t, Patell, BMP,
+        Kolari-Pynnonen, Corrado, sign, ...) run on signed changes. Events without a
+        sign (0, NaN, blank) are excluded, with the reason in :attr:`exclusions`. The
+        fitted model (:attr:`parameters`) is that of the unsigned changes; the
+        ``percentile`` of a signed change ranks it among the history signed the same
+        way, and ``bhar`` is that of the signed (for -1: short) position.
+
+        Parameters
+        ----------
+        by : str or mapping of str to float
+            An events column (``"direction"``: +1/-1/blank; ``"surprise"`` or any
+            numeric column: its sign), or ``{event id: sign}`` (events not named have
+            no sign). :class:`~backtest.eventstudy.EventStudy` calls this for its
+            ``sign_by``, including ``"reaction:<SERIES>"`` (it computes the signs).
+        name : str, optional
+            How the signs were chosen, as recorded in ``design.sign_by`` (default
+            `by` when it is a column, else ``"given signs"``).
+
+        Returns
+        -------
+        EventStudyResult
+            A new result; the events gain a ``sign`` column, ``design.sign_by`` and
+            ``design.signing`` say how the result was signed, and the notes repeat it.
+
+        Raises
+        ------
+        backtest.errors.DataValidationError
+            The result is already signed; an unknown column or event id; a column
+            that is not numeric.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from backtest.eventstudy import EventStudy
+        >>> idx = pd.bdate_range("2024-01-01", periods=300)
+        >>> levels = pd.DataFrame({"X": 100 + np.cumsum(np.sin(np.arange(300)))}, index=idx)
+        >>> ev = pd.DataFrame({"timestamp": [idx[200].tz_localize("America/New_York"),
+        ...                                  idx[250].tz_localize("America/New_York")],
+        ...                    "label": ["up", "down"], "direction": [1, -1]})
+        >>> res = EventStudy(event_window=(-1, 1)).run(levels, ev, kinds={"X": "yield"},
+        ...                                           clocks={"X": ("America/New_York", "17:00")})
+        >>> signed = res.signed("direction")
+        >>> bool(np.allclose(signed.car(0, 0)["X"], res.car(0, 0)["X"] * [1, -1]))
+        True
+        """
+        if self._p.sign is not None:
+            raise DataValidationError(
+                f"signed: this result is already signed ({self._design.sign_by}); sign the "
+                "unsigned result instead"
+            )
+        sign = signing.signs_for(self.event_ids, self._events, by)
+        label = name or (by if isinstance(by, str) else "given signs")
+        p = self._p
+        ok = np.isfinite(sign)
+        s3 = sign[:, None, None]
+        reasons = p.reasons.astype(object)
+        reasons[p.included & ~ok[:, None]] = (
+            f"no sign ({label} is 0 or blank): left out of signed pooling"
+        )
+        panel = replace(
+            p,
+            actual=p.actual * s3,
+            normal=p.normal * s3,
+            abnormal=p.abnormal * s3,
+            included=p.included & ok[:, None],
+            reasons=reasons.astype(str),
+            sign=sign,
+        )
+        text = signing.sign_description(label, sign)
+        return self._derived(
+            panel=panel,
+            design=replace(self._design, sign_by=label, signing=text),
+            events=self._events.assign(sign=sign),
+            notes=(*self._notes, text),
+        )
+
+    def _derived(self, **changes: Any) -> EventStudyResult:
+        """A new result with the constructor's inputs of this one, some replaced."""
+        new = object.__new__(type(self))
+        for attr in EventStudyResult.__annotations__:
+            if attr in self.__dict__:
+                object.__setattr__(new, attr, self.__dict__[attr])
+        for key, value in changes.items():
+            object.__setattr__(new, f"_{key}" if key != "panel" else "_p", value)
+        return new
+
+    def regress(
+        self,
+        formula: str,
+        window: tuple[int, int] = (0, 1),
+        *,
+        series: str | Sequence[str] | None = None,
+        cov: str = "HC3",
+    ) -> Any:
+        """Cross-sectional regression of CARs on event characteristics (statsmodels OLS).
+
+        See :func:`backtest.eventstudy.regression.regress` (this method calls it with
+        this result).
+
+        Returns
+        -------
+        statsmodels.regression.linear_model.RegressionResultsWrapper
+            ``summary()``, ``params``, ``bse``, ``pvalues``, ``nobs``, ...
+        """
+        from backtest.eventstudy.regression import regress
+
+        return regress(self, formula, window, series=series, cov=cov)
+
     # Display ------------------------------------------------------------------------------------
     def summary(self, start: int = 0, end: int | None = None) -> str:
         """Return a readable text summary of the CAR over `start`..`end` (default to the end).
@@ -883,6 +1022,7 @@ class EventStudyResult:
             f"{len(self._events)} events x {len(self._series)} series; "
             f"{int((~self._p.included).sum())} pairs excluded",
             self._clock_line(),
+            *([self._design.signing] if self._design.signing else []),
             "",
         ]
         react = self.reactions(start, end)

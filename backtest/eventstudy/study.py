@@ -22,6 +22,7 @@ from backtest.data import reactions as data_reactions
 from backtest.data.catalog import builtin_catalog
 from backtest.data.validate import check_levels
 from backtest.errors import DataValidationError, RegressorLeftOutWarning
+from backtest.eventstudy import signing
 from backtest.eventstudy.alignment import (
     DEFAULT_DIMSON_LAGS,
     DEFAULT_ESTIMATION_EXCLUDE,
@@ -94,6 +95,10 @@ class StudySettings(Protocol):
     def exclude_events(self) -> tuple[str, ...]: ...
     @property
     def session_guard(self) -> int: ...
+    @property
+    def sign_by(self) -> str | None: ...
+    @property
+    def surprise_from(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,19 @@ class EventStudy:
         whose first later observation of a series is taken within the guard
         (observation instant <= event + guard) takes the next observation as day 0;
         :attr:`EventStudyResult.guarded` flags those pairs.
+    sign_by : {None, "direction", "surprise", "reaction:<SERIES>"}
+        Sign each event (+1/-1) and multiply its changes and estimation residuals by
+        it, so pooled CAARs and every cross-event test run on signed changes
+        (:meth:`EventStudyResult.signed`, :mod:`backtest.eventstudy.signing`):
+        by the events' ``direction`` column, by the sign of their ``surprise``, or by
+        the sign of SERIES' own day-0 change (market-implied surprise; SERIES must be
+        a column of `levels` and is left out of the study, since its signed day-0
+        change is positive by construction). Events without a sign are excluded.
+        Default None: unsigned.
+    surprise_from : {None, "<column>", "reaction:<SERIES>"}
+        Fill the events' ``surprise`` column from another events column, or with
+        SERIES' day-0 change (in its unit: bp for yields), for ``sign_by="surprise"``
+        and for :meth:`EventStudyResult.regress`. Default None: as given.
 
     Notes
     -----
@@ -215,6 +233,8 @@ class EventStudy:
     estimation_exclude: str = DEFAULT_ESTIMATION_EXCLUDE
     exclude_events: pd.DataFrame | None = field(default=None, compare=False)
     session_guard: int = DEFAULT_SESSION_GUARD
+    sign_by: str | None = signing.DEFAULT_SIGN_BY
+    surprise_from: str | None = signing.DEFAULT_SURPRISE_FROM
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
@@ -260,6 +280,8 @@ class EventStudy:
                 f"min_estimation={self.min_estimation} exceeds the {e1 - e0 + 1} days of "
                 f"estimation_window {self.estimation_window}"
             )
+        signing.check_sign_by(self.sign_by)
+        signing.check_surprise_from(self.surprise_from)
 
     def _check_clock_options(self) -> None:
         """Validate market_alignment, dimson_lags, estimation_exclude, session_guard."""
@@ -342,6 +364,8 @@ class EventStudy:
             estimation_exclude=config.estimation_exclude,
             exclude_events=extra,
             session_guard=config.session_guard,
+            sign_by=config.sign_by,
+            surprise_from=config.surprise_from,
         )
 
     @property
@@ -442,6 +466,16 @@ class EventStudy:
             )
             notes.append(note)
             warnings.warn(note, RegressorLeftOutWarning, stacklevel=2)
+        signer = self._signer
+        if signer is not None and signer in names:
+            names = tuple(n for n in names if n != signer)
+            note = (
+                f"{signer} left out of the study: the events are signed by its own day-0 "
+                "change, so its signed day-0 change is positive by construction"
+            )
+            notes.append(note)
+            if self.series is not None:
+                warnings.warn(note, RegressorLeftOutWarning, stacklevel=2)
         unknown = [n for n in names if n not in levels.columns]
         if unknown:
             raise DataValidationError(
@@ -466,6 +500,14 @@ class EventStudy:
             if self.model in MARKET_MODELS
             else {}
         )
+        moves = {
+            x: self._day0_change(levels, ev, x, kinds, clocks)
+            for x in dict.fromkeys(
+                signing.reaction_series(v) for v in (self.sign_by, self.surprise_from)
+            )
+            if x is not None
+        }
+        ev = self._with_surprise(ev, moves)
         if executor is None or len(names) <= block_size:
             panel = self._panel(levels, changes, ev, names, clocks, mkinds, extra)
         else:
@@ -501,8 +543,9 @@ class EventStudy:
             estimation_exclude=self.estimation_exclude,
             exclude_events=len(extra) if extra is not None else 0,
             session_guard=self.session_guard,
+            surprise_from=self.surprise_from,
         )
-        return EventStudyResult(
+        result = EventStudyResult(
             design=design,
             events=ev,
             series=tuple(names),
@@ -512,6 +555,76 @@ class EventStudy:
             provenance=dict(levels.attrs.get("backtest", {}).get("series", {})),
             notes=tuple(notes),
         )
+        if self.sign_by is None:
+            return result
+        x = signing.reaction_series(self.sign_by)
+        by: str | dict[str, float] = (
+            self.sign_by
+            if x is None
+            else dict(zip(result.event_ids, moves[x].tolist(), strict=True))
+        )
+        return result.signed(by, name=self.sign_by)
+
+    # Signing ----------------------------------------------------------------------
+    @property
+    def _signer(self) -> str | None:
+        """The series whose own day-0 change signs the events, if any."""
+        x = signing.reaction_series(self.sign_by)
+        if x is None and self.sign_by == "surprise":
+            x = signing.reaction_series(self.surprise_from)
+        return x
+
+    def _day0_change(
+        self,
+        levels: pd.DataFrame,
+        ev: pd.DataFrame,
+        name: str,
+        kinds: Mapping[str, str] | None,
+        clocks: Mapping[str, tuple[str, str | dt.time]] | None,
+    ) -> np.ndarray:
+        """Each event's day-0 change of `name` (its own session-aware day 0, its unit)."""
+        if name not in levels.columns:
+            raise DataValidationError(
+                f"reaction:{name} (sign_by / surprise_from): levels has no column {name!r}; "
+                f"columns: {list(levels.columns)}"
+            )
+        check_levels(levels, where=f"EventStudy.run (reaction:{name})", columns=[name])
+        changes = data_reactions(levels[[name]], kinds)
+        probe = replace(
+            self,
+            model="raw",
+            market=None,
+            factors=(),
+            estimation_window=(-2, -1),
+            event_window=(0, 0),
+            min_estimation=1,
+            series=(name,),
+            sign_by=None,
+            surprise_from=None,
+            estimation_exclude="none",
+            exclude_events=None,
+        )
+        panel = probe._panel(levels, changes, ev, [name], clocks)
+        pos = panel.day0_pos[:, 0]
+        move = panel.actual[:, 0, 0].copy()
+        move[(pos <= 0) | (pos >= panel.lengths[0])] = np.nan
+        return move
+
+    def _with_surprise(self, ev: pd.DataFrame, moves: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """The events with their ``surprise`` column filled as ``surprise_from`` says."""
+        source = self.surprise_from
+        if source is None:
+            if self.sign_by == "surprise" and "surprise" not in ev.columns:
+                raise DataValidationError(
+                    "sign_by='surprise' needs a 'surprise' column in the events, or "
+                    "surprise_from=<column> / 'reaction:<SERIES>'"
+                )
+            return ev
+        x = signing.reaction_series(source)
+        if x is not None:
+            return ev.assign(surprise=moves[x])
+        signing.signs_from_column(ev, source, where=f"surprise_from={source!r}")
+        return ev.assign(surprise=pd.to_numeric(ev[source], errors="coerce").astype("float64"))
 
     # ------------------------------------------------------------------------------
     def _panel(

@@ -53,6 +53,7 @@ from backtest.report.formatting import (
     window_text,
 )
 from backtest.report.markdown import INCOMPLETE_MARK, fmt_change, headline_notes, stars
+from backtest.report.signed import html_sections, signing_sentence
 from backtest.report.strategies import strategies_section
 from backtest.report.tables import escape as _e
 from backtest.report.tables import table as _table
@@ -141,6 +142,7 @@ def render_html(run_dir: Path) -> str:
     body += _heatmap_section(res, figure)
     body += _reactions_section(res)
     body += _tests_section(res)
+    body += html_sections(res)
     body += _events_section(res)
     body += _clock_section(res)
     body += _exclusions_section(res)
@@ -315,12 +317,20 @@ def _header(res: Mapping[str, Any]) -> str:
     ]
     if run.get("config_file"):
         facts.append(("config", Path(run["config_file"]).name))
+    if signing_sentence(res):
+        facts.append(("signed", str(signing_sentence(res))))
     nav = [
         ("timeline", "Event timeline"),
         ("car", "CAR paths"),
         ("heatmap", "Headline heatmap"),
         ("reactions", "Reactions"),
         ("tests", "Cross-event tests"),
+        *(
+            [("groups", "Groups of events")]
+            if any(w.get("split") for w in res["event_study"]["windows"])
+            else []
+        ),
+        *([("regressions", "Regressions")] if res["event_study"].get("regressions") else []),
         ("events", "Events"),
         ("exclusions", "Exclusions"),
         ("data", "Data"),

@@ -14,6 +14,7 @@ from backtest.report.clock import (
     guarded_pairs,
     market_text,
 )
+from backtest.report.signed import markdown_sections, signing_sentence
 
 __all__ = ["INCOMPLETE_MARK", "headline_notes", "headline_table", "render_markdown", "stars"]
 
@@ -158,6 +159,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         f"{len(design['series'])} series. Changes: bp for yields, % log returns for FX and "
         "indices. Marks: \\*\\*\\* p<0.01, \\*\\* p<0.05, \\* p<0.10 (per-event t test).",
         "",
+        *([f"**{text(signing_sentence(results))}.**", ""] if signing_sentence(results) else []),
         f"## Cumulative abnormal change, days {a:+d} to {b:+d}",
         "",
     ]
@@ -215,6 +217,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
                 "",
                 "Windows not complete in the data are left out of these tests (see Excluded).",
             ]
+    out += markdown_sections(results)
     excl = [{**x, "window": "all"} for x in design.get("exclusions") or []]
     for window in es["windows"]:
         a, b = window["window"]

@@ -67,6 +67,67 @@ TARIFF_ROWS: tuple[tuple[str, str, str], ...] = (
     ("2025-10-30", "busan_trump_xi", SEOUL),
 )
 
+#: Direction of each tariff event (issue 13): a judgement from the row's own label and
+#: sources, added here (not in the shared calendar). The rule:
+#:   +1 escalation: new tariffs announced, signed or threatened, tariffs taking effect,
+#:      retaliation, and a court order that keeps tariffs in force;
+#:   -1 de-escalation: pauses, postponements and delays, trade deals that cut or cap
+#:      rates, and court rulings against tariffs;
+#:   "" (blank) no sign: the event is not a change of tariffs (excluded from signed
+#:      pooling, with the reason recorded by the event study).
+#: Mixed rows are classified by the tariff change their label leads with; the reason
+#: says so. ``direction_reason`` quotes the label words the call rests on; the sources
+#: are the row's ``source`` column.
+DIRECTION_RULE = (
+    "2025 US tariff events; see SOURCES.md. Written by convert.py: do not edit by hand.",
+    "direction: a judgement from each row's label and sources (convert.py TARIFF_DIRECTIONS).",
+    "+1 escalation: tariffs announced, signed or threatened; tariffs taking effect;",
+    "   retaliation; a court order that keeps tariffs in force.",
+    "-1 de-escalation: pauses, postponements, delays; deals that cut or cap rates;",
+    "   court rulings against tariffs.",
+    "blank: not a change of tariffs; excluded from signed pooling (EventStudy sign_by).",
+    "Mixed rows follow the change the label leads with; direction_reason says so.",
+)
+TARIFF_DIRECTIONS: dict[str, tuple[str, str]] = {
+    "ieepa_orders_signed": ("+1", "announcement: orders signed for +25%/+10% tariffs"),
+    "canada_mexico_postponed": ("-1", "pause: Canada and Mexico tariffs postponed 30 days"),
+    "china_10pct_effective": ("+1", "effective date: additional 10% on China takes effect"),
+    "steel_aluminium_232": ("+1", "announcement: 25% on all steel and aluminium, no exemptions"),
+    "reciprocal_memo": ("+1", "announcement: reciprocal tariff plans ordered"),
+    "canada_mexico_effective": ("+1", "effective date: 25% on Canada and Mexico; China doubled"),
+    "steel_aluminium_effective": ("+1", "effective date: Section 232 tariffs take effect"),
+    "auto_tariff_announced": ("+1", "announcement: 25% tariff on imported cars and light trucks"),
+    "liberation_day": ("+1", "announcement: reciprocal tariffs, 10% baseline, China +34%"),
+    "auto_tariff_effective": ("+1", "effective date: 25% auto import tariffs take effect"),
+    "china_retaliation_34pct": ("+1", "retaliation: China 34% on all US goods"),
+    "baseline_10pct_effective": ("+1", "effective date: 10% universal baseline takes effect"),
+    "reciprocal_rates_effective": ("+1", "effective date: country-specific reciprocal tariffs"),
+    "pause_90d": (
+        "-1",
+        "pause: 90-day pause of reciprocal tariffs for most countries (mixed: China raised "
+        "to 125%; classified by the pause the label leads with)",
+    ),
+    "kato_treasuries": ("", "no sign: a comment on tariff talks, not a change of tariffs"),
+    "us_uk_deal": ("-1", "deal: US-UK trade deal"),
+    "geneva_us_china": ("-1", "deal: reciprocal tariffs cut for 90 days (145%->30%)"),
+    "eu_50pct_threat": ("+1", "threat: 50% tariff on EU goods recommended"),
+    "eu_50pct_delay": ("-1", "delay: EU 50% tariff delayed to 2025-07-09"),
+    "cit_ieepa_ruling": ("-1", "court ruling against tariffs: IEEPA tariffs unlawful, enjoined"),
+    "cafc_admin_stay": ("+1", "court keeps tariffs in force: stay, IEEPA tariffs remain"),
+    "letters_japan_korea": (
+        "+1",
+        "threat: letters set 25% on Japan and South Korea (mixed: July 9 deadline delayed "
+        "to Aug 1; classified by the new rates the label leads with)",
+    ),
+    "us_japan_deal": ("-1", "deal: US-Japan trade deal, 15% reciprocal tariff"),
+    "us_eu_turnberry": ("-1", "deal: US-EU framework, 15% on most EU goods"),
+    "reciprocal_rates_eo": ("+1", "announcement: executive order on reciprocal rates 10-41%"),
+    "revised_rates_effective": ("+1", "effective date: revised reciprocal rates take effect"),
+    "cafc_en_banc_ruling": ("-1", "court ruling against tariffs: most IEEPA tariffs unlawful"),
+    "china_100pct_threat": ("+1", "threat: additional 100% tariff on China"),
+    "busan_trump_xi": ("-1", "deal: fentanyl tariff cut 20%->10%"),
+}
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -77,8 +138,11 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def _write(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+def _write(
+    path: Path, header: list[str], rows: list[dict[str, str]], comments: tuple[str, ...] = ()
+) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
+        handle.writelines(f"# {line}\n".rstrip() + "\n" for line in comments)
         writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
@@ -117,9 +181,16 @@ def convert_tariffs(source: Path, out: Path) -> None:
                 "label": row["label"],
                 "category": row["category"],
                 "source": row["source"],
+                "direction": TARIFF_DIRECTIONS[event_id][0],
+                "direction_reason": TARIFF_DIRECTIONS[event_id][1],
             }
         )
-    _write(out / "tariffs_2025.csv", list(COLUMNS), converted)
+    _write(
+        out / "tariffs_2025.csv",
+        [*COLUMNS, "direction", "direction_reason"],
+        converted,
+        DIRECTION_RULE,
+    )
 
 
 def convert_fomc(source: Path, out: Path) -> None:
