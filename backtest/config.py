@@ -199,7 +199,7 @@ class EventStudyConfig(_Model):
 
     Parameters
     ----------
-    model : {"raw", "constant_mean", "market", "market_adjusted", "factor"}
+    model : {"raw", "constant_mean", "market", "market_adjusted", "factor", "garch"}
         Model of normal behaviour; default ``raw`` (zero expected change), as in
         :class:`~backtest.eventstudy.EventStudy`, whose Notes say why.
     market : str, optional

@@ -75,6 +75,9 @@ class Panel:
     lengths: np.ndarray  # (S,)
     # (S, 2) first and one-past-last position with every model input: the series' data
     span: np.ndarray
+    # (E, S, L0) in-sample conditional sd of the estimation residuals of a conditional
+    # variance model (``garch``, see garch.py); None for the OLS models.
+    cond_sd: np.ndarray | None = None
 
     def residuals(self) -> np.ndarray:
         """Estimation-window residuals ``(E, S, L0)``, NaN on unusable days.
@@ -138,4 +141,5 @@ def concat_series(panels: list[Panel]) -> Panel:
         constant=first.constant,
         lengths=np.concatenate([p.lengths for p in panels]),
         span=np.concatenate([p.span for p in panels], axis=0),
+        cond_sd=None if first.cond_sd is None else cat("cond_sd"),
     )
