@@ -222,6 +222,11 @@ class EventStudyConfig(_Model):
         Pooled groups of series for the cross-event tests.
     bootstrap_draws, seed : int
         Resampling of the bootstrap test (fixed seed: runs are reproducible).
+    volatility : bool or list of [int, int]
+        Abnormal-volatility tests (variance ratio per event, Savickas-style
+        cross-sectional test per series and group; :mod:`backtest.eventstudy.volatility`):
+        ``true`` over every CAR window of `windows`, or a list of windows of their
+        own; default ``false`` (none).
     """
 
     model: ModelName = DEFAULT_MODEL
@@ -236,6 +241,7 @@ class EventStudyConfig(_Model):
     groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     bootstrap_draws: int = Field(default=DEFAULT_DRAWS, ge=99)
     seed: int = 0
+    volatility: bool | tuple[Window, ...] = False
 
     @field_validator("estimation_window", "event_window")
     @classmethod
@@ -268,7 +274,24 @@ class EventStudyConfig(_Model):
             raise ValueError(f"model {self.model!r} needs a market series (market: SPX)")
         if self.model == "factor" and not self.factors:
             raise ValueError("model 'factor' needs factors: [...]")
+        if not isinstance(self.volatility, bool):
+            if not self.volatility:
+                raise ValueError("volatility: give true, false or at least one window [[0, 0]]")
+            for w in self.volatility:
+                _check_window(w, "each volatility window")
+                if not (w0 <= w[0] and w[1] <= w1):
+                    raise ValueError(
+                        f"volatility window {list(w)} is outside the event_window "
+                        f"{list(self.event_window)}"
+                    )
         return self
+
+    @property
+    def volatility_windows(self) -> tuple[Window, ...]:
+        """Windows of the abnormal-volatility tests: none, the CAR windows, or their own."""
+        if isinstance(self.volatility, bool):
+            return self.windows if self.volatility else ()
+        return self.volatility
 
 
 class ValidationConfig(_Model):

@@ -196,6 +196,16 @@ def run(
                 "incomplete": _records(incomplete),
             }
         )
+    volatility = []
+    for a, b in cfg_es.volatility_windows:
+        key = _window_key(a, b)
+        vol_tests = res.volatility_tests(a, b, groups=cfg_es.groups)
+        ratios = res.variance_ratios(a, b)
+        tables[f"volatility_{key}"] = vol_tests
+        tables[f"variance_ratios_{key}"] = ratios
+        volatility.append(
+            {"window": [a, b], "tests": _records(vol_tests), "variance_ratios": _records(ratios)}
+        )
     strategies, equity = [], {}
     for i, sc in enumerate(config.strategies):
         stage = f"strategy {sc.name}"
@@ -246,6 +256,7 @@ def run(
             "design": res.describe(),
             "units": res.units,
             "windows": windows,
+            **({"volatility": volatility} if volatility else {}),
         },
         "strategies": strategies,
     }

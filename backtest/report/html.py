@@ -48,6 +48,7 @@ from backtest.report.markdown import INCOMPLETE_MARK, fmt_change, headline_notes
 from backtest.report.strategies import strategies_section
 from backtest.report.tables import escape as _e
 from backtest.report.tables import table as _table
+from backtest.report.volatility import html_section as volatility_section
 
 # car_paths lives in .figures; it stays importable from here, where it was first.
 __all__ = ["car_paths", "render_html"]
@@ -133,6 +134,7 @@ def render_html(run_dir: Path) -> str:
     body += _heatmap_section(res, figure)
     body += _reactions_section(res)
     body += _tests_section(res)
+    body += volatility_section(res)
     body += _events_section(res)
     body += _exclusions_section(res)
     body += _data_section(res)
@@ -312,6 +314,7 @@ def _header(res: Mapping[str, Any]) -> str:
         ("heatmap", "Headline heatmap"),
         ("reactions", "Reactions"),
         ("tests", "Cross-event tests"),
+        *([("volatility", "Abnormal volatility")] if res["event_study"].get("volatility") else []),
         ("events", "Events"),
         ("exclusions", "Exclusions"),
         ("data", "Data"),
