@@ -74,12 +74,11 @@ def html_section(res: Mapping[str, Any]) -> list[str]:
     for i, entry in enumerate(entries):
         tests = test_rows(entry)
         ratios = ratio_rows(entry)
-        classes = ["" if t["valid"] else "invalid" for t in entry["tests"]]
         out.append(
             f"<details{' open' if i == 0 else ''}><summary>"
             f"{escape(window_text(entry['window']))}: {len(tests)} tests, "
             f"{len(ratios)} variance ratios</summary>"
-            + table(TEST_HEADER, tests, numeric=(1, 2, 3, 4), wrap=(6,), classes=classes)
+            + table(TEST_HEADER, tests, numeric=(1, 2, 3, 4), wrap=(6,))
             + table(RATIO_HEADER, ratios, numeric=(3, 4, 6, 7))
             + "</details>"
         )
