@@ -229,6 +229,10 @@ def _car_section(
             f"With the {design['model']} model nothing is estimated, so the daily forecast "
             "errors are independent and this is the forecast-error sd of the CAR."
             if exact
+            else "With the garch model the daily sds are the conditional variance forecasts, "
+            "whose errors the model treats as independent, so this is the sd of the CAR it "
+            "tests with."
+            if design["model"] == "garch"
             else f"The {design['model']} model estimates coefficients whose error makes "
             "daily forecast errors covary; that covariance is not in the run files, so the "
             "band understates the CAR's sd a little (exact sd_car per configured window: "

@@ -172,3 +172,16 @@ def test_garch_standardises_estimation_residuals_by_conditional_sd(april, garch_
     pairs = [("liberation_day", "SPX")]
     out = res.pair_tests(pairs, 0, 0).set_index("test").loc["portfolio"]
     assert out["statistic"] == pytest.approx(sar0 / np.std(z, ddof=1), rel=1e-7)
+
+
+def test_garch_in_blocks_of_series_equals_one_block(april, garch_res):
+    from backtest.execution import LocalExecutor
+
+    blocks = EventStudy(model="garch").run(
+        april, events(LIBERATION, PAUSE), executor=LocalExecutor(), block_size=1
+    )
+    pd.testing.assert_frame_equal(garch_res.parameters, blocks.parameters)
+    pd.testing.assert_frame_equal(garch_res.abnormal, blocks.abnormal)
+    pd.testing.assert_frame_equal(garch_res.tests(0, 1), blocks.tests(0, 1))
+    pd.testing.assert_frame_equal(garch_res.variance_ratios(0, 1), blocks.variance_ratios(0, 1))
+    assert "model=garch" in garch_res.summary(0, 1)
