@@ -185,3 +185,20 @@ def test_garch_in_blocks_of_series_equals_one_block(april, garch_res):
     pd.testing.assert_frame_equal(garch_res.tests(0, 1), blocks.tests(0, 1))
     pd.testing.assert_frame_equal(garch_res.variance_ratios(0, 1), blocks.variance_ratios(0, 1))
     assert "model=garch" in garch_res.summary(0, 1)
+
+
+def test_non_convergence_excludes_the_pair_with_the_optimizer_message(april, monkeypatch):
+    from arch.univariate.base import ARCHModel
+
+    real_fit = ARCHModel.fit
+
+    def one_iteration(self, *args, **kwargs):  # a genuine failure: SLSQP stops at 1 step
+        return real_fit(self, *args, **{**kwargs, "options": {"maxiter": 1}})
+
+    monkeypatch.setattr(ARCHModel, "fit", one_iteration)
+    res = EventStudy(model="garch", series=("SPX",)).run(april, events(LIBERATION))
+    ex = res.exclusions
+    assert ex["series"].tolist() == ["SPX"]
+    assert ex["reason"].iloc[0].startswith("GARCH(1,1) did not converge (optimizer: ")
+    assert "iteration" in ex["reason"].iloc[0].lower()
+    assert res.parameters.empty and res.car(0, 1).isna().all().all()
