@@ -864,15 +864,22 @@ class EventStudyResult:
         cross-sectional variance of ``q_i`` (see
         :mod:`backtest.eventstudy.volatility`).
 
+        Two rows per series and group: ``savickas`` (every pair an independent
+        observation) and ``savickas_by_date`` (the mean ``q`` of each day-0 date
+        one observation: pairs sharing a date, correlated across a group's series or
+        the same window twice in one series, count once).
+
         Returns
         -------
         pandas.DataFrame
-            Columns ``test, series, n, mean_ratio, statistic, pvalue, valid, note,
-            incomplete``: ``mean_ratio`` is the mean of ``q_i`` (above 1: more
-            variance than forecast), ``pvalue`` two-sided (Student's t, ``n - 1``
-            df), ``valid`` False when events share a day-0 date (the test assumes
-            independent events), ``incomplete`` the pairs left out because their
-            window is not complete in the data.
+            Columns ``test, series, n, mean_ratio, statistic, pvalue, valid,
+            recommended, note, incomplete``: ``n`` pairs (``savickas``) or day-0 dates
+            (``savickas_by_date``); ``mean_ratio`` is the mean of ``q_i`` over the pairs
+            (above 1: more variance than forecast); ``pvalue`` two-sided (Student's t,
+            ``n - 1`` df); ``valid`` False for ``savickas`` when pairs share a day-0
+            date (it assumes independent events), and ``recommended`` then marks
+            ``savickas_by_date`` (else ``savickas``); ``incomplete`` counts the pairs
+            left out because their window is not complete in the data.
         """
         from backtest.eventstudy import volatility
 
@@ -895,27 +902,45 @@ class EventStudyResult:
             sel[:, cols] = True
             left = int((sel & p.included & win.incomplete).sum())
             used = sel & np.isfinite(q)
-            res = volatility.savickas(q[used])
             dates = p.day0_date[used]
-            shared = len(np.unique(dates)) < len(dates)
-            rows.append(
-                {
-                    "test": "savickas",
-                    "series": name,
-                    "n": int(res.n),
-                    "mean_ratio": float(np.mean(q[used])) if used.any() else float("nan"),
-                    "statistic": float(res.statistic),
-                    "pvalue": float(res.pvalue),
-                    "valid": not shared,
-                    "note": (
-                        "events share day-0 dates: the cross-sectional test assumes "
-                        "independent events and over-rejects"
-                        if shared
-                        else ""
-                    ),
-                    "incomplete": left,
-                }
-            )
+            n_dates = len(np.unique(dates))
+            shared = n_dates < len(dates)
+            mean_ratio = float(np.mean(q[used])) if used.any() else float("nan")
+            plain = volatility.savickas(q[used])
+            by_date = volatility.savickas_by_date(q[used], dates)
+            for test, res, valid, note in (
+                (
+                    "savickas",
+                    plain,
+                    not shared,
+                    f"{len(dates)} pairs on {n_dates} day-0 dates: the cross-sectional test "
+                    "assumes independent events and over-rejects"
+                    if shared
+                    else "",
+                ),
+                (
+                    "savickas_by_date",
+                    by_date,
+                    True,
+                    f"{len(dates)} pairs averaged within {n_dates} day-0 dates"
+                    if shared
+                    else "no shared day-0 dates: equals savickas",
+                ),
+            ):
+                rows.append(
+                    {
+                        "test": test,
+                        "series": name,
+                        "n": int(res.n),
+                        "mean_ratio": mean_ratio,
+                        "statistic": float(res.statistic),
+                        "pvalue": float(res.pvalue),
+                        "valid": valid,
+                        "recommended": (test == "savickas_by_date") == shared,
+                        "note": note,
+                        "incomplete": left,
+                    }
+                )
         return pd.DataFrame(rows)
 
     # Display ------------------------------------------------------------------------------------

@@ -36,7 +36,14 @@ two-sided from Student's t with ``N - 1`` degrees of freedom. For a one-day wind
 ``q_i`` is ``SAR_i^2`` (over ``m_i``). Like every test on squared abnormal changes it
 also responds to a large common mean reaction (a big AR is a big squared AR): read it
 beside the CAR tests. It assumes independent events: events sharing a day-0 date (one
-date, several series of a group) make it invalid, and the result says so.
+date, several series of a group; or two events of one calendar on the same day) make
+it invalid, and the result says so.
+
+**By date** (:func:`savickas_by_date`): the same statistic on the mean ``q`` of each
+day-0 date (``M`` dates, ``M - 1`` degrees of freedom), so that pairs reacting on
+the same date, correlated or literally the same window, count once. Dates are
+assumed independent; without shared dates it equals :func:`savickas`. It is the
+recommended test when dates are shared (as Kolari-Pynnonen is for the CAR tests).
 
 References
 ----------
@@ -58,7 +65,7 @@ from scipy import stats as sps
 from backtest.errors import DataValidationError
 from backtest.eventstudy.stats import TestResult
 
-__all__ = ["VarianceRatios", "null_mean", "savickas", "variance_ratio"]
+__all__ = ["VarianceRatios", "null_mean", "savickas", "savickas_by_date", "variance_ratio"]
 
 
 class VarianceRatios(NamedTuple):
@@ -178,3 +185,38 @@ def savickas(q: npt.ArrayLike) -> TestResult:
         return TestResult(float("nan"), float("nan"), n)
     t = (float(np.mean(x)) - 1.0) / (sd / np.sqrt(n))
     return TestResult(t, float(2.0 * sps.t.sf(abs(t), n - 1)), n)
+
+
+def savickas_by_date(q: npt.ArrayLike, dates: npt.ArrayLike) -> TestResult:
+    """:func:`savickas` on the mean ratio of each day-0 date (date-clustered).
+
+    Parameters
+    ----------
+    q : array_like, shape (N,)
+        Variance ratios over their null means (NaN entries dropped).
+    dates : array_like, shape (N,)
+        Day-0 date of each entry; entries with the same date are averaged first.
+
+    Returns
+    -------
+    TestResult
+        As :func:`savickas` over the ``M`` date means; ``n`` is ``M``.
+
+    Raises
+    ------
+    DataValidationError
+        If `q` and `dates` are not 1-D of the same length.
+    """
+    x = np.asarray(q, dtype=np.float64)
+    d = np.asarray(dates)
+    if x.ndim != 1 or d.shape != x.shape:
+        raise DataValidationError(
+            f"savickas_by_date: q and dates must be 1-D of one length; got {x.shape}, {d.shape}"
+        )
+    keep = np.isfinite(x)
+    x, d = x[keep], d[keep]
+    if x.size == 0:
+        return TestResult(float("nan"), float("nan"), 0)
+    _, cluster = np.unique(d, return_inverse=True)
+    means = np.bincount(cluster, weights=x) / np.bincount(cluster)
+    return savickas(means)

@@ -21,11 +21,13 @@ CAPTION = (
     "forecast from the end of the estimation window). Per event: VR = mean SAR^2 over "
     "the window, n VR ~ chi2(n) (garch) or VR ~ F(n, L-k) (OLS models) without "
     "event-induced variance; two-sided p. Per series and group: Savickas (2003)-style "
-    "cross-sectional t test that the mean of VR / its null mean is 1. A large mean "
-    "reaction raises SAR^2 too: read beside the CAR tests."
+    "cross-sectional t test that the mean of VR / its null mean is 1, over the pairs "
+    "(savickas) or over the means of each day-0 date (savickas_by_date, recommended "
+    "(★) when pairs share dates). A large mean reaction raises SAR^2 too: read beside "
+    "the CAR tests."
 )
 
-TEST_HEADER = ["series", "n", "mean VR / null", "statistic", "p-value", "valid", "note"]
+TEST_HEADER = ["series", "test", "n", "mean VR / null", "statistic", "p-value", "valid", "note"]
 RATIO_HEADER = ["event", "series", "day 0", "n", "VR", "law", "statistic", "p-value"]
 
 
@@ -34,6 +36,7 @@ def test_rows(entry: Mapping[str, Any]) -> list[list[str]]:
     return [
         [
             t["series"],
+            ("★ " if t["recommended"] else "") + t["test"],
             str(t["n"]),
             number(t["mean_ratio"], ".3g"),
             number(t["statistic"], ".3f"),
@@ -78,7 +81,7 @@ def html_section(res: Mapping[str, Any]) -> list[str]:
             f"<details{' open' if i == 0 else ''}><summary>"
             f"{escape(window_text(entry['window']))}: {len(tests)} tests, "
             f"{len(ratios)} variance ratios</summary>"
-            + table(TEST_HEADER, tests, numeric=(1, 2, 3, 4), wrap=(6,))
+            + table(TEST_HEADER, tests, numeric=(2, 3, 4, 5), wrap=(7,))
             + table(RATIO_HEADER, ratios, numeric=(3, 4, 6, 7))
             + "</details>"
         )

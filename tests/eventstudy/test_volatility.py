@@ -17,7 +17,7 @@ from scipy import special, stats
 from backtest import data
 from backtest.errors import DataValidationError
 from backtest.eventstudy import EventStudy
-from backtest.eventstudy.volatility import null_mean, savickas, variance_ratio
+from backtest.eventstudy.volatility import null_mean, savickas, savickas_by_date, variance_ratio
 
 NY = "America/New_York"
 
@@ -97,21 +97,45 @@ def test_variance_ratio_raw_model_by_hand(april):
             assert row["null_mean"] == pytest.approx(240 / 238, rel=1e-12)
             assert row["pvalue"] == pytest.approx(f_two_sided(ratio, 3, 240), rel=1e-8)
             q.append((series, ratio / (240 / 238)))
-    tests = res.volatility_tests(0, 2, groups={"ust": ["UST2Y", "UST10Y"]}).set_index("series")
+    table = res.volatility_tests(0, 2, groups={"ust": ["UST2Y", "UST10Y"]})
+    tests = table.set_index(["series", "test"])
+    assert len(table) == 2 * (len(res.series) + 1)
     for series in res.series:
         x = np.array([v for s, v in q if s == series])
         ref = stats.ttest_1samp(x, 1.0)
-        row = tests.loc[series]
-        assert row["test"] == "savickas"
-        assert row["n"] == 3
-        assert row["mean_ratio"] == pytest.approx(x.mean(), rel=1e-12)
-        assert row["statistic"] == pytest.approx(ref.statistic, rel=1e-10)
-        assert row["pvalue"] == pytest.approx(ref.pvalue, rel=1e-8)
-        assert bool(row["valid"])
+        for test in ("savickas", "savickas_by_date"):  # three dates: the same statistic
+            row = tests.loc[(series, test)]
+            assert row["n"] == 3
+            assert row["mean_ratio"] == pytest.approx(x.mean(), rel=1e-12)
+            assert row["statistic"] == pytest.approx(ref.statistic, rel=1e-10)
+            assert row["pvalue"] == pytest.approx(ref.pvalue, rel=1e-8)
+            assert bool(row["valid"])
+        assert tests.loc[(series, "savickas"), "recommended"]
+        assert not tests.loc[(series, "savickas_by_date"), "recommended"]
     # the group pools both yields of each event: same day-0 dates, so not valid
     x = np.array([v for s, v in q if s in ("UST2Y", "UST10Y")])
-    assert tests.loc["ust", "statistic"] == pytest.approx(stats.ttest_1samp(x, 1.0).statistic)
-    assert not bool(tests.loc["ust", "valid"]) and "share day-0" in tests.loc["ust", "note"]
+    ust = tests.loc["ust"]
+    assert ust.loc["savickas", "statistic"] == pytest.approx(stats.ttest_1samp(x, 1.0).statistic)
+    assert not ust.loc["savickas", "valid"] and "independent events" in ust.loc["savickas", "note"]
+    # by date: the two yields' ratios averaged per event date, then across the 3 dates
+    frame = pd.DataFrame(
+        {
+            "ratio": [v for s, v in q if s in ("UST2Y", "UST10Y")],
+            "date": [
+                res.day0.loc[ev, s]
+                for ev in res.event_ids
+                for s in res.series
+                if s in ("UST2Y", "UST10Y")
+            ],
+        }
+    )
+    means = frame.groupby("date")["ratio"].mean().to_numpy()
+    ref = stats.ttest_1samp(means, 1.0)
+    row = ust.loc["savickas_by_date"]
+    assert row["n"] == len(means) == 3
+    assert row["statistic"] == pytest.approx(ref.statistic, rel=1e-10)
+    assert row["pvalue"] == pytest.approx(ref.pvalue, rel=1e-8)
+    assert row["valid"] and row["recommended"] and "6 pairs averaged within 3" in row["note"]
 
 
 def test_variance_ratio_garch_is_chi_square_of_forecast_standardised_ars(april):
@@ -127,7 +151,7 @@ def test_variance_ratio_garch_is_chi_square_of_forecast_standardised_ars(april):
         assert row["statistic"] == pytest.approx(z2.sum(), rel=1e-10)
         assert row["distribution"] == "chi2(3)" and row["null_mean"] == 1.0
         assert row["pvalue"] == pytest.approx(chi2_two_sided(z2.sum(), 3), rel=1e-8)
-    tests = res.volatility_tests(-1, 1).set_index("series")
+    tests = res.volatility_tests(-1, 1).query("test == 'savickas'").set_index("series")
     for series in res.series:
         x = vr.xs(series, level="series")["vr"].to_numpy()
         assert tests.loc[series, "statistic"] == pytest.approx(
@@ -136,6 +160,10 @@ def test_variance_ratio_garch_is_chi_square_of_forecast_standardised_ars(april):
 
 
 def test_functions_edge_cases():
+    by_date = savickas_by_date([2.0, 4.0, 1.0, np.nan], ["a", "a", "b", "c"])
+    assert by_date == savickas([3.0, 1.0])
+    with pytest.raises(DataValidationError, match="one length"):
+        savickas_by_date([1.0], ["a", "b"])
     assert np.isnan(savickas([1.5]).statistic)
     assert np.isnan(savickas([2.0, 2.0]).pvalue)
     with pytest.raises(DataValidationError, match="1-D"):
@@ -161,7 +189,7 @@ def test_null_size_near_five_percent():
     lv = frame(changes)
     dates = list(lv.index[300:780:16])  # 30 events, windows apart
     res = EventStudy(model="constant_mean").run(lv, events_on(dates))
-    tests = res.volatility_tests(0, 2)
+    tests = res.volatility_tests(0, 2).query("test == 'savickas'")
     assert len(tests) == S and (tests["n"] == 30).all()
     size = float((tests["pvalue"] < 0.05).mean())
     assert 0.02 <= size <= 0.09, size
@@ -192,7 +220,7 @@ def test_tripled_event_variance_is_detected_with_garch():
     dates = [lv.index[d + 1] for d in dates_pos]
     res = EventStudy(model="garch").run(lv, events_on(dates))
     assert res.exclusions.empty
-    tests = res.volatility_tests(0, 2).set_index("series")
+    tests = res.volatility_tests(0, 2).query("test == 'savickas'").set_index("series")
     assert (tests["mean_ratio"] > 1.5).all()
     assert (tests["pvalue"] < 0.05).all(), tests
     vr = res.variance_ratios(0, 2)

@@ -76,11 +76,15 @@ def test_garch_run_with_volatility_end_to_end(tmp_path: Path):
     assert got["vr"].tolist() == pytest.approx(api["vr"].tolist(), rel=1e-12)
     assert got["pvalue"].tolist() == pytest.approx(api["pvalue"].tolist(), rel=1e-12)
     assert set(got["distribution"]) == {"chi2(2)"}
-    tests = {t["series"]: t for t in es["volatility"][0]["tests"]}
-    assert set(tests) == {"UST10Y", "SPX", "both"}
-    ref = res.volatility_tests(0, 1, groups={"both": ["UST10Y", "SPX"]}).set_index("series")
-    assert math.isclose(tests["SPX"]["statistic"], ref.loc["SPX", "statistic"], rel_tol=1e-12)
-    assert tests["both"]["valid"] is False  # the two series share each event's dates
+    tests = {(t["series"], t["test"]): t for t in es["volatility"][0]["tests"]}
+    assert {s for s, _ in tests} == {"UST10Y", "SPX", "both"}
+    ref = res.volatility_tests(0, 1, groups={"both": ["UST10Y", "SPX"]})
+    ref = ref.set_index(["series", "test"])
+    got = tests[("SPX", "savickas")]["statistic"]
+    assert math.isclose(got, ref.loc[("SPX", "savickas"), "statistic"], rel_tol=1e-12)
+    # the two series share each event's dates: the pooled test is invalid, by date recommended
+    assert tests[("both", "savickas")]["valid"] is False
+    assert tests[("both", "savickas_by_date")]["recommended"] is True
     md = (out / "summary.md").read_text()
     assert "## Abnormal volatility, days +0 to +1" in md and "chi2(2)" in md
     page = (out / "report.html").read_text()
