@@ -196,6 +196,8 @@ def run(
                 "incomplete": _records(incomplete),
             }
         )
+    if cfg_es.model == "garch":  # per-pair mu, omega, alpha, beta of the GARCH fits
+        tables["parameters"] = res.parameters
     volatility = []
     for a, b in cfg_es.volatility_windows:
         key = _window_key(a, b)

@@ -291,6 +291,10 @@ class EventStudyResult:
         Columns: ``event, series, nobs`` (usable estimation days ``L``), ``df``
         (``L - k``), ``sigma2`` (residual variance ``SSR / df``), then the
         coefficients (``mean``; ``alpha, beta``; or ``alpha`` and one per factor).
+        Model ``garch``: ``mu, omega, alpha, beta`` of the GARCH(1,1) fit and
+        ``fit_scale``, the power of ten the changes were scaled by for the optimiser
+        (``sigma2`` is then the plain residual variance around ``mu``, ``df = L - 1``;
+        see :mod:`backtest.eventstudy.garch`).
         """
         return self._parameters.copy()
 
@@ -441,7 +445,8 @@ class EventStudyResult:
             ``sd_car, t, pvalue``
                 forecast-error standard deviation of the CAR (MacKinlay 1997),
                 ``t = car / sd_car`` and its two-sided p-value from Student's t with
-                ``L - k`` degrees of freedom.
+                ``L - k`` degrees of freedom (model ``garch``: ``sd_car`` from the
+                conditional variance forecasts, p-value from the normal).
             ``empirical_pvalue``
                 share of all same-length windows of the estimation residuals whose
                 absolute sum is at least ``|car|`` (two-sided, rank based).

@@ -91,4 +91,4 @@ def test_garch_run_with_volatility_end_to_end(tmp_path: Path):
     assert 'id="volatility"' in page
     assert 'href="#volatility"' in page and "mean VR / null" in page
     tables = {p.name for p in (out / "tables").iterdir()}
-    assert {"volatility_0_1.csv", "variance_ratios_0_1.csv"} <= tables
+    assert {"volatility_0_1.csv", "variance_ratios_0_1.csv", "parameters.csv"} <= tables
