@@ -20,12 +20,15 @@ event-induced variance (normal changes):
 The p-value is two-sided (a variance that rises and one that falls, e.g. after an
 announcement resolves uncertainty, are both abnormal): ``2 min(P(X <= x), P(X >= x))``.
 
-**Cross-sectional test** (:func:`savickas`), after Savickas (2003). Savickas
-standardises each event's abnormal return by its GARCH conditional standard deviation
-and tests across events with the cross-sectional variance of the standardised values
-(Boehmer, Musumeci and Poulsen 1991), so that the test needs no assumption that the
-event leaves variances unchanged, nor that every event changes them alike. Applied to
-volatility: with ``q_i = VR_i / m_i`` the event's variance ratio over its null mean
+**Cross-sectional test** (:func:`savickas`), after Savickas (2003). Savickas's
+test is one of *mean* abnormal returns: each event's abnormal return is standardised
+by its GARCH conditional standard deviation and the test across events uses the
+cross-sectional variance of the standardised values (Boehmer, Musumeci and Poulsen
+1991), so it needs no assumption that the event leaves variances unchanged, nor that
+every event changes them alike (in this library that mean test is ``bmp`` of
+:meth:`~backtest.eventstudy.EventStudyResult.tests` under ``model="garch"``). Here the
+same construction is applied to the *squared* standardised changes, to test the
+variance itself: with ``q_i = VR_i / m_i`` the event's variance ratio over its null mean
 ``m_i`` (``1`` for ``garch``; ``E[F(n, nu)] = nu / (nu - 2)`` for the OLS models, so
 the estimation error of ``s^2`` does not count as volatility), H0 "no event-induced
 volatility" is ``E[q_i] = 1``, and::
