@@ -383,7 +383,13 @@ def _reactions_section(res: Mapping[str, Any]) -> list[str]:
     ]
     return [
         f'<h2 id="reactions">Per-event reactions, {window_text(window["window"])}</h2>',
-        '<p class="caption">t = CAR / forecast-error sd; p two-sided from Student\'s t; '
+        '<p class="caption">t = CAR / forecast-error sd; p two-sided from Student\'s t'
+        + (
+            " (model garch: sd from the conditional variance forecasts, p from the normal)"
+            if res["event_study"]["design"]["model"] == "garch"
+            else ""
+        )
+        + "; "
         "empirical p: share of same-length estimation-residual windows at least as large; "
         "sigma move: CAR in daily estimation sds times sqrt(n); percentile of the raw change "
         "among all same-length windows of the series' history; BH p: Benjamini-Hochberg "
