@@ -179,7 +179,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
 
         a, b = entry["window"]
         out += ["", f"## Abnormal volatility, days {a:+d} to {b:+d}", "", vol.CAPTION, ""]
-        out += _table(vol.TEST_HEADER, vol.test_rows(entry))
+        out += _table(vol.TEST_HEADER, vol.cross_section_rows(entry))
         out += ["", *_table(vol.RATIO_HEADER, vol.ratio_rows(entry))]
     excl = [{**x, "window": "all"} for x in design.get("exclusions") or []]
     for window in es["windows"]:

@@ -12,7 +12,7 @@ from typing import Any
 from backtest.report.formatting import number, pvalue, window_text
 from backtest.report.tables import escape, table
 
-__all__ = ["CAPTION", "html_section", "ratio_rows", "test_rows"]
+__all__ = ["CAPTION", "cross_section_rows", "html_section", "ratio_rows"]
 
 #: What the tables show, in one paragraph (plain text).
 CAPTION = (
@@ -31,7 +31,7 @@ TEST_HEADER = ["series", "test", "n", "mean VR / null", "statistic", "p-value", 
 RATIO_HEADER = ["event", "series", "day 0", "n", "VR", "law", "statistic", "p-value"]
 
 
-def test_rows(entry: Mapping[str, Any]) -> list[list[str]]:
+def cross_section_rows(entry: Mapping[str, Any]) -> list[list[str]]:
     """Rows of the cross-sectional test table of one ``volatility`` entry."""
     return [
         [
@@ -75,7 +75,7 @@ def html_section(res: Mapping[str, Any]) -> list[str]:
         f'<p class="caption">{escape(CAPTION)}</p>',
     ]
     for i, entry in enumerate(entries):
-        tests = test_rows(entry)
+        tests = cross_section_rows(entry)
         ratios = ratio_rows(entry)
         out.append(
             f"<details{' open' if i == 0 else ''}><summary>"
