@@ -250,7 +250,7 @@ class EventStudyConfig(_Model):
 
     Parameters
     ----------
-    model : {"raw", "constant_mean", "market", "market_adjusted", "factor"}
+    model : {"raw", "constant_mean", "market", "market_adjusted", "factor", "garch"}
         Model of normal behaviour; default ``raw`` (zero expected change), as in
         :class:`~backtest.eventstudy.EventStudy`, whose Notes say why.
     market : str or mapping, optional
@@ -295,6 +295,11 @@ class EventStudyConfig(_Model):
         (e.g. ``direction``: the +1 events and the -1 events apart).
     regressions : list of RegressionConfig
         Cross-sectional regressions of CARs on event characteristics.
+    volatility : bool or list of [int, int]
+        Abnormal-volatility tests (variance ratio per event, Savickas-style
+        cross-sectional test per series and group; :mod:`backtest.eventstudy.volatility`):
+        ``true`` over every CAR window of `windows`, or a list of windows of their
+        own; default ``false`` (none).
     """
 
     model: ModelName = DEFAULT_MODEL
@@ -340,6 +345,8 @@ class EventStudyConfig(_Model):
                 )
         return self
 
+    volatility: bool | tuple[Window, ...] = False
+
     @field_validator("estimation_window", "event_window")
     @classmethod
     def _ordered(cls, value: Window, info: Any) -> Window:
@@ -383,7 +390,24 @@ class EventStudyConfig(_Model):
                 "exclude_events is only used with estimation_exclude: events; set it or "
                 "remove exclude_events"
             )
+        if not isinstance(self.volatility, bool):
+            if not self.volatility:
+                raise ValueError("volatility: give true, false or at least one window [[0, 0]]")
+            for w in self.volatility:
+                _check_window(w, "each volatility window")
+                if not (w0 <= w[0] and w[1] <= w1):
+                    raise ValueError(
+                        f"volatility window {list(w)} is outside the event_window "
+                        f"{list(self.event_window)}"
+                    )
         return self
+
+    @property
+    def volatility_windows(self) -> tuple[Window, ...]:
+        """Windows of the abnormal-volatility tests: none, the CAR windows, or their own."""
+        if isinstance(self.volatility, bool):
+            return self.windows if self.volatility else ()
+        return self.volatility
 
 
 class ValidationConfig(_Model):

@@ -204,6 +204,18 @@ def run(
                 **_split(res, cfg_es, a, b, tables, key),
             }
         )
+    if cfg_es.model == "garch":  # per-pair mu, omega, alpha, beta of the GARCH fits
+        tables["parameters"] = res.parameters
+    volatility = []
+    for a, b in cfg_es.volatility_windows:
+        key = _window_key(a, b)
+        vol_tests = res.volatility_tests(a, b, groups=cfg_es.groups)
+        ratios = res.variance_ratios(a, b)
+        tables[f"volatility_{key}"] = vol_tests
+        tables[f"variance_ratios_{key}"] = ratios
+        volatility.append(
+            {"window": [a, b], "tests": _records(vol_tests), "variance_ratios": _records(ratios)}
+        )
     strategies, equity = [], {}
     for i, sc in enumerate(config.strategies):
         stage = f"strategy {sc.name}"
@@ -256,6 +268,7 @@ def run(
             "windows": windows,
             **_clock_records(res),
             **_regressions(res, cfg_es),
+            **({"volatility": volatility} if volatility else {}),
         },
         "strategies": strategies,
     }

@@ -10,7 +10,9 @@ Modules: :mod:`~backtest.eventstudy.models` (normal-return models, batched OLS),
 :mod:`~backtest.eventstudy.alignment` (clock rules: market alignment, Dimson lags, clean
 estimation windows, near-close guard),
 :mod:`~backtest.eventstudy.policy` (which cross-event test is valid and recommended),
-:mod:`~backtest.eventstudy.result` (the result object).
+:mod:`~backtest.eventstudy.result` (the result object),
+:mod:`~backtest.eventstudy.garch` (model ``garch``: GARCH(1,1) fits with `arch`),
+:mod:`~backtest.eventstudy.volatility` (abnormal-volatility tests).
 
 The names are imported on first use, so reading an option's allowed values and
 default (``backtest.eventstudy.models.MODELS``, ``backtest.eventstudy.policy.TESTS``),

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_ESTIMATION_WINDOW",
     "DEFAULT_EVENT_WINDOW",
     "DEFAULT_MIN_ESTIMATION",
+    "GARCH_COEFFICIENTS",
     "StudyDesign",
     "Window",
 ]
@@ -34,6 +35,9 @@ DEFAULT_ESTIMATION_WINDOW: Window = (-250, -11)
 DEFAULT_EVENT_WINDOW: Window = (-5, 10)
 #: Fewest usable estimation days of an included (event, series) pair, by default.
 DEFAULT_MIN_ESTIMATION = 100
+#: Per-pair estimates of model ``garch`` (:mod:`backtest.eventstudy.garch`): the
+#: constant mean, the GARCH(1,1) ``omega, alpha, beta`` and the fit's power-of-ten scale.
+GARCH_COEFFICIENTS: tuple[str, ...] = ("mu", "omega", "alpha", "beta", "fit_scale")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,7 +46,7 @@ class StudyDesign:
 
     Parameters
     ----------
-    model : {"raw", "constant_mean", "market", "market_adjusted", "factor"}
+    model : {"raw", "constant_mean", "market", "market_adjusted", "factor", "garch"}
         Model of normal behaviour (:mod:`backtest.eventstudy.models`).
     estimation_window : tuple of int
         First and last relative day of the estimation window, in each series' own
@@ -123,8 +127,10 @@ class StudyDesign:
 
         ``("mean",)`` for ``constant_mean``, ``("alpha", "beta")`` for ``market``,
         ``("alpha", *factors)`` for ``factor``, none for ``raw`` and
-        ``market_adjusted`` (nothing is estimated but the residual variance). With
-        Dimson lags the market slopes are ``beta_lag-k ... beta_lag+k``.
+        ``market_adjusted`` (nothing is estimated but the residual variance);
+        ``("mu", "omega", "alpha", "beta", "fit_scale")`` for ``garch``
+        (:mod:`backtest.eventstudy.garch`). With Dimson lags the market slopes are
+        ``beta_lag-k ... beta_lag+k``.
         """
         if self.model == "constant_mean":
             return ("mean",)
@@ -134,6 +140,8 @@ class StudyDesign:
             return ("alpha", "beta")
         if self.model == "factor":
             return ("alpha", *self.factors)
+        if self.model == "garch":
+            return GARCH_COEFFICIENTS
         return ()
 
     def as_dict(self) -> dict[str, Any]:

@@ -11,7 +11,13 @@ model              regressors x_t        offset_t        k
 ``market``         1, r_m,t             0               2
 ``market_adjusted`` none                r_m,t           0
 ``factor``         1, f_1,t ... f_F,t   0               1+F
+``garch``          1                    0               1
 =================  ===================  ==============  ===
+
+``garch`` is laid out as ``constant_mean`` (same usable days and exclusions), then
+re-estimated per pair as a constant mean with GARCH(1,1) errors by maximum likelihood
+(:mod:`backtest.eventstudy.garch`): its ARs are standardised by the conditional
+variance forecast, not by ``s^2``.
 
 The residual variance is ``s^2 = SSR / (L - k)`` over the ``L`` usable estimation
 days (for ``raw`` and ``market_adjusted``, nothing is estimated and ``s^2`` is the mean
@@ -48,7 +54,7 @@ __all__ = [
     "n_params",
 ]
 
-ModelName = Literal["raw", "constant_mean", "market", "market_adjusted", "factor"]
+ModelName = Literal["raw", "constant_mean", "market", "market_adjusted", "factor", "garch"]
 #: The models of normal behaviour, defined once and reused in validation and messages.
 MODELS: tuple[str, ...] = get_args(ModelName)
 #: The default model of both :class:`~backtest.eventstudy.EventStudy` and a config's
@@ -62,7 +68,7 @@ MARKET_MODELS: tuple[ModelName, ...] = ("market", "market_adjusted")
 
 def n_params(model: str, n_factors: int) -> int:
     """Return ``k``, the number of estimated coefficients of `model`."""
-    return {"raw": 0, "market_adjusted": 0, "constant_mean": 1, "market": 2}.get(
+    return {"raw": 0, "market_adjusted": 0, "constant_mean": 1, "market": 2, "garch": 1}.get(
         model, 1 + n_factors
     )
 
@@ -94,7 +100,7 @@ def design(model: str, regressors: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     zero = np.zeros(shape)
     if model == "raw":
         return none, zero, False
-    if model == "constant_mean":
+    if model in ("constant_mean", "garch"):  # garch: re-estimated afterwards (garch.py)
         return none, zero, True
     if model == "market_adjusted":
         return none, regressors[0], False

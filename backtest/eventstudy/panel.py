@@ -94,6 +94,9 @@ class Panel:
     # (E,) sign of each event (+1/-1) of a signed study (eventstudy/signing.py), else None:
     # the event-window arrays are already signed, the estimation residuals are signed here.
     sign: np.ndarray | None = None
+    # (E, S, L0) in-sample conditional sd of the estimation residuals of a conditional
+    # variance model (``garch``, see garch.py); None for the OLS models.
+    cond_sd: np.ndarray | None = None
 
     def residuals(self) -> np.ndarray:
         """Estimation-window residuals ``(E, S, L0)``, NaN on unusable days.
@@ -174,4 +177,5 @@ def concat_series(panels: list[Panel]) -> Panel:
             axis=1,
         ),
         alignment=tuple(a for p in panels for a in p.alignment),
+        cond_sd=None if first.cond_sd is None else cat("cond_sd"),
     )

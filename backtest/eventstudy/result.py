@@ -302,6 +302,10 @@ class EventStudyResult:
         With ``dimson_lags=k``: ``alpha``, ``beta`` (the Dimson beta, sum of the
         slopes) and the slopes ``beta_lag-k ... beta_lag+k``. A series without a
         market (``market={..., series: None}``) has ``beta`` 0 and ``df = L - 1``.
+        Model ``garch``: ``mu, omega, alpha, beta`` of the GARCH(1,1) fit and
+        ``fit_scale``, the power of ten the changes were scaled by for the optimiser
+        (``sigma2`` is then the plain residual variance around ``mu``, ``df = L - 1``;
+        see :mod:`backtest.eventstudy.garch`).
         """
         return self._parameters.copy()
 
@@ -477,6 +481,8 @@ class EventStudyResult:
         xsum = np.where(avail[..., None], p.x_win, 0.0).sum(axis=2)
         quad = np.einsum("esi,esij,esj->es", xsum, p.xtx_inv, xsum) if p.k else 0.0
         var_car = np.where(n > 0, p.sigma2 * (n + quad), np.nan)
+        if p.cond_sd is not None:  # garch: the sum of the days' variance forecasts
+            var_car = np.where(n > 0, np.where(avail, p.var_ar, 0.0).sum(axis=-1), np.nan)
         win = _Window(
             mask=mask,
             n=n,
@@ -521,7 +527,8 @@ class EventStudyResult:
             ``sd_car, t, pvalue``
                 forecast-error standard deviation of the CAR (MacKinlay 1997),
                 ``t = car / sd_car`` and its two-sided p-value from Student's t with
-                ``L - k`` degrees of freedom.
+                ``L - k`` degrees of freedom (model ``garch``: ``sd_car`` from the
+                conditional variance forecasts, p-value from the normal).
             ``empirical_pvalue``
                 share of all same-length windows of the estimation residuals whose
                 absolute sum is at least ``|car|`` (two-sided, rank based).
@@ -553,7 +560,7 @@ class EventStudyResult:
         length = end - start + 1
         sd = np.sqrt(win.var_car)
         t = win.car / sd
-        df = p.dof()
+        df = self._dof()
         pval = 2.0 * sps.t.sf(np.abs(t), np.maximum(df, 1))
         sigma_move = win.car / np.sqrt(p.sigma2 * win.n)
         emp = self._empirical(win.car, win.n)
@@ -596,6 +603,14 @@ class EventStudyResult:
         rows["complete"] = complete
         rows["days_in_data"] = days_in_data.astype(np.int64)
         return rows
+
+    def _dof(self) -> np.ndarray:
+        """``(E, S)`` degrees of freedom of each pair's standardised ARs: ``L - k``, or
+        ``inf`` for ``garch`` (its AR variance, a forecast, is treated as known)."""
+        p = self._p
+        if p.cond_sd is not None:
+            return np.full(p.nobs.shape, np.inf)
+        return p.dof().astype(float)
 
     def _empirical(self, car: np.ndarray, n: np.ndarray) -> np.ndarray:
         p = self._p
@@ -830,11 +845,12 @@ class EventStudyResult:
         car = np.where(win.mask, np.nan_to_num(ar_all, nan=0.0), 0.0).sum(axis=1)
         sd = np.sqrt(win.var_car[e, s])
         scar = car / sd
-        df = p.dof()[e, s].astype(float)
+        df = self._dof()[e, s]
         resid = self._resid[e, s]  # (N, L0)
         ar_win = ar_all[:, win.mask]
         sar_win = (ar_all / np.sqrt(p.var_ar[e, s]))[:, win.mask]
-        sar_est = resid / sigma[:, None]
+        # garch: each estimation residual over its in-sample conditional sd
+        sar_est = resid / (p.cond_sd[e, s] if p.cond_sd is not None else sigma[:, None])
         dates = p.day0_date[e, s]
         _, clusters = np.unique(dates, return_inverse=True)
         length = int(win.mask.sum())
@@ -1003,6 +1019,150 @@ class EventStudyResult:
         from backtest.eventstudy.regression import regress
 
         return regress(self, formula, window, series=series, cov=cov)
+
+    # Volatility ---------------------------------------------------------------------------------
+    def _variance_ratios(self, start: int, end: int) -> tuple[_Window, Any]:
+        """Variance ratios of every pair's window (NaN where excluded or incomplete)."""
+        from backtest.eventstudy import volatility
+
+        win = self._window(start, end)
+        p = self._p
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sar = np.where(win.mask, p.abnormal / np.sqrt(p.var_ar), np.nan)
+        use = p.included & ~win.incomplete
+        sar = np.where(use[..., None], sar, np.nan)
+        E, S, W = sar.shape
+        vr = volatility.variance_ratio(sar.reshape(E * S, W), self._dof().reshape(E * S))
+        return win, vr
+
+    def variance_ratios(self, start: int, end: int) -> pd.DataFrame:
+        """Variance ratio of each event and series over days `start`..`end`.
+
+        ``VR = mean(SAR_t^2)`` over the window's days with an abnormal change, with
+        ``SAR_t = AR_t / sd(AR_t)`` (the conditional variance forecast for
+        ``garch``). Under no event-induced variance ``n VR ~ chi2(n)`` (``garch``) or
+        ``VR ~ F(n, L - k)`` (OLS models); see :mod:`backtest.eventstudy.volatility`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``event, series, day0, n, vr, null_mean, statistic,
+            distribution, pvalue``: ``null_mean`` is the mean of ``VR`` under H0
+            (1, or ``df / (df - 2)``), ``pvalue`` two-sided. Pairs excluded, with an
+            incomplete window (:meth:`incomplete`) or no abnormal change in it are
+            absent.
+        """
+        from backtest.eventstudy import volatility
+
+        _, vr = self._variance_ratios(start, end)
+        p = self._p
+        E, S = p.included.shape
+        n = vr.n.reshape(E, S)
+        e, s = np.nonzero(n > 0)
+        flat = e * S + s
+        return pd.DataFrame(
+            {
+                "event": np.array(self.event_ids, dtype=object)[e].astype(str),
+                "series": np.array(self._series, dtype=object)[s].astype(str),
+                "day0": p.day0_date[e, s],
+                "n": n[e, s].astype(np.int64),
+                "vr": vr.vr[flat],
+                "null_mean": volatility.null_mean(self._dof()[e, s]),
+                "statistic": vr.statistic[flat],
+                "distribution": vr.distribution[flat].astype(str),
+                "pvalue": vr.pvalue[flat],
+            }
+        )
+
+    def volatility_tests(
+        self, start: int, end: int, *, groups: Mapping[str, Sequence[str]] | None = None
+    ) -> pd.DataFrame:
+        """Cross-sectional test of event-induced volatility over `start`..`end`.
+
+        Per series across its events, and per entry of `groups` across every
+        (event, series) pair of the group: the Savickas (2003)-style test that the
+        mean of ``q_i = VR_i / null_mean_i`` (:meth:`variance_ratios`) is 1, with the
+        cross-sectional variance of ``q_i`` (see
+        :mod:`backtest.eventstudy.volatility`).
+
+        Two rows per series and group: ``savickas`` (every pair an independent
+        observation) and ``savickas_by_date`` (the mean ``q`` of each day-0 date
+        one observation: pairs sharing a date, correlated across a group's series or
+        the same window twice in one series, count once).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``test, series, n, mean_ratio, statistic, pvalue, valid,
+            recommended, note, incomplete``: ``n`` pairs (``savickas``) or day-0 dates
+            (``savickas_by_date``); ``mean_ratio`` is the mean of ``q_i`` over the pairs
+            (above 1: more variance than forecast); ``pvalue`` two-sided (Student's t,
+            ``n - 1`` df); ``valid`` False for ``savickas`` when pairs share a day-0
+            date (it assumes independent events), and ``recommended`` then marks
+            ``savickas_by_date`` (else ``savickas``); ``incomplete`` counts the pairs
+            left out because their window is not complete in the data.
+        """
+        from backtest.eventstudy import volatility
+
+        win, vr = self._variance_ratios(start, end)
+        p = self._p
+        E, S = p.included.shape
+        q = (vr.vr / volatility.null_mean(self._dof().reshape(E * S))).reshape(E, S)
+        members = [(name, [j]) for j, name in enumerate(self._series)]
+        for gname, names in (groups or {}).items():
+            bad = [m for m in names if m not in self._series]
+            if bad:
+                raise DataValidationError(
+                    f"volatility_tests: group {gname!r} names unknown series {bad}; "
+                    f"studied: {list(self._series)}"
+                )
+            members.append((gname, [self._series.index(m) for m in names]))
+        rows = []
+        for name, cols in members:
+            sel = np.zeros((E, S), dtype=bool)
+            sel[:, cols] = True
+            left = int((sel & p.included & win.incomplete).sum())
+            used = sel & np.isfinite(q)
+            dates = p.day0_date[used]
+            n_dates = len(np.unique(dates))
+            shared = n_dates < len(dates)
+            mean_ratio = float(np.mean(q[used])) if used.any() else float("nan")
+            plain = volatility.savickas(q[used])
+            by_date = volatility.savickas_by_date(q[used], dates)
+            for test, res, valid, note in (
+                (
+                    "savickas",
+                    plain,
+                    not shared,
+                    f"{len(dates)} pairs on {n_dates} day-0 dates: the cross-sectional test "
+                    "assumes independent events and over-rejects"
+                    if shared
+                    else "",
+                ),
+                (
+                    "savickas_by_date",
+                    by_date,
+                    True,
+                    f"{len(dates)} pairs averaged within {n_dates} day-0 dates"
+                    if shared
+                    else "no shared day-0 dates: equals savickas",
+                ),
+            ):
+                rows.append(
+                    {
+                        "test": test,
+                        "series": name,
+                        "n": int(res.n),
+                        "mean_ratio": mean_ratio,
+                        "statistic": float(res.statistic),
+                        "pvalue": float(res.pvalue),
+                        "valid": valid,
+                        "recommended": (test == "savickas_by_date") == shared,
+                        "note": note,
+                        "incomplete": left,
+                    }
+                )
+        return pd.DataFrame(rows)
 
     # Display ------------------------------------------------------------------------------------
     def summary(self, start: int = 0, end: int | None = None) -> str:

@@ -107,8 +107,9 @@ class EventStudy:
 
     Parameters
     ----------
-    model : {"raw", "constant_mean", "market", "market_adjusted", "factor"}
-        Model of normal behaviour (see :mod:`backtest.eventstudy.models`). Default
+    model : {"raw", "constant_mean", "market", "market_adjusted", "factor", "garch"}
+        Model of normal behaviour (see :mod:`backtest.eventstudy.models`; ``garch``:
+        constant mean with GARCH(1,1) errors, :mod:`backtest.eventstudy.garch`). Default
         ``"raw"`` (zero expected change), the same default as a config's
         ``event_study.model`` (:data:`~backtest.eventstudy.models.DEFAULT_MODEL`); see
         Notes.
@@ -509,7 +510,7 @@ class EventStudy:
         }
         ev = self._with_surprise(ev, moves)
         if executor is None or len(names) <= block_size:
-            panel = self._panel(levels, changes, ev, names, clocks, mkinds, extra)
+            panel = self._fitted_panel(levels, changes, ev, names, clocks, mkinds, extra)
         else:
             blocks = [list(names[i : i + block_size]) for i in range(0, len(names), block_size)]
             cols = list(dict.fromkeys([*names, *self.regressors]))
@@ -627,6 +628,15 @@ class EventStudy:
         return ev.assign(surprise=pd.to_numeric(ev[source], errors="coerce").astype("float64"))
 
     # ------------------------------------------------------------------------------
+    def _fitted_panel(self, *args: Any, **kwargs: Any) -> Panel:
+        """:meth:`_panel`, then the per-pair GARCH(1,1) fits of model ``garch``."""
+        panel = self._panel(*args, **kwargs)
+        if self.model == "garch":
+            from backtest.eventstudy.garch import apply_garch
+
+            panel = apply_garch(panel)
+        return panel
+
     def _panel(
         self,
         levels: pd.DataFrame,
@@ -906,7 +916,7 @@ def _study_block(
 ) -> Panel:
     """The panel of one block of series (runs on a worker)."""
     study, names, clocks, mkinds, extra = task
-    return study._panel(levels, changes, events, names, clocks, mkinds, extra)
+    return study._fitted_panel(levels, changes, events, names, clocks, mkinds, extra)
 
 
 def _kind(levels: pd.DataFrame, name: str, kinds: Mapping[str, str] | None) -> str:

@@ -57,6 +57,7 @@ from backtest.report.signed import html_sections, signing_sentence
 from backtest.report.strategies import strategies_section
 from backtest.report.tables import escape as _e
 from backtest.report.tables import table as _table
+from backtest.report.volatility import html_section as volatility_section
 
 # car_paths lives in .figures; it stays importable from here, where it was first.
 __all__ = ["car_paths", "render_html"]
@@ -143,6 +144,7 @@ def render_html(run_dir: Path) -> str:
     body += _reactions_section(res)
     body += _tests_section(res)
     body += html_sections(res)
+    body += volatility_section(res)
     body += _events_section(res)
     body += _clock_section(res)
     body += _exclusions_section(res)
@@ -238,6 +240,10 @@ def _car_section(
             f"With the {design['model']} model nothing is estimated, so the daily forecast "
             "errors are independent and this is the forecast-error sd of the CAR."
             if exact
+            else "With the garch model the daily sds are the conditional variance forecasts, "
+            "whose errors the model treats as independent, so this is the sd of the CAR it "
+            "tests with."
+            if design["model"] == "garch"
             else f"The {design['model']} model estimates coefficients whose error makes "
             "daily forecast errors covary; that covariance is not in the run files, so the "
             "band understates the CAR's sd a little (exact sd_car per configured window: "
@@ -331,6 +337,7 @@ def _header(res: Mapping[str, Any]) -> str:
             else []
         ),
         *([("regressions", "Regressions")] if res["event_study"].get("regressions") else []),
+        *([("volatility", "Abnormal volatility")] if res["event_study"].get("volatility") else []),
         ("events", "Events"),
         ("exclusions", "Exclusions"),
         ("data", "Data"),
@@ -395,7 +402,13 @@ def _reactions_section(res: Mapping[str, Any]) -> list[str]:
     ]
     return [
         f'<h2 id="reactions">Per-event reactions, {window_text(window["window"])}</h2>',
-        '<p class="caption">t = CAR / forecast-error sd; p two-sided from Student\'s t; '
+        '<p class="caption">t = CAR / forecast-error sd; p two-sided from Student\'s t'
+        + (
+            " (model garch: sd from the conditional variance forecasts, p from the normal)"
+            if res["event_study"]["design"]["model"] == "garch"
+            else ""
+        )
+        + "; "
         "empirical p: share of same-length estimation-residual windows at least as large; "
         "sigma move: CAR in daily estimation sds times sqrt(n); percentile of the raw change "
         "among all same-length windows of the series' history; BH p: Benjamini-Hochberg "

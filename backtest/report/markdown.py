@@ -218,6 +218,13 @@ def render_markdown(results: Mapping[str, Any]) -> str:
                 "Windows not complete in the data are left out of these tests (see Excluded).",
             ]
     out += markdown_sections(results)
+    for entry in es.get("volatility") or []:  # event_study.volatility (report/volatility.py)
+        from backtest.report import volatility as vol
+
+        a, b = entry["window"]
+        out += ["", f"## Abnormal volatility, days {a:+d} to {b:+d}", "", vol.CAPTION, ""]
+        out += _table(vol.TEST_HEADER, vol.cross_section_rows(entry))
+        out += ["", *_table(vol.RATIO_HEADER, vol.ratio_rows(entry))]
     excl = [{**x, "window": "all"} for x in design.get("exclusions") or []]
     for window in es["windows"]:
         a, b = window["window"]
