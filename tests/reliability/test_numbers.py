@@ -397,9 +397,10 @@ def test_regressor_gap_inside_the_data_is_a_missing_day_not_incomplete(levels):
     lv = levels.copy()
     lv["NKY"] = 30000.0 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 0.01, N)))
     lv.loc[lv.index[203], "SPX"] = np.nan  # the market did not trade that day
-    res = study(model="market_adjusted", market="SPX", series=("NKY",)).run(
-        lv, make_events([lv.index[200]])
-    )
+    # by date (as of the Nikkei's clock the market moved 0 that day: no missing day)
+    res = study(
+        model="market_adjusted", market="SPX", series=("NKY",), market_alignment="date"
+    ).run(lv, make_events([lv.index[200]]))
     react = res.reactions(0, 10).iloc[0]
     assert react["complete"] and react["missing"] == 1 and react["n"] == 10
     nky = own_changes(lv, "NKY")
@@ -433,7 +434,11 @@ def test_aar_averages_the_same_events_every_day(levels, late_events):
     "kw",
     [
         pytest.param({"model": "market", "market": "SPX"}, id="market"),
-        pytest.param({"model": "market_adjusted", "market": "SPX"}, id="market_adjusted"),
+        # by date: the reference below subtracts SPX's same-date changes
+        pytest.param(
+            {"model": "market_adjusted", "market": "SPX", "market_alignment": "date"},
+            id="market_adjusted",
+        ),
         pytest.param({"model": "factor", "factors": ("SPX",)}, id="factor"),
     ],
 )
