@@ -37,6 +37,7 @@ from backtest.eventstudy.models import (
     n_params,
 )
 from backtest.eventstudy.panel import Panel, concat_series, gather
+from backtest.eventstudy.placebo import Rerun
 from backtest.eventstudy.result import EventStudyResult
 from backtest.execution import DEFAULT_BLOCK_SIZE, Executor
 from backtest.sessions import clock_of, day0_from_arrays, observation_times
@@ -374,6 +375,7 @@ class EventStudy:
             panel=panel,
             provenance=dict(levels.attrs.get("backtest", {}).get("series", {})),
             notes=tuple(notes),
+            rerun=Rerun(study=self, levels=levels, kinds=kinds, clocks=clocks),
         )
 
     # ------------------------------------------------------------------------------

@@ -1,0 +1,817 @@
+"""Placebo (pseudo-event) studies: empirical size and p-values of the cross-event tests.
+
+:meth:`backtest.eventstudy.EventStudyResult.placebo` draws pseudo-event dates from the
+studied series' own history, matched to each real event on the weekday of day 0 and on
+the pre-event volatility decile, runs them through the *same* study design (model,
+windows, ``min_estimation``; one stacked run for all draws) and computes the whole test
+battery of :meth:`~backtest.eventstudy.EventStudyResult.tests` on every draw, batched
+over draws (one array operation per test rather than a Python loop of the battery per
+draw; only the resampling test loops, over its own small resamples).
+
+From the draws' statistics it reports, for each test and each series or group,
+
+* the **empirical size**: the share of draws whose p-value is below 5% (and below the
+  chosen ``level``): a test that holds its size rejects a true null about 5% of the
+  time (Brown and Warner 1985);
+* the **empirical p-value** of the observed statistic: ``(1 + count) / (1 + draws)``
+  with ``count`` the draws whose ``|statistic - c|`` is at least the observed one
+  (``c = 0``, except ``n (n + 1) / 4`` for the Wilcoxon signed-rank sum, whose null
+  centre is not 0).
+
+Candidate dates
+---------------
+A date is a candidate for series ``s`` when it is one of the series' own observations
+whose whole estimation window and event window lie inside the series' data (first to
+last observation with every model input), and whose event window does not overlap the
+event window of any real event in that series (it is more than ``w1 - w0`` of the
+series' observations away from every real day 0).
+
+Matching
+--------
+``"weekday"``: the pseudo day 0 has the weekday of the real event's day 0.
+``"volatility"``: its pre-event volatility (standard deviation of the series' changes,
+net of the model's offset, over the estimation window before day 0) is in the same
+decile, among all candidate dates of the series, as the real event's. Deciles are
+``ceil(10 * share of candidates <= v) - 1`` (clipped to 0..9).
+
+Designs (Brown and Warner 1985)
+-------------------------------
+``"shared"`` (default): the studied series of a draw share one pseudo date per real
+event, as real announcements hit every series on the same date, so the draws keep the
+cross-correlation of the real design. Shared candidates are the dates that are a
+candidate in every series; the weekday is that of the real event's most common day-0
+date across its series; the volatility score of a date is the mean over series of its
+volatility percentile among the series' candidates, and the deciles are those of that
+score among the shared candidates (a market-wide volatility decile).
+``"independent"``: each series draws its own pseudo dates, matched on its own weekday
+and volatility decile; the draws then have no cross-correlation.
+
+When no candidate matches a real event on everything asked, the volatility match is
+dropped for that event (then the weekday), and :attr:`PlaceboResult.notes` says so.
+
+References
+----------
+Brown, S. J. and Warner, J. B. (1985), "Using daily stock returns: the case of event
+studies", *Journal of Financial Economics* 14, 3-31.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import stats as sps
+
+from backtest.errors import DataValidationError
+from backtest.eventstudy import stats as st
+from backtest.eventstudy.panel import concat_series
+from backtest.eventstudy.policy import TESTS
+
+if TYPE_CHECKING:
+    from backtest.eventstudy.result import EventStudyResult
+
+__all__ = [
+    "DEFAULT_PLACEBO_BOOTSTRAP_DRAWS",
+    "DEFAULT_PLACEBO_DESIGN",
+    "DEFAULT_PLACEBO_DRAWS",
+    "DEFAULT_PLACEBO_MATCH",
+    "PLACEBO_DESIGNS",
+    "PLACEBO_MATCHES",
+    "PlaceboDesign",
+    "PlaceboMatch",
+    "PlaceboResult",
+    "Rerun",
+    "pseudo_events",
+    "run_placebo",
+]
+
+#: How pseudo dates are shared across series (see the module docstring).
+PlaceboDesign = Literal["shared", "independent"]
+PLACEBO_DESIGNS: tuple[PlaceboDesign, ...] = get_args(PlaceboDesign)
+#: The real design: one announcement hits every series on the same date.
+DEFAULT_PLACEBO_DESIGN: PlaceboDesign = "shared"
+#: What a pseudo date is matched on.
+PlaceboMatch = Literal["weekday", "volatility"]
+PLACEBO_MATCHES: tuple[PlaceboMatch, ...] = get_args(PlaceboMatch)
+DEFAULT_PLACEBO_MATCH: tuple[PlaceboMatch, ...] = ("weekday", "volatility")
+DEFAULT_PLACEBO_DRAWS = 1000
+#: Resamples of the bootstrap test inside each placebo draw (its size only needs a
+#: rough p-value; the observed statistic, the CAAR, needs none).
+DEFAULT_PLACEBO_BOOTSTRAP_DRAWS = 199
+#: Bytes of estimation residuals held at once; draws are run in chunks below this.
+_CHUNK_BYTES = 200_000_000
+
+
+class Rerun(NamedTuple):
+    """What :meth:`EventStudy.run` had: enough to run the same study on other dates.
+
+    Attributes
+    ----------
+    study : EventStudy
+        The study that ran (model, windows, ``min_estimation``, series).
+    levels : pandas.DataFrame
+        The levels it ran on.
+    kinds, clocks : mapping or None
+        The ``kinds`` and ``clocks`` it was given.
+    """
+
+    study: Any
+    levels: pd.DataFrame
+    kinds: Mapping[str, str] | None
+    clocks: Mapping[str, Any] | None
+
+
+def pseudo_events(dates: Sequence[Any] | pd.DatetimeIndex, ids: Sequence[str]) -> pd.DataFrame:
+    """Date-only pseudo events (day 0 = each series' first observation on or after the date).
+
+    Parameters
+    ----------
+    dates : sequence of dates
+        One date per event.
+    ids : sequence of str
+        Event identifiers (unique).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A canonical events frame (:data:`backtest.events.EVENT_COLUMNS`), category
+        ``"pseudo"``.
+    """
+    days = pd.DatetimeIndex(dates).normalize()
+    return pd.DataFrame(
+        {
+            "event": list(ids),
+            "timestamp": days.tz_localize("America/New_York").tz_convert("UTC"),
+            "timezone": "America/New_York",
+            "date": days,
+            "time_given": False,
+            "label": list(ids),
+            "category": "pseudo",
+        }
+    )
+
+
+@dataclass(frozen=True)
+class PlaceboResult:
+    """Outcome of :meth:`EventStudyResult.placebo` (read-only).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per test and series or group: ``test, series, statistic, pvalue``
+        (observed, from :meth:`EventStudyResult.tests`), ``empirical_pvalue``,
+        ``size_5pct``, ``size`` (share of draws with p-value < ``level``),
+        ``draws`` (draws with a finite statistic), ``valid, recommended`` (as
+        observed).
+    statistics : pandas.DataFrame
+        Every draw's statistics: ``draw, test, series, n, statistic, pvalue``.
+    dates : pandas.DataFrame
+        The drawn pseudo day-0 dates: ``draw, event, series, date, weekday,
+        decile`` (the real event's id; for the shared design one row per series
+        with the same date).
+    design, match, draws, seed, window, level, bootstrap_draws, shift_sigma
+        The settings of the placebo.
+    notes : tuple of str
+        Matches relaxed for lack of candidates, and the candidate rule.
+    """
+
+    table: pd.DataFrame
+    statistics: pd.DataFrame
+    dates: pd.DataFrame
+    design: str
+    match: tuple[str, ...]
+    draws: int
+    seed: int
+    window: tuple[int, int]
+    level: float
+    bootstrap_draws: int
+    shift_sigma: float
+    notes: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready record (``results.json``'s ``event_study.placebo``)."""
+        cols = ["test", "series", "statistic", "pvalue", "empirical_pvalue", "size_5pct"]
+        cols += ["size", "draws", "valid", "recommended"]
+        rows = [
+            {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+            for r in self.table[cols].to_dict(orient="records")
+        ]
+        return {
+            "design": self.design,
+            "match": list(self.match),
+            "draws": self.draws,
+            "seed": self.seed,
+            "window": list(self.window),
+            "level": self.level,
+            "bootstrap_draws": self.bootstrap_draws,
+            "notes": list(self.notes),
+            "tests": rows,
+        }
+
+
+# --------------------------------------------------------------------------- dates
+def _rolling_sd(values: np.ndarray, first: int, last: int) -> np.ndarray:
+    """NaN-aware sample sd of ``values[t + first .. t + last]`` for every position t."""
+    T = values.size
+    ok = np.isfinite(values)
+    v = np.where(ok, values, 0.0)
+    c1 = np.concatenate([[0.0], np.cumsum(ok)])
+    s1 = np.concatenate([[0.0], np.cumsum(v)])
+    s2 = np.concatenate([[0.0], np.cumsum(v * v)])
+    t = np.arange(T)
+    lo = np.clip(t + first, 0, T)
+    hi = np.clip(t + last + 1, 0, T)
+    n = c1[hi] - c1[lo]
+    sm = s1[hi] - s1[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (s2[hi] - s2[lo] - sm * sm / n) / (n - 1)
+    return np.where(n >= 2, np.sqrt(np.maximum(var, 0.0)), np.nan)
+
+
+def _share_le(sorted_ref: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.searchsorted(sorted_ref, values, side="right") / max(sorted_ref.size, 1)
+
+
+def _decile(share: np.ndarray) -> np.ndarray:
+    return np.clip(np.ceil(10.0 * share - 1e-12) - 1, 0, 9).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """Candidates of one series (or the shared calendar) and the real events' keys."""
+
+    dates: np.ndarray  # (C,) datetime64[ns]
+    weekday: np.ndarray  # (C,)
+    decile: np.ndarray  # (C,)
+    real_weekday: np.ndarray  # (E,) -1 if unknown
+    real_decile: np.ndarray  # (E,)
+
+
+def _series_pools(res: EventStudyResult, levels: pd.DataFrame) -> tuple[list[_Pool], list[Any]]:
+    """Per-series candidates, volatility shares of candidates and of real events."""
+    p = res._p
+    e0, e1 = res.design.estimation_window
+    w0, w1 = res.design.event_window
+    pools, extra = [], []
+    for j, name in enumerate(res.series):
+        own = levels.index[levels[name].notna().to_numpy()].values.astype("datetime64[ns]")
+        n = int(p.lengths[j])
+        own = own[:n]
+        vol = _rolling_sd(p.target[j, :n], e0, e1)
+        t = np.arange(n)
+        cand = (t + e0 >= p.span[j, 0]) & (t + w1 < p.span[j, 1]) & np.isfinite(vol)
+        real = p.day0_pos[:, j]
+        has = (real > 0) & (real < n)
+        for r in real[has]:
+            cand &= np.abs(t - r) > (w1 - w0)
+        c = np.flatnonzero(cand)
+        if c.size == 0:
+            raise DataValidationError(
+                f"placebo: series {name!r} has no candidate pseudo-event date (no day whose "
+                f"estimation window {res.design.estimation_window} and event window "
+                f"{res.design.event_window} are in its data, away from the real events)"
+            )
+        ref = np.sort(vol[c])
+        real_vol = np.where(has, vol[np.clip(real, 0, n - 1)], np.nan)
+        real_share = np.where(has, _share_le(ref, real_vol), np.nan)
+        real_dates = np.where(has, own[np.clip(real, 0, n - 1)], np.datetime64("NaT"))
+        pools.append(
+            _Pool(
+                dates=own[c],
+                weekday=pd.DatetimeIndex(own[c]).weekday.to_numpy(),
+                decile=_decile(_share_le(ref, vol[c])),
+                real_weekday=np.where(
+                    has, pd.DatetimeIndex(real_dates).weekday.to_numpy(na_value=-1), -1
+                ),
+                real_decile=np.where(has, _decile(np.nan_to_num(real_share)), -1),
+            )
+        )
+        extra.append((ref, own, vol, c, real_dates, real_share))
+    return pools, extra
+
+
+def _shared_pool(res: EventStudyResult, extra: list[Any]) -> _Pool:
+    """Dates that are candidates in every series; market-wide volatility decile."""
+    common: np.ndarray | None = None
+    for _, own, _, c, _, _ in extra:
+        common = own[c] if common is None else np.intersect1d(common, own[c])
+    assert common is not None
+    if common.size == 0:
+        raise DataValidationError(
+            "placebo: no date is a candidate in every series for the shared design; "
+            "use design='independent' or fewer series"
+        )
+    score = np.zeros(common.size)
+    for ref, own, vol, _, _, _ in extra:
+        pos = np.searchsorted(own, common)
+        score += _share_le(ref, vol[pos])
+    score /= len(extra)
+    ref_score = np.sort(score)
+    real_shares = np.stack([x[5] for x in extra], axis=1)  # (E, S)
+    with np.errstate(invalid="ignore"):
+        real_score = np.nanmean(np.where(np.isfinite(real_shares), real_shares, np.nan), axis=1)
+    real_dates = np.stack([x[4] for x in extra], axis=1)
+    real_wd = np.full(real_dates.shape[0], -1)
+    for i, row in enumerate(real_dates):
+        row = row[~np.isnat(row)]
+        if row.size:
+            vals, counts = np.unique(row, return_counts=True)
+            real_wd[i] = pd.Timestamp(vals[np.argmax(counts)]).weekday()
+    known = np.isfinite(real_score)
+    return _Pool(
+        dates=common,
+        weekday=pd.DatetimeIndex(common).weekday.to_numpy(),
+        decile=_decile(_share_le(ref_score, score)),
+        real_weekday=real_wd,
+        real_decile=np.where(known, _decile(_share_le(ref_score, np.nan_to_num(real_score))), -1),
+    )
+
+
+def _draw(
+    pool: _Pool,
+    match: tuple[str, ...],
+    draws: int,
+    rng: np.random.Generator,
+    ids: list[str],
+    where: str,
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(draws, E) pseudo dates and their deciles, matched per real event."""
+    E = len(ids)
+    out = np.empty((draws, E), dtype="datetime64[ns]")
+    dec = np.empty((draws, E), dtype=np.int64)
+    for i in range(E):
+        keys = [m for m in match if (pool.real_weekday[i] >= 0)]
+        sel = np.ones(pool.dates.size, dtype=bool)
+        wd_ok = pool.weekday == pool.real_weekday[i]
+        vol_ok = pool.decile == pool.real_decile[i]
+        if "weekday" in keys:
+            sel &= wd_ok
+        if "volatility" in keys:
+            sel &= vol_ok
+        if not sel.any() and "volatility" in keys:
+            sel = wd_ok if "weekday" in keys else np.ones_like(sel)
+            notes.append(f"{where}, event {ids[i]}: no candidate in its volatility decile")
+        if not sel.any():
+            sel = np.ones_like(sel)
+            notes.append(f"{where}, event {ids[i]}: no candidate on its weekday")
+        c = np.flatnonzero(sel)
+        pick = c[rng.integers(0, c.size, size=draws)]
+        out[:, i] = pool.dates[pick]
+        dec[:, i] = pool.decile[pick]
+    return out, dec
+
+
+# ------------------------------------------------------------------- batched tests
+def _nan_t(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One-sample t per row of the valid entries: (t, p, n)."""
+    n = ok.sum(axis=1)
+    xs = np.where(ok, x, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = xs.sum(axis=1) / n
+        dev = np.where(ok, x - mean[:, None], 0.0)
+        sd = np.sqrt((dev * dev).sum(axis=1) / (n - 1))
+        t = mean / (sd / np.sqrt(n))
+    t = np.where(n >= 2, t, np.nan)
+    return t, 2.0 * sps.t.sf(np.abs(t), np.maximum(n - 1, 1)), n
+
+
+def _mean_corr(x: np.ndarray) -> np.ndarray:
+    """:func:`backtest.eventstudy.stats.mean_residual_correlation` of each (N, L) slice."""
+    obs = ~np.isnan(x)
+    mask = obs.astype(np.float64)
+    count = mask.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row_mean = np.where(count > 0, np.where(obs, x, 0.0).sum(axis=-1) / count, 0.0)
+    e = np.where(obs, x - row_mean[..., None], 0.0)
+    mt = np.swapaxes(mask, -1, -2)
+    n_common = mask @ mt
+    s_x = e @ mt
+    s_xx = (e * e) @ mt
+    s_xy = e @ np.swapaxes(e, -1, -2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cov = s_xy - s_x * np.swapaxes(s_x, -1, -2) / n_common
+        var = s_xx - s_x * s_x / n_common
+        r = cov / np.sqrt(var * np.swapaxes(var, -1, -2))
+    N = x.shape[-2]
+    iu = np.triu_indices(N, k=1)
+    var_i, var_j = var[:, iu[0], iu[1]], np.swapaxes(var, -1, -2)[:, iu[0], iu[1]]
+    sxx_i, sxx_j = s_xx[:, iu[0], iu[1]], np.swapaxes(s_xx, -1, -2)[:, iu[0], iu[1]]
+    rr = r[:, iu[0], iu[1]]
+    usable = (
+        (n_common[:, iu[0], iu[1]] >= st.MIN_COMMON_OBS)
+        & (var_i > 1e-12 * sxx_i)
+        & (var_j > 1e-12 * sxx_j)
+        & np.isfinite(rr)
+    )
+    total = np.where(usable, np.clip(np.nan_to_num(rr), -1.0, 1.0), 0.0).sum(axis=1)
+    cnt = usable.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cnt > 0, total / cnt, np.nan)
+
+
+def _day_means(a: np.ndarray) -> np.ndarray:
+    valid = ~np.isnan(a)
+    count = valid.sum(axis=1)
+    total = np.where(valid, a, 0.0).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def _battery(
+    *,
+    ok: np.ndarray,  # (D, N) pair enters the test
+    car: np.ndarray,
+    scar: np.ndarray,
+    df: np.ndarray,
+    resid: np.ndarray,  # (D, N, L0)
+    ar_win: np.ndarray,  # (D, N, n)
+    sar_win: np.ndarray,
+    sigma: np.ndarray,
+    dates: np.ndarray,  # (D, N)
+    pooled: np.ndarray,  # (D,)
+    length: int,
+    kp_daily: bool,
+    bootstrap_draws: int,
+    seed: int,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The battery of ``EventStudyResult._group_tests`` for D draws at once."""
+    nan = np.nan
+    D, N, L0 = resid.shape
+    okx = ok[..., None]
+    resid = np.where(okx, resid, nan)
+    ar_win = np.where(okx, ar_win, nan)
+    sar_win = np.where(okx, sar_win, nan)
+    x_pool = np.where(pooled[:, None], scar, car)
+    out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    out["csect_t"] = _nan_t(x_pool, ok)
+    # Patell
+    keep = ok & (df > 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = np.where(np.isinf(df), 1.0, df / (df - 2.0))
+        z = np.where(keep, scar, 0.0).sum(axis=1) / np.sqrt(np.where(keep, var, 0.0).sum(axis=1))
+    n_p = keep.sum(axis=1)
+    z = np.where(n_p >= 1, z, nan)
+    out["patell"] = (z, 2.0 * sps.norm.sf(np.abs(z)), n_p)
+    t_bmp, p_bmp, n_b = _nan_t(scar, ok)
+    out["bmp"] = (t_bmp, p_bmp, n_b)
+    # Kolari-Pynnonen
+    kp_rows = (
+        resid
+        if kp_daily or length > L0
+        else sliding_window_view(resid, length, axis=-1).sum(axis=-1)
+    )
+    rbar = _mean_corr(np.where(okx, kp_rows, nan))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = 1.0 + (n_b - 1) * rbar
+        t_kp = t_bmp * np.sqrt((1.0 - rbar) / denom)
+    t_kp = np.where((n_b >= 2) & np.isfinite(rbar) & (denom > 0), t_kp, nan)
+    out["kolari_pynnonen"] = (t_kp, 2.0 * sps.t.sf(np.abs(t_kp), np.maximum(n_b - 1, 1)), n_b)
+    # Portfolio (crude dependence adjustment) on standardised ARs
+    sar_est = resid / sigma[..., None]
+    has_win = (~np.isnan(sar_win)).any(axis=-1) & ok
+    pe = _day_means(np.where(has_win[..., None], sar_est, nan))
+    pw = _day_means(np.where(has_win[..., None], sar_win, nan))
+    ne = (~np.isnan(pe)).sum(axis=1)
+    nw = (~np.isnan(pw)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        me = np.nansum(pe, axis=1) / ne
+        sig = np.sqrt(np.nansum((pe - me[:, None]) ** 2, axis=1) / (ne - 1))
+        t_pf = np.nansum(pw, axis=1) / (sig * np.sqrt(nw))
+    n_pf = has_win.sum(axis=1)
+    t_pf = np.where((n_pf >= 1) & (ne >= 2) & (sig != 0), t_pf, nan)
+    out["portfolio"] = (t_pf, 2.0 * sps.t.sf(np.abs(t_pf), np.maximum(ne - 1, 1)), n_pf)
+    # Bootstrap (date-clustered): the one loop, over draws
+    b_stat, b_p, b_n = np.full(D, nan), np.full(D, nan), np.zeros(D, dtype=np.int64)
+    for d in range(D):
+        k = ok[d]
+        if not k.any():
+            continue
+        _, clusters = np.unique(dates[d, k], return_inverse=True)
+        if pooled[d]:
+            r = st.bootstrap_caar(
+                sar_est[d, k] / np.sqrt(length), scar[d, k], length, clusters, bootstrap_draws, seed
+            )
+        else:
+            r = st.bootstrap_caar(resid[d, k], car[d, k], length, clusters, bootstrap_draws, seed)
+        b_stat[d], b_p[d], b_n[d] = r
+    out["bootstrap"] = (b_stat, b_p, b_n)
+    # Corrado rank test
+    joined = np.concatenate([resid, ar_win], axis=-1)
+    has_c = (~np.isnan(ar_win)).any(axis=-1) & ok
+    joined = np.where(has_c[..., None], joined, nan)
+    ranks = sps.rankdata(joined, axis=-1, nan_policy="omit")
+    m = (~np.isnan(joined)).sum(axis=-1)
+    u = ranks / (m + 1.0)[..., None] - 0.5
+    ubar = _day_means(u)
+    defined = ~np.isnan(ubar)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_u = np.sqrt((np.where(defined, ubar, 0.0) ** 2).sum(axis=1) / defined.sum(axis=1))
+        uw = ubar[:, L0:]
+        nuw = (~np.isnan(uw)).sum(axis=1)
+        z_c = np.nansum(uw, axis=1) / (np.sqrt(nuw) * s_u)
+    n_c = has_c.sum(axis=1)
+    z_c = np.where((n_c >= 1) & (s_u > 1e-12) & np.isfinite(z_c), z_c, nan)
+    out["corrado"] = (z_c, 2.0 * sps.norm.sf(np.abs(z_c)), n_c)
+    # Generalised sign
+    obs = ~np.isnan(resid)
+    n_obs = obs.sum(axis=-1)
+    keep = ok & ~np.isnan(car) & (n_obs > 0)
+    n_g = keep.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = (np.where(obs, resid, 0.0) > 0).sum(axis=-1) / n_obs
+        p_hat = np.where(keep, frac, 0.0).sum(axis=1) / n_g
+        w = (keep & (car > 0)).sum(axis=1)
+        z_g = (w - n_g * p_hat) / np.sqrt(n_g * p_hat * (1.0 - p_hat))
+    z_g = np.where((n_g >= 1) & (p_hat > 0) & (p_hat < 1), z_g, nan)
+    out["generalized_sign"] = (z_g, 2.0 * sps.norm.sf(np.abs(z_g)), n_g)
+    out["wilcoxon"] = _wilcoxon(x_pool, ok)
+    return out
+
+
+def _wilcoxon(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed-rank sum W+ and scipy's two-sided p-value, per row (as stats.wilcoxon)."""
+    D = x.shape[0]
+    nz = ok & (x != 0) & ~np.isnan(x)
+    n = nz.sum(axis=1)
+    ranks = sps.rankdata(np.where(nz, np.abs(x), np.nan), axis=-1, nan_policy="omit")
+    w_plus = np.where(nz & (x > 0), ranks, 0.0).sum(axis=1)
+    stat = np.where(n >= 1, w_plus, np.nan)
+    pval = np.full(D, np.nan)
+    n_ok = ok.sum(axis=1)
+    for size in np.unique(n_ok[n >= 1]):
+        rows = np.flatnonzero((n_ok == size) & (n >= 1))
+        # the valid values of each row, in order, as a (rows, size) block
+        order = np.argsort(~ok[rows], axis=1, kind="stable")[:, :size]
+        block = np.take_along_axis(x[rows], order, axis=1)
+        pval[rows] = sps.wilcoxon(
+            block, zero_method="wilcox", alternative="two-sided", axis=1
+        ).pvalue
+    return stat, pval, n
+
+
+# ------------------------------------------------------------------------ the run
+def run_placebo(
+    res: EventStudyResult,
+    rerun: Rerun,
+    *,
+    window: tuple[int, int],
+    groups: Mapping[str, Sequence[str]] | None,
+    draws: int,
+    match: Sequence[str],
+    seed: int,
+    design: str,
+    level: float,
+    bootstrap_draws: int,
+    shift_sigma: float,
+    progress: Callable[[int, int], None] | None,
+) -> PlaceboResult:
+    """Implementation of :meth:`EventStudyResult.placebo` (see there)."""
+    from backtest.eventstudy.result import EventStudyResult
+
+    if design not in PLACEBO_DESIGNS:
+        raise DataValidationError(
+            f"placebo: design must be one of {', '.join(PLACEBO_DESIGNS)}; got {design!r}"
+        )
+    match = tuple(match)
+    bad = [m for m in match if m not in PLACEBO_MATCHES]
+    if bad or len(set(match)) != len(match):
+        raise DataValidationError(
+            f"placebo: match must be distinct names among {', '.join(PLACEBO_MATCHES)}; "
+            f"got {list(match)}"
+        )
+    if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 1:
+        raise DataValidationError(f"placebo: draws must be a positive integer; got {draws!r}")
+    if not 0.0 < level < 1.0:
+        raise DataValidationError(f"placebo: level must be in (0, 1); got {level!r}")
+    start, end = window
+    observed = res.tests(start, end, groups=groups, draws=bootstrap_draws, seed=seed)
+    real_win = res._window(start, end)
+    p = res._p
+    E, S = p.included.shape
+    real_ok = p.included & ~real_win.incomplete & (real_win.n > 0)
+    ids = res.event_ids
+    levels = rerun.levels
+    rng = np.random.default_rng(seed)
+    notes: list[str] = [
+        "candidates: own observation days with the whole estimation and event windows in "
+        "the series' data, more than "
+        f"{res.design.event_window[1] - res.design.event_window[0]} observations from "
+        "every real event's day 0"
+    ]
+    pools, extra = _series_pools(res, levels)
+    if design == "shared":
+        pool = _shared_pool(res, extra)
+        dd, dec = _draw(pool, match, draws, rng, ids, "shared dates", notes)
+        pdates = np.repeat(dd[:, :, None], S, axis=2)
+        pdec = np.repeat(dec[:, :, None], S, axis=2)
+    else:
+        pdates = np.empty((draws, E, S), dtype="datetime64[ns]")
+        pdec = np.empty((draws, E, S), dtype=np.int64)
+        for j, name in enumerate(res.series):
+            pdates[:, :, j], pdec[:, :, j] = _draw(
+                pools[j], match, draws, rng, ids, f"series {name}", notes
+            )
+    # one stacked run per chunk of draws
+    L0 = p.rel_est.size
+    per_draw = max(E * S * L0 * 8 * 3, 1)
+    chunk = max(1, min(draws, _CHUNK_BYTES // per_draw))
+    member_sets = [(name, [j]) for j, name in enumerate(res.series)]
+    for gname, members in (groups or {}).items():
+        member_sets.append((gname, [res.series.index(m) for m in members]))
+    stats_rows: dict[tuple[str, str], list[np.ndarray]] = {}
+    study = rerun.study
+    n_chunks = -(-draws // chunk)
+    for c in range(n_chunks):
+        lo, hi = c * chunk, min(draws, (c + 1) * chunk)
+        Dc = hi - lo
+        cids = [f"p{d}_{i}" for d in range(lo, hi) for i in range(E)]
+        if design == "shared":
+            ev = pseudo_events(pdates[lo:hi, :, 0].ravel(), cids)
+            sub = replace(study, series=tuple(res.series)).run(
+                levels, ev, kinds=rerun.kinds, clocks=rerun.clocks
+            )
+            panel = sub._p
+        else:
+            parts = []
+            for j, name in enumerate(res.series):
+                ev = pseudo_events(pdates[lo:hi, :, j].ravel(), cids)
+                one = replace(study, series=(name,)).run(
+                    levels, ev, kinds=rerun.kinds, clocks=rerun.clocks
+                )
+                parts.append(one._p)
+            panel = concat_series(parts)
+        stacked = EventStudyResult(
+            design=res.design,
+            events=pseudo_events(pdates[lo:hi, :, 0].ravel(), cids),
+            series=res.series,
+            units=res.units,
+            kinds=res._kinds,
+            panel=panel,
+            provenance={},
+        )
+        win = stacked._window(start, end)
+        resid_all = stacked._resid.reshape(Dc, E, S, L0)
+        pp = panel
+        k = pp.k
+        mask = win.mask
+        ar_all = pp.abnormal.reshape(Dc, E, S, -1)
+        sigma_all = np.sqrt(pp.sigma2.reshape(Dc, E, S))
+        if shift_sigma:
+            zero = int(np.flatnonzero(pp.rel_win == 0)[0])
+            ar_all = ar_all.copy()
+            ar_all[..., zero] += shift_sigma * sigma_all
+        ok_all = (
+            pp.included.reshape(Dc, E, S)
+            & ~win.incomplete.reshape(Dc, E, S)
+            & (win.n.reshape(Dc, E, S) > 0)
+            & real_ok[None]
+        )
+        car_all = np.where(mask, np.nan_to_num(ar_all, nan=0.0), 0.0).sum(axis=-1)
+        sd_all = np.sqrt(win.var_car.reshape(Dc, E, S))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scar_all = car_all / sd_all
+            sar_all = ar_all / np.sqrt(pp.var_ar.reshape(Dc, E, S, -1))
+        df_all = (pp.nobs - k).reshape(Dc, E, S).astype(float)
+        dates_all = pp.day0_date.reshape(Dc, E, S)
+        for gname, cols in member_sets:
+
+            def pick(a: np.ndarray, cols: list[int] = cols) -> np.ndarray:
+                # member-major order, as EventStudyResult._group_tests
+                sel = a[:, :, cols]
+                return np.swapaxes(sel, 1, 2).reshape(Dc, len(cols) * E, *a.shape[3:])
+
+            ok = pick(ok_all)
+            scol = np.repeat(np.array(cols), E)[None, :]
+            pooled = np.array(
+                [len(set(scol[0, ok[d]].tolist())) > 1 for d in range(Dc)], dtype=bool
+            )
+            out = _battery(
+                ok=ok,
+                car=pick(car_all),
+                scar=pick(scar_all),
+                df=pick(df_all),
+                resid=pick(resid_all),
+                ar_win=pick(ar_all)[..., mask],
+                sar_win=pick(sar_all)[..., mask],
+                sigma=pick(sigma_all),
+                dates=pick(dates_all),
+                pooled=pooled,
+                length=int(mask.sum()),
+                kp_daily=getattr(res.design, "kp_correlation", "sums") == "daily",
+                bootstrap_draws=bootstrap_draws,
+                seed=seed,
+            )
+            for test, (stat, pval, n) in out.items():
+                stats_rows.setdefault((test, gname), []).append(
+                    np.stack([stat, pval, n.astype(float)])
+                )
+        if progress is not None:
+            progress(c + 1, n_chunks)
+    return _assemble(
+        observed,
+        stats_rows,
+        member_sets,
+        pdates,
+        pdec,
+        ids,
+        res.series,
+        design=design,
+        match=match,
+        draws=draws,
+        seed=seed,
+        window=(start, end),
+        level=level,
+        bootstrap_draws=bootstrap_draws,
+        shift_sigma=shift_sigma,
+        notes=notes,
+    )
+
+
+def _assemble(
+    observed: pd.DataFrame,
+    stats_rows: dict[tuple[str, str], list[np.ndarray]],
+    member_sets: list[tuple[str, list[int]]],
+    pdates: np.ndarray,
+    pdec: np.ndarray,
+    ids: list[str],
+    series: tuple[str, ...],
+    **settings: Any,
+) -> PlaceboResult:
+    level = settings["level"]
+    draws = settings["draws"]
+    long_parts, rows = [], []
+    obs = observed.set_index(["test", "series"])
+    for gname, _ in member_sets:
+        for test in TESTS:
+            stat, pval, n = np.concatenate(stats_rows[(test, gname)], axis=1)
+            long_parts.append(
+                pd.DataFrame(
+                    {
+                        "draw": np.arange(draws),
+                        "test": test,
+                        "series": gname,
+                        "n": n.astype(np.int64),
+                        "statistic": stat,
+                        "pvalue": pval,
+                    }
+                )
+            )
+            if (test, gname) not in obs.index:
+                continue
+            o = obs.loc[(test, gname)]
+            finite = np.isfinite(stat)
+            centre = n * (n + 1) / 4.0 if test == "wilcoxon" else np.zeros_like(stat)
+            o_centre = o["n"] * (o["n"] + 1) / 4.0 if test == "wilcoxon" else 0.0
+            o_dev = abs(float(o["statistic"]) - o_centre)
+            dev = np.abs(stat - centre)
+            count = int((dev[finite] >= o_dev - st.tie_tolerance(o_dev)).sum())
+            nd = int(finite.sum())
+            pf = pval[np.isfinite(pval)]
+            rows.append(
+                {
+                    "test": test,
+                    "series": gname,
+                    "statistic": float(o["statistic"]),
+                    "pvalue": float(o["pvalue"]),
+                    "empirical_pvalue": (1.0 + count) / (1.0 + nd)
+                    if nd and np.isfinite(o["statistic"])
+                    else float("nan"),
+                    "size_5pct": float(np.mean(pf < 0.05)) if pf.size else float("nan"),
+                    "size": float(np.mean(pf < level)) if pf.size else float("nan"),
+                    "draws": nd,
+                    "valid": bool(o["valid"]),
+                    "recommended": bool(o["recommended"]),
+                }
+            )
+    D, E, S = pdates.shape
+    d, i, s = np.meshgrid(np.arange(D), np.arange(E), np.arange(S), indexing="ij")
+    dates = pd.DataFrame(
+        {
+            "draw": d.ravel(),
+            "event": np.array(ids, dtype=object)[i.ravel()].astype(str),
+            "series": np.array(series, dtype=object)[s.ravel()].astype(str),
+            "date": pdates.ravel(),
+        }
+    )
+    dates["weekday"] = dates["date"].dt.weekday
+    dates["decile"] = pdec.ravel()
+    return PlaceboResult(
+        table=pd.DataFrame(rows),
+        statistics=pd.concat(long_parts, ignore_index=True),
+        dates=dates,
+        design=settings["design"],
+        match=tuple(settings["match"]),
+        draws=draws,
+        seed=settings["seed"],
+        window=settings["window"],
+        level=level,
+        bootstrap_draws=settings["bootstrap_draws"],
+        shift_sigma=settings["shift_sigma"],
+        notes=tuple(dict.fromkeys(settings["notes"])),
+    )
