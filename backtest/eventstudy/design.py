@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION
+
 __all__ = [
     "DEFAULT_ESTIMATION_WINDOW",
     "DEFAULT_EVENT_WINDOW",
@@ -45,6 +47,9 @@ class StudyDesign:
         Market series of the ``market`` and ``market_adjusted`` models.
     factors : tuple of str
         Factor series of the ``factor`` model.
+    kp_correlation : {"sums", "daily"}
+        Residuals whose mean correlation the Kolari-Pynnönen test corrects for
+        (:data:`backtest.eventstudy.policy.KPCorrelation`); default ``"sums"``.
     min_estimation : int
         Fewest usable estimation days of an included (event, series) pair.
     allow_incomplete : bool
@@ -76,6 +81,7 @@ class StudyDesign:
     allow_incomplete: bool
     market: str | None = None
     factors: tuple[str, ...] = field(default_factory=tuple)
+    kp_correlation: str = DEFAULT_KP_CORRELATION
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
@@ -109,4 +115,5 @@ class StudyDesign:
             "event_window": list(self.event_window),
             "min_estimation": self.min_estimation,
             "allow_incomplete": self.allow_incomplete,
+            "kp_correlation": self.kp_correlation,
         }

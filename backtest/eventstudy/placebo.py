@@ -65,15 +65,16 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import stats as sps
 
 from backtest.errors import DataValidationError
-from backtest.eventstudy import stats as st
 from backtest.eventstudy.panel import concat_series
-from backtest.eventstudy.policy import TESTS
+from backtest.eventstudy.policy import INDEPENDENCE_TESTS, TESTS
 
 if TYPE_CHECKING:
     from backtest.eventstudy.result import EventStudyResult
+
+# scipy (through stats.py) is imported inside the functions that compute, so that the
+# config can read this module's options without loading it.
 
 __all__ = [
     "DEFAULT_PLACEBO_BOOTSTRAP_DRAWS",
@@ -169,7 +170,9 @@ class PlaceboResult:
         ``draws`` (draws with a finite statistic), ``valid, recommended`` (as
         observed).
     statistics : pandas.DataFrame
-        Every draw's statistics: ``draw, test, series, n, statistic, pvalue``.
+        Every draw's statistics: ``draw, test, series, n, statistic, pvalue, valid,
+        recommended`` (``valid`` and ``recommended`` by the rule of
+        :func:`backtest.eventstudy.policy.verdicts` applied to the draw's day-0 dates).
     dates : pandas.DataFrame
         The drawn pseudo day-0 dates: ``draw, event, series, date, weekday,
         decile`` (the real event's id; for the shared design one row per series
@@ -198,7 +201,7 @@ class PlaceboResult:
         cols = ["test", "series", "statistic", "pvalue", "empirical_pvalue", "size_5pct"]
         cols += ["size", "draws", "valid", "recommended"]
         rows = [
-            {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+            {k: (None if _missing(v) else v) for k, v in r.items()}
             for r in self.table[cols].to_dict(orient="records")
         ]
         return {
@@ -212,6 +215,10 @@ class PlaceboResult:
             "notes": list(self.notes),
             "tests": rows,
         }
+
+
+def _missing(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 # --------------------------------------------------------------------------- dates
@@ -345,31 +352,41 @@ def _draw(
     E = len(ids)
     out = np.empty((draws, E), dtype="datetime64[ns]")
     dec = np.empty((draws, E), dtype=np.int64)
+    chosen: dict[bytes, tuple[np.ndarray, list[int]]] = {}
     for i in range(E):
-        keys = [m for m in match if (pool.real_weekday[i] >= 0)]
         sel = np.ones(pool.dates.size, dtype=bool)
-        wd_ok = pool.weekday == pool.real_weekday[i]
-        vol_ok = pool.decile == pool.real_decile[i]
-        if "weekday" in keys:
-            sel &= wd_ok
-        if "volatility" in keys:
-            sel &= vol_ok
-        if not sel.any() and "volatility" in keys:
-            sel = wd_ok if "weekday" in keys else np.ones_like(sel)
-            notes.append(f"{where}, event {ids[i]}: no candidate in its volatility decile")
-        if not sel.any():
-            sel = np.ones_like(sel)
-            notes.append(f"{where}, event {ids[i]}: no candidate on its weekday")
+        if pool.real_weekday[i] >= 0:
+            wd_ok = pool.weekday == pool.real_weekday[i]
+            vol_ok = pool.decile == pool.real_decile[i]
+            if "weekday" in match:
+                sel &= wd_ok
+            if "volatility" in match:
+                sel &= vol_ok
+            if not sel.any() and "volatility" in match:
+                sel = wd_ok.copy() if "weekday" in match else np.ones_like(sel)
+                notes.append(f"{where}, event {ids[i]}: no candidate in its volatility decile")
+            if not sel.any():
+                sel = np.ones_like(sel)
+                notes.append(f"{where}, event {ids[i]}: no candidate on its weekday")
+        chosen.setdefault(np.packbits(sel).tobytes(), (sel, []))[1].append(i)
+    for sel, events in chosen.values():
         c = np.flatnonzero(sel)
-        pick = c[rng.integers(0, c.size, size=draws)]
-        out[:, i] = pool.dates[pick]
-        dec[:, i] = pool.decile[pick]
+        k = len(events)
+        if k <= c.size:
+            # events with the same candidates get distinct dates within a draw
+            pick = c[np.argsort(rng.random((draws, c.size)), axis=1)[:, :k]]
+        else:
+            pick = c[rng.integers(0, c.size, size=(draws, k))]
+        out[:, events] = pool.dates[pick]
+        dec[:, events] = pool.decile[pick]
     return out, dec
 
 
 # ------------------------------------------------------------------- batched tests
 def _nan_t(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One-sample t per row of the valid entries: (t, p, n)."""
+    from scipy import stats as sps
+
     n = ok.sum(axis=1)
     xs = np.where(ok, x, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -383,17 +400,20 @@ def _nan_t(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def _mean_corr(x: np.ndarray) -> np.ndarray:
     """:func:`backtest.eventstudy.stats.mean_residual_correlation` of each (N, L) slice."""
+
+    from backtest.eventstudy import stats as st
+
     obs = ~np.isnan(x)
     mask = obs.astype(np.float64)
     count = mask.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         row_mean = np.where(count > 0, np.where(obs, x, 0.0).sum(axis=-1) / count, 0.0)
     e = np.where(obs, x - row_mean[..., None], 0.0)
-    mt = np.swapaxes(mask, -1, -2)
-    n_common = mask @ mt
-    s_x = e @ mt
-    s_xx = (e * e) @ mt
-    s_xy = e @ np.swapaxes(e, -1, -2)
+    # einsum's own loops, not BLAS: batched small products, no thread oversubscription
+    n_common = np.einsum("dil,djl->dij", mask, mask)
+    s_x = np.einsum("dil,djl->dij", e, mask)
+    s_xx = np.einsum("dil,djl->dij", e * e, mask)
+    s_xy = np.einsum("dil,djl->dij", e, e)
     with np.errstate(divide="ignore", invalid="ignore"):
         cov = s_xy - s_x * np.swapaxes(s_x, -1, -2) / n_common
         var = s_xx - s_x * s_x / n_common
@@ -441,8 +461,12 @@ def _battery(
     seed: int,
 ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The battery of ``EventStudyResult._group_tests`` for D draws at once."""
+    from scipy import stats as sps
+
+    from backtest.eventstudy import stats as st
+
     nan = np.nan
-    D, N, L0 = resid.shape
+    D, _, L0 = resid.shape
     okx = ok[..., None]
     resid = np.where(okx, resid, nan)
     ar_win = np.where(okx, ar_win, nan)
@@ -534,8 +558,18 @@ def _battery(
     return out
 
 
+def _shared_counts(dates: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Per row: tested pairs whose day-0 date an earlier pair has (policy.shared_day0_count)."""
+    v = dates.astype("datetime64[ns]").astype(np.int64)
+    sentinel = np.iinfo(np.int64).min + np.arange(v.shape[1])[None, :]
+    v = np.sort(np.where(ok, v, sentinel), axis=1)
+    return (np.diff(v, axis=1) == 0).sum(axis=1).astype(float)
+
+
 def _wilcoxon(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Signed-rank sum W+ and scipy's two-sided p-value, per row (as stats.wilcoxon)."""
+    from scipy import stats as sps
+
     D = x.shape[0]
     nz = ok & (x != 0) & ~np.isnan(x)
     n = nz.sum(axis=1)
@@ -544,14 +578,22 @@ def _wilcoxon(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     stat = np.where(n >= 1, w_plus, np.nan)
     pval = np.full(D, np.nan)
     n_ok = ok.sum(axis=1)
+    # scipy picks the exact, permutation or normal p-value from the whole block (ties
+    # anywhere switch every row), so rows go in blocks of one size and tie status.
+    absx = np.where(nz, np.abs(x), np.nan)
+    srt = np.sort(absx, axis=1)
+    tied = (np.diff(srt, axis=1) == 0).any(axis=1) | (n < n_ok)
     for size in np.unique(n_ok[n >= 1]):
-        rows = np.flatnonzero((n_ok == size) & (n >= 1))
-        # the valid values of each row, in order, as a (rows, size) block
-        order = np.argsort(~ok[rows], axis=1, kind="stable")[:, :size]
-        block = np.take_along_axis(x[rows], order, axis=1)
-        pval[rows] = sps.wilcoxon(
-            block, zero_method="wilcox", alternative="two-sided", axis=1
-        ).pvalue
+        for flag in (False, True):
+            rows = np.flatnonzero((n_ok == size) & (n >= 1) & (tied == flag))
+            if not rows.size:
+                continue
+            # the valid values of each row, in order, as a (rows, size) block
+            order = np.argsort(~ok[rows], axis=1, kind="stable")[:, :size]
+            block = np.take_along_axis(x[rows], order, axis=1)
+            pval[rows] = sps.wilcoxon(
+                block, zero_method="wilcox", alternative="two-sided", axis=1
+            ).pvalue
     return stat, pval, n
 
 
@@ -684,7 +726,7 @@ def run_placebo(
             def pick(a: np.ndarray, cols: list[int] = cols) -> np.ndarray:
                 # member-major order, as EventStudyResult._group_tests
                 sel = a[:, :, cols]
-                return np.swapaxes(sel, 1, 2).reshape(Dc, len(cols) * E, *a.shape[3:])
+                return np.swapaxes(sel, 1, 2).reshape(a.shape[0], len(cols) * E, *a.shape[3:])
 
             ok = pick(ok_all)
             scol = np.repeat(np.array(cols), E)[None, :]
@@ -703,13 +745,14 @@ def run_placebo(
                 dates=pick(dates_all),
                 pooled=pooled,
                 length=int(mask.sum()),
-                kp_daily=getattr(res.design, "kp_correlation", "sums") == "daily",
+                kp_daily=res.design.kp_correlation == "daily",
                 bootstrap_draws=bootstrap_draws,
                 seed=seed,
             )
+            shared = _shared_counts(pick(dates_all), ok)
             for test, (stat, pval, n) in out.items():
                 stats_rows.setdefault((test, gname), []).append(
-                    np.stack([stat, pval, n.astype(float)])
+                    np.stack([stat, pval, n.astype(float), shared])
                 )
         if progress is not None:
             progress(c + 1, n_chunks)
@@ -743,13 +786,16 @@ def _assemble(
     series: tuple[str, ...],
     **settings: Any,
 ) -> PlaceboResult:
+
+    from backtest.eventstudy import stats as st
+
     level = settings["level"]
     draws = settings["draws"]
     long_parts, rows = [], []
     obs = observed.set_index(["test", "series"])
     for gname, _ in member_sets:
         for test in TESTS:
-            stat, pval, n = np.concatenate(stats_rows[(test, gname)], axis=1)
+            stat, pval, n, shared = np.concatenate(stats_rows[(test, gname)], axis=1)
             long_parts.append(
                 pd.DataFrame(
                     {
@@ -759,6 +805,8 @@ def _assemble(
                         "n": n.astype(np.int64),
                         "statistic": stat,
                         "pvalue": pval,
+                        "valid": ~((shared > 0) & (test in INDEPENDENCE_TESTS)),
+                        "recommended": np.where(shared > 0, "kolari_pynnonen", "bmp") == test,
                     }
                 )
             )

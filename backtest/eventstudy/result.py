@@ -704,7 +704,7 @@ class EventStudyResult:
         shift_sigma: float = 0.0,
         progress: Callable[[int, int], None] | None = None,
     ) -> PlaceboResult:
-        """Placebo study: each test's empirical size and the observed statistics' empirical p-values.
+        """Placebo study: empirical size of each test and empirical p-values of the observed ones.
 
         Draws `draws` sets of pseudo-event dates from the studied series' own history
         (one pseudo date per real event, matched on the weekday of day 0 and the
@@ -849,12 +849,13 @@ class EventStudyResult:
         dates = p.day0_date[e, s]
         _, clusters = np.unique(dates, return_inverse=True)
         length = int(win.mask.sum())
-        # Correlation of n-day sums of residuals, not of daily ones: markets that close
-        # at different hours (Tokyo before New York) move together with a lag of a
-        # session, which daily same-date correlations miss but n-day CARs contain.
+        # Correlation of n-day sums of residuals, not of daily ones (kp_correlation
+        # "sums", the default): markets that close at different hours (Tokyo before New
+        # York) move together with a lag of a session, which daily same-date
+        # correlations miss but n-day CARs contain. "daily" is the paper's version.
         resid_n = (
             sliding_window_view(resid, length, axis=1).sum(axis=-1)
-            if length <= resid.shape[1]
+            if length <= resid.shape[1] and self._design.kp_correlation != "daily"
             else resid
         )
         if pooled:

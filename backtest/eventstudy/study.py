@@ -38,6 +38,7 @@ from backtest.eventstudy.models import (
 )
 from backtest.eventstudy.panel import Panel, concat_series, gather
 from backtest.eventstudy.placebo import Rerun
+from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION, KP_CORRELATIONS
 from backtest.eventstudy.result import EventStudyResult
 from backtest.execution import DEFAULT_BLOCK_SIZE, Executor
 from backtest.sessions import clock_of, day0_from_arrays, observation_times
@@ -63,6 +64,8 @@ class StudySettings(Protocol):
     def min_estimation(self) -> int: ...
     @property
     def allow_incomplete(self) -> bool: ...
+    @property
+    def kp_correlation(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,12 @@ class EventStudy:
         kept, still listed and marked. Either way incomplete windows are left out of
         the cross-event tests (with the count in their ``incomplete`` column) and
         pairs whose event window is incomplete are left out of the AAR.
+    kp_correlation : {"sums", "daily"}
+        Residuals whose mean pairwise correlation the ``kolari_pynnonen`` test
+        corrects for: ``"sums"`` (default) of n-day sums of estimation residuals, n
+        the CAR window's length, which sees the one-session lag between markets that
+        close at different hours; ``"daily"`` of daily residuals, as in Kolari and
+        Pynnönen (2010). See :func:`backtest.eventstudy.stats.kolari_pynnonen`.
 
     Notes
     -----
@@ -148,6 +157,7 @@ class EventStudy:
     min_estimation: int = DEFAULT_MIN_ESTIMATION
     series: tuple[str, ...] | None = None
     allow_incomplete: bool = False
+    kp_correlation: str = DEFAULT_KP_CORRELATION
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
@@ -178,6 +188,11 @@ class EventStudy:
             )
         if self.model in MARKET_MODELS and not self.market:
             raise DataValidationError(f"model {self.model!r} needs market=<column of levels>")
+        if self.kp_correlation not in KP_CORRELATIONS:
+            raise DataValidationError(
+                f"kp_correlation must be one of {', '.join(KP_CORRELATIONS)}; "
+                f"got {self.kp_correlation!r}"
+            )
         if self.model == "factor" and not self.factors:
             raise DataValidationError("model 'factor' needs factors=[<columns of levels>]")
         k = n_params(self.model, len(self.factors))
@@ -224,6 +239,7 @@ class EventStudy:
             min_estimation=config.min_estimation,
             series=tuple(series) if series is not None else None,
             allow_incomplete=config.allow_incomplete,
+            kp_correlation=config.kp_correlation,
         )
 
     @property
@@ -365,6 +381,7 @@ class EventStudy:
             allow_incomplete=self.allow_incomplete,
             market=self.market,
             factors=self.factors,
+            kp_correlation=self.kp_correlation,
         )
         return EventStudyResult(
             design=design,
