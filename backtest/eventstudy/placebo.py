@@ -60,7 +60,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 import pandas as pd
@@ -69,9 +69,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 from backtest.errors import DataValidationError
 from backtest.eventstudy.panel import concat_series
 from backtest.eventstudy.policy import INDEPENDENCE_TESTS, TESTS
-
-if TYPE_CHECKING:
-    from backtest.eventstudy.result import EventStudyResult
 
 # scipy (through stats.py) is imported inside the functions that compute, so that the
 # config can read this module's options without loading it.
@@ -259,7 +256,7 @@ class _Pool:
     real_decile: np.ndarray  # (E,)
 
 
-def _series_pools(res: EventStudyResult, levels: pd.DataFrame) -> tuple[list[_Pool], list[Any]]:
+def _series_pools(res: Any, levels: pd.DataFrame) -> tuple[list[_Pool], list[Any]]:
     """Per-series candidates, volatility shares of candidates and of real events."""
     p = res._p
     e0, e1 = res.design.estimation_window
@@ -290,10 +287,10 @@ def _series_pools(res: EventStudyResult, levels: pd.DataFrame) -> tuple[list[_Po
         pools.append(
             _Pool(
                 dates=own[c],
-                weekday=pd.DatetimeIndex(own[c]).weekday.to_numpy(),
+                weekday=pd.DatetimeIndex(own[c]).day_of_week.to_numpy(),
                 decile=_decile(_share_le(ref, vol[c])),
                 real_weekday=np.where(
-                    has, pd.DatetimeIndex(real_dates).weekday.to_numpy(na_value=-1), -1
+                    has, pd.DatetimeIndex(real_dates).day_of_week.to_numpy(na_value=-1), -1
                 ),
                 real_decile=np.where(has, _decile(np.nan_to_num(real_share)), -1),
             )
@@ -302,7 +299,7 @@ def _series_pools(res: EventStudyResult, levels: pd.DataFrame) -> tuple[list[_Po
     return pools, extra
 
 
-def _shared_pool(res: EventStudyResult, extra: list[Any]) -> _Pool:
+def _shared_pool(res: Any, extra: list[Any]) -> _Pool:
     """Dates that are candidates in every series; market-wide volatility decile."""
     common: np.ndarray | None = None
     for _, own, _, c, _, _ in extra:
@@ -332,7 +329,7 @@ def _shared_pool(res: EventStudyResult, extra: list[Any]) -> _Pool:
     known = np.isfinite(real_score)
     return _Pool(
         dates=common,
-        weekday=pd.DatetimeIndex(common).weekday.to_numpy(),
+        weekday=pd.DatetimeIndex(common).day_of_week.to_numpy(),
         decile=_decile(_share_le(ref_score, score)),
         real_weekday=real_wd,
         real_decile=np.where(known, _decile(_share_le(ref_score, np.nan_to_num(real_score))), -1),
@@ -599,7 +596,7 @@ def _wilcoxon(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 
 # ------------------------------------------------------------------------ the run
 def run_placebo(
-    res: EventStudyResult,
+    res: Any,
     rerun: Rerun,
     *,
     window: tuple[int, int],
@@ -614,8 +611,6 @@ def run_placebo(
     progress: Callable[[int, int], None] | None,
 ) -> PlaceboResult:
     """Implementation of :meth:`EventStudyResult.placebo` (see there)."""
-    from backtest.eventstudy.result import EventStudyResult
-
     if design not in PLACEBO_DESIGNS:
         raise DataValidationError(
             f"placebo: design must be one of {', '.join(PLACEBO_DESIGNS)}; got {design!r}"
@@ -688,7 +683,7 @@ def run_placebo(
                 )
                 parts.append(one._p)
             panel = concat_series(parts)
-        stacked = EventStudyResult(
+        stacked = type(res)(
             design=res.design,
             events=pseudo_events(pdates[lo:hi, :, 0].ravel(), cids),
             series=res.series,
@@ -847,7 +842,7 @@ def _assemble(
             "date": pdates.ravel(),
         }
     )
-    dates["weekday"] = dates["date"].dt.weekday
+    dates["weekday"] = dates["date"].dt.day_of_week
     dates["decile"] = pdec.ravel()
     return PlaceboResult(
         table=pd.DataFrame(rows),
