@@ -38,10 +38,13 @@ Designs (Brown and Warner 1985)
 -------------------------------
 ``"shared"`` (default): the studied series of a draw share one pseudo date per real
 event, as real announcements hit every series on the same date, so the draws keep the
-cross-correlation of the real design. Shared candidates are the dates that are a
-candidate in every series; the weekday is that of the real event's most common day-0
-date across its series; the volatility score of a date is the mean over series of its
-volatility percentile among the series' candidates, and the deciles are those of that
+cross-correlation of the real design. A shared pseudo event is a date-only event: its
+day 0 in each series is the series' first observation on or after the date (as for a
+real date-only event; markets closed that day react on their next session). Shared
+candidates are the days observed by some series whose day 0 is a candidate in every
+series; the weekday is that of the real event's most common day-0 date across its
+series; the volatility score of a date is the mean over series of the volatility
+percentile of its day 0 among the series' candidates, and the deciles are those of that
 score among the shared candidates (a market-wide volatility decile).
 ``"independent"``: each series draws its own pseudo dates, matched on its own weekday
 and volatility decile; the draws then have no cross-correlation.
@@ -300,20 +303,30 @@ def _series_pools(res: Any, levels: pd.DataFrame) -> tuple[list[_Pool], list[Any
 
 
 def _shared_pool(res: Any, extra: list[Any]) -> _Pool:
-    """Dates that are candidates in every series; market-wide volatility decile."""
-    common: np.ndarray | None = None
+    """Shared dates: days observed by a series whose day 0 is a candidate in every series.
+
+    As for a real date-only event, day 0 of a shared date in each series is its first
+    observation on or after the date; the score is the mean over series of the
+    volatility percentile of that day 0 among the series' candidates.
+    """
+    common = np.unique(np.concatenate([own[c] for _, own, _, c, _, _ in extra]))
+    keep = np.ones(common.size, dtype=bool)
+    positions = []
     for _, own, _, c, _, _ in extra:
-        common = own[c] if common is None else np.intersect1d(common, own[c])
-    assert common is not None
+        is_cand = np.zeros(own.size + 1, dtype=bool)
+        is_cand[c] = True
+        pos = np.searchsorted(own, common, side="left")
+        keep &= is_cand[pos]
+        positions.append(pos)
+    common = common[keep]
     if common.size == 0:
         raise DataValidationError(
             "placebo: no date is a candidate in every series for the shared design; "
             "use design='independent' or fewer series"
         )
     score = np.zeros(common.size)
-    for ref, own, vol, _, _, _ in extra:
-        pos = np.searchsorted(own, common)
-        score += _share_le(ref, vol[pos])
+    for (ref, _, vol, _, _, _), pos in zip(extra, positions, strict=True):
+        score += _share_le(ref, vol[pos[keep]])
     score /= len(extra)
     ref_score = np.sort(score)
     real_shares = np.stack([x[5] for x in extra], axis=1)  # (E, S)
