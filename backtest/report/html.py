@@ -445,7 +445,7 @@ def _placebo_section(res: Mapping[str, Any]) -> list[str]:
     if not placebo:
         return []
     rows = placebo_rows(placebo, recommended_only=False)
-    classes = ["recommended" if t.get("recommended") else "" for t in placebo["tests"]]
+    classes = ["recommended placebo" if t.get("recommended") else "" for t in placebo["tests"]]
     rows = [[r[0], ("★ " if c else "") + r[1], *r[2:]] for r, c in zip(rows, classes, strict=True)]
     return [
         '<h2 id="placebo">Placebo</h2>',

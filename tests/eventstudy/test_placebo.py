@@ -248,3 +248,27 @@ def test_kolari_pynnonen_daily_is_the_papers_formula(levels):
     assert other != pytest.approx(t_kp, rel=1e-6)
     with pytest.raises(DataValidationError, match="kp_correlation must be one of sums, daily"):
         EventStudy(kp_correlation="weekly")
+
+
+# ------------------------------------------------------------------------- config
+def test_config_reads_placebo_and_kp_correlation():
+    from pydantic import ValidationError
+
+    from backtest.config import EventStudyConfig
+
+    cfg = EventStudyConfig(
+        placebo={"draws": 50, "match": ["weekday"], "design": "independent"},
+        kp_correlation="daily",
+    )
+    assert cfg.placebo.draws == 50 and cfg.placebo.match == ("weekday",)
+    assert cfg.placebo.seed == 0 and cfg.placebo.window is None
+    assert EventStudy.from_config(cfg).kp_correlation == "daily"
+    assert EventStudyConfig().placebo is None and EventStudyConfig().kp_correlation == "sums"
+    with pytest.raises(ValidationError, match="design"):
+        EventStudyConfig(placebo={"design": "both"})
+    with pytest.raises(ValidationError, match="match"):
+        EventStudyConfig(placebo={"match": ["weekday", "weekday"]})
+    with pytest.raises(ValidationError, match=r"placebo\.window"):
+        EventStudyConfig(placebo={"window": [0, 40]})
+    with pytest.raises(ValidationError, match="kp_correlation"):
+        EventStudyConfig(kp_correlation="weekly")
