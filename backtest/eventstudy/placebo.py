@@ -473,10 +473,8 @@ def _battery(
     """The battery of ``EventStudyResult._group_tests`` for D draws at once."""
     from scipy import stats as sps
 
-    from backtest.eventstudy import stats as st
-
     nan = np.nan
-    D, _, L0 = resid.shape
+    L0 = resid.shape[2]
     okx = ok[..., None]
     resid = np.where(okx, resid, nan)
     ar_win = np.where(okx, ar_win, nan)
@@ -520,21 +518,16 @@ def _battery(
     n_pf = has_win.sum(axis=1)
     t_pf = np.where((n_pf >= 1) & (ne >= 2) & (sig != 0), t_pf, nan)
     out["portfolio"] = (t_pf, 2.0 * sps.t.sf(np.abs(t_pf), np.maximum(ne - 1, 1)), n_pf)
-    # Bootstrap (date-clustered): the one loop, over draws
-    b_stat, b_p, b_n = np.full(D, nan), np.full(D, nan), np.zeros(D, dtype=np.int64)
-    for d in range(D):
-        k = ok[d]
-        if not k.any():
-            continue
-        _, clusters = np.unique(dates[d, k], return_inverse=True)
-        if pooled[d]:
-            r = st.bootstrap_caar(
-                sar_est[d, k] / np.sqrt(length), scar[d, k], length, clusters, bootstrap_draws, seed
-            )
-        else:
-            r = st.bootstrap_caar(resid[d, k], car[d, k], length, clusters, bootstrap_draws, seed)
-        b_stat[d], b_p[d], b_n[d] = r
-    out["bootstrap"] = (b_stat, b_p, b_n)
+    # Bootstrap (date-clustered), batched over draws with the same shape
+    out["bootstrap"] = _bootstrap(
+        np.where(pooled[:, None, None], sar_est / np.sqrt(length), resid),
+        np.where(pooled[:, None], scar, car),
+        ok,
+        dates,
+        length,
+        bootstrap_draws,
+        seed,
+    )
     # Corrado rank test
     joined = np.concatenate([resid, ar_win], axis=-1)
     has_c = (~np.isnan(ar_win)).any(axis=-1) & ok
@@ -576,6 +569,66 @@ def _shared_counts(dates: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return (np.diff(v, axis=1) == 0).sum(axis=1).astype(float)
 
 
+def _bootstrap(
+    values: np.ndarray,  # (D, N, L) estimation rows resampled
+    center: np.ndarray,  # (D, N) observed CARs (or SCARs)
+    ok: np.ndarray,
+    dates: np.ndarray,
+    n_days: int,
+    draws: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`backtest.eventstudy.stats.bootstrap_caar` of every row, same numbers.
+
+    Every row's resampling starts from ``default_rng(seed)``, so rows with the same
+    number of pairs and date clusters draw the same offsets; they are computed together,
+    with the same day-by-day sums as the function.
+    """
+    from backtest.eventstudy import stats as st
+
+    D, _, L = values.shape
+    stat, pval = np.full(D, np.nan), np.full(D, np.nan)
+    keep = ok & ~np.isnan(center)
+    n = keep.sum(axis=1)
+    if not 1 <= n_days <= L:  # as the function: refuse, naming the lengths
+        st.bootstrap_caar(values[0, :1], center[0, :1], n_days, None, draws, seed)
+    groups = np.zeros(keep.shape, dtype=np.int64)
+    n_groups = np.zeros(D, dtype=np.int64)
+    for d in np.flatnonzero(n > 0):
+        _, inv = np.unique(dates[d, keep[d]], return_inverse=True)
+        groups[d, : inv.size] = inv
+        n_groups[d] = inv.max() + 1
+    for size, g in {(int(a), int(b)) for a, b in zip(n, n_groups, strict=True) if a > 0}:
+        rows = np.flatnonzero((n == size) & (n_groups == g))
+        order = np.argsort(~keep[rows], axis=1, kind="stable")[:, :size]
+        e = np.take_along_axis(values[rows], order[..., None], axis=1)  # (R, N, L)
+        c = np.take_along_axis(center[rows], order, axis=1)  # (R, N)
+        caar = c.mean(axis=1)
+        rng = np.random.default_rng(seed)
+        m = rng.integers(0, L - n_days + 1, size=(draws, g))
+        offsets = np.moveaxis(m[:, groups[rows, :size]], 0, 1)  # (R, B, N)
+        obs = ~np.isnan(e)
+        filled = np.where(obs, e, 0.0)
+        r_ix = np.arange(rows.size)[:, None, None]
+        i_ix = np.arange(size)[None, None, :]
+        total = np.zeros(offsets.shape)
+        count = np.zeros(offsets.shape, dtype=np.int64)
+        for j in range(n_days):  # loop over days, as the function
+            total += filled[r_ix, i_ix, offsets + j]
+            count += obs[r_ix, i_ix, offsets + j]
+        has = count > 0
+        n_has = has.sum(axis=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            star = np.where(
+                n_has > 0, np.where(has, total, 0.0).sum(axis=2) / n_has, np.nan
+            )  # (R, B)
+        finite = ~np.isnan(star)
+        exceed = ((np.abs(star) >= np.abs(caar)[:, None]) & finite).sum(axis=1)
+        stat[rows] = caar
+        pval[rows] = (1.0 + exceed) / (1.0 + finite.sum(axis=1))
+    return stat, pval, n
+
+
 def _wilcoxon(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Signed-rank sum W+ and scipy's two-sided p-value, per row (as stats.wilcoxon)."""
     from scipy import stats as sps
@@ -598,6 +651,9 @@ def _wilcoxon(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
             rows = np.flatnonzero((n_ok == size) & (n >= 1) & (tied == flag))
             if not rows.size:
                 continue
+            if flag and size <= 13:
+                pval[rows] = _signed_rank_permutation(ranks[rows], w_plus[rows], n[rows])
+                continue
             # the valid values of each row, in order, as a (rows, size) block
             order = np.argsort(~ok[rows], axis=1, kind="stable")[:, :size]
             block = np.take_along_axis(x[rows], order, axis=1)
@@ -605,6 +661,29 @@ def _wilcoxon(x: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
                 block, zero_method="wilcox", alternative="two-sided", axis=1
             ).pvalue
     return stat, pval, n
+
+
+def _signed_rank_permutation(ranks: np.ndarray, w_plus: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Two-sided p-value of W+ over all sign flips, as scipy's wilcoxon with ties (n <= 13).
+
+    scipy then runs an exact permutation test (``permutation_test``, all ``2**n`` sign
+    assignments); zeros flip to zero and leave the proportions unchanged, so the flips of
+    the non-zero ranks give the same p-value, with scipy's tolerance on ties.
+    """
+    out = np.full(w_plus.shape, np.nan)
+    for m in np.unique(n):
+        rows = np.flatnonzero(n == m)
+        r = ranks[rows]
+        order = np.argsort(np.isnan(r), axis=1, kind="stable")[:, :m]
+        r = np.take_along_axis(r, order, axis=1)  # (R, m) the non-zero ranks
+        signs = (np.arange(2**m)[:, None] >> np.arange(m)[None, :]) & 1  # (2^m, m)
+        null = r @ signs.T.astype(np.float64)  # (R, 2^m): exact half-integer sums
+        obs = w_plus[rows][:, None]
+        gamma = np.abs(np.finfo(np.float64).eps * 100 * obs)
+        less = (null <= obs + gamma).sum(axis=1) / 2.0**m
+        greater = (null >= obs - gamma).sum(axis=1) / 2.0**m
+        out[rows] = np.clip(np.minimum(less, greater) * 2, 0.0, 1.0)
+    return out
 
 
 # ------------------------------------------------------------------------ the run
