@@ -608,14 +608,15 @@ def _bootstrap(
         m = rng.integers(0, L - n_days + 1, size=(draws, g))
         offsets = np.moveaxis(m[:, groups[rows, :size]], 0, 1)  # (R, B, N)
         obs = ~np.isnan(e)
-        filled = np.where(obs, e, 0.0)
-        r_ix = np.arange(rows.size)[:, None, None]
-        i_ix = np.arange(size)[None, None, :]
+        filled = np.where(obs, e, 0.0).ravel()
+        obs = obs.ravel()
+        # flat position of (row, pair, offset) in the (R, N, L) block
+        flat = (np.arange(rows.size)[:, None, None] * size + np.arange(size)) * L + offsets
         total = np.zeros(offsets.shape)
         count = np.zeros(offsets.shape, dtype=np.int64)
         for j in range(n_days):  # loop over days, as the function
-            total += filled[r_ix, i_ix, offsets + j]
-            count += obs[r_ix, i_ix, offsets + j]
+            total += filled[flat + j]
+            count += obs[flat + j]
         has = count > 0
         n_has = has.sum(axis=2)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -297,7 +297,7 @@ def test_placebo_table_and_summary(page, run_dir):
     # the April config runs a placebo: its rows appear in the page and summary.md
     results = json.loads((run_dir / "results.json").read_text())
     placebo = results["event_study"]["placebo"]
-    assert placebo["draws"] == 1000 and placebo["design"] == "shared"
+    assert placebo["draws"] == 500 and placebo["design"] == "shared"
     assert 'id="placebo"' in page and '<a href="#placebo">' in page
     summary = (run_dir / "summary.md").read_text()
     assert "## Placebo, days +0 to +6" in summary
