@@ -8,7 +8,8 @@ Modules: :mod:`~backtest.eventstudy.models` (normal-return models, batched OLS),
 :mod:`~backtest.eventstudy.study` (alignment and estimation),
 :mod:`~backtest.eventstudy.design` (the frozen design a result records, default windows),
 :mod:`~backtest.eventstudy.policy` (which cross-event test is valid and recommended),
-:mod:`~backtest.eventstudy.result` (the result object).
+:mod:`~backtest.eventstudy.result` (the result object),
+:mod:`~backtest.eventstudy.placebo` (placebo studies: empirical size and p-values).
 
 The names are imported on first use, so reading an option's allowed values and
 default (``backtest.eventstudy.models.MODELS``, ``backtest.eventstudy.policy.TESTS``),
@@ -24,11 +25,12 @@ from backtest.lazy import attach
 if TYPE_CHECKING:
     from backtest.eventstudy.design import StudyDesign
     from backtest.eventstudy.models import MODELS
+    from backtest.eventstudy.placebo import PlaceboResult
     from backtest.eventstudy.policy import TESTS
     from backtest.eventstudy.result import EventStudyResult
     from backtest.eventstudy.study import EventStudy
 
-__all__ = ["MODELS", "TESTS", "EventStudy", "EventStudyResult", "StudyDesign"]
+__all__ = ["MODELS", "TESTS", "EventStudy", "EventStudyResult", "PlaceboResult", "StudyDesign"]
 
 #: Public name -> the submodule that defines it.
 _HOMES = {
@@ -37,6 +39,7 @@ _HOMES = {
     "StudyDesign": "design",
     "EventStudyResult": "result",
     "EventStudy": "study",
+    "PlaceboResult": "placebo",
 }
 
 

@@ -756,6 +756,21 @@ class EventStudyResult:
         ----------
         Brown, S. J. and Warner, J. B. (1985), "Using daily stock returns: the case of
         event studies", *Journal of Financial Economics* 14, 3-31.
+
+        Examples
+        --------
+        >>> from backtest import data
+        >>> from backtest.eventstudy import EventStudy
+        >>> from backtest.eventstudy.placebo import pseudo_events
+        >>> levels = data.load(["UST10Y", "SPX"], start="2023-01-01", end="2025-06-30",
+        ...                    offline=True)
+        >>> ev = pseudo_events(pd.to_datetime(["2025-04-03", "2025-04-09"]), ["lib", "pause"])
+        >>> res = EventStudy(model="raw").run(levels, ev)
+        >>> pl = res.placebo((0, 1), draws=50, seed=0)
+        >>> pl.table.columns.tolist()[:6]
+        ['test', 'series', 'statistic', 'pvalue', 'empirical_pvalue', 'size_5pct']
+        >>> bool(pl.table["empirical_pvalue"].between(1 / 51, 1).all())
+        True
         """
         if self._rerun is None:
             raise DataValidationError(

@@ -50,7 +50,7 @@ from backtest.report.markdown import (
     headline_notes,
     placebo_rows,
     stars,
-    test_label,
+    label_test,
 )
 from backtest.report.strategies import strategies_section
 from backtest.report.tables import escape as _e
@@ -419,7 +419,7 @@ def _tests_section(res: Mapping[str, Any]) -> list[str]:
                 [
                     t["series"],
                     ("★ " if t["recommended"] else "")
-                    + test_label(t["test"], res["event_study"]["design"]),
+                    + label_test(t["test"], res["event_study"]["design"]),
                     str(t["n"]),
                     caar,
                     number(t["statistic"], ".3f"),

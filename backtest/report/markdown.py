@@ -15,7 +15,7 @@ __all__ = [
     "placebo_rows",
     "render_markdown",
     "stars",
-    "test_label",
+    "label_test",
 ]
 
 #: Mark of a CAR whose window is not complete in the data (a partial sum, kept).
@@ -29,7 +29,7 @@ def stars(pvalue: float | None) -> str:
     return "***" if pvalue < 0.01 else "**" if pvalue < 0.05 else "*" if pvalue < 0.10 else ""
 
 
-def test_label(test: str, design: Mapping[str, Any]) -> str:
+def label_test(test: str, design: Mapping[str, Any]) -> str:
     """Name of a test in the tables; Kolari-Pynnönen says which correlation it uses."""
     if test == "kolari_pynnonen":
         variant = design.get("kp_correlation") or DEFAULT_KP_CORRELATION
@@ -194,7 +194,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             [
                 [
                     t["series"],
-                    test_label(t["test"], design),
+                    label_test(t["test"], design),
                     t["n"],
                     "n/a" if t["caar"] is None else f"{t['caar']:.3g}",
                     "n/a" if t["statistic"] is None else f"{t['statistic']:.3f}",
