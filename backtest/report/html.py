@@ -48,9 +48,9 @@ from backtest.report.markdown import (
     INCOMPLETE_MARK,
     fmt_change,
     headline_notes,
+    label_test,
     placebo_rows,
     stars,
-    label_test,
 )
 from backtest.report.strategies import strategies_section
 from backtest.report.tables import escape as _e

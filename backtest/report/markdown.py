@@ -12,10 +12,10 @@ __all__ = [
     "INCOMPLETE_MARK",
     "headline_notes",
     "headline_table",
+    "label_test",
     "placebo_rows",
     "render_markdown",
     "stars",
-    "label_test",
 ]
 
 #: Mark of a CAR whose window is not complete in the data (a partial sum, kept).
