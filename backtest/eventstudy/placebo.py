@@ -165,7 +165,8 @@ class PlaceboResult:
     ----------
     table : pandas.DataFrame
         One row per test and series or group: ``test, series, statistic, pvalue``
-        (observed, from :meth:`EventStudyResult.tests`), ``empirical_pvalue``,
+        (observed, from :meth:`EventStudyResult.tests`; the ``bootstrap`` p-value with
+        ``bootstrap_draws`` resamples and ``seed``), ``empirical_pvalue``,
         ``size_5pct``, ``size`` (share of draws with p-value < ``level``),
         ``draws`` (draws with a finite statistic), ``valid, recommended`` (as
         observed).
