@@ -56,7 +56,21 @@ from backtest.eventstudy.design import (
     Window,
 )
 from backtest.eventstudy.models import DEFAULT_MODEL, MARKET_MODELS, ModelName
-from backtest.eventstudy.policy import DEFAULT_DRAWS, TESTS, TestName
+from backtest.eventstudy.placebo import (
+    DEFAULT_PLACEBO_BOOTSTRAP_DRAWS,
+    DEFAULT_PLACEBO_DESIGN,
+    DEFAULT_PLACEBO_DRAWS,
+    DEFAULT_PLACEBO_MATCH,
+    PlaceboDesign,
+    PlaceboMatch,
+)
+from backtest.eventstudy.policy import (
+    DEFAULT_DRAWS,
+    DEFAULT_KP_CORRELATION,
+    TESTS,
+    KPCorrelation,
+    TestName,
+)
 from backtest.eventstudy.regression import DEFAULT_COV, CovType
 from backtest.eventstudy.signing import (
     DEFAULT_SIGN_BY,
@@ -80,6 +94,7 @@ __all__ = [
     "EventsConfig",
     "ExecutionConfig",
     "OutputConfig",
+    "PlaceboConfig",
     "RunConfig",
     "StrategyConfig",
     "ValidationConfig",
@@ -245,6 +260,43 @@ class RegressionConfig(_Model):
         return _check_window(value, "window")
 
 
+class PlaceboConfig(_Model):
+    """A placebo study of the event study's tests (``event_study.placebo``).
+
+    See :meth:`backtest.eventstudy.EventStudyResult.placebo`.
+
+    Parameters
+    ----------
+    draws : int
+        Pseudo-event draws.
+    match : list of {"weekday", "volatility"}
+        What each pseudo date shares with its real event (``[]`` for nothing).
+    seed : int
+        Seed of the draws.
+    design : {"shared", "independent"}
+        ``shared`` (default): the series of a draw share each pseudo date, as real
+        announcements do; ``independent``: each series its own dates.
+    window : [int, int], optional
+        CAR window of the placebo; default the first of ``event_study.windows``.
+    bootstrap_draws : int
+        Resamples of the bootstrap test inside each draw.
+    """
+
+    draws: int = Field(default=DEFAULT_PLACEBO_DRAWS, ge=1)
+    match: tuple[PlaceboMatch, ...] = DEFAULT_PLACEBO_MATCH
+    seed: int = 0
+    design: PlaceboDesign = DEFAULT_PLACEBO_DESIGN
+    window: Window | None = None
+    bootstrap_draws: int = Field(default=DEFAULT_PLACEBO_BOOTSTRAP_DRAWS, ge=19)
+
+    @field_validator("match")
+    @classmethod
+    def _distinct(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"match names each criterion once, got {list(value)}")
+        return value
+
+
 class EventStudyConfig(_Model):
     """The event study: model, windows, tests and CAR tables (see :class:`EventStudy`).
 
@@ -300,6 +352,11 @@ class EventStudyConfig(_Model):
         cross-sectional test per series and group; :mod:`backtest.eventstudy.volatility`):
         ``true`` over every CAR window of `windows`, or a list of windows of their
         own; default ``false`` (none).
+    kp_correlation : {"sums", "daily"}
+        Residuals whose mean correlation the Kolari-Pynnönen test corrects for:
+        n-day sums (default) or daily residuals as in the paper.
+    placebo : PlaceboConfig, optional
+        A placebo study of the tests in the headline window (off unless given).
     """
 
     model: ModelName = DEFAULT_MODEL
@@ -346,6 +403,8 @@ class EventStudyConfig(_Model):
         return self
 
     volatility: bool | tuple[Window, ...] = False
+    kp_correlation: KPCorrelation = DEFAULT_KP_CORRELATION
+    placebo: PlaceboConfig | None = None
 
     @field_validator("estimation_window", "event_window")
     @classmethod
@@ -369,6 +428,12 @@ class EventStudyConfig(_Model):
                 raise ValueError(
                     f"window {list(w)} is outside the event_window {list(self.event_window)}"
                 )
+        pw = self.placebo.window if self.placebo is not None else None
+        if pw is not None and not (w0 <= pw[0] <= pw[1] <= w1):
+            raise ValueError(
+                f"placebo.window {list(pw)} must be [first, last] inside the event_window "
+                f"{list(self.event_window)}"
+            )
         if self.estimation_window[1] >= w0:
             raise ValueError(
                 f"estimation_window {list(self.estimation_window)} must end before the "

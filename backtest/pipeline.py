@@ -216,6 +216,22 @@ def run(
         volatility.append(
             {"window": [a, b], "tests": _records(vol_tests), "variance_ratios": _records(ratios)}
         )
+    placebo = None
+    if cfg_es.placebo is not None:
+        progress("placebo study")
+        pc = cfg_es.placebo
+        pl = res.placebo(
+            pc.window if pc.window is not None else cfg_es.windows[0],
+            groups=cfg_es.groups,
+            draws=pc.draws,
+            match=pc.match,
+            seed=pc.seed,
+            design=pc.design,
+            bootstrap_draws=pc.bootstrap_draws,
+            progress=_per_task(tasks, "placebo study"),
+        )
+        placebo = pl.as_dict()
+        placebo["tests"] = [r for r in placebo["tests"] if r["test"] in cfg_es.tests]
     strategies, equity = [], {}
     for i, sc in enumerate(config.strategies):
         stage = f"strategy {sc.name}"
@@ -269,6 +285,7 @@ def run(
             **_clock_records(res),
             **_regressions(res, cfg_es),
             **({"volatility": volatility} if volatility else {}),
+            **({"placebo": placebo} if placebo is not None else {}),
         },
         "strategies": strategies,
     }

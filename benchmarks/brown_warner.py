@@ -10,6 +10,13 @@ level should reject about 5% of the time. Two designs (Brown & Warner 1985):
 Power: the same draws with one estimation-window standard deviation added to every
 series' day-0 abnormal change.
 
+The draws come from the library's placebo (:meth:`EventStudyResult.placebo`): a study
+of one anchor event in the ten series, whose placebo draws one pseudo date per draw
+(``design="independent"`` for (a), ``"shared"`` for (b)), unmatched (``match=()``, as
+Brown and Warner's random dates), among the days whose estimation and event windows are
+in the data (business days about 2017-06..2025-12), away from the anchor; the ten
+(event, series) pairs of a draw are pooled in one group test.
+
 Usage::
 
     python benchmarks/brown_warner.py [--draws 1000] [--seed 0] [--window 0 0]
@@ -27,63 +34,41 @@ import pandas as pd
 
 from backtest import data
 from backtest.eventstudy import TESTS, EventStudy
+from backtest.eventstudy.placebo import pseudo_events
 
 SERIES = ["UST2Y", "UST10Y", "UST30Y", "USDJPY", "SPX", "NKY", "VIX", "JGB10Y", "USD", "TOPIX"]
-FIRST, LAST = "2017-06-01", "2025-12-31"
-
-
-def pseudo_events(dates: pd.DatetimeIndex, ids: list[str]) -> pd.DataFrame:
-    """Date-only New York events (day 0 = first observation on or after the date)."""
-    return pd.DataFrame(
-        {
-            "event": ids,
-            "timestamp": pd.DatetimeIndex(dates).tz_localize("America/New_York").tz_convert("UTC"),
-            "timezone": "America/New_York",
-            "date": pd.DatetimeIndex(dates),
-            "time_given": False,
-            "label": ids,
-            "category": "pseudo",
-        }
-    )
+#: Levels loaded: 250 sessions of estimation before 2017-06 and 10 after 2025-12.
+START, END = "2016-05-15", "2026-01-16"
+#: The one real event of the study whose placebo is drawn (any date inside the sample).
+ANCHOR = "2021-06-01"
+DESIGNS = {"a": "independent", "b": "shared"}
 
 
 def simulate(
     draws: int, seed: int, window: tuple[int, int], model: str = "constant_mean"
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Run both designs; return rejection rates (rows: test, design) and timings."""
-    levels = data.load(SERIES, start="2015-01-01", end="2026-06-30", offline=True)
-    days = pd.bdate_range(FIRST, LAST)
-    rng = np.random.default_rng(seed)
+    levels = data.load(SERIES, start=START, end=END, offline=True)
     study = EventStudy(model=model, estimation_window=(-250, -11), event_window=(-5, 10))
+    res = study.run(levels, pseudo_events(pd.to_datetime([ANCHOR]), ["anchor"]))
     timings: dict[str, float] = {}
     rows = []
-    S = len(SERIES)
-    designs = {
-        "a": rng.choice(days, size=(draws, S)),  # own date per series
-        "b": np.repeat(rng.choice(days, size=(draws, 1)), S, axis=1),  # one shared date
-    }
-    for design, dates in designs.items():
-        t0 = time.perf_counter()
-        if design == "a":
-            ids = [f"d{d}_{s}" for d in range(draws) for s in range(S)]
-            res = study.run(levels, pseudo_events(pd.DatetimeIndex(dates.ravel()), ids))
-            pairs = [[(f"d{d}_{s}", SERIES[s]) for s in range(S)] for d in range(draws)]
-        else:
-            ids = [f"d{d}" for d in range(draws)]
-            res = study.run(levels, pseudo_events(pd.DatetimeIndex(dates[:, 0]), ids))
-            pairs = [[(f"d{d}", name) for name in SERIES] for d in range(draws)]
-        timings[f"run {design}"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
+    for design, name in DESIGNS.items():
         for shift in (0.0, 1.0):
-            found = []
-            for d in range(draws):
-                out = res.pair_tests(
-                    pairs[d], *window, name=f"d{d}", shift_sigma=shift, draws=199, seed=d
-                )
-                found.append(out)
-            table = pd.concat(found, ignore_index=True)
+            t0 = time.perf_counter()
+            pl = res.placebo(
+                window,
+                groups={"all": SERIES},
+                draws=draws,
+                match=(),
+                seed=seed,
+                design=name,
+                shift_sigma=shift,
+            )
+            timings[f"{design} shift {shift:g}"] = time.perf_counter() - t0
+            per_draw = pl.statistics[pl.statistics["series"] == "all"]
             for test in TESTS:
-                sel = table[table["test"] == test]
+                sel = per_draw[per_draw["test"] == test]
                 p = sel["pvalue"].to_numpy()
                 rows.append(
                     {
@@ -96,7 +81,6 @@ def simulate(
                         "recommended": bool(sel["recommended"].mean() >= 0.5),
                     }
                 )
-        timings[f"tests {design}"] = time.perf_counter() - t0
     return pd.DataFrame(rows), timings
 
 
@@ -135,7 +119,7 @@ def main() -> None:
     print(
         f"Brown-Warner simulation: {args.draws} draws, {len(SERIES)} series "
         f"({', '.join(SERIES)}), model={args.model}, CAR window {tuple(args.window)}, "
-        f"pseudo-event dates {FIRST}..{LAST}, seed {args.seed}"
+        f"levels {START}..{END} (placebo of one anchor event, {ANCHOR}), seed {args.seed}"
     )
     print(markdown(table))
     print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))

@@ -13,6 +13,7 @@ estimation windows, near-close guard),
 :mod:`~backtest.eventstudy.result` (the result object),
 :mod:`~backtest.eventstudy.garch` (model ``garch``: GARCH(1,1) fits with `arch`),
 :mod:`~backtest.eventstudy.volatility` (abnormal-volatility tests).
+:mod:`~backtest.eventstudy.placebo` (placebo studies: empirical size and p-values).
 
 The names are imported on first use, so reading an option's allowed values and
 default (``backtest.eventstudy.models.MODELS``, ``backtest.eventstudy.policy.TESTS``),
@@ -28,11 +29,12 @@ from backtest.lazy import attach
 if TYPE_CHECKING:
     from backtest.eventstudy.design import StudyDesign
     from backtest.eventstudy.models import MODELS
+    from backtest.eventstudy.placebo import PlaceboResult
     from backtest.eventstudy.policy import TESTS
     from backtest.eventstudy.result import EventStudyResult
     from backtest.eventstudy.study import EventStudy
 
-__all__ = ["MODELS", "TESTS", "EventStudy", "EventStudyResult", "StudyDesign"]
+__all__ = ["MODELS", "TESTS", "EventStudy", "EventStudyResult", "PlaceboResult", "StudyDesign"]
 
 #: Public name -> the submodule that defines it.
 _HOMES = {
@@ -41,6 +43,7 @@ _HOMES = {
     "StudyDesign": "design",
     "EventStudyResult": "result",
     "EventStudy": "study",
+    "PlaceboResult": "placebo",
 }
 
 

@@ -17,6 +17,7 @@ from backtest.eventstudy.alignment import (
     DEFAULT_SESSION_GUARD,
     lag_names,
 )
+from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION
 
 __all__ = [
     "DEFAULT_ESTIMATION_WINDOW",
@@ -57,6 +58,9 @@ class StudyDesign:
         Market series of the ``market`` and ``market_adjusted`` models.
     factors : tuple of str
         Factor series of the ``factor`` model.
+    kp_correlation : {"sums", "daily"}
+        Residuals whose mean correlation the Kolari-Pynnönen test corrects for
+        (:data:`backtest.eventstudy.policy.KPCorrelation`); default ``"sums"``.
     min_estimation : int
         Fewest usable estimation days of an included (event, series) pair.
     allow_incomplete : bool
@@ -114,6 +118,7 @@ class StudyDesign:
     sign_by: str | None = None
     surprise_from: str | None = None
     signing: str | None = None
+    kp_correlation: str = DEFAULT_KP_CORRELATION
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
@@ -162,4 +167,5 @@ class StudyDesign:
             "sign_by": self.sign_by,
             "surprise_from": self.surprise_from,
             "signing": self.signing,
+            "kp_correlation": self.kp_correlation,
         }

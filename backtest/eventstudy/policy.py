@@ -31,8 +31,12 @@ import numpy as np
 
 __all__ = [
     "DEFAULT_DRAWS",
+    "DEFAULT_KP_CORRELATION",
     "INDEPENDENCE_TESTS",
+    "KP_CORRELATIONS",
+    "KP_LABELS",
     "TESTS",
+    "KPCorrelation",
     "TestName",
     "Verdict",
     "join_notes",
@@ -59,6 +63,18 @@ TestName = Literal[
 TESTS: tuple[TestName, ...] = get_args(TestName)
 #: Resampling draws of the bootstrap test unless told otherwise.
 DEFAULT_DRAWS = 9999
+#: Residuals whose mean pairwise correlation the Kolari-Pynnönen test corrects for:
+#: ``"sums"``, of n-day sums of estimation residuals (n = CAR window length; this
+#: project's default, which sees a one-session lead or lag between markets that close
+#: at different hours), or ``"daily"``, of daily residuals (Kolari and Pynnönen 2010).
+KPCorrelation = Literal["sums", "daily"]
+KP_CORRELATIONS: tuple[KPCorrelation, ...] = get_args(KPCorrelation)
+DEFAULT_KP_CORRELATION: KPCorrelation = "sums"
+#: Label of each variant in tables and reports.
+KP_LABELS: dict[str, str] = {
+    "sums": "Kolari–Pynnönen (correlation of n-day sums)",
+    "daily": "Kolari–Pynnönen (correlation of daily residuals)",
+}
 #: Tests that assume events are cross-sectionally independent.
 INDEPENDENCE_TESTS = frozenset(
     {"csect_t", "patell", "bmp", "corrado", "generalized_sign", "wilcoxon"}

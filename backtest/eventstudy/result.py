@@ -30,7 +30,7 @@ Rules for imperfect data (each visible in the result):
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -45,6 +45,15 @@ from backtest.eventstudy import policy, signing
 from backtest.eventstudy import stats as st
 from backtest.eventstudy.design import StudyDesign
 from backtest.eventstudy.panel import Panel
+from backtest.eventstudy.placebo import (
+    DEFAULT_PLACEBO_BOOTSTRAP_DRAWS,
+    DEFAULT_PLACEBO_DESIGN,
+    DEFAULT_PLACEBO_DRAWS,
+    DEFAULT_PLACEBO_MATCH,
+    PlaceboResult,
+    Rerun,
+    run_placebo,
+)
 from backtest.eventstudy.policy import DEFAULT_DRAWS, INDEPENDENCE_TESTS, TESTS
 
 # TESTS and INDEPENDENCE_TESTS are defined in policy.py and re-exported here.
@@ -108,6 +117,7 @@ class EventStudyResult:
     _p: Panel
     _provenance: dict[str, Any]
     _notes: tuple[str, ...]
+    _rerun: Rerun | None
 
     def __init__(
         self,
@@ -120,6 +130,7 @@ class EventStudyResult:
         panel: Panel,
         provenance: Mapping[str, Any],
         notes: Sequence[str] = (),
+        rerun: Rerun | None = None,
     ) -> None:
         init = object.__setattr__
         init(self, "_design", design)
@@ -130,6 +141,7 @@ class EventStudyResult:
         init(self, "_p", panel)
         init(self, "_provenance", dict(provenance))
         init(self, "_notes", tuple(notes))
+        init(self, "_rerun", rerun)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"EventStudyResult is read-only: cannot set {name!r}")
@@ -793,6 +805,120 @@ class EventStudyResult:
         rows = self._group_tests(name, idx, win, draws=draws, seed=seed, shift=shift_sigma)
         return pd.DataFrame(rows, columns=list(_TEST_COLUMNS))
 
+    def placebo(
+        self,
+        window: tuple[int, int] | None = None,
+        *,
+        groups: Mapping[str, Sequence[str]] | None = None,
+        draws: int = DEFAULT_PLACEBO_DRAWS,
+        match: Sequence[str] = DEFAULT_PLACEBO_MATCH,
+        seed: int = 0,
+        design: str = DEFAULT_PLACEBO_DESIGN,
+        level: float = 0.05,
+        bootstrap_draws: int = DEFAULT_PLACEBO_BOOTSTRAP_DRAWS,
+        shift_sigma: float = 0.0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> PlaceboResult:
+        """Placebo study: empirical size of each test and empirical p-values of the observed ones.
+
+        Draws `draws` sets of pseudo-event dates from the studied series' own history
+        (one pseudo date per real event, matched on the weekday of day 0 and the
+        pre-event volatility decile), runs them through the same study design in one
+        stacked run and computes every test of :meth:`tests` (per series and per
+        group) on each draw. See :mod:`backtest.eventstudy.placebo` for the candidate
+        dates, the matching and the two designs.
+
+        Parameters
+        ----------
+        window : (int, int), optional
+            CAR window; default ``(0, last day of the event window)`` as :meth:`summary`.
+        groups : mapping of str to sequence of str, optional
+            Pooled groups, as in :meth:`tests`.
+        draws : int
+            Pseudo-event draws (default 1000).
+        match : sequence of {"weekday", "volatility"}
+            What each pseudo date shares with its real event; ``()`` for none.
+        seed : int
+            Seed of the draws (and of the bootstrap test inside each draw).
+        design : {"shared", "independent"}
+            ``"shared"`` (default, like the real events): the series of a draw share
+            each pseudo date; ``"independent"``: each series its own dates.
+        level : float
+            Level of the ``size`` column (``size_5pct`` is always at 5%).
+        bootstrap_draws : int
+            Resamples of the ``bootstrap`` test inside each draw (default 199).
+        shift_sigma : float
+            For power studies: add this many estimation-window standard deviations to
+            each pseudo event's day-0 abnormal change (0, the default, is the null).
+        progress : callable, optional
+            Called with (chunks done, chunks) as the stacked runs progress.
+
+        Returns
+        -------
+        PlaceboResult
+            ``table`` (per test and series/group: observed statistic and p-value,
+            ``empirical_pvalue = (1 + count) / (1 + draws)`` with ``count`` the draws
+            with ``|statistic|`` at least the observed one, ``size_5pct``, ``size``),
+            every draw's ``statistics`` and the drawn ``dates``.
+
+        Raises
+        ------
+        backtest.errors.DataValidationError
+            The result was not made by :meth:`EventStudy.run` (it has no data to
+            rerun), or a setting is out of range, or no candidate date exists.
+
+        References
+        ----------
+        Brown, S. J. and Warner, J. B. (1985), "Using daily stock returns: the case of
+        event studies", *Journal of Financial Economics* 14, 3-31.
+
+        Examples
+        --------
+        >>> from backtest import data
+        >>> from backtest.eventstudy import EventStudy
+        >>> from backtest.eventstudy.placebo import pseudo_events
+        >>> levels = data.load(["UST10Y", "SPX"], start="2023-01-01", end="2025-06-30",
+        ...                    offline=True)
+        >>> ev = pseudo_events(pd.to_datetime(["2025-04-03", "2025-04-09"]), ["lib", "pause"])
+        >>> res = EventStudy(model="raw").run(levels, ev)
+        >>> pl = res.placebo((0, 1), draws=50, seed=0)
+        >>> pl.table.columns.tolist()[:6]
+        ['test', 'series', 'statistic', 'pvalue', 'empirical_pvalue', 'size_5pct']
+        >>> bool(pl.table["empirical_pvalue"].between(1 / 51, 1).all())
+        True
+        """
+        if self._rerun is None:
+            raise DataValidationError(
+                "placebo: this result carries no data to rerun the study on pseudo events "
+                "(it was not made by EventStudy.run); run the study again with "
+                "EventStudy.run(levels, events) and call placebo on that result"
+            )
+        if window is None:
+            window = (0, self._design.event_window[1])
+        start, end = window
+        self._window(start, end)  # validates the window
+        for gname, members in (groups or {}).items():
+            bad = [m for m in members if m not in self._series]
+            if bad:
+                raise DataValidationError(
+                    f"placebo: group {gname!r} names unknown series {bad}; studied: "
+                    f"{list(self._series)}"
+                )
+        return run_placebo(
+            self,
+            self._rerun,
+            window=(int(start), int(end)),
+            groups=groups,
+            draws=draws,
+            match=match,
+            seed=seed,
+            design=design,
+            level=level,
+            bootstrap_draws=bootstrap_draws,
+            shift_sigma=shift_sigma,
+            progress=progress,
+        )
+
     def _group_tests(
         self,
         name: str,
@@ -854,12 +980,13 @@ class EventStudyResult:
         dates = p.day0_date[e, s]
         _, clusters = np.unique(dates, return_inverse=True)
         length = int(win.mask.sum())
-        # Correlation of n-day sums of residuals, not of daily ones: markets that close
-        # at different hours (Tokyo before New York) move together with a lag of a
-        # session, which daily same-date correlations miss but n-day CARs contain.
+        # Correlation of n-day sums of residuals, not of daily ones (kp_correlation
+        # "sums", the default): markets that close at different hours (Tokyo before New
+        # York) move together with a lag of a session, which daily same-date
+        # correlations miss but n-day CARs contain. "daily" is the paper's version.
         resid_n = (
             sliding_window_view(resid, length, axis=1).sum(axis=-1)
-            if length <= resid.shape[1]
+            if length <= resid.shape[1] and self._design.kp_correlation != "daily"
             else resid
         )
         if pooled:

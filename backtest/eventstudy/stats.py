@@ -413,6 +413,16 @@ def kolari_pynnonen(scar: npt.ArrayLike, resid: npt.ArrayLike) -> TestResult:
 
     compared with :math:`t_{N-1}`.  With :math:`\\bar r = 0` it is the BMP test.
 
+    **Which residuals.** The paper takes :math:`\\bar r` from the *daily*
+    estimation-window residuals. This function uses whatever rows it is given, and
+    :meth:`backtest.eventstudy.EventStudyResult.tests` gives it, by default
+    (``kp_correlation="sums"``), the rolling **n-day sums** of the residuals, n the
+    length of the CAR window: markets that close at different hours (Tokyo before
+    New York) move together with a lag of one session, which daily same-date
+    correlations miss but n-day CARs contain, and the test is about the correlation of
+    the CARs. With ``kp_correlation="daily"`` it passes the daily residuals, the
+    paper's version. For a one-day window the two coincide.
+
     References
     ----------
     .. [1] Kolari, J. W. and S. Pynnönen (2010). "Event study testing with

@@ -54,6 +54,8 @@ from backtest.eventstudy.models import (
     n_params,
 )
 from backtest.eventstudy.panel import Panel, concat_series, gather
+from backtest.eventstudy.placebo import Rerun
+from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION, KP_CORRELATIONS
 from backtest.eventstudy.result import EventStudyResult
 from backtest.execution import DEFAULT_BLOCK_SIZE, Executor
 from backtest.sessions import (
@@ -99,6 +101,8 @@ class StudySettings(Protocol):
     def sign_by(self) -> str | None: ...
     @property
     def surprise_from(self) -> str | None: ...
+    @property
+    def kp_correlation(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,12 @@ class EventStudy:
         whose first later observation of a series is taken within the guard
         (observation instant <= event + guard) takes the next observation as day 0;
         :attr:`EventStudyResult.guarded` flags those pairs.
+    exclude_own_events : bool
+        With ``estimation_exclude="events"``, whether the windows of the events being
+        studied are removed from the estimation windows (default True). The placebo
+        (:meth:`EventStudyResult.placebo`) sets False: its stacked pseudo events must
+        not clean each other's windows, and it passes the real events as
+        `exclude_events` instead.
     sign_by : {None, "direction", "surprise", "reaction:<SERIES>"}
         Sign each event (+1/-1) and multiply its changes and estimation residuals by
         it, so pooled CAARs and every cross-event test run on signed changes
@@ -186,6 +196,12 @@ class EventStudy:
         Fill the events' ``surprise`` column from another events column, or with
         SERIES' day-0 change (in its unit: bp for yields), for ``sign_by="surprise"``
         and for :meth:`EventStudyResult.regress`. Default None: as given.
+    kp_correlation : {"sums", "daily"}
+        Residuals whose mean pairwise correlation the ``kolari_pynnonen`` test
+        corrects for: ``"sums"`` (default) of n-day sums of estimation residuals, n
+        the CAR window's length, which sees the one-session lag between markets that
+        close at different hours; ``"daily"`` of daily residuals, as in Kolari and
+        Pynnönen (2010). See :func:`backtest.eventstudy.stats.kolari_pynnonen`.
 
     Notes
     -----
@@ -234,8 +250,10 @@ class EventStudy:
     estimation_exclude: str = DEFAULT_ESTIMATION_EXCLUDE
     exclude_events: pd.DataFrame | None = field(default=None, compare=False)
     session_guard: int = DEFAULT_SESSION_GUARD
+    exclude_own_events: bool = True
     sign_by: str | None = signing.DEFAULT_SIGN_BY
     surprise_from: str | None = signing.DEFAULT_SURPRISE_FROM
+    kp_correlation: str = DEFAULT_KP_CORRELATION
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "factors", tuple(self.factors))
@@ -268,6 +286,11 @@ class EventStudy:
             )
         if self.model in MARKET_MODELS and not self.market:
             raise DataValidationError(f"model {self.model!r} needs market=<column of levels>")
+        if self.kp_correlation not in KP_CORRELATIONS:
+            raise DataValidationError(
+                f"kp_correlation must be one of {', '.join(KP_CORRELATIONS)}; "
+                f"got {self.kp_correlation!r}"
+            )
         if self.model == "factor" and not self.factors:
             raise DataValidationError("model 'factor' needs factors=[<columns of levels>]")
         k = n_params(self.model, len(self.factors)) + 2 * self.dimson_lags
@@ -367,6 +390,7 @@ class EventStudy:
             session_guard=config.session_guard,
             sign_by=config.sign_by,
             surprise_from=config.surprise_from,
+            kp_correlation=config.kp_correlation,
         )
 
     @property
@@ -545,6 +569,7 @@ class EventStudy:
             exclude_events=len(extra) if extra is not None else 0,
             session_guard=self.session_guard,
             surprise_from=self.surprise_from,
+            kp_correlation=self.kp_correlation,
         )
         result = EventStudyResult(
             design=design,
@@ -555,6 +580,7 @@ class EventStudy:
             panel=panel,
             provenance=dict(levels.attrs.get("backtest", {}).get("series", {})),
             notes=tuple(notes),
+            rerun=Rerun(study=self, levels=levels, kinds=kinds, clocks=clocks),
         )
         if self.sign_by is None:
             return result
@@ -729,7 +755,8 @@ class EventStudy:
             # One mask per series: an event's own window never overlaps its
             # estimation window, so dropping every event window's days removes exactly
             # the other events' days from each estimation window.
-            mask = event_window_mask(np.concatenate([day0, day0_x]), lengths, T, (w0, w1))
+            own = day0 if self.exclude_own_events else day0[:0]
+            mask = event_window_mask(np.concatenate([own, day0_x]), lengths, T, (w0, w1))
             before = _window_counts(usable, start, stop)
             target = np.where(mask, np.nan, target)
             removed = before - _window_counts(usable & ~mask, start, stop)

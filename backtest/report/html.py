@@ -52,7 +52,14 @@ from backtest.report.formatting import (
     pvalue,
     window_text,
 )
-from backtest.report.markdown import INCOMPLETE_MARK, fmt_change, headline_notes, stars
+from backtest.report.markdown import (
+    INCOMPLETE_MARK,
+    fmt_change,
+    headline_notes,
+    label_test,
+    placebo_rows,
+    stars,
+)
 from backtest.report.signed import html_sections, signing_sentence
 from backtest.report.strategies import strategies_section
 from backtest.report.tables import escape as _e
@@ -145,6 +152,7 @@ def render_html(run_dir: Path) -> str:
     body += _tests_section(res)
     body += html_sections(res)
     body += volatility_section(res)
+    body += _placebo_section(res)
     body += _events_section(res)
     body += _clock_section(res)
     body += _exclusions_section(res)
@@ -338,6 +346,7 @@ def _header(res: Mapping[str, Any]) -> str:
         ),
         *([("regressions", "Regressions")] if res["event_study"].get("regressions") else []),
         *([("volatility", "Abnormal volatility")] if res["event_study"].get("volatility") else []),
+        *([("placebo", "Placebo")] if res["event_study"].get("placebo") else []),
         ("events", "Events"),
         ("exclusions", "Exclusions"),
         ("data", "Data"),
@@ -441,7 +450,8 @@ def _tests_section(res: Mapping[str, Any]) -> list[str]:
             rows.append(
                 [
                     t["series"],
-                    ("★ " if t["recommended"] else "") + t["test"],
+                    ("★ " if t["recommended"] else "")
+                    + label_test(t["test"], res["event_study"]["design"]),
                     str(t["n"]),
                     caar,
                     number(t["statistic"], ".3f"),
@@ -460,6 +470,31 @@ def _tests_section(res: Mapping[str, Any]) -> list[str]:
             + "</details>"
         )
     return out
+
+
+def _placebo_section(res: Mapping[str, Any]) -> list[str]:
+    placebo = res["event_study"].get("placebo")
+    if not placebo:
+        return []
+    rows = placebo_rows(placebo, recommended_only=False)
+    classes = ["recommended placebo" if t.get("recommended") else "" for t in placebo["tests"]]
+    rows = [[r[0], ("★ " if c else "") + r[1], *r[2:]] for r, c in zip(rows, classes, strict=True)]
+    return [
+        '<h2 id="placebo">Placebo</h2>',
+        f'<p class="caption">{placebo["draws"]} draws of pseudo-event dates from the '
+        f"series' own history ({_e(placebo['design'])} dates, matched on "
+        f"{_e(', '.join(placebo['match']) or 'nothing')}, seed {placebo['seed']}), CAR "
+        f"window {_e(window_text(placebo['window']))}, run through the same design. "
+        "Empirical p: (1 + draws with |statistic| at least the observed) / (1 + draws). "
+        "Size at 5%: share of draws rejecting at 5%, about 5% for a test that holds its "
+        "size. ★: the recommended test.</p>",
+        _table(
+            ["series", "test", "statistic", "p", "empirical p", "size at 5%", "draws"],
+            [[str(c) for c in r] for r in rows],
+            numeric=(2, 3, 4, 5, 6),
+            classes=classes,
+        ),
+    ]
 
 
 def _events_section(res: Mapping[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION, KP_LABELS
 from backtest.report.clock import (
     GUARD_MARK,
     alignment_table,
@@ -16,7 +17,15 @@ from backtest.report.clock import (
 )
 from backtest.report.signed import markdown_sections, signing_sentence
 
-__all__ = ["INCOMPLETE_MARK", "headline_notes", "headline_table", "render_markdown", "stars"]
+__all__ = [
+    "INCOMPLETE_MARK",
+    "headline_notes",
+    "headline_table",
+    "label_test",
+    "placebo_rows",
+    "render_markdown",
+    "stars",
+]
 
 #: Mark of a CAR whose window is not complete in the data (a partial sum, kept).
 INCOMPLETE_MARK = "†"
@@ -27,6 +36,31 @@ def stars(pvalue: float | None) -> str:
     if pvalue is None or not math.isfinite(pvalue):
         return ""
     return "***" if pvalue < 0.01 else "**" if pvalue < 0.05 else "*" if pvalue < 0.10 else ""
+
+
+def label_test(test: str, design: Mapping[str, Any]) -> str:
+    """Name of a test in the tables; Kolari-Pynnönen says which correlation it uses."""
+    if test == "kolari_pynnonen":
+        variant = design.get("kp_correlation") or DEFAULT_KP_CORRELATION
+        return f"{test}: {KP_LABELS[variant]}"
+    return test
+
+
+def placebo_rows(placebo: Mapping[str, Any], recommended_only: bool) -> list[list[Any]]:
+    """Rows of the placebo table: series, test, statistic, p, empirical p, size, draws."""
+    return [
+        [
+            t["series"],
+            t["test"],
+            _f(t.get("statistic"), ".3f"),
+            _f(t.get("pvalue"), ".4f"),
+            _f(t["empirical_pvalue"], ".4f"),
+            "n/a" if t["size_5pct"] is None else f"{100 * t['size_5pct']:.1f}%",
+            t["draws"],
+        ]
+        for t in placebo["tests"]
+        if t.get("recommended") or not recommended_only
+    ]
 
 
 def fmt_change(value: float | None, unit: str) -> str:
@@ -202,7 +236,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             [
                 [
                     t["series"],
-                    t["test"],
+                    label_test(t["test"], design),
                     t["n"],
                     "n/a" if t["caar"] is None else f"{t['caar']:.3g}",
                     "n/a" if t["statistic"] is None else f"{t['statistic']:.3f}",
@@ -225,6 +259,22 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         out += ["", f"## Abnormal volatility, days {a:+d} to {b:+d}", "", vol.CAPTION, ""]
         out += _table(vol.TEST_HEADER, vol.cross_section_rows(entry))
         out += ["", *_table(vol.RATIO_HEADER, vol.ratio_rows(entry))]
+    placebo = es.get("placebo")
+    if placebo:
+        a, b = placebo["window"]
+        out += ["", f"## Placebo, days {a:+d} to {b:+d} (recommended test)", ""]
+        out += [
+            f"{placebo['draws']} draws of pseudo-event dates from the series' own history "
+            f"({placebo['design']} dates, matched on {', '.join(placebo['match']) or 'nothing'}"
+            f", seed {placebo['seed']}), run through the same design. Empirical p: "
+            "(1 + draws with |statistic| >= observed) / (1 + draws); size: share of draws "
+            "rejecting at 5% (about 5% if the test holds its size).",
+            "",
+        ]
+        out += _table(
+            ["series", "test", "statistic", "p-value", "empirical p", "size at 5%", "draws"],
+            placebo_rows(placebo, recommended_only=True),
+        )
     excl = [{**x, "window": "all"} for x in design.get("exclusions") or []]
     for window in es["windows"]:
         a, b = window["window"]

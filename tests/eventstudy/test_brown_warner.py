@@ -1,6 +1,6 @@
 """Brown-Warner simulation on the real snapshot: the default tests hold their size.
 
-Runs benchmarks/brown_warner.py's simulation (1000 random pseudo-event draws, no
+Runs benchmarks/brown_warner.py's simulation (1000 pseudo-event draws of the library's placebo, no
 abnormal performance) in both designs and checks that the recommended test of each
 design rejects a true null at 5% in 3%..7% of draws, and that the tests the result
 marks invalid for clustered events are the ones that over-reject.

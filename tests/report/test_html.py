@@ -291,3 +291,20 @@ def test_timeline_places_observations_at_the_clock_recorded_in_results(run_dir, 
     moved = _timeline_x(render_html(copy), "NKY")
     assert pd.Timestamp("2025-04-03 00:00") in moved
     assert pd.Timestamp("2025-04-03 06:30") not in moved
+
+
+def test_placebo_table_and_summary(page, run_dir):
+    # the April config runs a placebo: its rows appear in the page and summary.md
+    results = json.loads((run_dir / "results.json").read_text())
+    placebo = results["event_study"]["placebo"]
+    assert placebo["draws"] == 500 and placebo["design"] == "shared"
+    assert 'id="placebo"' in page and '<a href="#placebo">' in page
+    summary = (run_dir / "summary.md").read_text()
+    assert "## Placebo, days +0 to +6" in summary
+    for row in placebo["tests"]:
+        emp = f"{row['empirical_pvalue']:.4f}"
+        assert emp in page
+        if row["recommended"]:
+            assert f"| {row['series']} | {row['test']} |" in summary and emp in summary
+    # the Kolari-Pynnönen label names its variant
+    assert "Kolari–Pynnönen (correlation of n-day sums)" in page
