@@ -755,8 +755,8 @@ class EventStudy:
             # One mask per series: an event's own window never overlaps its
             # estimation window, so dropping every event window's days removes exactly
             # the other events' days from each estimation window.
-            own = day0 if self.exclude_own_events else day0[:0]
-            mask = event_window_mask(np.concatenate([own, day0_x]), lengths, T, (w0, w1))
+            own_day0 = day0 if self.exclude_own_events else day0[:0]
+            mask = event_window_mask(np.concatenate([own_day0, day0_x]), lengths, T, (w0, w1))
             before = _window_counts(usable, start, stop)
             target = np.where(mask, np.nan, target)
             removed = before - _window_counts(usable & ~mask, start, stop)
