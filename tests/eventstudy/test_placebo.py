@@ -294,3 +294,81 @@ def test_raw_model_in_basis_points_ties_and_all_equals_the_rerun(levels):
             assert got["statistic"] == pytest.approx(row["statistic"], rel=1e-9, nan_ok=True)
             assert got["pvalue"] == pytest.approx(row["pvalue"], rel=1e-9, nan_ok=True)
     assert ties > 0  # the case this test is about did occur
+
+
+# ------------------------------------------- signed studies and clean estimation windows
+def test_signed_clean_window_placebo_inherits_signs_and_cleans_only_real_windows(levels):
+    """A placebo of a study signed by direction with estimation_exclude='events':
+    each pseudo event carries the direction of the real event it replaces, and its
+    estimation window loses the days inside the REAL events' windows (not those of the
+    other pseudo events). Reference: the days removed are counted by hand with a loop
+    over UST10Y's dates, and the draw's statistics equal a rerun of the unsigned study
+    on CARs flipped by hand."""
+    real = pseudo_events(pd.to_datetime(REAL), [f"e{i}" for i in range(5)])
+    real["direction"] = [1.0, -1.0, 1.0, -1.0, 1.0]
+    signed = EventStudy(
+        model="raw",
+        estimation_window=EST,
+        event_window=EVW,
+        min_estimation=60,
+        series=("UST10Y",),
+        sign_by="direction",
+        estimation_exclude="events",
+    )
+    res = signed.run(levels, real)
+    pl = res.placebo(WINDOW, draws=3, seed=5)
+    draws = pl.dates[pl.dates["series"] == "UST10Y"]
+    own = pd.DatetimeIndex(levels.index[levels["UST10Y"].notna().to_numpy()])
+    real_day0 = [int(own.searchsorted(pd.Timestamp(d))) for d in REAL]
+    for d in range(3):
+        day = draws[draws["draw"] == d].set_index("event")["date"]
+        ev = pseudo_events(day.to_numpy(), [f"q{i}" for i in range(5)])
+        # hand count: real-event window days inside each pseudo estimation window
+        for i, date in enumerate(day):
+            p0 = int(own.searchsorted(pd.Timestamp(date)))
+            est = set(range(p0 + EST[0], p0 + EST[1] + 1))
+            bad = set()
+            for r0 in real_day0:
+                bad |= {r0 + k for k in range(EVW[0], EVW[1] + 1)}
+            expected = len(est & bad)
+            # the unsigned rerun with the real events as the extra calendar
+            unsigned = EventStudy(
+                model="raw",
+                estimation_window=EST,
+                event_window=EVW,
+                min_estimation=60,
+                series=("UST10Y",),
+                estimation_exclude="events",
+                exclude_events=real,
+                exclude_own_events=False,
+            ).run(levels, ev)
+            got = unsigned.clean_windows
+            removed = got[got["event"] == f"q{i}"]["removed"].iloc[0]
+            assert removed == expected, (d, i)
+        # signed statistics = unsigned CARs flipped by the real events' directions
+        car = unsigned.car(*WINDOW)["UST10Y"].to_numpy() * real["direction"].to_numpy()
+        mine = pl.statistics.query("draw == @d and test == 'csect_t' and series == 'UST10Y'")
+        t = car.mean() / (car.std(ddof=1) / math.sqrt(len(car)))
+        assert mine["statistic"].iloc[0] == pytest.approx(t, rel=1e-9)
+        # and every test of the draw equals the signed study rerun on the pseudo dates
+        # with the real directions and the real events as the only calendar cleaned
+        ev["direction"] = real["direction"].to_numpy()
+        again = EventStudy(
+            model="raw",
+            estimation_window=EST,
+            event_window=EVW,
+            min_estimation=60,
+            series=("UST10Y",),
+            sign_by="direction",
+            estimation_exclude="events",
+            exclude_events=real,
+            exclude_own_events=False,
+        ).run(levels, ev)
+        table = again.tests(*WINDOW, draws=pl.bootstrap_draws, seed=pl.seed)
+        for test in ("bmp", "patell", "kolari_pynnonen"):
+            want = table[(table["test"] == test) & (table["series"] == "UST10Y")]
+            got = pl.statistics.query("draw == @d and test == @test and series == 'UST10Y'")
+            assert got["statistic"].iloc[0] == pytest.approx(want["statistic"].iloc[0], rel=1e-9), (
+                d,
+                test,
+            )
