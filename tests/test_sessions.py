@@ -22,28 +22,11 @@ from backtest import data, sessions
 from backtest.errors import DataValidationError
 from backtest.sessions import Clock, asof_align, clock_of, day0, day0_positions, observation_times
 
+from .builders import events
+
 NY = "America/New_York"
 TOKYO = "Asia/Tokyo"
 LONDON = "Europe/London"
-
-
-def events(*rows: tuple[str, str | None, str, str]) -> pd.DataFrame:
-    """Canonical events from (date, time or None, zone, id) tuples."""
-    out = []
-    for date, time, zone, name in rows:
-        local = pd.Timestamp(f"{date} {time or '00:00'}").tz_localize(zone)
-        out.append(
-            {
-                "event": name,
-                "timestamp": local.tz_convert("UTC"),
-                "timezone": zone,
-                "date": pd.Timestamp(date),
-                "time_given": time is not None,
-                "label": name,
-                "category": "",
-            }
-        )
-    return pd.DataFrame(out)
 
 
 def levels(dates: list[str], *names: str) -> pd.DataFrame:

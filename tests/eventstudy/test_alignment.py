@@ -18,29 +18,12 @@ from backtest import data, sessions
 from backtest.errors import DataValidationError
 from backtest.eventstudy import EventStudy
 
+from ..builders import events
+
 NY = "America/New_York"
 TOKYO = "Asia/Tokyo"
 CLOCKS = {"JP": (TOKYO, "15:00"), "JP2": (TOKYO, "15:00"), "US": (NY, "16:00")}
 KINDS = {"JP": "index", "JP2": "index", "US": "index"}
-
-
-def events(*rows: tuple[str, str | None, str, str]) -> pd.DataFrame:
-    """Canonical events from (date, time or None, zone, id) tuples."""
-    out = []
-    for date, time, zone, name in rows:
-        local = pd.Timestamp(f"{date} {time or '00:00'}").tz_localize(zone)
-        out.append(
-            {
-                "event": name,
-                "timestamp": local.tz_convert("UTC"),
-                "timezone": zone,
-                "date": pd.Timestamp(date),
-                "time_given": time is not None,
-                "label": name,
-                "category": "",
-            }
-        )
-    return pd.DataFrame(out)
 
 
 @pytest.fixture(scope="module")

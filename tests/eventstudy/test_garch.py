@@ -20,26 +20,9 @@ from backtest import data
 from backtest.eventstudy import EventStudy
 from backtest.eventstudy.garch import fit_garch, scale_factor
 
+from ..builders import events
+
 NY = "America/New_York"
-
-
-def events(*rows: tuple[str, str | None, str, str]) -> pd.DataFrame:
-    """Canonical events from (date, time or None, zone, id) tuples."""
-    out = []
-    for date, time, zone, name in rows:
-        local = pd.Timestamp(f"{date} {time or '00:00'}").tz_localize(zone)
-        out.append(
-            {
-                "event": name,
-                "timestamp": local.tz_convert("UTC"),
-                "timezone": zone,
-                "date": pd.Timestamp(date),
-                "time_given": time is not None,
-                "label": name,
-                "category": "",
-            }
-        )
-    return pd.DataFrame(out)
 
 
 LIBERATION = ("2025-04-02", "16:00", NY, "liberation_day")
