@@ -44,8 +44,8 @@ class Instrument:
     freq : {1, 2, 4, 12}
         Bond only: coupon payments per year (default 2, US Treasuries and JGBs).
     day_count : {"ACT/365.25", "ACT/365", "ACT/360"}, optional
-        Bond: the roll and accrual day count (default ACT/365.25). Not used by the
-        other kinds (an fx pair's rates take their currencies' money-market counts).
+        Bond only: the roll and accrual day count (default ACT/365.25). An fx pair's
+        rates take their currencies' money-market day counts instead.
     base, quote : str, optional
         Fx only, required: the pair's currencies (USD/JPY: base ``"USD"``, quote
         ``"JPY"``; the spot is quote per base).

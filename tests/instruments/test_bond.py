@@ -7,6 +7,8 @@ by central finite differences, accruals by hand-counted days.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -58,6 +60,23 @@ def test_price_duration_convexity_match_cash_flow_sums(freq, periods, y, c):
     d, conv = macaulay_modified(y, c, periods, freq)
     assert modified_duration(y, c, m, freq) == pytest.approx(d, rel=1e-9)
     assert convexity(y, c, m, freq) == pytest.approx(conv, rel=1e-9)
+
+
+def rearranged_price(y: float, c: float, m: float, freq: int) -> float:
+    """The same convention written differently: c/y + (1 - c/y) v^(f m), v = 1/(1 + y/f)."""
+    if y == 0:
+        return 100 * (1 + c / 100 * m)
+    v = 1 / (1 + y / 100 / freq)
+    return 100 * (c / y + (1 - c / y) * v ** (freq * m))
+
+
+@pytest.mark.parametrize("freq", [1, 2, 12])
+@pytest.mark.parametrize("m", [0.01, 0.5, 3.3, 9.9973, 29.02])
+@pytest.mark.parametrize(("y", "c"), [(4.1, 3.9), (-0.3, -0.25), (0.0, 1.2), (15.0, 2.0)])
+def test_fractional_maturity_price_matches_the_rearranged_formula(freq, m, y, c):
+    assert par_bond_price(y, c, m, freq) == pytest.approx(
+        rearranged_price(y, c, m, freq), rel=1e-11
+    )
 
 
 def test_zero_yield_price_is_the_undiscounted_flows():
@@ -128,6 +147,30 @@ def test_components_sum_to_total_exactly_and_gaps_use_calendar_days():
     conv = (up - 2 * mid + dn) / (h / 100) ** 2
     dy = 0.07 / 100
     assert r.loc["2022-01-06", "price"] == pytest.approx(-d * dy + conv * dy**2 / 2, rel=1e-4)
+
+
+def loop_total_return(y: pd.Series, m: float, freq: int = 2) -> pd.Series:
+    """A day-by-day loop over the observations with the rearranged price."""
+    obs = y.dropna()
+    out = {}
+    for (s, ys), (t, yt) in itertools.pairwise(obs.items()):
+        dt = (t - s).days / 365.25
+        out[t] = rearranged_price(yt, ys, m - dt, freq) / 100 - 1 + ys / 100 * dt
+    return pd.Series(out)
+
+
+@pytest.mark.parametrize(
+    ("series", "maturity"), [("UST10Y", 10.0), ("JGB10Y", 10.0), ("JGB2Y", 2.0)]
+)
+def test_snapshot_returns_match_a_loop_written_differently(series, maturity):
+    y = backtest.data.load([series], offline=True)[series].loc["2015-01-01":"2024-12-31"]
+    r = bond_total_return(y, maturity, name=series)
+    expected = loop_total_return(y, maturity)
+    got = r["total"].dropna()
+    assert got.index.equals(expected.index)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+    if series.startswith("JGB"):
+        assert (y < 0).any()  # negative yields are in the sample
 
 
 def ust10y() -> pd.Series:
