@@ -94,7 +94,7 @@ def parse_symbol(symbol: str) -> tuple[str, str]:
     if not sep or not db.strip() or not code.strip() or "'" in code:
         raise DataValidationError(
             f"Bank of Japan: symbol must be '<database>'<series code>' such as "
-            f"\"FM01'STRDCLUCON\", got {symbol!r}"
+            f'"FM01\'STRDCLUCON", got {symbol!r}'
         )
     return db.strip(), code.strip()
 
