@@ -139,7 +139,7 @@ class DataConfig(_Model):
         Catalog names to study.
     start, end : date, optional
         Date range of the levels loaded (default: all available history).
-    sources : mapping of str to {"fred", "yahoo", "file"}
+    sources : mapping of str to {"fred", "yahoo", "file", "boj"}
         Preferred provider per series (default: each series' default source).
     offline : bool, optional
         ``true`` never touches the network; ``null`` detects it.

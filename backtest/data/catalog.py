@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 Kind = Literal["yield", "fx", "index"]
-Provider = Literal["fred", "yahoo", "file"]
+Provider = Literal["fred", "yahoo", "file", "boj"]
 Field_ = Literal["close", "adj_close", "open", "high", "low"]
 
 #: Allowed values, defined once and reused in validation and messages.
@@ -59,11 +59,13 @@ class SourceSpec(BaseModel):
 
     Parameters
     ----------
-    provider : {"fred", "yahoo", "file"}
-        Which source fetches it. ``file`` reads a local CSV/parquet file.
+    provider : {"fred", "yahoo", "file", "boj"}
+        Which source fetches it. ``file`` reads a local CSV/parquet file; ``boj``
+        is the Bank of Japan's Time-Series Data Search API.
     symbol : str
-        The provider's identifier (``"DGS10"``, ``"^TNX"``) or, for ``file``, a
-        path (relative paths resolve against the catalog's base directory).
+        The provider's identifier (``"DGS10"``, ``"^TNX"``, ``"FM01'STRDCLUCON"``) or,
+        for ``file``, a path (relative paths resolve against the catalog's base
+        directory).
     timezone : str
         IANA time zone of the observation clock, e.g. ``"America/New_York"``.
     obs_time : datetime.time

@@ -188,7 +188,7 @@ class DataLoader:
         Cache (or its directory); :func:`~backtest.data.cache.default_cache_dir`
         when omitted.
     sources : mapping of str to Source, optional
-        Source objects by provider name, replacing the defaults (FRED, Yahoo).
+        Source objects by provider name, replacing the defaults (FRED, Yahoo, Bank of Japan).
     offline : bool, optional
         ``True`` never touches the network; ``False`` always tries it; ``None``
         (default) reads ``$BACKTEST_OFFLINE`` and otherwise probes the source's
@@ -235,6 +235,10 @@ class DataLoader:
                 from backtest.data.yahoo import YahooSource
 
                 self._sources[provider] = YahooSource()
+            elif provider == "boj":
+                from backtest.data.boj import BojSource
+
+                self._sources[provider] = BojSource()
             else:
                 raise DataValidationError(f"no online source for provider {provider!r}")
         return self._sources[provider]

@@ -33,6 +33,9 @@ REQUIRED = [
     "JGB10Y",
     "JGB20Y",
     "JGB30Y",
+    "FEDFUNDS_TARGET",
+    "JPY_CALL",
+    "BOJ_POLICY",
 ]
 
 
