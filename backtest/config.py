@@ -512,6 +512,9 @@ class StrategyConfig(_Model):
         Annualisation (252 trading days).
     validation : ValidationConfig, optional
         Choose parameters in sample, report out of sample.
+    allow_untradable : bool
+        Trade a series whose catalog instrument is ``untradable`` (VIX, policy rates)
+        as a price anyway; by default such a strategy is refused before any work.
     """
 
     name: str
@@ -528,6 +531,7 @@ class StrategyConfig(_Model):
     risk_free: float = 0.0
     validation: ValidationConfig | None = None
     max_combinations: int | None = Field(default=DEFAULT_MAX_COMBINATIONS, ge=1)
+    allow_untradable: bool = False
 
     @model_validator(mode="after")
     def _sweep_settings(self) -> StrategyConfig:

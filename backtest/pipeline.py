@@ -317,6 +317,8 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
         The first problem found, naming the file, the field and the fix, e.g.
         ``configs/x.yaml: data.series[1]: unknown series 'UST1OY'; did you mean ...``.
     """
+    from backtest.data.catalog import instrument_record
+    from backtest.engine.tradable import untradable_message
     from backtest.space import check_count, parse_space
     from backtest.strategy import get_strategy
 
@@ -406,6 +408,16 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
         message = unknown(sc.series)
         if message is not None:
             raise ConfigError(f"{at}.series: {message}")
+        instrument = instrument_record(cat[sc.series].instrument)
+        if instrument and instrument["kind"] == "untradable" and not sc.allow_untradable:
+            raise ConfigError(
+                untradable_message(
+                    sc.series,
+                    instrument,
+                    f"{at}.series",
+                    allow=f"set strategies[{i}].allow_untradable: true",
+                )
+            )
         try:
             strat = get_strategy(sc.name)
             required = strat.required_series(strat.parse(sc.params), sc.series)
@@ -571,6 +583,7 @@ def _run_strategy(
             keep_returns=False,
             validation=spec,
             max_combinations=sc.max_combinations,
+            allow_untradable=sc.allow_untradable,
             **costs,
         )
         metric_cols = list(engine.METRICS)
@@ -596,7 +609,16 @@ def _run_strategy(
                 "folds": _records(val.folds),
                 "oos_metrics": val.oos_metrics,
             }
-    bt = engine.backtest(sc.name, params, levels, events, series=sc.series, day0=day0, **costs)
+    bt = engine.backtest(
+        sc.name,
+        params,
+        levels,
+        events,
+        series=sc.series,
+        day0=day0,
+        allow_untradable=sc.allow_untradable,
+        **costs,
+    )
     entry.update(
         {
             "params": bt.params,

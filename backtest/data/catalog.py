@@ -22,10 +22,19 @@ from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SkipValidation,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from backtest import _yaml
 from backtest.errors import DataValidationError, UnknownSeriesError
+from backtest.instruments.spec import INSTRUMENT_KINDS, Instrument
 
 __all__ = [
     "FIELDS",
@@ -35,11 +44,23 @@ __all__ = [
     "SeriesSpec",
     "SourceSpec",
     "builtin_catalog",
+    "default_instrument",
+    "instrument_record",
 ]
 
 Kind = Literal["yield", "fx", "index"]
 Provider = Literal["fred", "yahoo", "file", "boj"]
 Field_ = Literal["close", "adj_close", "open", "high", "low"]
+
+#: What a series without an ``instrument:`` entry is taken to be, by its kind: only an
+#: index is assumed tradable (held for its price return). A yield needs its maturity
+#: and coupon frequency to be held as a bond, a pair its base and quote currencies,
+#: so both are ``untradable`` until the catalog declares them.
+DEFAULT_INSTRUMENT_KIND: dict[str, str] = {
+    "yield": "untradable",
+    "fx": "untradable",
+    "index": "index",
+}
 
 #: Allowed values, defined once and reused in validation and messages.
 KINDS: tuple[str, ...] = get_args(Kind)
@@ -156,6 +177,11 @@ class SeriesSpec(BaseModel):
         exchange_calendars name of the market's trading calendar (``"XNYS"``).
     description : str
         One line for humans.
+    instrument : Instrument, optional
+        What holding the series means (``instrument: {kind: bond, maturity: 10,
+        currency: USD}``), a mapping of :class:`~backtest.instruments.Instrument`'s
+        fields. Omitted: :func:`default_instrument` of `kind` (an index is an
+        ``index``; a yield or a pair is ``untradable`` until declared).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -166,6 +192,37 @@ class SeriesSpec(BaseModel):
     sources: tuple[SourceSpec, ...] = Field(min_length=1)
     calendar: str | None = None
     description: str = ""
+    instrument: SkipValidation[Instrument] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_instrument(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("instrument") is None:
+            kind = data.get("kind")
+            if kind in DEFAULT_INSTRUMENT_KIND:
+                return {**data, "instrument": default_instrument(kind)}
+        return data
+
+    @field_validator("instrument", mode="before")
+    @classmethod
+    def _parse_instrument(cls, value: Any) -> Any:
+        if value is None or isinstance(value, Instrument):
+            return value
+        if not isinstance(value, Mapping):
+            raise ValueError(
+                "instrument must be a mapping such as {kind: bond, maturity: 10, "
+                f"currency: USD}}, got {type(value).__name__}"
+            )
+        known = set(Instrument.__dataclass_fields__)
+        unknown = [k for k in value if k not in known]
+        if unknown:
+            raise ValueError(f"instrument has unknown field(s) {unknown}; allowed: {sorted(known)}")
+        if "kind" not in value:
+            raise ValueError(f"instrument needs a kind, one of {list(INSTRUMENT_KINDS)}")
+        try:
+            return Instrument(**value)
+        except DataValidationError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("calendar")
     @classmethod
@@ -371,6 +428,54 @@ class Catalog(Mapping[str, SeriesSpec]):
                 }
             )
         return pd.DataFrame(rows).set_index("name")
+
+
+def default_instrument(kind: str) -> Instrument:
+    """Return the instrument a series of `kind` is taken to be without an ``instrument:``.
+
+    Parameters
+    ----------
+    kind : {"yield", "fx", "index"}
+        The series' kind.
+
+    Returns
+    -------
+    Instrument
+        ``Instrument("index")`` for an index; ``Instrument("untradable")`` for a yield
+        (held as a bond only once its maturity is declared) or a pair (once its base
+        and quote are declared): the safe choice, a strategy on it is refused
+        unless allowed explicitly.
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        `kind` is not a series kind.
+
+    Examples
+    --------
+    >>> default_instrument("yield").kind
+    'untradable'
+    """
+    if kind not in DEFAULT_INSTRUMENT_KIND:
+        raise DataValidationError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    return Instrument(DEFAULT_INSTRUMENT_KIND[kind])  # type: ignore[arg-type]
+
+
+def instrument_record(instrument: Instrument | None) -> dict[str, object] | None:
+    """Return `instrument` as a JSON-ready mapping of its set fields (``None`` stays).
+
+    Examples
+    --------
+    >>> instrument_record(Instrument("fx", base="USD", quote="JPY"))
+    {'kind': 'fx', 'currency': 'JPY', 'base': 'USD', 'quote': 'JPY'}
+    """
+    if instrument is None:
+        return None
+    return {
+        name: getattr(instrument, name)
+        for name in Instrument.__dataclass_fields__
+        if getattr(instrument, name) is not None
+    }
 
 
 def _format_validation(exc: ValidationError, where: str, prefix: str) -> str:

@@ -51,7 +51,13 @@ import numpy as np
 import pandas as pd
 
 from backtest.data.cache import Cache, checksum
-from backtest.data.catalog import Catalog, SeriesSpec, SourceSpec, builtin_catalog
+from backtest.data.catalog import (
+    Catalog,
+    SeriesSpec,
+    SourceSpec,
+    builtin_catalog,
+    instrument_record,
+)
 from backtest.data.dates import DateLike, parse_date
 from backtest.data.snapshot import snapshot_dir
 from backtest.data.sources import FileSource, Source, read_series_file
@@ -130,6 +136,7 @@ class LoadedSeries:
             "rows": len(self.data),
             "checksum": self.checksum,
             "path": str(self.path) if self.path else None,
+            "instrument": instrument_record(self.spec.instrument),
         }
 
 

@@ -24,6 +24,7 @@ from backtest.engine.simulate import (
     run_settings,
     trade_table,
 )
+from backtest.engine.tradable import check_tradable
 from backtest.strategy import Strategy, StrategyParams
 
 __all__ = ["backtest"]
@@ -41,6 +42,7 @@ def backtest(
     periods_per_year: int = 252,
     risk_free: float = 0.0,
     day0: pd.DataFrame | None = None,
+    allow_untradable: bool = False,
 ) -> BacktestResult:
     """Backtest one strategy with one parameter set on vectorbt.
 
@@ -64,6 +66,9 @@ def backtest(
         Annual risk-free rate for Sharpe and Sortino.
     day0 : pandas.DataFrame, optional
         Day-0 dates from an event study (events x series).
+    allow_untradable : bool, default False
+        Trade a series whose catalog instrument is ``untradable`` (VIX, policy rates)
+        as a price anyway; by default that is refused.
 
     Returns
     -------
@@ -74,7 +79,12 @@ def backtest(
     backtest.errors.DataValidationError
         `levels` is not a sorted frame of unique naive dates, or a used column is
         not numeric or all NaN (:func:`backtest.data.check_levels`).
+    backtest.errors.StrategyError
+        `series` is untradable per the levels' provenance (its catalog
+        ``instrument:``) and `allow_untradable` is False; the message names it and a
+        tradable alternative.
     """
+    check_tradable(levels, series, "engine.backtest", allow_untradable=allow_untradable)
     strat = resolve(strategy)
     p = strat.parse(params)
     check_levels(

@@ -24,6 +24,7 @@ from backtest.engine.chunks import Chunk, ChunkSettings, Tasks, run_chunk
 from backtest.engine.folds import Fold, validation_folds, validation_spec
 from backtest.engine.results import FoldChoices, SweepResult
 from backtest.engine.simulate import check_price, market_data, resolve, run_settings
+from backtest.engine.tradable import check_tradable
 from backtest.errors import ConfigError
 from backtest.execution import DEFAULT_CHUNK_SIZE, Executor, LocalExecutor
 from backtest.space import (
@@ -129,6 +130,7 @@ def sweep(
     chunk_memory: int | None = None,
     validation: Mapping[str, Any] | None = None,
     max_combinations: int | None = DEFAULT_MAX_COMBINATIONS,
+    allow_untradable: bool = False,
 ) -> SweepResult:
     """Run many parameter sets: one vectorised vectorbt call per chunk of combinations.
 
@@ -188,6 +190,8 @@ def sweep(
         Refuse a sweep of more combinations (counted without building them; with
         ``method="random"``, the `samples` drawn) with a ConfigError giving the
         count; None: no limit. In a config: ``strategies[i].max_combinations``.
+    allow_untradable : bool, default False
+        As in :func:`backtest`: trade an ``untradable`` series anyway.
 
     Returns
     -------
@@ -198,7 +202,10 @@ def sweep(
     ------
     backtest.errors.DataValidationError
         As in :func:`backtest`.
+    backtest.errors.StrategyError
+        `series` is untradable and `allow_untradable` is False (as in :func:`backtest`).
     """
+    check_tradable(levels, series, "engine.sweep", allow_untradable=allow_untradable)
     check_levels(levels, where="engine.sweep", columns=[series])
     check_price(levels, series, "engine.sweep")
     strat = resolve(strategy)
