@@ -33,6 +33,8 @@ def test_backtest_and_sweep_refuse_vix(levels):
         engine.backtest("buy_and_hold", {}, levels, series="VIX")
     with pytest.raises(StrategyError, match=r"engine\.sweep: series 'VIX'.*e\.g\. SPX"):
         engine.sweep("ma_crossover", {"fast": [5], "slow": [20]}, levels, series="VIX")
+    with pytest.raises(StrategyError, match=r"series 'VIX' is untradable"):
+        engine.validate("ma_crossover", {"fast": [5], "slow": [20]}, levels, series="VIX")
     # a hand-built frame carries no provenance: nothing says it is untradable
     plain = pd.DataFrame({"VIX": levels["VIX"].to_numpy()}, index=levels.index)
     engine.backtest("buy_and_hold", {}, plain, series="VIX")
@@ -52,6 +54,10 @@ def test_allow_untradable_runs(levels):
         allow_untradable=True,
     )
     assert len(sw.table) == 1
+    val = engine.validate(
+        "ma_crossover", {"fast": [5], "slow": [20]}, levels, series="VIX", allow_untradable=True
+    )
+    assert val.oos_metrics  # passed through to the sweep
     engine.backtest("buy_and_hold", {}, levels, series="SPX")  # tradable: no keyword needed
 
 
