@@ -1,10 +1,11 @@
 """What holding a series means: the description a catalog ``instrument:`` entry maps to.
 
-The catalog does not declare instruments yet; :class:`Instrument` is the type its
-``instrument:`` entries will be read into (issue 14), and the engine will pick the
+Every catalog series' ``instrument:`` entry is read into an :class:`Instrument`
+(:attr:`backtest.data.SeriesSpec.instrument`); the engine refuses a strategy on an
+``"untradable"`` one unless allowed (:mod:`backtest.engine.tradable`), and will pick the
 return function from its ``kind``: :func:`~backtest.instruments.bond.bond_total_return`
 for ``"bond"``, :func:`~backtest.instruments.fx.fx_total_return` for ``"fx"``, the price
-return for ``"index"``; an ``"untradable"`` series is refused.
+return for ``"index"``.
 """
 
 from __future__ import annotations
