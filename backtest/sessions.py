@@ -45,6 +45,7 @@ __all__ = [
     "day0",
     "day0_from_arrays",
     "day0_positions",
+    "event_arrays",
     "observation_times",
 ]
 
@@ -183,6 +184,33 @@ def clock_of(
     return Clock(spec.timezone, spec.obs_time)
 
 
+def event_arrays(events: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The arrays :func:`day0_from_arrays` reads from canonical events.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Canonical events (:func:`backtest.events.from_frame`).
+
+    Returns
+    -------
+    local : numpy.ndarray
+        ``(E,)`` int64 ns local dates (midnight, naive).
+    timed : numpy.ndarray
+        ``(E,)`` bool: the event has a time of day.
+    instants : numpy.ndarray or None
+        ``(E,)`` int64 ns UTC instants; None when no event is timed.
+    """
+    local = events["date"].to_numpy(dtype="datetime64[ns]").astype("int64")
+    timed = events["time_given"].to_numpy(dtype=bool)
+    instants = (
+        pd.DatetimeIndex(events["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
+        if timed.any()
+        else None
+    )
+    return local, timed, instants
+
+
 def day0_positions(
     events: pd.DataFrame,
     dates: pd.DatetimeIndex,
@@ -226,13 +254,7 @@ def day0_positions(
     day 0 is the first observation dated on or after that date (the guard does not
     apply).
     """
-    local = events["date"].to_numpy(dtype="datetime64[ns]").astype("int64")
-    timed = events["time_given"].to_numpy(dtype=bool)
-    instants = (
-        pd.DatetimeIndex(events["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
-        if timed.any()
-        else None
-    )
+    local, timed, instants = event_arrays(events)
     if instants is not None and obs_times_ns is None:
         raise DataValidationError("day0_positions: timed events need observation times")
     dates_ns = dates.values.astype("datetime64[ns]").astype("int64")

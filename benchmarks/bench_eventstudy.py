@@ -59,6 +59,7 @@ import statsmodels.api as sm
 
 from backtest import data
 from backtest.eventstudy import EventStudy, EventStudyResult
+from backtest.eventstudy.placebo import pseudo_events
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the package's own imports may warn
@@ -136,21 +137,6 @@ def resampled_panel(
         boot[f"bs{j + 1:02d}_{source}"] = real[source].to_numpy()[idx]
     panel = pd.concat([real[[MARKET, *picked]], pd.DataFrame(boot, index=real.index)], axis=1)
     return panel, picked, list(boot)
-
-
-def pseudo_events(dates: pd.DatetimeIndex, ids: list[str]) -> pd.DataFrame:
-    """Date-only New York events (day 0 = first observation on or after the date)."""
-    return pd.DataFrame(
-        {
-            "event": ids,
-            "timestamp": pd.DatetimeIndex(dates).tz_localize(NY).tz_convert("UTC"),
-            "timezone": NY,
-            "date": pd.DatetimeIndex(dates),
-            "time_given": False,
-            "label": ids,
-            "category": "pseudo",
-        }
-    )
 
 
 def statsmodels_loop(

@@ -788,9 +788,7 @@ def run_placebo(
     L0 = p.rel_est.size
     per_draw = max(E * S * L0 * 8 * 3, 1)
     chunk = max(1, min(draws, _CHUNK_BYTES // per_draw))
-    member_sets = [(name, [j]) for j, name in enumerate(res.series)]
-    for gname, members in (groups or {}).items():
-        member_sets.append((gname, [res.series.index(m) for m in members]))
+    member_sets = res._members(groups, "placebo")
     stats_rows: dict[tuple[str, str], list[np.ndarray]] = {}
     study = _placebo_study(rerun.study, res.events)
     n_chunks = -(-draws // chunk)

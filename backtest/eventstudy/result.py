@@ -677,6 +677,27 @@ class EventStudyResult:
         return overlaps, shared
 
     # Cross-event tests --------------------------------------------------------------------------
+    def _members(
+        self, groups: Mapping[str, Sequence[str]] | None, where: str
+    ) -> list[tuple[str, list[int]]]:
+        """Each studied series alone, then each group: ``(name, series positions)``.
+
+        Raises
+        ------
+        DataValidationError
+            A group names a series that is not studied (`where` names the caller).
+        """
+        out = [(name, [j]) for j, name in enumerate(self._series)]
+        for gname, members in (groups or {}).items():
+            bad = [m for m in members if m not in self._series]
+            if bad:
+                raise DataValidationError(
+                    f"{where}: group {gname!r} names unknown series {bad}; studied: "
+                    f"{list(self._series)}"
+                )
+            out.append((gname, [self._series.index(m) for m in members]))
+        return out
+
     def tests(
         self,
         start: int,
@@ -740,17 +761,9 @@ class EventStudyResult:
             else np.flatnonzero(signing.event_mask(self.event_ids, events)).tolist()
         )
         rows: list[dict[str, Any]] = []
-        for j, name in enumerate(self._series):
-            rows += self._group_tests(name, [(i, j) for i in chosen], win, draws=draws, seed=seed)
-        for gname, members in (groups or {}).items():
-            bad = [m for m in members if m not in self._series]
-            if bad:
-                raise DataValidationError(
-                    f"tests: group {gname!r} names unknown series {bad}; studied: "
-                    f"{list(self._series)}"
-                )
-            pairs = [(i, self._series.index(m)) for m in members for i in chosen]
-            rows += self._group_tests(gname, pairs, win, draws=draws, seed=seed)
+        for name, cols in self._members(groups, "tests"):
+            pairs = [(i, j) for j in cols for i in chosen]
+            rows += self._group_tests(name, pairs, win, draws=draws, seed=seed)
         if self._design.sign_by is not None:  # every row says the CARs are signed
             for row in rows:
                 row["note"] = f"CARs signed by {self._design.sign_by}" + (
@@ -897,13 +910,7 @@ class EventStudyResult:
             window = (0, self._design.event_window[1])
         start, end = window
         self._window(start, end)  # validates the window
-        for gname, members in (groups or {}).items():
-            bad = [m for m in members if m not in self._series]
-            if bad:
-                raise DataValidationError(
-                    f"placebo: group {gname!r} names unknown series {bad}; studied: "
-                    f"{list(self._series)}"
-                )
+        self._members(groups, "placebo")  # validates the groups
         return run_placebo(
             self,
             self._rerun,
@@ -1235,17 +1242,8 @@ class EventStudyResult:
         p = self._p
         E, S = p.included.shape
         q = (vr.vr / volatility.null_mean(self._dof().reshape(E * S))).reshape(E, S)
-        members = [(name, [j]) for j, name in enumerate(self._series)]
-        for gname, names in (groups or {}).items():
-            bad = [m for m in names if m not in self._series]
-            if bad:
-                raise DataValidationError(
-                    f"volatility_tests: group {gname!r} names unknown series {bad}; "
-                    f"studied: {list(self._series)}"
-                )
-            members.append((gname, [self._series.index(m) for m in names]))
         rows = []
-        for name, cols in members:
+        for name, cols in self._members(groups, "volatility_tests"):
             sel = np.zeros((E, S), dtype=bool)
             sel[:, cols] = True
             left = int((sel & p.included & win.incomplete).sum())

@@ -121,7 +121,9 @@ def signs_from_column(events: pd.DataFrame, column: str, *, where: str = "sign_b
         The column is missing or not numeric.
     """
     if column not in events.columns:
-        extra = [c for c in events.columns if c not in _CANONICAL]
+        from backtest.events import EVENT_COLUMNS  # here: importing the config stays light
+
+        extra = [c for c in events.columns if c not in EVENT_COLUMNS]
         raise DataValidationError(
             f"{where}: the events have no {column!r} column; their extra columns: {extra}. "
             f"Add a {column!r} column to the events file (see backtest.events)"
@@ -256,6 +258,3 @@ def _value_name(value: Any) -> str:
     if isinstance(value, float | int | np.floating | np.integer) and float(value).is_integer():
         return f"{int(value):+d}"
     return str(value)
-
-
-_CANONICAL = ("event", "timestamp", "timezone", "date", "time_given", "label", "category")

@@ -63,6 +63,7 @@ from backtest.sessions import (
     asof_changes,
     clock_of,
     day0_from_arrays,
+    event_arrays,
     observation_times,
 )
 
@@ -692,8 +693,8 @@ class EventStudy:
         dates2 = np.full((S, T), np.datetime64("NaT"), dtype="datetime64[ns]")
         day0 = np.empty((E, S), dtype=np.int64)
         guarded = np.zeros((E, S), dtype=bool)
-        local, timed, instants = _event_arrays(ev)
-        x_arrays = _event_arrays(extra) if extra is not None else None
+        local, timed, instants = event_arrays(ev)
+        x_arrays = event_arrays(extra) if extra is not None else None
         day0_x = np.empty((len(extra) if extra is not None else 0, S), dtype=np.int64)
         need_obs = instants is not None or (x_arrays is not None and x_arrays[2] is not None)
         market_cache: dict[str, tuple[pd.Series, Clock, np.ndarray]] = {}
@@ -900,18 +901,6 @@ class EventStudy:
             info["lag_days"] = float(np.median(lag))
         plane = asof_changes(series, mkinds.get(market, "index"), mclock, clock, dates)
         return plane.to_numpy(dtype="float64"), info
-
-
-def _event_arrays(ev: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Local dates, timed flags and UTC instants (None if no event is timed), int64 ns."""
-    timed = ev["time_given"].to_numpy(dtype=bool)
-    local = ev["date"].to_numpy(dtype="datetime64[ns]").astype("int64")
-    instants = (
-        pd.DatetimeIndex(ev["timestamp"]).tz_convert("UTC").as_unit("ns").asi8
-        if timed.any()
-        else None
-    )
-    return local, timed, instants
 
 
 def _window_counts(usable: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
