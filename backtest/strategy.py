@@ -173,8 +173,19 @@ class Strategy(ABC, Generic[P]):
         """Series the strategy reads besides the traded one (default: none)."""
         return []
 
+    def legs(self, params: P, traded: str) -> list[str]:
+        """Series the strategy holds positions in (default: only the traded one).
+
+        A portfolio strategy returns two or more series here (the traded one first,
+        by convention) and a DataFrame from :meth:`positions`, one column per leg:
+        the target weight of each leg as a fraction of the portfolio's value. The
+        engine simulates the legs together with shared cash
+        (:func:`backtest.engine.backtest`); the legs are loaded like required series.
+        """
+        return [traded]
+
     @abstractmethod
-    def positions(self, data: MarketData, params: P) -> pd.Series:
+    def positions(self, data: MarketData, params: P) -> pd.Series | pd.DataFrame:
         """Target position per bar of the traded series, from data up to that bar.
 
         Parameters
@@ -186,15 +197,28 @@ class Strategy(ABC, Generic[P]):
 
         Returns
         -------
-        pandas.Series
+        pandas.Series or pandas.DataFrame
             Float target positions on the traded series' observation dates
-            (``data.price.index``): +1 long, -1 short, 0 flat. NaN means flat.
+            (``data.price.index``): +1 long, -1 short, 0 flat. NaN means flat. A
+            portfolio strategy (:meth:`legs`) returns a DataFrame with one column of
+            target weights per leg.
         """
 
     def positions_many(self, data: MarketData, params: Sequence[P]) -> pd.DataFrame:
-        """Positions for many parameter sets, one column each (override to vectorise)."""
-        columns = {i: self.positions(data, p) for i, p in enumerate(params)}
-        return pd.DataFrame(columns, index=data.price.index)
+        """Positions for many parameter sets, one column each (override to vectorise).
+
+        A portfolio strategy (:meth:`legs`) returns one column per parameter set and
+        leg: a two-level column index ``(position in params, leg)``.
+        """
+        index = data.price.index
+        out = [self.positions(data, p) for p in params]
+        if any(isinstance(o, pd.DataFrame) for o in out):
+            frames = {
+                i: (o if isinstance(o, pd.DataFrame) else o.to_frame(data.series)).reindex(index)
+                for i, o in enumerate(out)
+            }
+            return pd.concat(frames, axis=1)
+        return pd.DataFrame(dict(enumerate(out)), index=index)
 
     @classmethod
     def describe(cls) -> str:
