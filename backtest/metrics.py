@@ -208,6 +208,7 @@ def performance(
     trade_returns: object = None,
     periods_per_year: float = 252,
     risk_free: float = 0.0,
+    excess: pd.Series | pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     r"""Performance statistics of one or many strategies.
 
@@ -229,6 +230,10 @@ def performance(
         Return observations per year: 252 for trading days (not 365), 12 for months.
     risk_free : float, default 0.0
         Annual risk-free rate as a fraction, see :func:`per_period_risk_free`.
+    excess : Series or DataFrame, optional
+        The same returns in excess of a time-varying risk-free rate (shape of
+        ``returns``): volatility, Sharpe and Sortino are then those of `excess`, and
+        `risk_free` must be 0.
 
     Returns
     -------
@@ -335,7 +340,16 @@ def performance(
         counts = np.array([a.size for a in per_col], dtype=np.float64)
         wins = np.array([(a > 0).sum() for a in per_col], dtype=np.float64)
         trade_counts = [counts, wins]
-    data, _ = performance_arrays(r, p, trade_counts, rf_p, float(periods_per_year))
+    x = None
+    if excess is not None:
+        if risk_free != 0.0:
+            raise DataValidationError("performance: pass either excess returns or risk_free")
+        x = _as_frame(excess, "excess").to_numpy(dtype=np.float64, na_value=np.nan)
+        if x.shape != r.shape:
+            raise DataValidationError(
+                f"performance: excess has shape {x.shape}, returns {r.shape}; they must match"
+            )
+    data, _ = performance_arrays(r, p, trade_counts, rf_p, float(periods_per_year), excess=x)
     return pd.DataFrame(data, index=frame.columns, columns=list(PERFORMANCE_COLUMNS))
 
 
@@ -345,6 +359,7 @@ def performance_arrays(
     trade_counts: list[FloatArray] | None,
     rf_p: float,
     periods_per_year: float,
+    excess: FloatArray | None = None,
 ) -> tuple[dict[str, FloatArray], FloatArray]:
     """:func:`performance` on arrays, without checks: the engine's per-chunk metrics.
 
@@ -365,14 +380,18 @@ def performance_arrays(
         Risk-free rate per period (:func:`per_period_risk_free`).
     periods_per_year : float
         Return observations per year, for annualisation.
+    excess : numpy.ndarray, shape (T, K), optional
+        Returns in excess of a time-varying risk-free rate (the engine's funded
+        returns): when given, ``volatility``, ``sharpe``, ``sortino`` and `sharpe_raw`
+        are those of `excess` (risk-free 0) and `rf_p` must be 0.
 
     Returns
     -------
     columns : dict of str to numpy.ndarray
         Each of :data:`PERFORMANCE_COLUMNS`, one value per column of `r`.
     sharpe_raw : numpy.ndarray, shape (K,)
-        Each column's per-period Sharpe ratio of the raw returns (risk-free 0): the
-        trial Sharpe ratios of :func:`deflated_sharpe_ratio`.
+        Each column's per-period Sharpe ratio of the raw returns (risk-free 0), or of
+        `excess` when given: the trial Sharpe ratios of :func:`deflated_sharpe_ratio`.
     """
     from backtest import kernels
 
@@ -390,6 +409,12 @@ def performance_arrays(
             trades, wins = trade_counts
             hit_rate = wins / trades
     total, cagr, volatility, sharpe, sortino, max_dd, calmar = (rs[:, i] for i in range(1, 8))
+    raw = rs[:, 9]
+    if excess is not None:
+        if rf_p != 0.0:
+            raise ValueError("performance_arrays: excess returns need rf_p == 0")
+        xs = kernels.return_stats(excess, 0.0, periods_per_year)
+        volatility, sharpe, sortino, raw = xs[:, 3], xs[:, 4], xs[:, 5], xs[:, 9]
     values = [
         total,
         cagr,
@@ -407,7 +432,7 @@ def performance_arrays(
         name: np.ascontiguousarray(v, dtype=np.float64)
         for name, v in zip(PERFORMANCE_COLUMNS, values, strict=True)
     }
-    return columns, np.ascontiguousarray(rs[:, 9])
+    return columns, np.ascontiguousarray(raw)
 
 
 # --------------------------------------------------------------------------- PSR / DSR

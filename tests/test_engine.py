@@ -46,9 +46,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture(scope="module")
 def levels() -> pd.DataFrame:
-    return data.load(
+    """Real levels without their provenance: the engine trades them as prices (no carry,
+    no funding), the mechanics these tests check against pandas. What instruments earn
+    is tested in tests/engine/."""
+    frame = data.load(
         ["USDJPY", "UST10Y", "JGB10Y", "VIX"], start="2016-01-01", end="2025-12-31", offline=True
     )
+    frame.attrs = {}
+    return frame
 
 
 def independent_ma(price: pd.Series, fast: int, slow: int, both: bool) -> pd.Series:

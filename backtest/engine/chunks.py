@@ -19,15 +19,10 @@ import numpy as np
 import pandas as pd
 
 from backtest import metrics as mt
+from backtest.engine.book import leg_names, measure, open_book, simulate, targets
+from backtest.engine.legs import DEFAULT_FUNDING
 from backtest.engine.results import METRICS
-from backtest.engine.simulate import (
-    dispose,
-    held_positions,
-    market_data,
-    portfolio,
-    portfolio_returns,
-    trade_counts,
-)
+from backtest.engine.simulate import market_data
 from backtest.errors import BacktestError, StrategyError
 from backtest.space import Grid
 from backtest.strategy import Strategy, StrategyParams
@@ -58,6 +53,12 @@ class ChunkSettings:
         Validation folds ``(train_start, train_end, test_start, test_end)`` (bar
         positions, ends exclusive) in which the chunk picks its best combination in
         sample; empty: no validation.
+    funding : {"short_rate", "none"}
+        As in :func:`backtest.engine.backtest`.
+    short_rates : tuple of (str, str)
+        Currency -> short-rate series overrides.
+    allow_untradable : bool
+        Trade untradable series as prices.
 
     Examples
     --------
@@ -66,13 +67,16 @@ class ChunkSettings:
     """
 
     series: str
-    fees_bps: float = 0.0
-    slippage_bps: float = 0.0
+    fees_bps: Any = 0.0  # float, or a mapping leg -> bps
+    slippage_bps: Any = 0.0
     periods_per_year: int = 252
     risk_free: float = 0.0
     pbo_splits: int = 10
     keep_returns: bool = True
     folds: tuple[tuple[int, int, int, int], ...] = ()
+    funding: str = DEFAULT_FUNDING
+    short_rates: tuple[tuple[str, str], ...] = ()
+    allow_untradable: bool = False
 
     def __post_init__(self) -> None:
         # A list of folds (from validation_folds) is stored as a tuple: immutable, hashable.
@@ -128,11 +132,13 @@ class Chunk:
 
     returns: pd.DataFrame  # bars x combinations of the chunk (or its best one only)
     metrics: pd.DataFrame  # one row per combination, METRICS
-    sharpe_raw: np.ndarray  # per-period Sharpe of the raw returns, for the DSR
-    blocks: np.ndarray | None  # metrics.pbo_block_stats of the returns, for the PBO
+    sharpe_raw: np.ndarray  # per-period Sharpe of the (excess) returns, for the DSR
+    blocks: np.ndarray | None  # metrics.pbo_block_stats of the (excess) returns, for the PBO
     fold_sharpe: np.ndarray  # per validation fold: the chunk's best in-sample Sharpe
     fold_pick: np.ndarray  # per fold: the row of that combination (-1: none)
     fold_returns: np.ndarray  # bars x folds: that combination's returns
+    excess: pd.DataFrame | None = None  # as `returns`, in excess of funding (None: unfunded)
+    fold_excess: np.ndarray | None = None  # bars x folds: the picks' excess returns
 
 
 def run_chunk(
@@ -140,8 +146,9 @@ def run_chunk(
     levels: pd.DataFrame,
     events: pd.DataFrame | None,
     day0: pd.DataFrame | None,
+    rates: pd.DataFrame | None = None,
 ) -> Chunk:
-    """One chunk of a sweep: positions, one vectorbt call, metrics (runs on a worker).
+    """One chunk of a sweep: positions, one vectorbt call per set of legs, metrics.
 
     Parameters
     ----------
@@ -150,6 +157,8 @@ def run_chunk(
         parameter sets or mappings (parsed here, on the worker).
     levels, events, day0
         The data shared by every task (as in :func:`backtest.engine.sweep`).
+    rates : pandas.DataFrame, optional
+        The short rates the legs need (loaded once by the sweep).
 
     Returns
     -------
@@ -163,33 +172,61 @@ def run_chunk(
     """
     strat, combos, lo, cfg = task
     chunk: list[StrategyParams] = [strat.parse(c) for c in combos]
+    labels = pd.RangeIndex(lo, lo + len(chunk))
     try:
-        data = market_data(strat, chunk[0], levels, cfg.series, events, day0)
-        price = data.price
-        target = strat.positions_many(data, chunk).reindex(price.index)
-        target.columns = range(lo, lo + len(chunk))
-        held = held_positions(strat, target)
-        pf = portfolio(price, held, cfg.fees_bps, cfg.slippage_bps)
-        r = portfolio_returns(pf)
-        counts = trade_counts(pf, len(chunk))
-        dispose(pf)  # free the portfolio's arrays before the next chunk
         ppy = float(cfg.periods_per_year)
         rf_p = mt.per_period_risk_free(cfg.risk_free, ppy)
-        columns, sharpe_raw = mt.performance_arrays(
-            r, held.to_numpy(dtype=float), counts, rf_p, ppy
-        )
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for i, p in enumerate(chunk):  # parameter sets holding the same legs run together
+            groups.setdefault(tuple(leg_names(strat, p, cfg.series)), []).append(i)
+        data = market_data(strat, chunk[0], levels, cfg.series, events, day0)
+        bars = data.price.index
+        n = len(chunk)
+        r = np.empty((len(bars), n))
+        x: np.ndarray | None = None
+        columns = {name: np.empty(n) for name in METRICS}
+        sharpe_raw = np.empty(n)
+        for legs, idx in groups.items():
+            book = open_book(
+                levels,
+                legs,
+                bars,
+                rates=rates,
+                funding=cfg.funding,  # type: ignore[arg-type]
+                short_rates=dict(cfg.short_rates),
+                allow_untradable=cfg.allow_untradable,
+            )
+            target = targets(strat, data, [chunk[i] for i in idx], legs, bars)
+            sim = simulate(strat, book, target, cfg.fees_bps, cfg.slippage_bps)
+            cols, raw = measure(sim, len(legs), rf_p, ppy)
+            r[:, idx] = sim.returns
+            if sim.excess is not None:
+                if x is None:
+                    x = r.copy()  # unfunded sets (if any): excess = returns, rf 0
+                x[:, idx] = sim.excess
+            elif x is not None:
+                x[:, idx] = sim.returns
+            for name in METRICS:
+                columns[name][idx] = cols[name]
+            sharpe_raw[idx] = raw
+        score = r if x is None else x  # what Sharpe-based choices rank
         splits = cfg.pbo_splits
-        blocks = mt.pbo_block_stats(r, splits) if r.shape[0] >= 4 * splits else None
+        blocks = mt.pbo_block_stats(score, splits) if score.shape[0] >= 4 * splits else None
         n_folds = len(cfg.folds)
         fold_sharpe = np.full(n_folds, np.nan)
         fold_pick = np.full(n_folds, -1, dtype=np.int64)
         fold_returns = np.full((r.shape[0], n_folds), np.nan)
+        fold_excess = None if x is None else np.full((r.shape[0], n_folds), np.nan)
         for k, (a, b, _, _) in enumerate(cfg.folds):
-            ins = mt.performance_arrays(r[a:b], None, None, rf_p, ppy)[0]["sharpe"]
+            ins = mt.performance_arrays(
+                r[a:b], None, None, rf_p, ppy, excess=None if x is None else x[a:b]
+            )[0]["sharpe"]
             if np.isfinite(ins).any():
                 j = int(np.nanargmax(ins))  # the first maximum, as over the whole sweep
                 fold_sharpe[k], fold_pick[k] = ins[j], lo + j
                 fold_returns[:, k] = r[:, j]
+                if fold_excess is not None and x is not None:
+                    fold_excess[:, k] = x[:, j]
     except BacktestError:
         raise
     except Exception as exc:
@@ -199,17 +236,19 @@ def run_chunk(
             f"strategy {strat.name!r} failed on {cfg.series} for parameters "
             f"{shown}{more}: {type(exc).__name__}: {exc}"
         ) from exc
-    metrics = pd.DataFrame(columns, index=held.columns, columns=list(METRICS))
+    metrics = pd.DataFrame(columns, index=labels, columns=list(METRICS))
     keep: slice | list[int] = slice(None)
     if not cfg.keep_returns:  # only the chunk's best (first maximum, as in sweep)
         sharpe = columns["sharpe"]
         keep = [int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0]
     return Chunk(
-        returns=pd.DataFrame(r[:, keep], index=price.index, columns=held.columns[keep]),
+        returns=pd.DataFrame(r[:, keep], index=bars, columns=labels[keep]),
         metrics=metrics,
         sharpe_raw=sharpe_raw,
         blocks=blocks,
         fold_sharpe=fold_sharpe,
         fold_pick=fold_pick,
         fold_returns=fold_returns,
+        excess=None if x is None else pd.DataFrame(x[:, keep], index=bars, columns=labels[keep]),
+        fold_excess=fold_excess,
     )

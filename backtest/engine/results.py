@@ -39,27 +39,46 @@ class BacktestResult:
     params : dict
         Parameters used.
     returns : pandas.Series
-        Daily simple returns of the strategy (after fees and slippage).
-    positions : pandas.Series
-        Position held over each bar (the target, after the execution lag).
+        Daily simple returns of the strategy (after fees and slippage): each leg
+        earns its instrument's return (bond total return, fx spot + carry, index
+        price); cash earns nothing.
+    positions : pandas.Series or pandas.DataFrame
+        Position (weight) held over each bar (the target, after the execution lag);
+        one column per leg for a portfolio strategy.
     trades : pandas.DataFrame
-        One row per trade: ``entry_date, exit_date, direction, entry_price,
-        exit_price, return, status``.
+        One row per trade: ``leg, entry_date, exit_date, direction, entry_price,
+        exit_price, return, status`` (prices are the leg's total-return index: the
+        level itself for an index or a frame without provenance).
     metrics : dict
         ``total_return, cagr, volatility, sharpe, sortino, max_drawdown, calmar,
         hit_rate, trades, exposure, turnover``.
     settings : dict
-        Fees, slippage, execution rule, annualisation, carry note.
+        Fees, slippage, execution rule, annualisation, ``funding``, each leg's
+        ``instruments`` record (with its funding series) and the ``conventions``.
+    legs : tuple of str
+        The held series (the traded one first).
+    excess_returns : pandas.Series
+        The returns minus each bond and index leg's weight times its currency's
+        short rate (the returns themselves when no leg is funded). Volatility, Sharpe
+        and Sortino are of these.
+    attribution : pandas.DataFrame
+        Daily contributions, columns ``(leg, component)``: ``price``, ``accrual``
+        (bond) or ``carry`` (fx), ``funding``, ``costs``, as fractions of the value at
+        the previous close. All but ``funding`` sum to `returns`, all to
+        `excess_returns` (to rounding); cumulative contributions are their sums.
     """
 
     strategy: str
     series: str
     params: dict[str, Any]
     returns: pd.Series
-    positions: pd.Series
+    positions: pd.Series | pd.DataFrame
     trades: pd.DataFrame
     metrics: dict[str, float]
     settings: dict[str, Any]
+    legs: tuple[str, ...] = ()
+    excess_returns: pd.Series | None = None
+    attribution: pd.DataFrame | None = None
 
     @property
     def equity(self) -> pd.Series:
@@ -83,12 +102,15 @@ class FoldChoices:
         first on ties; -1 when no combination has one).
     returns : pandas.DataFrame
         Each fold's pick's daily returns over all bars, one column per fold.
+    excess : pandas.DataFrame or None
+        The same picks' excess returns (None: the legs are not funded).
     """
 
     folds: list[tuple[int, int, int, int]]
     spec: dict[str, Any]
     picks: list[int]
     returns: pd.DataFrame
+    excess: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +129,10 @@ class SweepResult:
         Row of the best combination by Sharpe ratio.
     selection : dict
         Selection-bias statistics over the whole sweep: ``psr`` and ``dsr`` of the
-        best combination, ``pbo`` (CSCV), number of trials.
+        best combination, ``pbo`` (CSCV), number of trials (all on excess returns
+        when the legs are funded).
+    excess_returns : pandas.DataFrame or None
+        The excess returns of the combinations in `returns` (None: not funded).
     """
 
     strategy: str
@@ -118,6 +143,7 @@ class SweepResult:
     selection: dict[str, Any]
     settings: dict[str, Any] = field(default_factory=dict)
     folds: FoldChoices | None = None
+    excess_returns: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -137,3 +163,4 @@ class ValidationResult:
     oos_returns: pd.Series  # stitched out-of-sample returns
     oos_metrics: dict[str, float]
     settings: dict[str, Any] = field(default_factory=dict)
+    oos_excess_returns: pd.Series | None = None

@@ -14,6 +14,7 @@ close, with fees and slippage in basis points of traded value.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,16 +30,15 @@ __all__ = [
     "held_positions",
     "market_data",
     "portfolio",
-    "portfolio_returns",
     "resolve",
     "run_settings",
-    "trade_counts",
     "trade_table",
     "warm_up",
 ]
 
 #: Columns of a backtest's trade table.
 TRADE_COLUMNS = (
+    "leg",
     "entry_date",
     "exit_date",
     "direction",
@@ -113,50 +113,78 @@ def held_positions(strategy: Strategy, target: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(held, index=target.index, columns=target.columns, copy=False)
 
 
-def portfolio(price: pd.Series, held: pd.DataFrame, fees_bps: float, slippage_bps: float) -> Any:
+def portfolio(
+    price: pd.Series | pd.DataFrame,
+    held: pd.DataFrame,
+    fees_bps: float | np.ndarray,
+    slippage_bps: float | np.ndarray,
+    legs: int = 1,
+) -> Any:
     """Run vectorbt on held positions (orders only where the position changes).
 
     Parameters
     ----------
-    price : pandas.Series
-        Levels of the traded series (positive).
+    price : pandas.Series or pandas.DataFrame
+        What each leg trades at (positive): one Series for a single leg; for
+        ``legs > 1`` one column per column of `held`.
     held : pandas.DataFrame
-        Position over each bar, one column per parameter set (:func:`held_positions`).
-    fees_bps, slippage_bps : float
-        Costs in basis points of traded value.
+        Position (weight) over each bar, one column per parameter set and leg
+        (:func:`held_positions`), legs innermost.
+    fees_bps, slippage_bps : float or numpy.ndarray
+        Costs in basis points of traded value (one value, or one per column of `held`).
+    legs : int
+        Legs per parameter set: with more than one, each parameter set's legs form a
+        group sharing one cash account (sells before buys on a bar).
 
     Returns
     -------
     vectorbt.Portfolio
-        Target-percent orders at the close, 1 of cash per column, no cash sharing.
+        Target-percent orders at the close, 1 of cash per parameter set.
         Engine-internal: free it with :func:`dispose` when done.
 
     Raises
     ------
     DataValidationError
         vectorbt refused an order (e.g. a price so small that the size overflows).
+    StrategyError
+        The account cannot fund the orders of a portfolio (weights whose longs exceed
+        the cash the legs leave).
     """
     import vectorbt as vbt
 
     h = held.to_numpy(dtype=float)
     change = np.diff(h, axis=0, prepend=0.0)  # first bar: the position itself
     size = np.where(change != 0.0, h, np.nan)  # NaN: no order on that bar
+
+    def per_column(bps: float | np.ndarray) -> Any:
+        value = np.asarray(bps, dtype=float) / 1e4
+        return value.reshape(1, -1) if value.ndim else float(value)
+
+    grouping: dict[str, Any] = {"cash_sharing": False}
+    if legs > 1:
+        grouping = {
+            "group_by": np.repeat(np.arange(h.shape[1] // legs), legs),
+            "cash_sharing": True,
+            "call_seq": "auto",
+        }
     try:
         return vbt.Portfolio.from_orders(
             close=price,
             size=pd.DataFrame(size, index=held.index, columns=held.columns),
             size_type="targetpercent",
-            fees=fees_bps / 1e4,
-            slippage=slippage_bps / 1e4,
+            fees=per_column(fees_bps),
+            slippage=per_column(slippage_bps),
             init_cash=1.0,
             freq="1D",
-            cash_sharing=False,
             ffill_val_price=True,
+            **grouping,
         )
     except ValueError as exc:  # vectorbt's order checks, e.g. a price so small value overflows
+        name = getattr(price, "name", None) or list(getattr(price, "columns", []))
+        values = np.asarray(price, dtype=float)
         raise DataValidationError(
-            f"series {price.name!r}: the simulation refused an order ({exc}); its levels "
-            f"run from {np.nanmin(price.to_numpy()):g} to {np.nanmax(price.to_numpy()):g}, "
+            f"series {name!r}: the simulation refused an order ({exc}); its levels "
+            f"run from {np.nanmin(values):g} to {np.nanmax(values):g}, "
             "check that they are prices (positive, finite, of a sensible scale)"
         ) from None
 
@@ -197,13 +225,11 @@ def warm_up() -> None:
     portfolio(price, pd.DataFrame({0: np.r_[0.0, np.ones(7)]}, index=price.index), 1.0, 1.0)
 
 
-def portfolio_returns(pf: Any) -> np.ndarray:
-    """The portfolio's simple returns per bar, as a float array (bars x columns)."""
-    return np.asarray(pf.returns(), dtype=float)
+def trade_table(pf: Any, legs: Sequence[str]) -> pd.DataFrame:
+    """The trades of one parameter set's portfolio, one row each (:data:`TRADE_COLUMNS`).
 
-
-def trade_table(pf: Any) -> pd.DataFrame:
-    """The trades of a one-column portfolio, one row each (columns :data:`TRADE_COLUMNS`)."""
+    `legs` names the portfolio's columns, in order.
+    """
     with warnings.catch_warnings():  # vectorbt's own pandas deprecation noise
         warnings.simplefilter("ignore", DeprecationWarning)
         rec = pf.trades.records_readable
@@ -211,6 +237,7 @@ def trade_table(pf: Any) -> pd.DataFrame:
         return pd.DataFrame(columns=list(TRADE_COLUMNS))
     return pd.DataFrame(
         {
+            "leg": [legs[int(c)] for c in pf.trades.values["col"]],
             "entry_date": pd.to_datetime(rec["Entry Timestamp"]).to_numpy(),
             "exit_date": pd.to_datetime(rec["Exit Timestamp"]).to_numpy(),
             "direction": rec["Direction"].astype(str).str.lower().to_numpy(),
@@ -222,22 +249,12 @@ def trade_table(pf: Any) -> pd.DataFrame:
     )
 
 
-def trade_counts(pf: Any, k: int) -> list[np.ndarray]:
-    """Trades (closed and open) and winning trades of each of the `k` columns.
-
-    Trades without a return (NaN) are not counted, as in
-    :func:`backtest.metrics.performance`.
-    """
-    rec = pf.trades.values
-    ret = rec["return"]
-    col = rec["col"][~np.isnan(ret)]
-    trades = np.bincount(col, minlength=k).astype(np.float64)
-    wins = np.bincount(rec["col"][ret > 0.0], minlength=k).astype(np.float64)
-    return [trades, wins]
-
-
 def run_settings(
-    strat: Strategy, fees_bps: float, slippage_bps: float, ppy: int, rf: float
+    strat: Strategy,
+    fees_bps: float | Mapping[str, float],
+    slippage_bps: float | Mapping[str, float],
+    ppy: int,
+    rf: float,
 ) -> dict[str, Any]:
     """The rules a simulation ran with, as recorded in every result's ``settings``."""
     return {
@@ -245,11 +262,10 @@ def run_settings(
         "fill": "close of the bar after the signal"
         if strat.execution == "next_close"
         else "close of the signal bar (declared by the strategy)",
-        "fees_bps": fees_bps,
-        "slippage_bps": slippage_bps,
+        "fees_bps": dict(fees_bps) if isinstance(fees_bps, Mapping) else fees_bps,
+        "slippage_bps": dict(slippage_bps) if isinstance(slippage_bps, Mapping) else slippage_bps,
         "periods_per_year": ppy,
         "risk_free": rf,
-        "sizing": "target percent of equity, rebalanced only when the target changes",
-        "carry": "not included: FX carry needs both countries' short rates, and the data "
-        "has no Japanese short rate",
+        "sizing": "target percent of equity per leg, each leg rebalanced only when its "
+        "target changes; a portfolio's legs share one cash account",
     }

@@ -20,10 +20,13 @@ import pandas as pd
 
 from backtest import metrics as mt
 from backtest.data.validate import check_levels
+from backtest.engine.book import conventions, leg_names, open_book, rates_for
 from backtest.engine.chunks import Chunk, ChunkSettings, Tasks, run_chunk
 from backtest.engine.folds import Fold, validation_folds, validation_spec
+from backtest.engine.legs import DEFAULT_FUNDING, Funding
 from backtest.engine.results import FoldChoices, SweepResult
 from backtest.engine.simulate import check_price, market_data, resolve, run_settings
+from backtest.engine.single import check_risk_free
 from backtest.engine.tradable import check_tradable
 from backtest.errors import ConfigError
 from backtest.execution import DEFAULT_CHUNK_SIZE, Executor, LocalExecutor
@@ -118,8 +121,8 @@ def sweep(
     samples: int | None = None,
     seed: int = 0,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    fees_bps: float = 0.0,
-    slippage_bps: float = 0.0,
+    fees_bps: float | Mapping[str, float] = 0.0,
+    slippage_bps: float | Mapping[str, float] = 0.0,
     periods_per_year: int = 252,
     risk_free: float = 0.0,
     day0: pd.DataFrame | None = None,
@@ -131,6 +134,9 @@ def sweep(
     validation: Mapping[str, Any] | None = None,
     max_combinations: int | None = DEFAULT_MAX_COMBINATIONS,
     allow_untradable: bool = False,
+    funding: Funding = DEFAULT_FUNDING,
+    rates: pd.DataFrame | None = None,
+    short_rates: Mapping[str, str] | None = None,
 ) -> SweepResult:
     """Run many parameter sets: one vectorised vectorbt call per chunk of combinations.
 
@@ -192,6 +198,9 @@ def sweep(
         count; None: no limit. In a config: ``strategies[i].max_combinations``.
     allow_untradable : bool, default False
         As in :func:`backtest`: trade an ``untradable`` series anyway.
+    funding, rates, short_rates
+        As in :func:`backtest`: the short rates are loaded once, here, and shipped
+        to the chunks with the levels.
 
     Returns
     -------
@@ -205,9 +214,6 @@ def sweep(
     backtest.errors.StrategyError
         `series` is untradable and `allow_untradable` is False (as in :func:`backtest`).
     """
-    check_tradable(levels, series, "engine.sweep", allow_untradable=allow_untradable)
-    check_levels(levels, where="engine.sweep", columns=[series])
-    check_price(levels, series, "engine.sweep")
     strat = resolve(strategy)
     if max_combinations is not None and (
         isinstance(max_combinations, bool)
@@ -250,6 +256,7 @@ def sweep(
     valid = array.array("q")
     columns: dict[str, list[Any]] = {}
     first: StrategyParams | None = None
+    held: dict[str, None] = {}  # every leg of every valid combination, in order
     walk = enumerate(full) if method == "grid" else ((i, full[i]) for i in candidates)
     for i, combo in walk:
         try:
@@ -259,14 +266,33 @@ def sweep(
         if first is None:
             first = p
             columns = {k: [] for k in p.model_dump(mode="json")}
+        held.update(dict.fromkeys(leg_names(strat, p, series)))
         valid.append(i)
         for k, v in p.model_dump(mode="json").items():
             columns[k].append(v)
     if first is None:
         raise ConfigError(f"sweep of {strat.name!r}: no valid parameter combination")
     n_valid = len(valid)
+    legs = list(held)
+    for leg in legs:
+        check_tradable(levels, leg, "engine.sweep", allow_untradable=allow_untradable)
+    check_levels(levels, where="engine.sweep", columns=legs)
+    for leg in legs:
+        check_price(levels, leg, "engine.sweep")
     # Fail early on missing series; the traded series' bars fix the validation folds.
-    bars = len(market_data(strat, first, levels, series, events, day0).price)
+    dates = market_data(strat, first, levels, series, events, day0).price.index
+    bars = len(dates)
+    rates = rates_for(levels, legs, dates, rates=rates, funding=funding, short_rates=short_rates)
+    book = open_book(  # fails here, once, on a leg or rate the chunks could not use
+        levels,
+        legs,
+        dates,
+        rates=rates,
+        funding=funding,
+        short_rates=short_rates,
+        allow_untradable=allow_untradable,
+    )
+    check_risk_free(book.funded, risk_free, "engine.sweep")
     spec = validation_spec(validation)
     folds = validation_folds(bars, **spec) if spec else []
     settings = ChunkSettings(
@@ -278,6 +304,9 @@ def sweep(
         pbo_splits=pbo_splits,
         keep_returns=keep_returns,
         folds=tuple(folds),
+        funding=funding,
+        short_rates=tuple(sorted((short_rates or {}).items())),
+        allow_untradable=allow_untradable,
     )
     requested = chunk_size
     if chunk_memory is not None:  # a chunk's arrays have one row per bar of the series
@@ -285,7 +314,7 @@ def sweep(
     chunks = Tasks(strat, full, valid, chunk_size, settings)
     runner: Executor = executor if executor is not None else LocalExecutor()
     parts: list[Chunk] = runner.map(
-        run_chunk, chunks, shared=(levels, events, day0), progress=progress
+        run_chunk, chunks, shared=(levels, events, day0, rates), progress=progress
     )
     perf_all = pd.concat([part.metrics for part in parts])
     params_frame = pd.DataFrame(columns, index=pd.RangeIndex(n_valid))
@@ -293,11 +322,18 @@ def sweep(
     table = pd.concat([params_frame, perf_all.reset_index(drop=True)], axis=1)
     sharpe = table["sharpe"].to_numpy(dtype=float)
     best = int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0
+    funded = parts[0].excess is not None
+    excess: pd.DataFrame | None = None
     if keep_returns:
         returns = _join_returns([part.returns for part in parts])
+        if funded:
+            excess = _join_returns([p.excess for p in parts if p.excess is not None])
     else:  # the best row is its chunk's best (first maximum in both): that chunk sent it
-        returns = next(p.returns for p in parts if best in p.returns.columns)[[best]]
-    selection = _selection(parts, returns[best].to_numpy(), pbo_splits)
+        sender = next(p for p in parts if best in p.returns.columns)
+        returns = sender.returns[[best]]
+        excess = None if sender.excess is None else sender.excess[[best]]
+    scored = returns if excess is None else excess
+    selection = _selection(parts, scored[best].to_numpy(), pbo_splits)
     choices = _fold_choices(parts, folds, spec, returns.index) if spec else None
     return SweepResult(
         strategy=strat.name,
@@ -316,8 +352,12 @@ def sweep(
             "chunk_size_requested": requested,
             "chunk_memory": chunk_memory,
             "returns": "all" if keep_returns else "best",
+            "funding": funding,
+            "instruments": {leg.name: leg.instrument for leg in book.legs},
+            "conventions": conventions(book, risk_free),
         },
         folds=choices,
+        excess_returns=excess,
     )
 
 
@@ -362,16 +402,30 @@ def _fold_choices(
     first chunk holding the overall maximum holds the overall first maximum: the same
     row as ``nanargmax`` over every combination.
     """
-    picks, columns = [], []
+    picks, columns, extra = [], [], []
+    funded = parts[0].fold_excess is not None
     for k in range(len(folds)):
         sharpe = np.array([part.fold_sharpe[k] for part in parts])
         if not np.isfinite(sharpe).any():
             picks.append(-1)
             columns.append(np.full(len(index), np.nan))
+            extra.append(np.full(len(index), np.nan))
             continue
         c = int(np.nanargmax(sharpe))
         picks.append(int(parts[c].fold_pick[k]))
         columns.append(parts[c].fold_returns[:, k])
-    frame = pd.DataFrame(np.column_stack(columns) if columns else np.empty((len(index), 0)))
-    frame.index = index
-    return FoldChoices(folds=list(folds), spec=dict(spec), picks=picks, returns=frame)
+        fx = parts[c].fold_excess
+        extra.append(fx[:, k] if fx is not None else np.full(len(index), np.nan))
+
+    def frame_of(cols: list[np.ndarray]) -> pd.DataFrame:
+        out = pd.DataFrame(np.column_stack(cols) if cols else np.empty((len(index), 0)))
+        out.index = index
+        return out
+
+    return FoldChoices(
+        folds=list(folds),
+        spec=dict(spec),
+        picks=picks,
+        returns=frame_of(columns),
+        excess=frame_of(extra) if funded else None,
+    )

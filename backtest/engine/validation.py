@@ -129,18 +129,29 @@ def out_of_sample(
             "validation= to sweep, as validate does)"
         )
     rows, oos_parts, idle = [], [], []
+    oos_excess_parts: list[pd.Series] = []
     params_cols = [c for c in result.table.columns if c not in METRICS]
     dates = result.folds.returns.index if result.folds is not None else result.returns.index
+    all_excess = result.excess_returns
+    xcol: pd.DataFrame | None = None
     for k, (a, b, c, d) in enumerate(folds):
         if chosen_by_sweep:
             assert result.folds is not None
             pick = result.folds.picks[k]
             col = result.folds.returns.iloc[:, [k]]
+            fx = result.folds.excess
+            xcol = None if fx is None else fx.iloc[:, [k]]
         else:
-            ins_all = mt.performance(result.returns.iloc[a:b], periods_per_year=ppy, risk_free=rf)
+            ins_all = mt.performance(
+                result.returns.iloc[a:b],
+                periods_per_year=ppy,
+                risk_free=rf,
+                excess=None if all_excess is None else all_excess.iloc[a:b],
+            )
             sharpe = ins_all["sharpe"].to_numpy(dtype=float)
             pick = int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else -1
             col = result.returns.iloc[:, [max(pick, 0)]]
+            xcol = None if all_excess is None else all_excess.iloc[:, [max(pick, 0)]]
         if pick < 0:  # no combination trades in sample: nothing to choose, no trades
             idle.append(k)
             for sample, (lo, hi) in (("in", (a, b)), ("out", (c, d))):
@@ -150,17 +161,32 @@ def out_of_sample(
                 rows.append(row)
             continue
         chosen = result.table.iloc[pick][params_cols].to_dict()
-        ins = mt.performance(col.iloc[a:b], periods_per_year=ppy, risk_free=rf)
-        outs = mt.performance(col.iloc[c:d], periods_per_year=ppy, risk_free=rf)
+        ins = mt.performance(
+            col.iloc[a:b],
+            periods_per_year=ppy,
+            risk_free=rf,
+            excess=None if xcol is None else xcol.iloc[a:b],
+        )
+        outs = mt.performance(
+            col.iloc[c:d],
+            periods_per_year=ppy,
+            risk_free=rf,
+            excess=None if xcol is None else xcol.iloc[c:d],
+        )
         for sample, perf, (lo, hi) in (("in", ins, (a, b)), ("out", outs, (c, d))):
             row = {"fold": k, "sample": sample, "start": dates[lo], "end": dates[hi - 1]}
             row.update({f"param_{p}": v for p, v in chosen.items()})
             row.update({m: float(perf.iloc[0][m]) for m in perf.columns if m in METRICS})
             rows.append(row)
         oos_parts.append(col.iloc[c:d, 0])
+        if xcol is not None:
+            oos_excess_parts.append(xcol.iloc[c:d, 0])
+    oos_excess = None
     if oos_parts:
         oos = pd.concat(oos_parts).rename("returns")
-        oos_perf = mt.performance(oos, periods_per_year=ppy, risk_free=rf)
+        if oos_excess_parts:
+            oos_excess = pd.concat(oos_excess_parts).rename("excess_returns")
+        oos_perf = mt.performance(oos, periods_per_year=ppy, risk_free=rf, excess=oos_excess)
         oos_metrics = {m: float(oos_perf.iloc[0][m]) for m in oos_perf.columns if m in METRICS}
     else:  # no fold traded
         oos = pd.Series([], index=dates[:0], dtype=float, name="returns")
@@ -177,4 +203,5 @@ def out_of_sample(
             "folds": len(folds),
             "folds_without_trades": idle,
         },
+        oos_excess_returns=oos_excess,
     )

@@ -1,0 +1,351 @@
+"""The book of a strategy: its legs on the portfolio's bars, simulated and measured.
+
+:func:`open_book` turns the held series into legs (:mod:`backtest.engine.legs`: what
+each earns); :func:`simulate` runs the targets of one or many parameter sets through
+vectorbt on the legs' total-return indices (each parameter set's legs share one cash
+account); :func:`measure` computes the metrics, with Sharpe, Sortino and volatility on
+excess returns when the legs are funded; :func:`attribution` splits one parameter set's
+daily return into each leg's price, income, funding and costs.
+
+Shared by :func:`backtest.engine.backtest` and the sweep chunks, so a sweep's row and a
+single backtest of the same parameters are the same computation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtest import metrics as mt
+from backtest.engine.legs import (
+    DEFAULT_FUNDING,
+    Funding,
+    Leg,
+    check_weights,
+    instrument_of,
+    leg_returns,
+    load_rates,
+    rate_series,
+)
+from backtest.engine.simulate import dispose, held_positions, portfolio
+from backtest.errors import StrategyError
+from backtest.strategy import MarketData, Strategy, StrategyParams
+
+__all__ = [
+    "Book",
+    "Simulation",
+    "attribution",
+    "conventions",
+    "leg_names",
+    "measure",
+    "open_book",
+    "rates_for",
+    "simulate",
+    "targets",
+]
+
+
+@dataclass(frozen=True)
+class Book:
+    """The legs of a strategy on the portfolio's bars (the traded series' dates)."""
+
+    bars: pd.DatetimeIndex
+    legs: tuple[Leg, ...]
+    funding: str
+
+    @property
+    def names(self) -> list[str]:
+        return [leg.name for leg in self.legs]
+
+    @property
+    def closes(self) -> np.ndarray:
+        """(bars, legs): each leg's total-return index."""
+        return np.column_stack([leg.close for leg in self.legs])
+
+    @property
+    def funded(self) -> bool:
+        """Whether any leg is charged a short rate (then excess returns differ)."""
+        return any(leg.funding_series is not None for leg in self.legs)
+
+
+@dataclass
+class Simulation:
+    """What one vectorbt run of `k` parameter sets gives back (engine-internal)."""
+
+    returns: np.ndarray  # (bars, k) simple returns
+    excess: np.ndarray | None  # (bars, k) in excess of funding; None: not funded
+    held: np.ndarray  # (bars, k * legs) weights held, legs innermost
+    counts: list[np.ndarray]  # trades and winning trades per parameter set
+    weights: np.ndarray  # (bars, k * legs) leg value / portfolio value at each close
+    pf: Any  # the vectorbt portfolio when kept, else None
+
+
+def leg_names(strat: Strategy[Any], params: StrategyParams, series: str) -> list[str]:
+    """The legs of `strat` with `params`: the traded series first, each once.
+
+    Raises
+    ------
+    backtest.errors.StrategyError
+        ``legs()`` does not return a list of distinct names starting with `series`.
+    """
+    legs = list(strat.legs(params, series))
+    if not legs or legs[0] != series or len(set(legs)) != len(legs):
+        raise StrategyError(
+            f"strategy {strat.name!r}: legs() must list distinct series starting with the "
+            f"traded one {series!r}, got {legs}"
+        )
+    return legs
+
+
+def rates_for(
+    levels: pd.DataFrame,
+    legs: Sequence[str],
+    bars: pd.DatetimeIndex,
+    *,
+    rates: pd.DataFrame | None,
+    funding: Funding,
+    short_rates: Mapping[str, str] | None,
+) -> pd.DataFrame | None:
+    """The short rates the legs need (only those columns): from `rates`, else
+    `levels`, else loaded through the catalog; None when no leg needs one."""
+    needed = rate_series({leg: instrument_of(levels, leg) for leg in legs}, funding, short_rates)
+    if not needed:
+        return None
+    for frame in (rates, levels):
+        if frame is not None and all(n in frame.columns for n in needed):
+            return frame[needed]
+    return load_rates(levels, needed, bars)
+
+
+def open_book(
+    levels: pd.DataFrame,
+    legs: Sequence[str],
+    bars: pd.DatetimeIndex,
+    *,
+    rates: pd.DataFrame | None,
+    funding: Funding = DEFAULT_FUNDING,
+    short_rates: Mapping[str, str] | None = None,
+    allow_untradable: bool = False,
+) -> Book:
+    """Each leg's total-return index and components on `bars` (:func:`leg_returns`)."""
+    out = []
+    for name in legs:
+        instrument = instrument_of(levels, name)
+        if allow_untradable and instrument and instrument.get("kind") == "untradable":
+            instrument = {"kind": "price", "untradable": True}
+        out.append(
+            leg_returns(
+                levels,
+                name,
+                bars,
+                rates=rates,
+                funding=funding,
+                short_rates=short_rates,
+                instrument=instrument,
+            )
+        )
+    return Book(bars=bars, legs=tuple(out), funding=funding)
+
+
+def targets(
+    strat: Strategy[Any],
+    data: MarketData,
+    params: Sequence[StrategyParams],
+    legs: Sequence[str],
+    bars: pd.DatetimeIndex,
+) -> pd.DataFrame:
+    """Target weights of `params` on `bars`: one column per parameter set and leg.
+
+    Raises
+    ------
+    backtest.errors.StrategyError
+        A portfolio strategy's positions lack a leg, or a single-leg one returned
+        several columns.
+    """
+    if len(params) == 1:
+        one = strat.positions(data, params[0])
+        frame = pd.concat({0: one}, axis=1) if isinstance(one, pd.DataFrame) else one.to_frame(0)
+    else:
+        frame = strat.positions_many(data, params)
+    if len(legs) == 1 and isinstance(frame.columns, pd.MultiIndex):
+        frame = frame.droplevel(1, axis=1)
+    if len(legs) > 1:
+        if not isinstance(frame.columns, pd.MultiIndex):
+            raise StrategyError(
+                f"strategy {strat.name!r} holds {list(legs)}: positions() must return a "
+                "DataFrame with one column per leg"
+            )
+        wanted = [(i, leg) for i in range(len(params)) for leg in legs]
+        missing = [c for c in wanted if c not in frame.columns]
+        if missing:
+            raise StrategyError(
+                f"strategy {strat.name!r}: positions() lack leg {missing[0][1]!r} (legs: "
+                f"{list(legs)}; columns: {list(frame.columns.get_level_values(1).unique())})"
+            )
+        frame = frame[wanted]
+    elif frame.shape[1] != len(params):
+        raise StrategyError(
+            f"strategy {strat.name!r} returned {frame.shape[1]} columns of positions for "
+            f"{len(params)} parameter set(s); a portfolio strategy must declare its legs()"
+        )
+    frame = frame.reindex(bars)
+    frame.columns = range(frame.shape[1])
+    return frame
+
+
+def _costs_bps(value: float | Mapping[str, float], legs: Sequence[str], what: str) -> np.ndarray:
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if k not in legs]
+        if unknown:
+            raise StrategyError(f"{what}: {unknown[0]!r} is not a leg ({list(legs)})")
+        return np.array([float(value.get(leg, 0.0)) for leg in legs])
+    return np.full(len(legs), float(value))
+
+
+def simulate(
+    strat: Strategy[Any],
+    book: Book,
+    target: pd.DataFrame,
+    fees_bps: float | Mapping[str, float],
+    slippage_bps: float | Mapping[str, float],
+    *,
+    keep: bool = False,
+) -> Simulation:
+    """Simulate the targets of ``target.shape[1] // legs`` parameter sets on vectorbt.
+
+    Parameters
+    ----------
+    strat : Strategy
+        For its execution rule and in messages.
+    book : Book
+        The legs.
+    target : pandas.DataFrame
+        (bars, sets x legs) target weights (:func:`targets`).
+    fees_bps, slippage_bps : float or mapping
+        Basis points of traded value, one value or one per leg.
+    keep : bool
+        Keep the vectorbt portfolio (for trades and attribution); else freed.
+    """
+    n_legs = len(book.legs)
+    held = held_positions(strat, target)
+    h = held.to_numpy()
+    check_weights(book.legs, h, strat.name)
+    k = h.shape[1] // n_legs
+    fees = np.tile(_costs_bps(fees_bps, book.names, "fees_bps"), k)
+    slip = np.tile(_costs_bps(slippage_bps, book.names, "slippage_bps"), k)
+    if n_legs == 1:
+        close: pd.Series | pd.DataFrame = pd.Series(book.legs[0].close, index=book.bars)
+        fees_arg: Any = fees[0] if np.all(fees == fees[0]) else fees
+        slip_arg: Any = slip[0] if np.all(slip == slip[0]) else slip
+    else:
+        close = pd.DataFrame(np.tile(book.closes, k), index=book.bars, columns=held.columns)
+        fees_arg, slip_arg = fees, slip
+    pf = portfolio(close, held, fees_arg, slip_arg, legs=n_legs)
+    r = np.asarray(pf.returns(), dtype=float).reshape(len(book.bars), k)
+    rec = pf.trades.values
+    col = rec["col"] // n_legs
+    ret = rec["return"]
+    counts = [
+        np.bincount(col[~np.isnan(ret)], minlength=k).astype(np.float64),
+        np.bincount(col[ret > 0.0], minlength=k).astype(np.float64),
+    ]
+    value = np.asarray(pf.value(), dtype=float).reshape(len(book.bars), k)
+    assets = np.asarray(pf.asset_value(group_by=False), dtype=float).reshape(h.shape)
+    weights = assets / np.repeat(value, n_legs, axis=1)
+    excess = None
+    if book.funded:
+        f = np.column_stack([leg.funding_return for leg in book.legs])  # (bars, legs)
+        w_prev = np.vstack([np.zeros((1, h.shape[1])), weights[:-1]])
+        charge = (w_prev * np.tile(f, k)).reshape(len(book.bars), k, n_legs).sum(axis=2)
+        excess = r - charge
+    if not keep:
+        dispose(pf)
+        pf = None
+    return Simulation(returns=r, excess=excess, held=h, counts=counts, weights=weights, pf=pf)
+
+
+def measure(
+    sim: Simulation, n_legs: int, rf_p: float, ppy: float
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Metrics of a simulation (:func:`backtest.metrics.performance_arrays`).
+
+    Total return, CAGR and drawdowns are of the returns; volatility, Sharpe and
+    Sortino of the excess returns when the legs are funded (else over the constant
+    per-period risk-free `rf_p`). A portfolio's exposure is that of its gross weight
+    and its turnover the sum of its legs'.
+    """
+    from backtest import kernels
+
+    r, h = sim.returns, sim.held
+    k = r.shape[1]
+    gross = np.abs(h).reshape(r.shape[0], k, n_legs).sum(axis=2) if n_legs > 1 else h
+    columns, sharpe_raw = mt.performance_arrays(r, gross, sim.counts, rf_p, ppy, excess=sim.excess)
+    if n_legs > 1:
+        ps = kernels.position_stats(np.repeat(r, n_legs, axis=1), h)
+        with np.errstate(invalid="ignore"):
+            columns["turnover"] = ps[:, 2].reshape(k, n_legs).sum(axis=1) * ppy
+    return columns, sharpe_raw
+
+
+def attribution(sim: Simulation, book: Book) -> pd.DataFrame:
+    """One parameter set's daily return split by leg: price, income, funding, costs.
+
+    Columns ``(leg, component)``; components ``price``, ``accrual`` (bonds) or
+    ``carry`` (fx), ``funding`` and ``costs``, each a fraction of the portfolio's value
+    at the previous close. Everything but ``funding`` sums to the returns; with it, to
+    the excess returns.
+    """
+    pf = sim.pf
+    bars = book.bars
+    n_legs = len(book.legs)
+    value = np.asarray(pf.value(), dtype=float).reshape(-1)
+    v_prev = np.r_[1.0, value[:-1]]  # initial cash 1
+    w_prev = np.vstack([np.zeros((1, n_legs)), sim.weights[:-1]])
+    orders = pf.orders.values
+    close = book.closes
+    cost = np.zeros((len(bars), n_legs))
+    fill_cost = orders["fees"] + orders["size"] * np.abs(
+        orders["price"] - close[orders["idx"], orders["col"]]
+    )
+    np.add.at(cost, (orders["idx"], orders["col"]), fill_cost)
+    parts: dict[tuple[str, str], np.ndarray] = {}
+    for j, leg in enumerate(book.legs):
+        parts[(leg.name, "price")] = w_prev[:, j] * leg.price
+        if leg.income is not None:
+            parts[(leg.name, leg.income)] = w_prev[:, j] * leg.income_return
+        parts[(leg.name, "funding")] = -w_prev[:, j] * leg.funding_return
+        parts[(leg.name, "costs")] = -cost[:, j] / v_prev
+    frame = pd.DataFrame(parts, index=bars)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["leg", "component"])
+    return frame
+
+
+def conventions(book: Book, risk_free: float) -> dict[str, str]:
+    """What the returns of a result mean (recorded in its ``settings``)."""
+    funded = book.funded
+    return {
+        "total": "daily simple return of the portfolio after costs: each leg earns its "
+        "instrument's return (bond: par bond total return from the yield, price + accrual; "
+        "fx: spot + carry; index: price return, dividends not included); cash earns nothing",
+        "excess": (
+            "total return minus each bond and index leg's weight times its currency's short "
+            "rate (currency-hedged excess return; fx legs are self-financed)"
+            if funded
+            else f"no leg is funded: Sharpe and Sortino over the constant risk_free {risk_free:g}"
+        ),
+        "sharpe": "of excess returns (time-varying short rates)"
+        if funded
+        else f"of returns over the constant risk_free {risk_free:g}",
+        "attribution": "daily contributions as fractions of the previous close's value; "
+        "price + accrual/carry + costs = total; + funding = excess; cumulative = sum",
+        "marks": "each leg at its last observation at or before the traded series' dates",
+    }
+
+
+def kept_weights(sim: Simulation, book: Book) -> pd.DataFrame:
+    """One parameter set's held weights, one column per leg."""
+    return pd.DataFrame(sim.held[:, : len(book.legs)], index=book.bars, columns=book.names)
