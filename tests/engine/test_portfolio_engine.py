@@ -116,3 +116,38 @@ def test_sweep_columns_equal_reference(levels):
             atol=TOL,
             err_msg=f"scale={scale}",
         )
+
+
+def _columns_named(frame: pd.DataFrame, label: str) -> list[object]:
+    """Columns of `frame` whose label, or one level of it, is `label`."""
+    return [c for c in frame.columns if c == label or (isinstance(c, tuple) and label in c)]
+
+
+def test_attribution_price_and_costs_equal_reference(levels):
+    # Layout-agnostic: the attribution's columns sum to the returns (issue 14); its
+    # "price" and "costs" columns (a label, or a level of a column tuple), summed over
+    # legs, equal the reference's price P&L, sum(units_{t-1} x (close_t - close_{t-1}))
+    # / V_{t-1}, and its fees + slippage as a fraction of V_{t-1} (costs taken in
+    # absolute value: the sign convention is the engine's).
+    bt = engine.backtest(TwoLeg(), {}, levels, series="A", fees_bps=10.0, slippage_bps=5.0)
+    att = bt.attribution
+    assert isinstance(att, pd.DataFrame)
+    np.testing.assert_allclose(
+        att.sum(axis=1).to_numpy(dtype=float), bt.returns.to_numpy(dtype=float), atol=TOL
+    )
+    ref = simulate(levels[LEGS], lagged(targets(levels.index, 1.0)), 10.0 / 1e4, 5.0 / 1e4)
+    prev_value = ref["value"].shift(1, fill_value=1.0)
+    price_pnl = (ref["units"].shift(1, fill_value=0.0) * levels[LEGS].diff().fillna(0.0)).sum(
+        axis=1
+    ) / prev_value
+    price_cols, cost_cols = _columns_named(att, "price"), _columns_named(att, "costs")
+    if not price_cols or not cost_cols:
+        pytest.skip(f"attribution has no 'price'/'costs' columns: {list(att.columns)}")
+    np.testing.assert_allclose(
+        att[price_cols].sum(axis=1).to_numpy(dtype=float), price_pnl.to_numpy(), atol=TOL
+    )
+    np.testing.assert_allclose(
+        att[cost_cols].sum(axis=1).abs().to_numpy(dtype=float),
+        ref["costs"].sum(axis=1).to_numpy(),
+        atol=TOL,
+    )
