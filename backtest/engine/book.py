@@ -256,6 +256,7 @@ def simulate(
     value = np.asarray(pf.value(), dtype=float).reshape(len(book.bars), k)
     assets = np.asarray(pf.asset_value(group_by=False), dtype=float).reshape(h.shape)
     weights = assets / np.repeat(value, n_legs, axis=1)
+    _check_filled(strat, book, h, weights, fees, slip, pf)
     excess = None
     if book.funded:
         f = np.column_stack([leg.funding_return for leg in book.legs])  # (bars, legs)
@@ -266,6 +267,40 @@ def simulate(
         dispose(pf)
         pf = None
     return Simulation(returns=r, excess=excess, held=h, counts=counts, weights=weights, pf=pf)
+
+
+def _check_filled(
+    strat: Strategy[Any],
+    book: Book,
+    h: np.ndarray,
+    weights: np.ndarray,
+    fees: np.ndarray,
+    slip: np.ndarray,
+    pf: Any,
+) -> None:
+    """Refuse long weights the account could not buy (vectorbt cuts them silently).
+
+    The account does not borrow cash: a purchase is cut to the cash left after the bar's
+    sales. A long leg filled short of its target by more than its costs explain is an
+    error naming the bar and the weights asked for.
+    """
+    n_legs = len(book.legs)
+    change = np.diff(h, axis=0, prepend=0.0) != 0.0
+    gross = np.repeat(np.abs(h).reshape(len(h), -1, n_legs).sum(axis=2), n_legs, axis=1)
+    tol = 2.0 * (fees + slip) / 1e4 * np.maximum(gross, 1.0) + 1e-9  # the costs' share
+    short = change & (h > 0.0) & (h - weights > tol)
+    if not short.any():
+        return
+    bar, col = (int(v[0]) for v in np.nonzero(short))
+    first = col - col % n_legs
+    asked = {leg: float(h[bar, first + j]) for j, leg in enumerate(book.names)}
+    dispose(pf)
+    raise StrategyError(
+        f"strategy {strat.name!r} asks on {book.bars[bar]:%Y-%m-%d} for weights {asked}; the "
+        f"account could buy only {float(weights[bar, col]):.4g} of {book.names[col % n_legs]!r}: "
+        "long weights must be funded by the cash and the bar's sales (no borrowing); "
+        "scale the weights down"
+    )
 
 
 def measure(

@@ -8,41 +8,27 @@ same closes (the levels: a frame without provenance is traded as prices) and the
 targets lagged by one bar here (the ``next_close`` execution rule). The reference is
 itself checked against vectorbt called directly in test_portfolio_reference.py.
 
-The module skips until the engine simulates portfolios (issue 14: results then carry
-an ``attribution``).
+``test_long_weights_beyond_the_cash_are_refused``: the reference shows the cut
+purchase vectorbt would make silently; the engine refuses the weights instead.
 """
 
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from backtest import engine
-from backtest.engine.results import BacktestResult
+from backtest.errors import StrategyError
 from backtest.strategy import MarketData, Strategy, StrategyParams
 from tests.engine.reference_portfolio import simulate
-
-
-def _has_attribution() -> bool:
-    """Whether BacktestResult has an ``attribution`` (a field, property or attribute)."""
-    fields = {f.name for f in dataclasses.fields(BacktestResult)}
-    return "attribution" in fields or hasattr(BacktestResult, "attribution")
-
-
-pytestmark = pytest.mark.skipif(
-    not _has_attribution(),
-    reason="the engine does not simulate portfolio strategies yet (issue 14)",
-)
 
 TOL = 1e-12
 LEGS = ["A", "B"]
 
 #: (bar, weight of A, weight of B): target weights set from each bar on. The last
-#: rebalance asks for more than the cash (long 80% + 70%), the one before goes short A.
-SCHEDULE = [(3, 0.5, 0.5), (17, -0.3, 0.9), (30, 0.0, 0.4), (44, 0.8, 0.7), (61, -1.0, 1.0)]
+#: rebalance rebuys A out of cash (60% + 40%), the one before goes short A.
+SCHEDULE = [(3, 0.5, 0.5), (17, -0.3, 0.9), (30, 0.0, 0.4), (44, 0.6, 0.4), (61, -1.0, 1.0)]
 
 
 class TwoLegParams(StrategyParams):
@@ -151,3 +137,21 @@ def test_attribution_price_and_costs_equal_reference(levels):
         ref["costs"].sum(axis=1).to_numpy(),
         atol=TOL,
     )
+
+
+def test_long_weights_beyond_the_cash_are_refused(levels):
+    """80% + 70% long is more than the account holds: vectorbt would cut the purchase to
+    the cash left (the reference shows it buys ~30% of A); the engine says so instead."""
+
+    class Overdrawn(TwoLeg):
+        def positions(self, data: MarketData, params: TwoLegParams) -> pd.DataFrame:
+            out = pd.DataFrame(0.0, index=data.price.index, columns=LEGS)
+            out.iloc[5:] = [0.8, 0.7]
+            return out
+
+    held = lagged(Overdrawn().positions(MarketData(levels, "A"), TwoLegParams()))
+    ref = simulate(levels, held, 0.0, 0.0)
+    bought = ref["units"].iloc[6] * levels.iloc[6] / ref["value"].iloc[6]
+    assert bought.sum() < 1.0 + 1e-12  # the reference cannot buy 150% either
+    with pytest.raises(StrategyError, match="long weights must be funded by the cash"):
+        engine.backtest(Overdrawn(), {}, levels, series="A")
