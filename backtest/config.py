@@ -26,7 +26,7 @@ import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -40,6 +40,7 @@ from backtest.engine.folds import (
     DEFAULT_TRAIN_FRACTION,
     ValidationMethod,
 )
+from backtest.engine.legs import DEFAULT_FUNDING, Funding
 from backtest.errors import ConfigError
 from backtest.eventstudy.alignment import (
     DEFAULT_DIMSON_LAGS,
@@ -484,6 +485,10 @@ class ValidationConfig(_Model):
     test_bars: int = Field(default=DEFAULT_TEST_BARS, ge=5)
 
 
+#: Basis points of costs: a number >= 0.
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
 class StrategyConfig(_Model):
     """A strategy to backtest (see :mod:`backtest.engine`).
 
@@ -506,10 +511,17 @@ class StrategyConfig(_Model):
         Refuse a sweep of more combinations (random: more samples) when the config
         is loaded, with the count (default 5,000,000; ``null``: no limit). The
         combinations are counted, never built.
-    fees_bps, slippage_bps : float
-        Costs in basis points of traded value.
+    fees_bps, slippage_bps : float or mapping
+        Costs in basis points of traded value: one value for every leg, or one per
+        leg of a portfolio strategy (``{UST10Y: 0.5, JGB10Y: 1.0}``).
     periods_per_year : int
         Annualisation (252 trading days).
+    risk_free : float
+        Constant annual risk-free rate, only with ``funding: none``.
+    funding : {"short_rate", "none"}
+        ``short_rate`` (default): Sharpe ratios of excess returns, each bond and index
+        leg charged its currency's short rate (loaded through the catalog);
+        ``none``: over the constant `risk_free`.
     validation : ValidationConfig, optional
         Choose parameters in sample, report out of sample.
     allow_untradable : bool
@@ -525,13 +537,14 @@ class StrategyConfig(_Model):
     samples: int | None = Field(default=None, ge=1)
     seed: int = 0
     chunk_size: int | None = Field(default=None, ge=1)  # default: execution.chunk_size
-    fees_bps: float = Field(default=0.0, ge=0.0)
-    slippage_bps: float = Field(default=0.0, ge=0.0)
+    fees_bps: NonNegative | dict[str, NonNegative] = 0.0
+    slippage_bps: NonNegative | dict[str, NonNegative] = 0.0
     periods_per_year: int = Field(default=252, ge=1)
     risk_free: float = 0.0
     validation: ValidationConfig | None = None
     max_combinations: int | None = Field(default=DEFAULT_MAX_COMBINATIONS, ge=1)
     allow_untradable: bool = False
+    funding: Funding = DEFAULT_FUNDING
 
     @model_validator(mode="after")
     def _sweep_settings(self) -> StrategyConfig:

@@ -157,6 +157,12 @@ def run(
         for n in names
     ]
     history = data_mod.to_frame(loaded)
+    rate_names = _strategy_rates(config, catalog)
+    rates = None
+    if rate_names:
+        rates = data_mod.to_frame(
+            [loader.load_series(n, None, cfg_data.end, history=True) for n in rate_names]
+        )
     levels = history.loc[
         pd.Timestamp(cfg_data.start) if cfg_data.start else None : pd.Timestamp(cfg_data.end)
         if cfg_data.end
@@ -245,6 +251,7 @@ def run(
             config.execution.chunk_size,
             _per_task(tasks, stage),
             config.execution.chunk_memory_bytes,
+            rates,
         )
         strategies.append(entry)
         equity[f"{i}:{sc.name}[{sc.series}]"] = curve
@@ -276,6 +283,11 @@ def run(
             "start": _iso(levels.index[0]) if len(levels) else None,
             "end": _iso(levels.index[-1]) if len(levels) else None,
             "series": levels.attrs.get("backtest", {}).get("series", {}),
+            **(
+                {"rates": rates.attrs.get("backtest", {}).get("series", {})}
+                if rates is not None
+                else {}
+            ),
         },
         "events": _records(events[list(events_mod.EVENT_COLUMNS)]),
         "event_study": {
@@ -318,6 +330,7 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
         ``configs/x.yaml: data.series[1]: unknown series 'UST1OY'; did you mean ...``.
     """
     from backtest.data.catalog import instrument_record
+    from backtest.engine.legs import rate_series
     from backtest.engine.tradable import untradable_message
     from backtest.space import check_count, parse_space
     from backtest.strategy import get_strategy
@@ -420,12 +433,37 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
             )
         try:
             strat = get_strategy(sc.name)
-            required = strat.required_series(strat.parse(sc.params), sc.series)
+            parsed = strat.parse(sc.params)
+            required = strat.required_series(parsed, sc.series)
+            legs = strat.legs(parsed, sc.series)
         except BacktestError as exc:
             raise ConfigError(f"{at}: {exc}") from None
-        for extra in required:
+        for extra in [*legs, *required]:
             if extra not in cat:
                 raise ConfigError(f"{at}: needs series {extra!r}, not in the catalog")
+        records: dict[str, Any] = {}
+        for leg in legs:
+            record = instrument_record(cat[leg].instrument)
+            if record and record["kind"] == "untradable":
+                if not sc.allow_untradable:
+                    raise ConfigError(
+                        untradable_message(
+                            leg, record, at, allow=f"set strategies[{i}].allow_untradable: true"
+                        )
+                    )
+                record = None  # traded as a price
+            records[leg] = record
+        try:
+            for rate in rate_series(records, sc.funding):
+                if rate not in cat:
+                    raise ConfigError(f"needs short rate {rate!r}, not in the catalog")
+        except ConfigError as exc:
+            raise ConfigError(f"{at}: {exc}") from None
+        if sc.funding == "short_rate" and sc.risk_free != 0.0 and rate_series(records):
+            raise ConfigError(
+                f"{at}.risk_free: {sc.risk_free:g} applies only with funding: none (the legs "
+                "are charged their currencies' short rates)"
+            )
         if sc.sweep:  # every value checked, the combinations counted (not built)
             grid = parse_space(strat.Params, sc.sweep, where=f"{at}.sweep")
             assert not isinstance(grid, tuple)
@@ -528,7 +566,31 @@ def _strategy_series(config: RunConfig) -> list[str]:
     out: list[str] = []
     for sc in config.strategies:
         strat = get_strategy(sc.name)
-        out += [sc.series, *strat.required_series(strat.parse(sc.params), sc.series)]
+        p = strat.parse(sc.params)
+        out += [sc.series, *strat.legs(p, sc.series), *strat.required_series(p, sc.series)]
+    return out
+
+
+def _strategy_rates(config: RunConfig, catalog: Any) -> list[str]:
+    """The short rates the strategies' legs need (fx carry, funding), loaded apart from
+    the levels so that their calendar days do not become rows of the study's frame."""
+    from backtest.data.catalog import instrument_record
+    from backtest.engine.legs import rate_series
+    from backtest.strategy import get_strategy
+
+    out: list[str] = []
+    for sc in config.strategies:
+        strat = get_strategy(sc.name)
+        legs = strat.legs(strat.parse(sc.params), sc.series)
+        records = {
+            leg: None
+            if sc.allow_untradable
+            and catalog[leg].instrument is not None
+            and catalog[leg].instrument.kind == "untradable"
+            else instrument_record(catalog[leg].instrument)
+            for leg in legs
+        }
+        out += [n for n in rate_series(records, sc.funding) if n not in out]
     return out
 
 
@@ -541,6 +603,7 @@ def _run_strategy(
     chunk_size: int,
     tasks: Callable[[int, int], None] | None = None,
     chunk_memory: int | None = None,
+    rates: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None]:
     """Backtest, sweep and validate one configured strategy."""
     from backtest import engine
@@ -550,6 +613,8 @@ def _run_strategy(
         "slippage_bps": sc.slippage_bps,
         "periods_per_year": sc.periods_per_year,
         "risk_free": sc.risk_free,
+        "funding": sc.funding,
+        "rates": rates,
     }
     entry: dict[str, Any] = {
         "name": sc.name,

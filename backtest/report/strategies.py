@@ -57,8 +57,10 @@ def strategies_section(
         '<p class="caption">Fills: '
         + escape(settings.get("fill", ""))
         + f"; annualised with {escape(settings.get('periods_per_year', 252))} observations per "
-        "year; costs as configured per strategy. Carry: "
-        + escape(settings.get("carry", ""))
+        "year; costs as configured per strategy. Returns: "
+        + escape(settings.get("conventions", {}).get("total", settings.get("carry", "")))
+        + ". Sharpe ratios: "
+        + escape(settings.get("conventions", {}).get("sharpe", "over the risk-free rate"))
         + ".</p>"
     )
     rows = [
