@@ -1,0 +1,334 @@
+"""Return attribution in results.json, the run directory and the reports.
+
+The engine on this branch gives no attribution yet, so ``engine.backtest`` is wrapped to
+return a :class:`FakePortfolioResult`: the real backtest of ``buy_and_hold`` on the
+snapshot's USD/JPY (real dates, real returns) with the fields of the engine contract
+(``legs``, ``excess_returns``, ``attribution``, ``settings["returns"]``,
+``settings["instruments"]``). Its attribution is a SYNTHETIC split of the real daily
+returns over two legs (labelled below): it is not market data, only a frame that obeys
+the contract's identities (all but funding sum to the returns, all sum to the excess
+returns).
+
+References: the sums in results.json are checked against a pandas ``melt``/``groupby`` of
+the fake frame computed here, and against the returns themselves (the identity); the
+chart's last points against those sums; the Markdown cells against percentages
+formatted here; the JSON against the schema (``jsonschema``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+
+import backtest.engine
+from backtest.config import load_config
+from backtest.engine.results import BacktestResult
+from backtest.errors import DataValidationError
+from backtest.pipeline import run, write_run
+from backtest.report.attribution import attribution_figure, read_daily
+from backtest.report.strategies import strategies_section
+from backtest.report.validate import validate_results
+
+from ..conftest import REPO
+
+SCHEMA = json.loads((REPO / "backtest" / "report" / "results.schema.json").read_text())
+LEGS = ("USDJPY", "UST10Y")
+COLUMNS = [
+    ("USDJPY", "price"),
+    ("USDJPY", "carry"),
+    ("USDJPY", "funding"),
+    ("USDJPY", "costs"),
+    ("UST10Y", "price"),
+    ("UST10Y", "accrual"),
+    ("UST10Y", "funding"),
+    ("UST10Y", "costs"),
+]
+CONVENTIONS = {
+    "total": "price + accrual or carry - costs, per leg, weighted",
+    "excess": "total minus each leg's funding at its currency's short rate",
+    "attribution": "daily arithmetic contributions",
+}
+INSTRUMENTS = {
+    "USDJPY": {"kind": "fx", "currency": "JPY", "funding": None},
+    "UST10Y": {"kind": "bond", "currency": "USD", "funding": "FEDFUNDS_TARGET"},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class FakePortfolioResult(BacktestResult):
+    """A BacktestResult with the fields the portfolio engine adds (the contract)."""
+
+    legs: tuple[str, ...] = ()
+    excess_returns: pd.Series | None = None
+    attribution: pd.DataFrame | None = None
+
+
+def synthetic_attribution(returns: pd.Series, positions: pd.Series) -> pd.DataFrame:
+    """A synthetic split of real daily returns over two legs (not market data).
+
+    60% of each day's return to USDJPY, 40% to UST10Y; carry 1.5 bp and accrual 1 bp per
+    day held, 1 bp of costs per unit of position change on each leg, UST10Y funded at
+    1.2 bp per day held, USDJPY self-financed (funding 0). Prices take the rest, so the
+    non-funding columns sum to `returns`.
+    """
+    held = positions.reindex(returns.index).fillna(0.0).abs()
+    traded = held.diff().abs().fillna(held)
+    carry, accrual = 1.5e-4 * held, 1.0e-4 * held
+    cost_fx, cost_bond = -1.0e-4 * traded, -1.0e-4 * traded
+    parts = {
+        ("USDJPY", "price"): 0.6 * returns - carry - cost_fx,
+        ("USDJPY", "carry"): carry,
+        ("USDJPY", "funding"): 0.0 * held,
+        ("USDJPY", "costs"): cost_fx,
+        ("UST10Y", "price"): 0.4 * returns - accrual - cost_bond,
+        ("UST10Y", "accrual"): accrual,
+        ("UST10Y", "funding"): -1.2e-4 * held,
+        ("UST10Y", "costs"): cost_bond,
+    }
+    frame = pd.DataFrame({k: parts[k] for k in COLUMNS}, index=returns.index)
+    frame.columns = pd.MultiIndex.from_tuples(COLUMNS, names=["leg", "component"])
+    return frame
+
+
+@pytest.fixture()
+def fake_engine(monkeypatch):
+    """engine.backtest returning the contract's fields; the results it made, by call."""
+    real = backtest.engine.backtest
+    made: list[FakePortfolioResult] = []
+
+    def fake(*args, **kwargs):
+        bt = real(*args, **kwargs)
+        frame = synthetic_attribution(bt.returns, bt.positions)
+        excess = bt.returns + frame.xs("funding", axis=1, level=1).sum(axis=1)
+        settings = {**bt.settings, "returns": CONVENTIONS, "instruments": INSTRUMENTS}
+        fields = {f.name: getattr(bt, f.name) for f in dataclasses.fields(bt)}
+        out = FakePortfolioResult(
+            **{**fields, "settings": settings},
+            legs=LEGS,
+            excess_returns=excess,
+            attribution=frame,
+        )
+        made.append(out)
+        return out
+
+    monkeypatch.setattr(backtest.engine, "backtest", fake)
+    return made
+
+
+def small_config(tmp_path: Path) -> Path:
+    """One buy-and-hold strategy over the 2025 base study (two series, offline)."""
+    path = tmp_path / "attribution.yaml"
+    path.write_text(
+        f"extends: {REPO / 'configs' / 'base_2025.yaml'}\n"
+        "name: attribution_test\n"
+        "data: {series: [USDJPY, UST10Y]}\n"
+        "strategies:\n"
+        "  - {name: buy_and_hold, series: USDJPY, fees_bps: 1.0, slippage_bps: 1.0}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_small(tmp_path: Path) -> tuple[dict, Path]:
+    path = small_config(tmp_path)
+    out = tmp_path / "run"
+    cfg = load_config(path, {"data.offline": True, "output.dir": str(out)})
+    write_run(run(cfg, config_path=path), out)
+    return json.loads((out / "results.json").read_text()), out
+
+
+def pct(value: float) -> str:
+    return f"{100 * value:+.2f}%"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_run_writes_attribution_sums_table_and_reports(fake_engine, tmp_path):
+    results, out = run_small(tmp_path)
+    (bt,) = fake_engine
+    frame = bt.attribution
+    assert len(frame) > 600  # 2023-2025 snapshot days, the real returns' dates
+    entry = results["strategies"][0]
+
+    # Schema: jsonschema directly and the report's loader.
+    jsonschema.validate(results, SCHEMA, cls=jsonschema.Draft202012Validator)
+    validate_results(results)
+
+    assert entry["legs"] == list(LEGS)
+    assert entry["instruments"] == INSTRUMENTS
+    assert entry["settings"]["returns"] == CONVENTIONS
+    assert "metrics" in entry and "sharpe" in entry["metrics"]
+
+    # Reference: a long-format pandas groupby of the fake frame, computed here.
+    long = frame.melt(ignore_index=False, value_name="value")
+    by_part = long.groupby(["leg", "component"], sort=False)["value"].sum()
+    att = entry["attribution"]
+    assert att["method"] == "arithmetic sum of daily contributions"
+    got = {(leg, c): v for leg, parts in att["components"].items() for c, v in parts.items()}
+    assert list(got) == COLUMNS  # the frame's order: price, carry/accrual, funding, costs
+    for key, value in by_part.items():
+        assert got[key] == pytest.approx(value, abs=1e-13)
+    funding = long.loc[long["component"] == "funding", "value"].sum()
+    assert att["funding"] == pytest.approx(funding, abs=1e-13)
+    # Identities of the contract, against the returns themselves.
+    assert att["total"] == pytest.approx(bt.returns.sum(), abs=1e-12)
+    assert att["excess"] == pytest.approx(bt.excess_returns.sum(), abs=1e-12)
+    assert att["excess"] == pytest.approx(att["total"] + att["funding"], abs=1e-12)
+
+    # The daily table: date, then leg:component columns with the frame's values.
+    csv = pd.read_csv(out / "tables" / "attribution_0_buy_and_hold.csv", parse_dates=["date"])
+    assert list(csv.columns) == ["date", *(f"{leg}:{c}" for leg, c in COLUMNS)]
+    assert list(csv["date"]) == list(frame.index)
+    np.testing.assert_allclose(csv.iloc[:, 1:].to_numpy(), frame.to_numpy(), rtol=0, atol=1e-15)
+    parquet = read_daily(out, 0, "buy_and_hold")
+    assert parquet is not None and parquet.shape == frame.shape
+
+    # Markdown: the table per strategy, the total/excess lines and the convention.
+    md = (out / "summary.md").read_text()
+    assert "### Return attribution: buy_and_hold on USDJPY, UST10Y" in md
+    assert "| leg | component | contribution (% of capital) |" in md
+    assert f"| USDJPY | carry | {pct(by_part[('USDJPY', 'carry')])} |" in md
+    assert f"| UST10Y | accrual | {pct(by_part[('UST10Y', 'accrual')])} |" in md
+    assert f"| all legs | funding | {pct(funding)} |" in md
+    assert f"| all legs | total return (all but funding) | {pct(bt.returns.sum())} |" in md
+    excess = bt.excess_returns.sum()
+    assert f"| all legs | excess return (all components) | {pct(excess)} |" in md
+    assert "Returns: total: price + accrual or carry - costs, per leg, weighted;" in md
+    assert "UST10Y (bond, USD, funded at FEDFUNDS_TARGET)" in md
+
+    # HTML: the section and its chart are in the page.
+    page = (out / "report.html").read_text()
+    assert "Return attribution: buy_and_hold on USDJPY, UST10Y" in page
+    assert "cumulative contributions (% of capital)" in page
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_without_attribution_the_entry_keeps_its_keys(tmp_path):
+    # Today's engine: no legs, instruments or attribution; nothing else changes.
+    results, out = run_small(tmp_path)
+    jsonschema.validate(results, SCHEMA, cls=jsonschema.Draft202012Validator)
+    entry = results["strategies"][0]
+    assert set(entry) == {
+        "name",
+        "series",
+        "sweep",
+        "validation",
+        "params",
+        "settings",
+        "metrics",
+        "trades",
+    }
+    assert not list((out / "tables").glob("attribution_*"))
+    assert "Return attribution" not in (out / "summary.md").read_text()
+    assert "Return attribution" not in (out / "report.html").read_text()
+
+
+def daily_frame() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Synthetic two-leg split on the snapshot's 2024 USD/JPY dates, as read_daily gives."""
+    from backtest import data
+
+    levels = data.load(["USDJPY"], "2024-01-01", "2024-12-31", offline=True)["USDJPY"]
+    returns = levels.pct_change().fillna(0.0)
+    frame = synthetic_attribution(returns, pd.Series(1.0, index=returns.index))
+    flat = frame.copy()
+    flat.columns = pd.Index([f"{leg}:{c}" for leg, c in COLUMNS])
+    excess = returns + frame.xs("funding", axis=1, level=1).sum(axis=1)
+    return flat.rename_axis("date"), returns, excess
+
+
+def test_chart_has_one_stacked_trace_per_leg_and_component():
+    flat, returns, excess = daily_frame()
+    fig = attribution_figure(flat, "carry on USDJPY, UST10Y")
+    stacked = [t for t in fig["data"] if t.get("stackgroup")]
+    lines = [t for t in fig["data"] if not t.get("stackgroup")]
+    assert [t["name"] for t in stacked] == [f"{leg} {c}" for leg, c in COLUMNS]
+    # Each trace ends at its column's sum, in percent (hand: a cumsum's last value).
+    for trace, (leg, c) in zip(stacked, COLUMNS, strict=True):
+        assert len(trace["y"]) == len(flat)
+        assert trace["y"][-1] == pytest.approx(100 * flat[f"{leg}:{c}"].sum(), abs=1e-10)
+    assert [t["name"] for t in lines] == [
+        "total return (all but funding)",
+        "excess return (all components)",
+    ]
+    # The total line is the cumulative return; the excess line the cumulative excess.
+    np.testing.assert_allclose(lines[0]["y"], 100 * returns.cumsum().to_numpy(), atol=1e-10)
+    np.testing.assert_allclose(lines[1]["y"], 100 * excess.cumsum().to_numpy(), atol=1e-10)
+    assert "% of capital" in fig["layout"]["title"]["text"]
+    assert "% of capital" in fig["layout"]["yaxis"]["title"]["text"]
+
+
+def test_chart_without_funding_has_no_excess_line():
+    flat, returns, _ = daily_frame()
+    no_funding = flat.drop(columns=["USDJPY:funding", "UST10Y:funding"])
+    fig = attribution_figure(no_funding, "x")
+    (line,) = [t for t in fig["data"] if not t.get("stackgroup")]
+    assert line["name"] == "total return (all but funding)"
+    np.testing.assert_allclose(line["y"], 100 * returns.cumsum().to_numpy(), atol=1e-10)
+
+
+def test_html_section_reads_the_csv_table_when_there_is_no_parquet(tmp_path):
+    flat, returns, excess = daily_frame()
+    (tmp_path / "tables").mkdir()
+    flat.reset_index().to_csv(tmp_path / "tables" / "attribution_1_fx_carry.csv", index=False)
+    components = {
+        leg: {c: float(flat[f"{leg}:{c}"].sum()) for lg, c in COLUMNS if lg == leg} for leg in LEGS
+    }
+    res = {
+        "strategies": [
+            {"name": "buy_and_hold", "series": "SPX", "params": {}, "metrics": {}},
+            {
+                "name": "fx_carry",
+                "series": "USDJPY",
+                "legs": list(LEGS),
+                "params": {},
+                "metrics": {},
+                "settings": {"returns": "total <b>and</b> excess"},
+                "attribution": {
+                    "components": components,
+                    "total": float(returns.sum()),
+                    "funding": float(excess.sum() - returns.sum()),
+                    "excess": float(excess.sum()),
+                    "method": "arithmetic sum of daily contributions",
+                },
+            },
+        ]
+    }
+    figures: list[dict] = []
+    page = "".join(strategies_section(res, tmp_path, lambda f: figures.append(f) or "<fig>"))
+    assert page.count("Return attribution") == 1  # the first strategy has none
+    assert "Returns: total &lt;b&gt;and&lt;/b&gt; excess." in page  # escaped once
+    (fig,) = figures
+    assert sum(1 for t in fig["data"] if t.get("stackgroup")) == len(COLUMNS)
+    assert f'<td class="num">{pct(returns.sum())}</td>' in page
+
+
+def test_schema_requires_every_sum_of_an_attribution():
+    att = {"components": {"SPX": {"price": 0.1}}, "total": 0.1, "funding": 0.0, "method": "m"}
+    with pytest.raises(jsonschema.ValidationError, match="'excess' is a required property"):
+        jsonschema.validate(
+            {"attribution": att},
+            SCHEMA["properties"]["strategies"]["items"] | {"$defs": SCHEMA["$defs"]},
+            cls=jsonschema.Draft202012Validator,
+        )
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_frame_without_leg_and_component_columns_is_refused(monkeypatch, tmp_path):
+    real = backtest.engine.backtest
+
+    def flat(*args, **kwargs):
+        bt = real(*args, **kwargs)
+        fields = {f.name: getattr(bt, f.name) for f in dataclasses.fields(bt)}
+        bad = pd.DataFrame({"price": bt.returns})
+        return FakePortfolioResult(**fields, legs=("USDJPY",), attribution=bad)
+
+    monkeypatch.setattr(backtest.engine, "backtest", flat)
+    path = small_config(tmp_path)
+    cfg = load_config(path, {"data.offline": True})
+    with pytest.raises(DataValidationError, match=r"attribution: columns must be a 2-level"):
+        run(cfg, config_path=path)
