@@ -36,9 +36,17 @@ _EXCESS_LINE = "excess return (all components)"
 
 
 def _pct(value: Any) -> str:
+    """A decimal fraction in percent, signed; ``+0.00%`` for what rounds to zero.
+
+    Examples
+    --------
+    >>> _pct(0.01234), _pct(-1e-18), _pct(None)
+    ('+1.23%', '+0.00%', 'n/a')
+    """
     if value is None or not np.isfinite(float(value)):
         return "n/a"
-    return f"{100 * float(value):+.2f}%"
+    pct = 100 * float(value)
+    return f"{0.0 if abs(pct) < 0.005 else pct:+.2f}%"
 
 
 def rows(entry: Mapping[str, Any]) -> list[list[str]]:
