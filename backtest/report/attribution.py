@@ -91,17 +91,19 @@ def rows(entry: Mapping[str, Any]) -> list[list[str]]:
 
 
 def convention_text(entry: Mapping[str, Any]) -> str:
-    """The returns convention a strategy's results state (``settings.returns``), as one line.
+    """The returns convention a strategy's results state, as one line; empty when absent.
 
-    ``settings.returns`` is a mapping of convention names to sentences (``total``,
-    ``excess``, ``attribution``, ...) or one sentence; empty when absent.
+    Read from ``settings.returns`` (or ``settings.conventions``): a mapping of
+    convention names to sentences (``total``, ``excess``, ``attribution``, ...) or one
+    sentence.
 
     Examples
     --------
     >>> convention_text({"settings": {"returns": {"total": "price + carry - costs"}}})
     'Returns: total: price + carry - costs.'
     """
-    conv = (entry.get("settings") or {}).get("returns")
+    settings = entry.get("settings") or {}
+    conv = settings.get("returns") or settings.get("conventions")
     if not conv:
         return ""
     if isinstance(conv, Mapping):
@@ -112,14 +114,16 @@ def convention_text(entry: Mapping[str, Any]) -> str:
 
 
 def instruments_text(entry: Mapping[str, Any]) -> str:
-    """What each leg is (kind, currency, funding series), as one line; empty when absent.
+    """What each leg is (kind, currency, funding, dividends), as one line; empty when absent.
 
     Examples
     --------
-    >>> instruments_text({"instruments": {"USDJPY": {"kind": "fx", "funding": None},
-    ...                   "UST10Y": {"kind": "bond", "currency": "USD",
-    ...                              "funding": "FEDFUNDS_TARGET"}}})
-    'Legs: USDJPY (fx, no funding); UST10Y (bond, USD, funded at FEDFUNDS_TARGET).'
+    >>> instruments_text({"instruments": {
+    ...     "USDJPY": {"kind": "fx", "base": "USD", "quote": "JPY", "funding": None}}})
+    'Legs: USDJPY (fx, USD/JPY, self-financed).'
+    >>> instruments_text({"instruments": {"SPX": {"kind": "index", "currency": "USD",
+    ...     "funding": "FEDFUNDS_TARGET", "dividends": "not included"}}})
+    'Legs: SPX (index, USD, funded at FEDFUNDS_TARGET, dividends not included).'
     """
     inst = entry.get("instruments")
     if not inst:
@@ -127,9 +131,18 @@ def instruments_text(entry: Mapping[str, Any]) -> str:
     parts = []
     for leg, spec in inst.items():
         spec = spec or {}
-        bits = [str(spec[k]) for k in ("kind", "currency") if spec.get(k)]
+        bits = [str(spec["kind"])] if spec.get("kind") else []
+        if spec.get("base") and spec.get("quote"):
+            bits.append(f"{spec['base']}/{spec['quote']}")
+        elif spec.get("currency"):
+            bits.append(str(spec["currency"]))
         funding = spec.get("funding")
-        bits.append(f"funded at {funding}" if funding else "no funding")
+        if funding:
+            bits.append(f"funded at {funding}")
+        else:
+            bits.append("self-financed" if spec.get("kind") == "fx" else "no funding")
+        if spec.get("dividends"):
+            bits.append(f"dividends {spec['dividends']}")
         parts.append(f"{leg} ({', '.join(bits)})")
     return "Legs: " + "; ".join(parts) + "."
 

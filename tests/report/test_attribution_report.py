@@ -332,3 +332,23 @@ def test_a_frame_without_leg_and_component_columns_is_refused(monkeypatch, tmp_p
     cfg = load_config(path, {"data.offline": True})
     with pytest.raises(DataValidationError, match=r"attribution: columns must be a 2-level"):
         run(cfg, config_path=path)
+
+
+def test_convention_and_legs_lines():
+    # Hand-written expectations; settings.conventions is read when settings.returns is absent.
+    from backtest.report.attribution import convention_text, instruments_text
+
+    conv = {"total": "price + carry + costs.", "excess": "total + funding"}
+    want = "Returns: total: price + carry + costs; excess: total + funding."
+    assert convention_text({"settings": {"returns": conv}}) == want
+    assert convention_text({"settings": {"conventions": conv}}) == want
+    assert convention_text({"settings": {}}) == "" and convention_text({}) == ""
+    legs = {
+        "UST10Y": {"kind": "bond", "currency": "USD", "funding": "FEDFUNDS_TARGET"},
+        "USDJPY": {"kind": "fx", "base": "USD", "quote": "JPY", "funding": None},
+        "NKY": {"kind": "index", "currency": "JPY", "funding": "JPY_CALL", "dividends": "missing"},
+    }
+    assert instruments_text({"instruments": legs}) == (
+        "Legs: UST10Y (bond, USD, funded at FEDFUNDS_TARGET); USDJPY (fx, USD/JPY, "
+        "self-financed); NKY (index, JPY, funded at JPY_CALL, dividends missing)."
+    )
