@@ -175,8 +175,17 @@ def read_daily(run_dir: Path, index: int, name: str) -> pd.DataFrame | None:
     return frame.set_index("date")
 
 
+#: Colour slot of each component within a leg's block of four palette colours.
+_SLOT = {"price": 0, "accrual": 1, "carry": 1, "funding": 2, "costs": 3}
+
+
+def _colour(leg_index: int, component: str) -> str:
+    """The same colour for a component in every chart; legs take the next block."""
+    return PALETTE[(4 * leg_index + _SLOT.get(component, 3)) % len(PALETTE)]
+
+
 def attribution_figure(daily: pd.DataFrame, title: str) -> dict[str, Any]:
-    """Stacked cumulative contributions, one trace per (leg, component), and the totals.
+    """Stacked cumulative contributions per (leg, component), and the total lines.
 
     Parameters
     ----------
@@ -189,50 +198,63 @@ def attribution_figure(daily: pd.DataFrame, title: str) -> dict[str, Any]:
     Returns
     -------
     dict
-        A plotly figure: one stacked area (``stackgroup``) per column, the cumulative
-        sum of its daily contributions in percent of capital (missing days count 0),
-        then a line for the total return (every component but funding) and, when
-        there is funding, one for the excess return (every component: the top of the
-        stack).
+        A plotly figure. Each column's cumulative contribution (the running sum of
+        its daily contributions, in percent of capital; missing days count 0) is one
+        legend entry drawn as two stacked areas sharing its colour: its positive part
+        in the stack above zero (``stackgroup`` "gains") and its negative part in the
+        stack below (``stackgroup`` "losses"), so contributions of opposite signs do
+        not cover each other; the hover shows the whole contribution (once). Then a line for
+        the total return (every component but funding: the running sum of the
+        returns) and, when there is funding, a dashed one for the excess return (every
+        component; the top of the gains plus the bottom of the losses).
     """
     x = [d.isoformat() for d in pd.DatetimeIndex(daily.index).date]
-    filled = daily.astype(float).fillna(0.0)
-    cumulative = 100 * filled.cumsum()
+    cumulative = 100 * daily.astype(float).fillna(0.0).cumsum()
+    legs = list(dict.fromkeys(str(c).rpartition(":")[0] for c in daily.columns))
     traces: list[dict[str, Any]] = []
-    for i, col in enumerate(daily.columns):
+    for col in daily.columns:
         leg, _, component = str(col).rpartition(":")
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": f"{leg} {component}",
-                "x": x,
-                "y": cumulative[col].tolist(),
-                "stackgroup": "components",
-                "line": {"width": 0.5, "color": PALETTE[i % len(PALETTE)]},
-            }
-        )
+        name = f"{leg} {component}"
+        values = cumulative[col].to_numpy()
+        colour = _colour(legs.index(leg), component)
+        for group, part in (
+            ("gains", np.maximum(values, 0.0)),
+            ("losses", np.minimum(values, 0.0)),
+        ):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": name,
+                    "x": x,
+                    "y": part.tolist(),
+                    # the hover shows the whole contribution, once (on the gains trace)
+                    **(
+                        {"customdata": values.tolist(), "hovertemplate": "%{customdata:+.2f}%"}
+                        if group == "gains"
+                        else {"hoverinfo": "skip"}
+                    ),
+                    "stackgroup": group,
+                    "legendgroup": name,
+                    "showlegend": group == "gains",
+                    "line": {"width": 0.5, "color": colour},
+                    "fillcolor": colour,
+                }
+            )
     funding = [c for c in daily.columns if str(c).rpartition(":")[2] == "funding"]
-    total = cumulative.drop(columns=funding).sum(axis=1)
-    traces.append(
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "name": _TOTAL_LINE,
-            "x": x,
-            "y": total.tolist(),
-            "line": {"width": 2, "color": "#1f2933"},
-        }
-    )
+    lines = [(_TOTAL_LINE, cumulative.drop(columns=funding).sum(axis=1), "solid")]
     if funding:
+        lines.append((_EXCESS_LINE, cumulative.sum(axis=1), "dash"))
+    for name, values, dash in lines:
         traces.append(
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": _EXCESS_LINE,
+                "name": name,
                 "x": x,
-                "y": cumulative.sum(axis=1).tolist(),
-                "line": {"width": 2, "color": "#1f2933", "dash": "dash"},
+                "y": values.tolist(),
+                "hovertemplate": "%{y:+.2f}%",
+                "line": {"width": 2, "color": "#1f2933", "dash": dash},
             }
         )
     return {
@@ -242,7 +264,8 @@ def attribution_figure(daily: pd.DataFrame, title: str) -> dict[str, Any]:
             "height": 420,
             "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
             "yaxis": {"title": {"text": "% of capital (sum of daily contributions)"}},
-            "legend": {"orientation": "h"},
+            "legend": {"orientation": "h", "traceorder": "normal"},
+            "hovermode": "x unified",
         },
     }
 

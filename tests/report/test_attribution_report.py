@@ -241,16 +241,34 @@ def daily_frame() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     return flat.rename_axis("date"), returns, excess
 
 
-def test_chart_has_one_stacked_trace_per_leg_and_component():
+def test_chart_has_one_legend_entry_per_leg_and_component():
     flat, returns, excess = daily_frame()
     fig = attribution_figure(flat, "carry on USDJPY, UST10Y")
     stacked = [t for t in fig["data"] if t.get("stackgroup")]
     lines = [t for t in fig["data"] if not t.get("stackgroup")]
-    assert [t["name"] for t in stacked] == [f"{leg} {c}" for leg, c in COLUMNS]
-    # Each trace ends at its column's sum, in percent (hand: a cumsum's last value).
-    for trace, (leg, c) in zip(stacked, COLUMNS, strict=True):
-        assert len(trace["y"]) == len(flat)
-        assert trace["y"][-1] == pytest.approx(100 * flat[f"{leg}:{c}"].sum(), abs=1e-10)
+    # One legend entry per (leg, component), in the frame's order; each is a pair of
+    # areas: its positive part stacked above zero, its negative part below.
+    entries = [t for t in stacked if t["showlegend"]]
+    assert [t["name"] for t in entries] == [f"{leg} {c}" for leg, c in COLUMNS]
+    assert len(stacked) == 2 * len(COLUMNS)
+    for leg, c in COLUMNS:
+        pair = [t for t in stacked if t["name"] == f"{leg} {c}"]
+        assert sorted(t["stackgroup"] for t in pair) == ["gains", "losses"]
+        assert len({t["legendgroup"] for t in pair}) == 1
+        assert len({t["line"]["color"] for t in pair}) == 1
+        gains = np.array(next(t["y"] for t in pair if t["stackgroup"] == "gains"))
+        losses = np.array(next(t["y"] for t in pair if t["stackgroup"] == "losses"))
+        assert (gains >= 0).all() and (losses <= 0).all()
+        # Reference: a running sum written here with a Python loop, in percent.
+        running, expected = 0.0, []
+        for v in flat[f"{leg}:{c}"]:
+            running += 100 * v
+            expected.append(running)
+        np.testing.assert_allclose(gains + losses, expected, atol=1e-10)
+    # The same component has the same colour on each leg's block, legs differ.
+    colour = {t["name"]: t["line"]["color"] for t in entries}
+    assert colour["USDJPY price"] != colour["UST10Y price"]
+    assert colour["USDJPY carry"] != colour["USDJPY price"]
     assert [t["name"] for t in lines] == [
         "total return (all but funding)",
         "excess return (all components)",
@@ -303,7 +321,7 @@ def test_html_section_reads_the_csv_table_when_there_is_no_parquet(tmp_path):
     assert page.count("Return attribution") == 1  # the first strategy has none
     assert "Returns: total &lt;b&gt;and&lt;/b&gt; excess." in page  # escaped once
     (fig,) = figures
-    assert sum(1 for t in fig["data"] if t.get("stackgroup")) == len(COLUMNS)
+    assert sum(1 for t in fig["data"] if t.get("stackgroup") and t["showlegend"]) == len(COLUMNS)
     assert f'<td class="num">{pct(returns.sum())}</td>' in page
 
 
