@@ -11,7 +11,8 @@ Run directory::
     results.json         every table, machine-readable (schema: backtest/report/results.schema.json)
     config.yaml          the complete resolved config, CLI overrides included
     levels.parquet       the levels the study used
-    tables/              abnormal, CAR, reactions and test tables as CSV and parquet
+    tables/              abnormal, CAR, reactions and test tables as CSV and parquet;
+                         attribution_<i>_<name>: strategy i's daily return attribution
 """
 
 from __future__ import annotations
