@@ -12,13 +12,15 @@ returns).
 References: the sums in results.json are checked against a pandas ``melt``/``groupby`` of
 the fake frame computed here, and against the returns themselves (the identity); the
 chart's last points against those sums; the Markdown cells against percentages
-formatted here; the JSON against the schema (``jsonschema``).
+formatted here; the JSON against the schema (``jsonschema``); the drawn page in headless
+Chromium (marked ``browser``, skipped without it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import jsonschema
@@ -36,6 +38,8 @@ from backtest.report.strategies import strategies_section
 from backtest.report.validate import validate_results
 
 from ..conftest import REPO
+from .test_browser import DRAW_TIMEOUT
+from .test_browser import driver as driver  # the browser fixture
 
 SCHEMA = json.loads((REPO / "backtest" / "report" / "results.schema.json").read_text())
 LEGS = ("USDJPY", "UST10Y")
@@ -370,3 +374,27 @@ def test_convention_and_legs_lines():
         "Legs: UST10Y (bond, USD, funded at FEDFUNDS_TARGET); USDJPY (fx, USD/JPY, "
         "self-financed); NKY (index, JPY, funded at JPY_CALL, dividends missing)."
     )
+
+
+@pytest.mark.browser
+@pytest.mark.allow_hosts(["127.0.0.1", "::1"])
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_browser_draws_the_attribution_chart(fake_engine, driver, tmp_path):
+    # Headless Chromium (tests/report/test_browser.py): plotly draws every chart of the
+    # page, the attribution chart included, and logs no error.
+    _, out = run_small(tmp_path)
+    driver.get((out / "report.html").resolve().as_uri())
+    script = (
+        "return Array.from(document.querySelectorAll('.plotly-graph-div'))"
+        ".map(d => [d.querySelectorAll('svg.main-svg').length,"
+        " d.querySelector('.gtitle') ? d.querySelector('.gtitle').textContent : ''])"
+    )
+    deadline = time.monotonic() + DRAW_TIMEOUT
+    while not (divs := driver.execute_script(script)) or any(n == 0 for n, _ in divs):
+        if time.monotonic() > deadline:
+            pytest.fail(f"plotly did not draw every chart within {DRAW_TIMEOUT:g} s: {divs}")
+        time.sleep(0.1)
+    titles = [t for _, t in divs]
+    assert any("cumulative contributions (% of capital)" in t for t in titles), titles
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe
