@@ -60,9 +60,9 @@ def strategies_section(
         '<p class="caption">Fills: '
         + escape(settings.get("fill", ""))
         + f"; annualised with {escape(settings.get('periods_per_year', 252))} observations per "
-        "year; costs as configured per strategy. Carry: "
-        + escape(settings.get("carry", ""))
-        + ".</p>"
+        "year; costs as configured per strategy."
+        # an engine that books carry says so per strategy (Return attribution below)
+         + (f" Carry: {escape(settings['carry'])}." if settings.get("carry") else "") + "</p>"
     )
     rows = [
         [_label(s), *(_fmt(s["metrics"].get(k), kind) for k, _, kind in _METRICS)]
