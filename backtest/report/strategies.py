@@ -56,13 +56,13 @@ def strategies_section(
     if not strategies:
         return [*out, "<p>None configured: the config's <code>strategies</code> is empty.</p>"]
     settings = strategies[0].get("settings", {})
+    # an engine that books carry states it per strategy instead (Return attribution)
+    carry = f" Carry: {escape(settings['carry'])}." if settings.get("carry") else ""
     out.append(
         '<p class="caption">Fills: '
         + escape(settings.get("fill", ""))
         + f"; annualised with {escape(settings.get('periods_per_year', 252))} observations per "
-        "year; costs as configured per strategy."
-        # an engine that books carry says so per strategy (Return attribution below)
-         + (f" Carry: {escape(settings['carry'])}." if settings.get("carry") else "") + "</p>"
+        f"year; costs as configured per strategy.{carry}</p>"
     )
     rows = [
         [_label(s), *(_fmt(s["metrics"].get(k), kind) for k, _, kind in _METRICS)]
