@@ -11,7 +11,8 @@ Run directory::
     results.json         every table, machine-readable (schema: backtest/report/results.schema.json)
     config.yaml          the complete resolved config, CLI overrides included
     levels.parquet       the levels the study used
-    tables/              abnormal, CAR, reactions and test tables as CSV and parquet
+    tables/              abnormal, CAR, reactions and test tables as CSV and parquet;
+                         attribution_<i>_<name>: strategy i's daily return attribution
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from backtest import __version__
 from backtest import data as data_mod
 from backtest import events as events_mod
 from backtest.config import RunConfig
-from backtest.errors import BacktestError, ConfigError, UnknownSeriesError
+from backtest.errors import BacktestError, ConfigError, DataValidationError, UnknownSeriesError
 from backtest.eventstudy import EventStudy, EventStudyResult, signing
 from backtest.eventstudy import regression as regression_mod
 from backtest.eventstudy.alignment import market_columns
@@ -242,7 +243,7 @@ def run(
     for i, sc in enumerate(config.strategies):
         stage = f"strategy {sc.name}"
         progress(stage)
-        entry, curve, sweep_table = _run_strategy(
+        entry, curve, sweep_table, attribution = _run_strategy(
             sc,
             levels,
             events,
@@ -257,6 +258,8 @@ def run(
         equity[f"{i}:{sc.name}[{sc.series}]"] = curve
         if sweep_table is not None:
             tables[f"sweep_{i}_{sc.name}"] = sweep_table
+        if attribution is not None:  # daily components; report/attribution.py draws them
+            tables[f"attribution_{i}_{sc.name}"] = attribution
     if equity:
         tables["equity"] = pd.DataFrame(equity).rename_axis("date").reset_index()
     results = {
@@ -604,8 +607,12 @@ def _run_strategy(
     tasks: Callable[[int, int], None] | None = None,
     chunk_memory: int | None = None,
     rates: pd.DataFrame | None = None,
-) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None]:
-    """Backtest, sweep and validate one configured strategy."""
+) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None, pd.DataFrame | None]:
+    """Backtest, sweep and validate one configured strategy.
+
+    Returns its results.json entry, its equity curve, its sweep table (or None) and its
+    daily attribution table (or None when the engine gives no attribution).
+    """
     from backtest import engine
 
     costs = {
@@ -692,7 +699,105 @@ def _run_strategy(
             "trades": _records(bt.trades),
         }
     )
-    return entry, bt.equity, sweep_table
+    entry.update(_portfolio_fields(bt))
+    frame = getattr(bt, "attribution", None)
+    return entry, bt.equity, sweep_table, None if frame is None else _attribution_table(frame)
+
+
+#: How results.json's ``attribution`` sums add up the daily components.
+_ATTRIBUTION_METHOD = "arithmetic sum of daily contributions"
+
+
+def _portfolio_fields(bt: Any) -> dict[str, Any]:
+    """results.json's ``legs``, ``instruments`` and ``attribution`` of a backtest.
+
+    Each key is present only when the engine gives it (an engine without legs or
+    attribution leaves the entry as it was).
+    """
+    out: dict[str, Any] = {}
+    legs = getattr(bt, "legs", None)
+    if legs is not None:
+        out["legs"] = [str(leg) for leg in legs]
+    instruments = (getattr(bt, "settings", None) or {}).get("instruments")
+    if instruments is not None:
+        out["instruments"] = instruments
+    frame = getattr(bt, "attribution", None)
+    if frame is not None:
+        out["attribution"] = _attribution_summary(frame)
+    return out
+
+
+def _check_attribution(frame: Any) -> pd.DataFrame:
+    """`frame` if it is an attribution frame: columns (leg, component), numeric values."""
+    where = "BacktestResult.attribution"
+    if not isinstance(frame, pd.DataFrame):
+        raise DataValidationError(f"{where}: must be a DataFrame, got {type(frame).__name__}")
+    if not isinstance(frame.columns, pd.MultiIndex) or frame.columns.nlevels != 2:
+        raise DataValidationError(
+            f"{where}: columns must be a 2-level MultiIndex (leg, component), got "
+            f"{list(frame.columns)[:4]!r}"
+        )
+    bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if bad:
+        raise DataValidationError(f"{where}: columns {bad!r} must be numeric daily returns")
+    return frame
+
+
+def _attribution_summary(frame: pd.DataFrame) -> dict[str, Any]:
+    r"""results.json's ``attribution`` of one strategy: each component's summed contribution.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        ``BacktestResult.attribution``: daily simple (decimal) contributions to the
+        strategy's return, index bar dates, columns a 2-level MultiIndex ``(leg,
+        component)`` with components among ``price``, ``accrual``, ``carry``,
+        ``funding``, ``costs``.
+
+    Returns
+    -------
+    dict
+        ``components`` ({leg: {component: sum over days}}, in the frame's order),
+        ``total`` (every component but ``funding``: the strategy's return), ``funding``
+        (all legs' funding), ``excess`` (all components: the return in excess of
+        funding) and ``method`` (``"arithmetic sum of daily contributions"``). Decimal fractions of
+        capital; missing days (NaN) count as 0.
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        `frame` is not a DataFrame with numeric ``(leg, component)`` columns.
+
+    Notes
+    -----
+    The sums are arithmetic, not compounded: with daily contributions
+    :math:`a_{l,c,t}`, a component's contribution is :math:`\sum_t a_{l,c,t}`, and the
+    sum of all but funding is :math:`\sum_t r_t`, not the compounded total return of
+    the metrics (:math:`\prod_t (1 + r_t) - 1`).
+    """
+    frame = _check_attribution(frame)
+    sums = frame.sum(axis=0)
+    components: dict[str, dict[str, float]] = {}
+    for (leg, component), value in sums.items():
+        components.setdefault(str(leg), {})[str(component)] = float(value)
+    is_funding = sums.index.get_level_values(1) == "funding"
+    funding = float(sums[is_funding].sum())
+    total = float(sums[~is_funding].sum())
+    return {
+        "components": components,
+        "total": total,
+        "funding": funding,
+        "excess": float(sums.sum()),
+        "method": _ATTRIBUTION_METHOD,
+    }
+
+
+def _attribution_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The daily attribution as a flat table: ``date`` then one ``leg:component`` column each."""
+    frame = _check_attribution(frame)
+    flat = frame.copy()
+    flat.columns = pd.Index([f"{leg}:{component}" for leg, component in frame.columns])
+    return flat.rename_axis("date").reset_index()
 
 
 def _clock_records(res: EventStudyResult) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION, KP_LABELS
+from backtest.report import attribution
 from backtest.report.clock import (
     GUARD_MARK,
     alignment_table,
@@ -175,6 +176,28 @@ def _clock_lines(es: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _attribution_lines(strategies: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Per strategy with an ``attribution``: its returns convention and contributions."""
+    out: list[str] = []
+    for s in strategies:
+        body = attribution.rows(s)
+        if not body:
+            continue
+        legs = ", ".join(s.get("legs") or [str(s.get("series", ""))])
+        out += ["", f"### Return attribution: {text(s['name'])} on {text(legs)}", ""]
+        for line in (attribution.convention_text(s), attribution.instruments_text(s)):
+            if line:
+                out += [text(line), ""]
+        out += _table(attribution.HEADER, body)
+        out += [
+            "",
+            "Contributions in percent of capital, "
+            + text(s["attribution"].get("method", ""))
+            + " (not compounded).",
+        ]
+    return out
+
+
 def render_markdown(results: Mapping[str, Any]) -> str:
     """Return the Markdown summary of a run from its ``results.json`` content."""
     run = results["run"]
@@ -323,6 +346,7 @@ def render_markdown(results: Mapping[str, Any]) -> str:
             "observations per year; with a sweep, the parameters are the best by Sharpe and "
             "DSR/PBO measure how much of that is selection luck.",
         ]
+        out += _attribution_lines(strategies)
     out += ["", "## Data", ""]
     out += _table(
         ["series", "source", "publisher", "observed", "first", "last", "checksum"],

@@ -1,4 +1,5 @@
-"""Strategy section of the HTML report: equity curves, drawdowns, sweeps, out-of-sample."""
+"""Strategy section of the HTML report: equity curves, drawdowns, sweeps, out-of-sample,
+return attribution (:mod:`.attribution`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.report.attribution import html_section as attribution_section
 from backtest.report.style import PALETTE
 from backtest.report.tables import escape, table
 
@@ -47,7 +49,8 @@ def _label(s: Mapping[str, Any]) -> str:
 def strategies_section(
     res: Mapping[str, Any], run_dir: Path, figure: Callable[[Any], str]
 ) -> list[str]:
-    """HTML of the strategies: metrics, equity and drawdown charts, sweeps, validation."""
+    """HTML of the strategies: metrics, equity and drawdown charts, sweeps, validation,
+    attribution."""
     strategies = res.get("strategies") or []
     out = ['<h2 id="strategies">Strategies</h2>']
     if not strategies:
@@ -58,7 +61,7 @@ def strategies_section(
         + escape(settings.get("fill", ""))
         + f"; annualised with {escape(settings.get('periods_per_year', 252))} observations per "
         "year; costs as configured per strategy. Returns: "
-        + escape(settings.get("conventions", {}).get("total", settings.get("carry", "")))
+        + escape(settings.get("conventions", {}).get("total", ""))
         + ". Sharpe ratios: "
         + escape(settings.get("conventions", {}).get("sharpe", "over the risk-free rate"))
         + ".</p>"
@@ -145,6 +148,7 @@ def strategies_section(
                 f"{_fmt(oos.get('cagr'), 'pct')}, max drawdown "
                 f"{_fmt(oos.get('max_drawdown'), 'pct')}.</p>"
             )
+    out += attribution_section(res, run_dir, figure)
     return out
 
 
