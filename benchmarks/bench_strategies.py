@@ -302,6 +302,10 @@ def main() -> int:
     # Data and grid ---------------------------------------------------------------------------
     levels = data.load([SERIES], start=START, end=END, offline=True)
     meta = levels.attrs["backtest"]["series"][SERIES]
+    # Without provenance the engine trades the level as a price, as the peers do (vectorbt
+    # directly, backtesting.py): the same work on both sides. With it, USD/JPY would earn
+    # spot + carry (issue 14), which the peers cannot compute.
+    levels.attrs = {}
     strat = MACrossover()
     market = MarketData(levels=levels, series=SERIES)
     price = market.price

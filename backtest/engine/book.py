@@ -81,6 +81,7 @@ class Simulation:
     held: np.ndarray  # (bars, k * legs) weights held, legs innermost
     counts: list[np.ndarray]  # trades and winning trades per parameter set
     weights: np.ndarray  # (bars, k * legs) leg value / portfolio value at each close
+    # (empty when not needed: one unfunded leg, portfolio not kept)
     pf: Any  # the vectorbt portfolio when kept, else None
 
 
@@ -253,10 +254,14 @@ def simulate(
         np.bincount(col[~np.isnan(ret)], minlength=k).astype(np.float64),
         np.bincount(col[ret > 0.0], minlength=k).astype(np.float64),
     ]
-    value = np.asarray(pf.value(), dtype=float).reshape(len(book.bars), k)
-    assets = np.asarray(pf.asset_value(group_by=False), dtype=float).reshape(h.shape)
-    weights = assets / np.repeat(value, n_legs, axis=1)
-    _check_filled(strat, book, h, weights, fees, slip, pf)
+    weights = np.empty((0, 0))
+    if keep or book.funded or n_legs > 1:  # a single unfunded leg needs no weights
+        value = np.asarray(pf.value(), dtype=float).reshape(len(book.bars), k)
+        assets = np.asarray(pf.asset_value(group_by=False), dtype=float).reshape(h.shape)
+        weights = assets / np.repeat(value, n_legs, axis=1)
+        del value, assets
+    if n_legs > 1:  # one leg never asks for more than the cash (weights within [-1, 1])
+        _check_filled(strat, book, h, weights, fees, slip, pf)
     excess = None
     if book.funded:
         f = np.column_stack([leg.funding_return for leg in book.legs])  # (bars, legs)
