@@ -117,7 +117,7 @@ def test_duration_neutral_bad_input(kwargs, match):
 
 def test_duration_neutral_leg_without_maturity():
     y = pd.DataFrame({"USDJPY": [150.0], "UST10Y": [4.0]})
-    with pytest.raises(DataValidationError, match="no maturity for 'USDJPY'.*maturities="):
+    with pytest.raises(DataValidationError, match=r"no maturity for 'USDJPY'.*maturities="):
         duration_neutral(y, "UST10Y", "USDJPY")
 
 
