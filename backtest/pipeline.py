@@ -420,12 +420,25 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
             )
         try:
             strat = get_strategy(sc.name)
-            required = strat.required_series(strat.parse(sc.params), sc.series)
+            parsed = strat.parse(sc.params)
+            legs = [leg for leg in strat.legs(parsed, sc.series) if leg != sc.series]
+            required = strat.required_series(parsed, sc.series)
         except BacktestError as exc:
             raise ConfigError(f"{at}: {exc}") from None
-        for extra in required:
+        for extra in [*legs, *required]:
             if extra not in cat:
                 raise ConfigError(f"{at}: needs series {extra!r}, not in the catalog")
+        for leg in legs:  # a portfolio's other legs are held too
+            record = instrument_record(cat[leg].instrument)
+            if record and record["kind"] == "untradable" and not sc.allow_untradable:
+                raise ConfigError(
+                    untradable_message(
+                        leg,
+                        record,
+                        f"{at}.legs",
+                        allow=f"set strategies[{i}].allow_untradable: true",
+                    )
+                )
         if sc.sweep:  # every value checked, the combinations counted (not built)
             grid = parse_space(strat.Params, sc.sweep, where=f"{at}.sweep")
             assert not isinstance(grid, tuple)
@@ -528,7 +541,12 @@ def _strategy_series(config: RunConfig) -> list[str]:
     out: list[str] = []
     for sc in config.strategies:
         strat = get_strategy(sc.name)
-        out += [sc.series, *strat.required_series(strat.parse(sc.params), sc.series)]
+        parsed = strat.parse(sc.params)
+        out += [
+            sc.series,
+            *strat.legs(parsed, sc.series),
+            *strat.required_series(parsed, sc.series),
+        ]
     return out
 
 
