@@ -89,7 +89,7 @@ def test_fx_carry_rates_as_of_each_fix():
 EVENTS = event_rows(
     # date-only, Tokyo: day 0 is the fix dated 2025-01-22 (bar 7)
     ("boj", "2025-01-22", None, TOKYO, "boj"),
-    # 14:00 New York, after that day's 12:00 fix: day 0 is the fix of 2025-01-16 (bar 4)
+    # 14:00 New York, after that day's 12:00 fix: day 0 is the fix of 2025-01-16 (bar 3)
     ("fomc", "2025-01-15", "14:00", NY, "fomc"),
     ("other", "2025-01-20", None, NY, "tariff_announcement"),
 )
