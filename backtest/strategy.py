@@ -249,6 +249,8 @@ def _builtin_entries() -> dict[str, str]:
         "event_drift": "strategies.event_drift:EventDrift",
         "risk_off_yen": "strategies.risk_off_yen:RiskOffYen",
         "rate_spread": "strategies.rate_spread:RateSpread",
+        "fx_carry": "strategies.fx_carry:FxCarry",
+        "bond_spread": "strategies.bond_spread:BondSpread",
     }
 
 

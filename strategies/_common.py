@@ -19,7 +19,7 @@ from backtest.sessions import asof_align, clock_of, day0_positions
 from backtest.sessions import observation_times as _instants
 from backtest.strategy import MarketData
 
-__all__ = ["asof", "day0_bars", "observation_times", "require_columns"]
+__all__ = ["asof", "day0_bars", "near_events", "observation_times", "require_columns"]
 
 
 def require_columns(data: MarketData, names: Iterable[str], strategy: str) -> None:
@@ -142,4 +142,62 @@ def day0_bars(data: MarketData, events: pd.DataFrame) -> np.ndarray:
     from_study[stamps.isna()] = n
     out = computed.copy()
     out[known] = from_study
+    return out
+
+
+def near_events(data: MarketData, events: pd.DataFrame, before: int, after: int) -> np.ndarray:
+    """Bars of the traded series from `before` bars before to `after` bars after day 0.
+
+    Parameters
+    ----------
+    data : MarketData
+        Levels of the traded series (and, optionally, ``data.day0``).
+    events : pandas.DataFrame
+        Canonical events (already filtered to the ones that matter).
+    before, after : int, >= 0
+        Bars before day 0 and bars after it; day 0 itself is always included.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``bool`` of ``len(data.price)``: True on a bar within the window of some event.
+
+    Notes
+    -----
+    *After* day 0 the window counts the traded series' own bars from day 0
+    (:func:`day0_bars`: bars ``b0, ..., b0 + after``), which are known once day 0 has
+    been observed.
+
+    *Before* day 0 it counts **weekdays** (Monday to Friday): a bar dated ``d`` is in
+    the window when day 0 falls on one of the `before` weekdays after ``d``
+    (``1 <= numpy.busday_count(d, D) <= before``), where ``D``, the event's day-0 date,
+    is found by the same rule as :func:`day0_bars` (the event study's) on the
+    weekday calendar rather than on the traded series' bars. A scheduled event's date
+    is known in advance, but which future weekdays the series will skip (holidays)
+    is not known at the bar: counting the bars themselves would make the position at
+    ``d`` depend on data after ``d``. The two counts agree unless a holiday of the
+    traded series falls inside the window.
+    """
+    dates = pd.DatetimeIndex(data.price.index)
+    n = len(dates)
+    out = np.zeros(n, dtype=bool)
+    if len(events) == 0 or n == 0:
+        return out
+    for b0 in day0_bars(data, events):
+        if b0 < n:
+            out[b0 : b0 + after + 1] = True
+    if before > 0:
+        local = pd.DatetimeIndex(events["date"])
+        grid = pd.bdate_range(
+            local.min() - pd.Timedelta(days=7), local.max() + pd.Timedelta(days=14)
+        )
+        grid = pd.DatetimeIndex(grid).as_unit("ns")
+        timed = bool(events["time_given"].any())
+        obs = observation_times(data.levels, data.series, grid) if timed else None
+        pos = day0_positions(events, grid, obs)
+        day0_dates = grid[pos[pos < len(grid)]].to_numpy().astype("datetime64[D]")
+        bars = dates.to_numpy().astype("datetime64[D]")
+        for d0 in np.unique(day0_dates):
+            ahead = np.busday_count(bars, d0)
+            out |= (ahead >= 1) & (ahead <= before)
     return out

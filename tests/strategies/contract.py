@@ -12,6 +12,9 @@ Subclass :class:`StrategyContract` in a ``test_*.py`` module with a name startin
 ``cuts``
     Dates at which the no-look-ahead check truncates the data.
 
+A portfolio strategy (:meth:`~backtest.strategy.Strategy.legs` lists two or more
+series) returns a DataFrame with one column per leg; the checks then compare frames.
+
 The data are real: the bundled snapshot (``offline=True``) from 2019 to 2025 for the
 traded series and every series the parameter sets require, and the tariff, FOMC and
 BoJ calendars in ``data/events``. Kind: invariants only. No expected value comes from
@@ -57,6 +60,15 @@ def all_events() -> pd.DataFrame:
     return events_mod.from_frame(merged.reset_index(drop=True))
 
 
+def assert_same(left: pd.Series | pd.DataFrame, right: pd.Series | pd.DataFrame, **kw: Any) -> None:
+    """Exact equality of two positions: Series (one leg) or DataFrames (a portfolio)."""
+    if isinstance(left, pd.DataFrame):
+        assert isinstance(right, pd.DataFrame)
+        pd.testing.assert_frame_equal(left, right, check_exact=True, **kw)
+    else:
+        pd.testing.assert_series_equal(left, right, check_exact=True, **kw)
+
+
 def _label(params: Mapping[str, Any]) -> str:
     return ",".join(f"{k}={v}" for k, v in params.items()) or "defaults"
 
@@ -98,7 +110,11 @@ class StrategyContract:
         """Real data: the traded series, every required series, and three calendars."""
         names = [self.series]
         for params in self.params:
-            for name in strategy.required_series(strategy.parse(params), self.series):
+            parsed = strategy.parse(params)
+            for name in [
+                *strategy.legs(parsed, self.series),
+                *strategy.required_series(parsed, self.series),
+            ]:
                 if name not in names:
                     names.append(name)
         return MarketData(
@@ -149,10 +165,17 @@ class StrategyContract:
     def test_positions_on_own_dates_finite_within_bounds(
         self, strategy: Strategy, market_data: MarketData, param_set: Mapping[str, Any]
     ) -> None:
-        pos = strategy.positions(market_data, strategy.parse(param_set))
-        assert isinstance(pos, pd.Series)
+        params = strategy.parse(param_set)
+        pos = strategy.positions(market_data, params)
+        legs = strategy.legs(params, self.series)
+        if len(legs) > 1:  # a portfolio: one column of weights per leg
+            assert isinstance(pos, pd.DataFrame)
+            assert pos.columns.tolist() == legs
+            assert (pos.dtypes == np.float64).all()
+        else:
+            assert isinstance(pos, pd.Series)
+            assert pos.dtype == np.float64
         pd.testing.assert_index_equal(pos.index, market_data.price.index)
-        assert pos.dtype == np.float64
         values = pos.to_numpy()
         assert np.isfinite(values).all()
         assert ((values >= -1.0) & (values <= 1.0)).all()
@@ -170,7 +193,7 @@ class StrategyContract:
         full = strategy.positions(market_data, params)
         short = strategy.positions(market_data.truncated(end), params)
         assert len(short) > 0 and short.index[-1] <= end
-        pd.testing.assert_series_equal(short, full.loc[:end], check_exact=True)
+        assert_same(short, full.loc[:end])
 
     def test_no_look_ahead_every_quarter(
         self, strategy: Strategy, market_data: MarketData, param_set: Mapping[str, Any]
@@ -180,9 +203,7 @@ class StrategyContract:
         full = strategy.positions(market_data, params)
         for end in market_data.price.index[::60]:
             short = strategy.positions(market_data.truncated(end), params)
-            pd.testing.assert_series_equal(
-                short, full.loc[:end], check_exact=True, obj=f"positions up to {end.date()}"
-            )
+            assert_same(short, full.loc[:end], obj=f"positions up to {end.date()}")
 
     def test_positions_many_equals_positions(
         self, strategy: Strategy, market_data: MarketData
@@ -190,8 +211,15 @@ class StrategyContract:
         parsed = [strategy.parse(p) for p in self.params]
         many = strategy.positions_many(market_data, parsed)
         assert isinstance(many, pd.DataFrame)
-        assert many.shape == (len(market_data.price), len(parsed))
         pd.testing.assert_index_equal(many.index, market_data.price.index)
+        legs = [strategy.legs(p, self.series) for p in parsed]
+        if max(len(x) for x in legs) > 1:  # columns (parameter set, leg)
+            assert many.columns.tolist() == [(i, leg) for i, x in enumerate(legs) for leg in x]
+            for i, params in enumerate(parsed):
+                one = strategy.positions(market_data, params)
+                np.testing.assert_array_equal(many[i].to_numpy(), one.to_numpy())
+            return
+        assert many.shape == (len(market_data.price), len(parsed))
         for i, params in enumerate(parsed):
             one = strategy.positions(market_data, params)
             np.testing.assert_array_equal(many.iloc[:, i].to_numpy(), one.to_numpy())
@@ -204,7 +232,7 @@ class StrategyContract:
         params = strategy.parse(param_set)
         first = strategy.positions(market_data, params)
         second = self.strategy_cls().positions(market_data, params)
-        pd.testing.assert_series_equal(first, second, check_exact=True)
+        assert_same(first, second)
         pd.testing.assert_frame_equal(market_data.levels, levels, check_exact=True)
         if events is not None:
             pd.testing.assert_frame_equal(market_data.events, events, check_exact=True)

@@ -31,7 +31,15 @@ from backtest.strategy import (
     get_strategy,
 )
 
-BUILTINS = {"buy_and_hold", "ma_crossover", "event_drift", "risk_off_yen", "rate_spread"}
+BUILTINS = {
+    "buy_and_hold",
+    "ma_crossover",
+    "event_drift",
+    "risk_off_yen",
+    "rate_spread",
+    "fx_carry",
+    "bond_spread",
+}
 
 PLUGIN_MODULE = '''
 """A third-party strategy, as another package would ship it."""
