@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -66,6 +66,9 @@ class BondSpreadParams(StrategyParams):
     gross: float = Field(1.0, gt=0.0, description="|w_long| + |w_short|, fraction of value")
     after_events: bool = Field(False, description="open positions only after events")
     event_window: int = Field(5, ge=1, description="bars from day 0 in which to open")
+    rebalance: Literal["entry", "daily"] = Field(
+        "entry", description="hedge weights fixed at entry, or re-hedged every bar"
+    )
     event_categories: list[str] | None = Field(
         None, min_length=1, description="events that open the window; None: all"
     )
@@ -133,10 +136,13 @@ class BondSpread(Strategy[BondSpreadParams]):
       flat window) closes any position.
 
     The weights of state :math:`s` are :math:`s \cdot (w_{long}, w_{short})` from
-    :func:`backtest.weights.duration_neutral` at the day's yields (the legs' maturities
-    and coupon frequencies from the loaded provenance, else the catalog), so
-    :math:`w_{long} D_{long} + w_{short} D_{short} = 0`. The output has one column per
-    leg, ``[long, short]``.
+    :func:`backtest.weights.duration_neutral` at the yields of the bar the position is
+    opened (``rebalance="entry"``, the default: the hedge is set at entry and held, so
+    the legs trade only when the state changes) or of every bar (``"daily"``: re-hedged
+    each day, a small trade on both legs every bar), with the legs' maturities and
+    coupon frequencies from the loaded provenance, else the catalog; so
+    :math:`w_{long} D_{long} + w_{short} D_{short} = 0` when set. The output has one
+    column per leg, ``[long, short]``.
 
     References
     ----------
@@ -220,6 +226,11 @@ class BondSpread(Strategy[BondSpreadParams]):
             w = duration_neutral(y, *legs, gross=params.gross, **self._terms(data.levels, legs))
         except DataValidationError as exc:
             raise StrategyError(f"strategy {self.name!r}: {exc}") from exc
-        out = w.to_numpy() * state[:, None]
+        weights = w.to_numpy()
+        if params.rebalance == "entry":  # the hedge of the bar the state began, held
+            began = np.flatnonzero(np.diff(state, prepend=0.0) != 0.0)
+            run = np.searchsorted(began, np.arange(len(state)), side="right") - 1
+            weights = weights[began[np.clip(run, 0, None)]] if began.size else weights
+        out = weights * state[:, None]
         out[state == 0.0] = 0.0  # flat, also where a weight is undefined
         return pd.DataFrame(out, index=y.index, columns=legs)

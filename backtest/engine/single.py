@@ -23,7 +23,7 @@ from backtest.engine.book import (
     simulate,
     targets,
 )
-from backtest.engine.legs import DEFAULT_FUNDING, Funding
+from backtest.engine.legs import DEFAULT_FUNDING, Funding, instrument_of
 from backtest.engine.results import METRICS, BacktestResult
 from backtest.engine.simulate import (
     check_price,
@@ -131,7 +131,8 @@ def backtest(
         columns=list(dict.fromkeys([*legs, *strat.required_series(p, series)])),
     )
     for leg in legs:
-        check_price(levels, leg, "engine.backtest")
+        if (instrument_of(levels, leg) or {}).get("kind") != "bond":  # yields may be < 0
+            check_price(levels, leg, "engine.backtest")
     data = market_data(strat, p, levels, series, events, day0)
     bars = data.price.index
     book = open_book(

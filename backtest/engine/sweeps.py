@@ -23,7 +23,7 @@ from backtest.data.validate import check_levels
 from backtest.engine.book import conventions, leg_names, open_book, rates_for
 from backtest.engine.chunks import Chunk, ChunkSettings, Tasks, run_chunk
 from backtest.engine.folds import Fold, validation_folds, validation_spec
-from backtest.engine.legs import DEFAULT_FUNDING, Funding
+from backtest.engine.legs import DEFAULT_FUNDING, Funding, instrument_of
 from backtest.engine.results import FoldChoices, SweepResult
 from backtest.engine.simulate import check_price, market_data, resolve, run_settings
 from backtest.engine.single import check_risk_free
@@ -278,7 +278,8 @@ def sweep(
         check_tradable(levels, leg, "engine.sweep", allow_untradable=allow_untradable)
     check_levels(levels, where="engine.sweep", columns=legs)
     for leg in legs:
-        check_price(levels, leg, "engine.sweep")
+        if (instrument_of(levels, leg) or {}).get("kind") != "bond":  # yields may be < 0
+            check_price(levels, leg, "engine.sweep")
     # Fail early on missing series; the traded series' bars fix the validation folds.
     dates = market_data(strat, first, levels, series, events, day0).price.index
     bars = len(dates)

@@ -105,9 +105,17 @@ def test_bond_spread_only_after_events():
 
 @pytest.mark.parametrize("gross", [1.0, 0.6])
 def test_bond_spread_weights_are_duration_neutral(gross):
-    pos = spread_rule({"gross": gross})
+    pos = spread_rule({"gross": gross, "rebalance": "daily"})
     held = pos[(pos != 0).any(axis=1)]
     assert len(held) == 7
+    # rebalance "entry" (default): each holding run keeps the weights of its first bar
+    entry = spread_rule({"gross": gross})
+    sign = np.sign(entry["UST10Y"]).to_numpy()
+    starts = [t for t in range(len(sign)) if sign[t] != 0 and (t == 0 or sign[t] != sign[t - 1])]
+    for t in range(len(sign)):
+        if sign[t] != 0:
+            first = max(s for s in starts if s <= t)
+            np.testing.assert_array_equal(entry.iloc[t], pos.iloc[first])
     for date, (w_ust, w_jgb) in held.iterrows():
         ust = BS_UST[BS_DATES.index(str(date.date()))]
         # weighted DV01 of the pair (10-year par bonds, semi-annual): ~0
