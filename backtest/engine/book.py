@@ -112,13 +112,20 @@ def rates_for(
     short_rates: Mapping[str, str] | None,
 ) -> pd.DataFrame | None:
     """The short rates the legs need (only those columns): from `rates`, else
-    `levels`, else loaded through the catalog; None when no leg needs one."""
+    `levels` when its columns reach back to the first bar, else loaded through the
+    catalog (with a year of history); None when no leg needs one."""
     needed = rate_series({leg: instrument_of(levels, leg) for leg in legs}, funding, short_rates)
     if not needed:
         return None
-    for frame in (rates, levels):
-        if frame is not None and all(n in frame.columns for n in needed):
-            return frame[needed]
+    if rates is not None:
+        return rates[[n for n in needed if n in rates.columns]]  # a missing one: named later
+
+    def covers(name: str) -> bool:  # known at the first bar's start (the first accrual)
+        first = levels[name].first_valid_index() if name in levels.columns else None
+        return first is not None and first <= bars[0]
+
+    if all(covers(n) for n in needed):
+        return levels[needed]
     return load_rates(levels, needed, bars)
 
 

@@ -222,3 +222,39 @@ def test_a_rate_starting_after_the_data_is_an_error(levels):
     late = levels[["FEDFUNDS_TARGET"]].loc["2024-03-01":]
     with pytest.raises(DataValidationError, match="starts on 2024-03-01, after the first bar"):
         Hold.run(frame, "UST10Y", rates=late)
+
+
+def test_bond_spread_portfolio_equals_the_reference_on_real_yields(levels):
+    """Issue 14 acceptance on real data: the two-leg UST10Y/JGB10Y portfolio's returns
+    equal the independent reference simulation (tests/engine/reference_portfolio.py) fed
+    each leg's par-bond total-return index built here (bond_total_return compounded, the
+    JGB index carried onto the Treasury's dates with pandas as of each date) and the
+    strategy's targets lagged one bar, with the same costs, to 1e-12."""
+    from strategies.bond_spread import BondSpread
+    from tests.engine.reference_portfolio import simulate
+
+    frame = levels.loc["2019-01-01":"2021-12-31"]
+    frame.attrs = levels.attrs
+    params = {"window": 40, "entry": 1.0}
+    bt = engine.backtest(
+        "bond_spread", params, frame, series="UST10Y", fees_bps=2.0, slippage_bps=1.0
+    )
+    bars = frame["UST10Y"].dropna().index
+    closes = {}
+    for name in ("UST10Y", "JGB10Y"):
+        own = frame[name].dropna()
+        index = 100.0 * (1.0 + bond_total_return(own, 10.0)["total"].fillna(0.0)).cumprod()
+        closes[name] = index.reindex(index.index.union(bars)).ffill().bfill().loc[bars]
+    close = pd.DataFrame(closes)
+    target = BondSpread().positions(
+        engine.simulate.market_data(
+            BondSpread(), BondSpread().parse(params), frame, "UST10Y", None, None
+        ),
+        BondSpread().parse(params),
+    )
+    held = target.reindex(bars).shift(1).fillna(0.0).clip(-1.0, 1.0)
+    assert (held != 0).any().all()  # both legs traded
+    ref = simulate(close, held, 2e-4, 1e-4)
+    np.testing.assert_allclose(bt.returns.to_numpy(), ref["returns"].to_numpy(), atol=1e-12)
+    costs = bt.attribution.xs("costs", axis=1, level=1)
+    np.testing.assert_allclose(costs.to_numpy(), -ref["costs"].to_numpy(), atol=1e-12)
