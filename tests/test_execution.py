@@ -73,6 +73,20 @@ def test_sweep_identical_local_and_dask(levels, dask_ex):
     assert local.selection == dist.selection  # DSR/PBO over the whole gathered sweep
 
 
+def test_portfolio_sweep_identical_local_and_dask(levels, dask_ex):
+    # Two bond legs (UST10Y long/short JGB10Y), funded at their own short rates, which the
+    # sweep loads once and ships to the workers with the levels.
+    space = {"window": [20, 60], "entry": [0.5, 1.0, 1.5]}
+    kw = {"series": "UST10Y", "chunk_size": 2, "fees_bps": 1.0}
+    local = engine.sweep("bond_spread", space, levels, **kw)
+    dist = engine.sweep("bond_spread", space, levels, executor=dask_ex, **kw)
+    assert local.excess_returns is not None and local.settings["funding"] == "short_rate"
+    np.testing.assert_array_equal(local.returns.to_numpy(), dist.returns.to_numpy())
+    np.testing.assert_array_equal(local.excess_returns.to_numpy(), dist.excess_returns.to_numpy())
+    pd.testing.assert_frame_equal(local.table, dist.table)
+    assert local.selection == dist.selection
+
+
 def test_event_study_identical_local_and_dask(levels, dask_ex):
     ev = evm.load(REPO / "data" / "events" / "tariffs_2025.csv")
     study = EventStudy(model="market", market="SPX")
