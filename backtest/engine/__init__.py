@@ -6,6 +6,11 @@ statistics (deflated Sharpe ratio, probability of backtest overfitting);
 :func:`validate` runs a train/test split or walk-forward folds and reports in-sample
 and out-of-sample metrics side by side.
 
+Each held series earns its instrument's return (a bond's total return from its yield,
+a currency pair's spot move plus carry, an index's price return); Sharpe ratios are of
+returns in excess of each leg's currency short rate. A portfolio strategy holds several
+legs sharing one cash account.
+
 Execution rule: a target position computed from data up to the close of bar ``t`` is
 filled at the close of bar ``t + 1`` (strategies may declare ``execution =
 "same_close"`` explicitly). Orders are placed only when the target changes, at the
@@ -16,6 +21,9 @@ The stages, one module each:
 
 ========================  ===========================================================
 ``simulate``              vectorbt: execution lag, the portfolio, trades, freeing it
+``legs``                  what each held series earns: its total-return index from its
+                          catalog instrument, income and funding per bar
+``book``                  a strategy's legs simulated together, measured, attributed
 ``single``                :func:`backtest`: one parameter set
 ``chunks``                the chunk protocol of a sweep: :class:`ChunkSettings`, tasks,
                           what a chunk runs and sends back

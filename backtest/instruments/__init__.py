@@ -1,8 +1,7 @@
 """What holding a series earns: the return arithmetic of instruments (library layer).
 
-Pure, vectorised functions of level series; the engine does not call them yet
-(issue 14: the catalog's ``instrument:`` entries and the engine's use of them come
-next).
+Pure, vectorised functions of level series, applied by the engine to every held series
+(:mod:`backtest.engine.legs`).
 
 * :mod:`~backtest.instruments.bond`: total return of a constant-maturity par bond from
   its yield (price + accrual), its price, modified duration and convexity.

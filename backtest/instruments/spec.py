@@ -2,7 +2,7 @@
 
 Every catalog series' ``instrument:`` entry is read into an :class:`Instrument`
 (:attr:`backtest.data.SeriesSpec.instrument`); the engine refuses a strategy on an
-``"untradable"`` one unless allowed (:mod:`backtest.engine.tradable`), and will pick the
+``"untradable"`` one unless allowed (:mod:`backtest.engine.tradable`), and picks the
 return function from its ``kind``: :func:`~backtest.instruments.bond.bond_total_return`
 for ``"bond"``, :func:`~backtest.instruments.fx.fx_total_return` for ``"fx"``, the price
 return for ``"index"``.
