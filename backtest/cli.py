@@ -148,16 +148,18 @@ def data_list(
         table.add_column(col)
     table.add_column("last value", justify="right")
     table.add_column("from")
+    table.add_column("held as")
     for name, spec in loader.catalog.items():
         src = spec.default
         observed = f"{src.obs_time:%H:%M} {src.timezone}"
+        held = _held_as(spec.instrument)
         try:
             got = loader.local(name)
         except BacktestError as exc:
-            _row(table, name, src.key, spec.unit, observed, "", "", "", f"error: {exc}")
+            _row(table, name, src.key, spec.unit, observed, "", "", "", f"error: {exc}", held)
             continue
         if got is None or got.data.empty:
-            _row(table, name, src.key, spec.unit, observed, "", "", "", "not available")
+            _row(table, name, src.key, spec.unit, observed, "", "", "", "not available", held)
             continue
         s = got.data
         _row(
@@ -170,8 +172,22 @@ def data_list(
             f"{s.index[-1]:%Y-%m-%d}",
             _fmt(s.iloc[-1]),
             got.origin,
+            held,
         )
     out.print(table)
+
+
+def _held_as(instrument: Any) -> str:
+    """What a position in a series earns, in a few words (``bond 10y USD``)."""
+    if instrument is None:
+        return "not declared"
+    if instrument.kind == "bond":
+        return f"bond {instrument.maturity:g}y {instrument.currency or ''}".strip()
+    if instrument.kind == "fx":
+        return f"fx {instrument.base}/{instrument.quote} + carry"
+    if instrument.kind == "index":
+        return f"index {instrument.currency or ''} (price)".replace("  ", " ")
+    return "untradable" + (f" (proxy {instrument.proxy})" if instrument.proxy else "")
 
 
 @data_app.command("show")

@@ -37,6 +37,9 @@ def test_data_list_shows_snapshot_table(capsys):
     # Last value and dates of the bundled FRED DGS10 file (data/snapshot/SOURCES.md).
     assert "1962-01-02" in lines["UST10Y"] and "2026-08-20" in lines["UST10Y"]
     assert "4.69" in lines["UST10Y"] and "fred:DGS10" in lines["UST10Y"]
+    # What a position earns, from the catalog's instrument entries (catalog.yaml).
+    assert "bond 10y USD" in lines["UST10Y"] and "bond 10y JPY" in lines["JGB10Y"]
+    assert "fx USD/JPY + carry" in lines["USDJPY"] and "untradable" in lines["VIX"]
 
 
 def test_data_show_levels_and_bp_changes(capsys):
