@@ -19,7 +19,14 @@ from backtest.sessions import asof_align, clock_of, day0_positions
 from backtest.sessions import observation_times as _instants
 from backtest.strategy import MarketData
 
-__all__ = ["asof", "day0_bars", "near_events", "observation_times", "require_columns"]
+__all__ = [
+    "asof",
+    "day0_bars",
+    "near_events",
+    "observation_times",
+    "require_columns",
+    "selected_events",
+]
 
 
 def require_columns(data: MarketData, names: Iterable[str], strategy: str) -> None:
@@ -143,6 +150,29 @@ def day0_bars(data: MarketData, events: pd.DataFrame) -> np.ndarray:
     out = computed.copy()
     out[known] = from_study
     return out
+
+
+def selected_events(
+    data: MarketData, strategy: str, option: str, categories: list[str] | None, field: str
+) -> pd.DataFrame:
+    """The events of `categories` (None: all) that strategy option `option` needs.
+
+    Raises
+    ------
+    backtest.errors.StrategyError
+        `data` has no events, or a category is unknown (naming ``params.<field>``).
+    """
+    from backtest import events as events_mod
+
+    if data.events is None:
+        raise StrategyError(
+            f"strategy {strategy!r}: {option} needs events: pass MarketData(events=...) "
+            "(backtest.events.load) or list an events file in the run config"
+        )
+    try:
+        return events_mod.select(data.events, categories=categories)
+    except DataValidationError as exc:
+        raise StrategyError(f"strategy {strategy!r}: params.{field}: {exc}") from exc
 
 
 def near_events(data: MarketData, events: pd.DataFrame, before: int, after: int) -> np.ndarray:

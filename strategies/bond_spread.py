@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from backtest import events as events_mod
 from backtest.errors import DataValidationError, StrategyError
 from backtest.strategy import MarketData, Strategy, StrategyParams
 from backtest.weights import duration_neutral
-from strategies._common import asof, near_events, require_columns
+from strategies._common import asof, near_events, require_columns, selected_events
 from strategies.risk_off_yen import zscore
 
 __all__ = ["BondSpread", "BondSpreadParams", "spread_states"]
@@ -188,16 +187,9 @@ class BondSpread(Strategy[BondSpreadParams]):
         n = len(data.price)
         if not params.after_events:
             return np.ones(n, dtype=bool)
-        if data.events is None:
-            raise StrategyError(
-                f"strategy {self.name!r}: after_events needs events: pass "
-                "MarketData(events=...) (backtest.events.load) or list an events file in "
-                "the run config"
-            )
-        try:
-            ev = events_mod.select(data.events, categories=params.event_categories)
-        except DataValidationError as exc:
-            raise StrategyError(f"strategy {self.name!r}: params.event_categories: {exc}") from exc
+        ev = selected_events(
+            data, self.name, "after_events", params.event_categories, "event_categories"
+        )
         return near_events(data, ev, 0, params.event_window - 1)
 
     @staticmethod

@@ -11,12 +11,8 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field
 
-from backtest import events as events_mod
-from backtest.errors import DataValidationError, StrategyError
 from backtest.strategy import MarketData, Strategy, StrategyParams
-from strategies._common import asof, near_events, require_columns
-
-__all__ = ["FxCarry", "FxCarryParams", "trailing_vol"]
+from strategies._common import asof, near_events, require_columns, selected_events
 
 #: Trading days in a year, to annualise the daily volatility.
 PERIODS_PER_YEAR = 252
@@ -164,16 +160,9 @@ class FxCarry(Strategy[FxCarryParams]):
         """Bars on which the event filter keeps the position flat (all False without it)."""
         if not params.avoid_events:
             return np.zeros(len(data.price), dtype=bool)
-        if data.events is None:
-            raise StrategyError(
-                f"strategy {self.name!r}: avoid_events needs events: pass "
-                "MarketData(events=...) (backtest.events.load) or list an events file in "
-                "the run config"
-            )
-        try:
-            ev = events_mod.select(data.events, categories=params.avoid_categories)
-        except DataValidationError as exc:
-            raise StrategyError(f"strategy {self.name!r}: params.avoid_categories: {exc}") from exc
+        ev = selected_events(
+            data, self.name, "avoid_events", params.avoid_categories, "avoid_categories"
+        )
         return near_events(data, ev, params.avoid_before, params.avoid_after)
 
     @staticmethod
