@@ -451,7 +451,10 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
                 if not sc.allow_untradable:
                     raise ConfigError(
                         untradable_message(
-                            leg, record, at, allow=f"set strategies[{i}].allow_untradable: true"
+                            leg,
+                            record,
+                            f"{at}.legs",
+                            allow=f"set strategies[{i}].allow_untradable: true",
                         )
                     )
                 record = None  # traded as a price
