@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint docs bench clean
 
 install: $(STAMP)
 
@@ -26,6 +26,12 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -q
 
+# The documentation site (mkdocs.yml) into site/; make test builds it too
+# (tests/docs/test_site.py), with the generated configuration reference checked fresh.
+docs: install
+	$(BIN)/python -m backtest.docs_gen --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,dask,bench]'
 	$(BIN)/python benchmarks/bench_data.py
@@ -36,4 +42,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_dask.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist site *.egg-info
