@@ -19,8 +19,8 @@ demo: install
 	$(BIN)/backtest run configs/april_2025_selloff.yaml --offline
 
 lint: install
-	$(BIN)/ruff check backtest strategies tests benchmarks data/events
-	$(BIN)/ruff format --check backtest strategies tests benchmarks data/events
+	$(BIN)/ruff check backtest strategies tests benchmarks data/events examples
+	$(BIN)/ruff format --check backtest strategies tests benchmarks data/events examples
 	$(BIN)/mypy
 
 test: lint
