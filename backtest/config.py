@@ -330,8 +330,12 @@ class EventStudyConfig(_Model):
         market for that series; see :class:`~backtest.eventstudy.EventStudy`).
     factors : list of str
         Factor series of the ``factor`` model.
-    estimation_window, event_window : [int, int]
-        Relative trading days.
+    estimation_window : [int, int]
+        First and last day of the estimation window, in each series' trading days
+        relative to day 0 (it must end before the event window starts).
+    event_window : [int, int]
+        First and last day of the event window, in trading days relative to day 0;
+        the CAR windows lie inside it.
     min_estimation : int
         Fewest usable estimation days.
     allow_incomplete : bool

@@ -154,10 +154,9 @@ def _type(prop: dict[str, Any], anchors: dict[str, str]) -> str:
         return " or ".join(_type(option, anchors) for option in prop["anyOf"])
     kind = prop.get("type")
     if kind == "array":
-        if "prefixItems" in prop:
-            text = "[" + ", ".join(_type(p, anchors) for p in prop["prefixItems"]) + "]"
-        else:
-            text = "list of " + _type(prop.get("items", {}), anchors)
+        if "prefixItems" in prop:  # a fixed-length list such as a window [first, last]
+            return "[" + ", ".join(_type(p, anchors) for p in prop["prefixItems"]) + "]"
+        text = "list of " + _inner(prop.get("items", {}), anchors)
         if prop.get("minItems"):
             text += f" (at least {prop['minItems']})"
         return text
@@ -165,7 +164,7 @@ def _type(prop: dict[str, Any], anchors: dict[str, str]) -> str:
         values = prop.get("additionalProperties", True)
         if values is True or values == {}:
             return "mapping"
-        return "mapping of str to " + _type(values, anchors)
+        return "mapping of str to " + _inner(values, anchors)
     if kind == "string" and prop.get("format") in ("date", "path"):
         return str(prop["format"])
     text = _TYPES.get(str(kind), "any")
@@ -179,6 +178,12 @@ def _type(prop: dict[str, Any], anchors: dict[str, str]) -> str:
     if "pattern" in prop:
         limits.append(f"matching `{prop['pattern']}`")
     return f"{text} ({', '.join(limits)})" if limits else text
+
+
+def _inner(prop: dict[str, Any], anchors: dict[str, str]) -> str:
+    """The type of a list's items or a mapping's values, in parentheses if it has options."""
+    text = _type(prop, anchors)
+    return f"({text})" if " or " in text else text
 
 
 def generated_files() -> dict[str, str]:
