@@ -19,8 +19,8 @@ demo: install
 	$(BIN)/backtest run configs/april_2025_selloff.yaml --offline
 
 lint: install
-	$(BIN)/ruff check backtest strategies tests benchmarks data/events examples
-	$(BIN)/ruff format --check backtest strategies tests benchmarks data/events examples
+	$(BIN)/ruff check backtest strategies tests benchmarks data/events examples scripts
+	$(BIN)/ruff format --check backtest strategies tests benchmarks data/events examples scripts
 	$(BIN)/mypy
 
 test: lint
