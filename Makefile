@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint docs bench clean
 
 install: $(STAMP)
 
@@ -19,12 +19,18 @@ demo: install
 	$(BIN)/backtest run configs/april_2025_selloff.yaml --offline
 
 lint: install
-	$(BIN)/ruff check backtest strategies tests benchmarks data/events
-	$(BIN)/ruff format --check backtest strategies tests benchmarks data/events
+	$(BIN)/ruff check backtest strategies tests benchmarks data/events examples scripts
+	$(BIN)/ruff format --check backtest strategies tests benchmarks data/events examples scripts
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# The documentation site (mkdocs.yml) into site/; make test builds it too
+# (tests/docs/test_site.py), with the generated configuration reference checked fresh.
+docs: install
+	$(BIN)/python -m backtest.docs_gen --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,dask,bench]'
@@ -36,4 +42,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_dask.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist site *.egg-info

@@ -50,6 +50,8 @@ data_app = typer.Typer(help="Inspect, load and fetch market data.", no_args_is_h
 app.add_typer(data_app, name="data")
 strategies_app = typer.Typer(help="Strategy plugins.", no_args_is_help=True)
 app.add_typer(strategies_app, name="strategies")
+config_app = typer.Typer(help="Run configs: their schema.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
 
 out = Console(highlight=False, soft_wrap=False, width=160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages never re-wrapped
@@ -319,6 +321,19 @@ def _type_name(annotation: object) -> str:
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")
+
+
+@config_app.command("schema")
+def config_schema_command() -> None:
+    """Print the JSON Schema of a run config (each key with its type, default and meaning).
+
+    Editors validate YAML against it: save it (``docs/config.schema.json`` holds a copy)
+    and point yaml-language-server at it.
+    """
+    from backtest.docs_gen import schema_text
+
+    sys.stdout.write(schema_text())  # plain JSON, never styled or re-wrapped
+    sys.stdout.flush()
 
 
 @app.command("run")

@@ -24,12 +24,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import to_jsonable_python
 
 from backtest import _yaml
 from backtest.data.catalog import Provider
@@ -171,7 +173,23 @@ class DataConfig(_Model):
 
 
 class InlineEvent(_Model):
-    """One event written in the config (same fields as a calendar file row)."""
+    """One event written in the config (same fields as a calendar file row).
+
+    Parameters
+    ----------
+    id : str, optional
+        Event id (default: its date, ``YYYY-MM-DD``, then ``YYYY-MM-DD_2`` ...).
+    date : date
+        Local date of the event in its time zone (ISO 8601, ``2025-04-02``).
+    time : str, optional
+        Local clock time ``HH:MM`` or ``HH:MM:SS`` (24-hour); empty when unknown.
+    timezone : str, optional
+        IANA zone of the event's clock (default ``events.timezone``).
+    label : str
+        What happened.
+    category : str
+        Free-form group (``events.categories`` filters on it).
+    """
 
     id: str | None = None
     date: dt.date
@@ -312,8 +330,12 @@ class EventStudyConfig(_Model):
         market for that series; see :class:`~backtest.eventstudy.EventStudy`).
     factors : list of str
         Factor series of the ``factor`` model.
-    estimation_window, event_window : [int, int]
-        Relative trading days.
+    estimation_window : [int, int]
+        First and last day of the estimation window, in each series' trading days
+        relative to day 0 (it must end before the event window starts).
+    event_window : [int, int]
+        First and last day of the event window, in trading days relative to day 0;
+        the CAR windows lie inside it.
     min_estimation : int
         Fewest usable estimation days.
     allow_incomplete : bool
@@ -477,7 +499,17 @@ class EventStudyConfig(_Model):
 
 
 class ValidationConfig(_Model):
-    """Out-of-sample discipline: one train/test split or walk-forward folds."""
+    """Out-of-sample discipline: one train/test split or walk-forward folds.
+
+    Parameters
+    ----------
+    method : {"train_test", "walk_forward"}
+        One train/test split, or rolling walk-forward folds.
+    train_fraction : float
+        Share of bars in the training sample of a train/test split.
+    train_bars, test_bars : int
+        Walk-forward fold lengths in bars (three years of training, one of testing).
+    """
 
     method: ValidationMethod = DEFAULT_METHOD
     train_fraction: float = Field(default=DEFAULT_TRAIN_FRACTION, gt=0.0, lt=1.0)
@@ -507,6 +539,12 @@ class StrategyConfig(_Model):
         (``strategies[0].sweep.fast[0]``).
     method : {"grid", "random"}
         All combinations, or `samples` random ones (`seed`); sweep only.
+    samples : int, optional
+        Random combinations to draw (``method: random`` only).
+    seed : int
+        Seed of the random draws of ``method: random``.
+    chunk_size : int, optional
+        Combinations per sweep task (default ``execution.chunk_size``).
     max_combinations : int, optional
         Refuse a sweep of more combinations (random: more samples) when the config
         is loaded, with the count (default 5,000,000; ``null``: no limit). The
@@ -660,7 +698,29 @@ class OutputConfig(_Model):
 
 
 class RunConfig(_Model):
-    """A complete run: data -> events -> event study -> strategies -> report."""
+    """A complete run: data -> events -> event study -> strategies -> report.
+
+    Parameters
+    ----------
+    name : str
+        Name of the run: its directory is ``runs/<name>`` unless ``output.dir`` is given.
+    title : str
+        Title of the report (default: the name).
+    description : str
+        Free text shown under the title of the report.
+    data : DataConfig
+        Which series to load, over which dates, from where.
+    events : EventsConfig
+        Event calendars and filters.
+    event_study : EventStudyConfig
+        The event study: model, windows, tests and CAR tables.
+    strategies : list of StrategyConfig
+        Strategies to backtest (none by default).
+    execution : ExecutionConfig
+        Where the run executes: this process or a Dask cluster.
+    output : OutputConfig
+        Where the run directory goes and which files it holds.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     title: str = ""
@@ -830,3 +890,159 @@ def _submodel(annotation: Any) -> type[BaseModel] | None:
         if found is not None:
             return found
     return None
+
+
+# Schema ---------------------------------------------------------------------------------------
+
+#: The one key a config may hold that no model reads: ``_read`` merges the base file in.
+_EXTENDS_DOC = (
+    "A base config (path relative to this file) that this one extends: mappings merge "
+    "key by key, anything else here replaces the base's value."
+)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a run config, each key described (``backtest config schema``).
+
+    The schema is pydantic's (:meth:`RunConfig.model_json_schema`), with each property's
+    ``description`` read from the Parameters section of its model's numpydoc docstring
+    and each model's ``description`` cut to its summary, so editors show one line of
+    meaning per key. ``extends`` (read before validation) is added at the top level, and
+    a file that extends another is checked against ``PartialRunConfig``: the same keys
+    and types, none required (the base file gives the rest).
+
+    Returns
+    -------
+    dict
+        A JSON Schema (draft 2020-12) of the YAML files in ``configs/``: the models in
+        ``$defs`` (``RunConfig`` at the top), their partial copies for files that
+        extend another.
+
+    Examples
+    --------
+    >>> schema = json_schema()
+    >>> schema["$defs"]["RunConfig"]["properties"]["name"]["description"]
+    'Name of the run: its directory is `runs/<name>` unless `output.dir` is given.'
+    """
+    schema = RunConfig.model_json_schema()
+    models = {m.__name__: m for m in _config_models(RunConfig)}
+    for name, node in [("RunConfig", schema), *schema.get("$defs", {}).items()]:
+        model = models.get(name)
+        if model is None:
+            continue
+        summary, params = parse_docstring(model.__doc__ or "")
+        node["description"] = _plain(summary)
+        for key, prop in node.get("properties", {}).items():
+            if key in params:
+                prop["description"] = _plain(params[key])
+            field = model.model_fields[key]
+            if "default" not in prop and field.default_factory is not None:
+                value = field.get_default(call_default_factory=True)
+                if not isinstance(value, BaseModel):  # a section: its own keys' defaults
+                    prop["default"] = to_jsonable_python(value)
+    schema["properties"]["extends"] = {"type": "string", "description": _EXTENDS_DOC}
+    # A file with `extends:` gives only what it changes: the same keys, nothing required.
+    defs = schema.pop("$defs", {})
+    defs["RunConfig"] = schema
+    defs.update({f"Partial{name}": _partial(node) for name, node in defs.items()})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "RunConfig",
+        "description": schema["description"],
+        "if": {"required": ["extends"]},
+        "then": {"$ref": "#/$defs/PartialRunConfig"},
+        "else": {"$ref": "#/$defs/RunConfig"},
+        "$defs": defs,
+    }
+
+
+def _partial(node: Any) -> Any:
+    """`node` with no key required and every model reference to its partial copy."""
+    if isinstance(node, list):
+        return [_partial(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _partial(v) for k, v in node.items() if k != "required"}
+    if isinstance(out.get("$ref"), str):
+        out["$ref"] = out["$ref"].replace("#/$defs/", "#/$defs/Partial")
+    return out
+
+
+def _plain(text: str) -> str:
+    """Docstring markup as Markdown: ``code`` in single backticks, roles as code
+    (``:class:`~a.B``` as ``B``, as Sphinx shows it)."""
+    text = re.sub(r":[a-z]+:`~([^`]*?)`", lambda m: f"`{m.group(1).rsplit('.', 1)[-1]}`", text)
+    text = re.sub(r":[a-z]+:`([^`]*?)`", r"`\1`", text)
+    return text.replace("``", "`")
+
+
+def _config_models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """`model` and every config model nested in its fields, depth first, each once."""
+    found = [model]
+    for field in model.model_fields.values():
+        inner = _submodel(field.annotation)
+        if inner is not None and inner not in found:
+            found += [m for m in _config_models(inner) if m not in found]
+    return found
+
+
+def parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """A numpydoc docstring's summary and the description of each parameter.
+
+    Parameters
+    ----------
+    doc : str
+        The docstring (``cls.__doc__``).
+
+    Returns
+    -------
+    summary : str
+        The first paragraph, on one line.
+    params : dict of str to str
+        Each name of the Parameters section (``start, end : date`` gives both names
+        the same text) to its description on one line.
+
+    Examples
+    --------
+    >>> parse_docstring('''One line.
+    ...
+    ...     Parameters
+    ...     ----------
+    ...     a, b : int
+    ...         Two numbers
+    ...         on two lines.
+    ...     ''')
+    ('One line.', {'a': 'Two numbers on two lines.', 'b': 'Two numbers on two lines.'})
+    """
+    import inspect
+
+    lines = inspect.cleandoc(doc).splitlines()
+    summary_lines: list[str] = []
+    for line in lines:
+        if not line.strip():
+            break
+        summary_lines.append(line.strip())
+    params: dict[str, str] = {}
+    try:
+        start = next(
+            i + 2
+            for i, line in enumerate(lines[:-1])
+            if line.strip() == "Parameters" and set(lines[i + 1].strip()) == {"-"}
+        )
+    except StopIteration:
+        return " ".join(summary_lines), params
+    names: list[str] = []
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if not line.strip():
+            continue
+        if not line.startswith(" "):
+            if i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}:
+                break  # the next section starts
+            names = [n.strip() for n in line.split(" : ")[0].split(",")]
+            for n in names:
+                params[n] = ""
+        else:
+            for n in names:
+                params[n] = f"{params[n]} {line.strip()}".strip()
+    return " ".join(summary_lines), params

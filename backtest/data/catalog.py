@@ -78,7 +78,7 @@ def _calendar_names() -> frozenset[str]:
 class SourceSpec(BaseModel):
     """One way of obtaining a series.
 
-    Parameters
+    Attributes
     ----------
     provider : {"fred", "yahoo", "file", "boj"}
         Which source fetches it. ``file`` reads a local CSV/parquet file; ``boj``
@@ -162,7 +162,7 @@ class SourceSpec(BaseModel):
 class SeriesSpec(BaseModel):
     """A named series of the catalog.
 
-    Parameters
+    Attributes
     ----------
     name : str
         Catalog name, e.g. ``"UST10Y"``.
