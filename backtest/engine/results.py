@@ -51,7 +51,9 @@ class BacktestResult:
         level itself for an index or a frame without provenance).
     metrics : dict
         ``total_return, cagr, volatility, sharpe, sortino, max_drawdown, calmar,
-        hit_rate, trades, exposure, turnover``.
+        win_rate, positive_days, trades, exposure, turnover`` (see
+        :func:`backtest.metrics.performance`: ``win_rate`` is the share of winning
+        trades, ``positive_days`` the share of days in the market with a gain).
     settings : dict
         Fees, slippage, execution rule, annualisation, ``funding``, each leg's
         ``instruments`` record (with its funding series) and the ``conventions``.
