@@ -221,7 +221,10 @@ def test_performance_matches_pandas_reference_with_gaps(order):
     for j in range(k):
         expected = _reference_performance(frame[j], positions[j], rf_p, 252.0)
         for name, value in expected.items():
-            assert perf.loc[j, name] == pytest.approx(value, rel=1e-10, abs=1e-14, nan_ok=True), (j, name)
+            assert perf.loc[j, name] == pytest.approx(value, rel=1e-10, abs=1e-14, nan_ok=True), (
+                j,
+                name,
+            )
 
 
 def test_performance_nan_returns_are_missing():
