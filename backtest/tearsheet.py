@@ -520,6 +520,16 @@ class Tearsheet:
             },
         }
 
+    def _repr_html_(self) -> str:
+        import html
+
+        cells = "".join(
+            f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:.6g}</td></tr>"
+            for k, v in self.metrics.items()
+        )
+        title = html.escape(f"Tearsheet: {self.strategy} on {self.series} vs {self.benchmark}")
+        return f"<b>{title}</b><table>{cells}</table>"
+
     def __str__(self) -> str:
         rows = [f"Tearsheet: {self.strategy} on {self.series} vs {self.benchmark}"]
         rows += [f"  {k:<22}{v: .6g}" for k, v in self.metrics.items()]

@@ -252,6 +252,8 @@ def test_tearsheet_of_a_backtest_against_buy_and_hold(levels):
     for fig in (sheet.plot_monthly(), sheet.plot_rolling(), sheet.plot_underwater()):
         assert isinstance(fig, go.Figure)
         assert fig.layout.yaxis.title.text and fig.layout.xaxis.title.text
+    assert "information_ratio" in sheet._repr_html_() and len(sheet._repr_html_()) < 50_000
+    assert "buy_and_hold USDJPY" in str(sheet) and "Series" not in repr(sheet)
     plain = sheet.as_dict()
     assert plain["benchmark"] == "buy_and_hold USDJPY"
     assert set(plain["metrics"]) == set(ts.BENCHMARK_METRICS) | set(ts.TRADE_METRICS)
