@@ -45,7 +45,7 @@ RETURN_STATS = (
     "sharpe_raw",
 )
 #: Output columns of :func:`position_stats`.
-POSITION_STATS = ("exposure", "trades", "turnover", "hit_rate")
+POSITION_STATS = ("exposure", "trades", "turnover", "positive_days")
 
 
 @njit(_F8[:, :](_IN, _F8, _F8), cache=True, nogil=True, error_model="numpy")

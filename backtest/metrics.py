@@ -71,7 +71,8 @@ PERFORMANCE_COLUMNS: tuple[str, ...] = (
     "sortino",
     "max_drawdown",
     "calmar",
-    "hit_rate",
+    "win_rate",
+    "positive_days",
     "trades",
     "exposure",
     "turnover",
@@ -225,7 +226,7 @@ def performance(
     trade_returns : sequence of float, or mapping of column label to sequence, optional
         Return of each closed trade.  For a Series of ``returns`` one sequence; for a
         DataFrame a mapping with an entry (possibly empty) for every column.  When
-        given, ``hit_rate`` and ``trades`` are computed from it.
+        given, ``win_rate`` and ``trades`` are computed from it.
     periods_per_year : float, default 252
         Return observations per year: 252 for trading days (not 365), 12 for months.
     risk_free : float, default 0.0
@@ -259,10 +260,14 @@ def performance(
             fraction, on the equity curve :math:`E_t = \prod_{s \le t} (1 + r_s)`.
         ``calmar``
             ``cagr / max_drawdown``.
-        ``hit_rate``
-            Share of winning trades (``trade_returns`` given), else share of periods
-            with :math:`r_t > 0` among periods with a nonzero position
-            (``positions`` given), else among all periods.
+        ``win_rate``
+            Share of winning trades: trades with a return > 0 over all trades in
+            ``trade_returns``; NaN when ``trade_returns`` is not given.
+        ``positive_days``
+            Share of periods in the market with a positive return, :math:`r_t > 0`:
+            in the market means a nonzero position when ``positions`` is given, and
+            every non-missing period when it is not.  A share of periods, not of
+            trades: compare ``win_rate``.
         ``trades``
             ``len(trade_returns)`` if given, else the number of entries: bars where
             the position becomes nonzero from 0 or flips sign.  NaN when neither
@@ -288,7 +293,7 @@ def performance(
     **Undefined values.**  Sharpe and volatility need :math:`n \ge 2` and a
     non-constant series; Sortino needs at least one period with :math:`x_t < 0`
     (with no loss it is NaN rather than :math:`+\infty`); Calmar needs a drawdown;
-    ``hit_rate`` needs a trade or a period in the market.
+    ``win_rate`` needs a trade and ``positive_days`` a period in the market.
 
     **Sharpe ratio.**  The sample ratio of mean to standard deviation of excess
     returns (Sharpe 1994), annualised by :math:`\sqrt{P}`, which assumes IID returns
@@ -372,10 +377,10 @@ def performance_arrays(
         Simple returns per period, one column per strategy; NaN is missing.
     p : numpy.ndarray, shape (T, K), or None
         Position held over each period (NaN is flat); None: exposure, trades and
-        turnover are NaN and the hit rate counts positive periods.
+        turnover are NaN and ``positive_days`` counts all periods.
     trade_counts : [numpy.ndarray, numpy.ndarray] or None
         Per column, the number of trades and of winning trades; when given, ``trades``
-        and ``hit_rate`` come from them.
+        and ``win_rate`` come from them (else ``win_rate`` is NaN).
     rf_p : float
         Risk-free rate per period (:func:`per_period_risk_free`).
     periods_per_year : float
@@ -398,16 +403,17 @@ def performance_arrays(
     k = r.shape[1]
     rs = kernels.return_stats(r, rf_p, periods_per_year)
     with np.errstate(divide="ignore", invalid="ignore"):
+        win_rate = np.full(k, np.nan)
         if p is None:
             exposure = trades = turnover = np.full(k, np.nan)
-            hit_rate = rs[:, 8]
+            positive_days = rs[:, 8]
         else:
             ps = kernels.position_stats(r, p)
-            exposure, trades, hit_rate = ps[:, 0], ps[:, 1], ps[:, 3]
+            exposure, trades, positive_days = ps[:, 0], ps[:, 1], ps[:, 3]
             turnover = ps[:, 2] * periods_per_year
         if trade_counts is not None:
             trades, wins = trade_counts
-            hit_rate = wins / trades
+            win_rate = wins / trades
     total, cagr, volatility, sharpe, sortino, max_dd, calmar = (rs[:, i] for i in range(1, 8))
     raw = rs[:, 9]
     if excess is not None:
@@ -423,7 +429,8 @@ def performance_arrays(
         sortino,
         max_dd,
         calmar,
-        hit_rate,
+        win_rate,
+        positive_days,
         trades,
         exposure,
         turnover,

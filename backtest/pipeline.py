@@ -243,7 +243,7 @@ def run(
     for i, sc in enumerate(config.strategies):
         stage = f"strategy {sc.name}"
         progress(stage)
-        entry, curve, sweep_table, attribution = _run_strategy(
+        entry, curve, sweep_table, attribution, daily = _run_strategy(
             sc,
             levels,
             events,
@@ -260,6 +260,8 @@ def run(
             tables[f"sweep_{i}_{sc.name}"] = sweep_table
         if attribution is not None:  # daily components; report/attribution.py draws them
             tables[f"attribution_{i}_{sc.name}"] = attribution
+        # daily returns beside the benchmark's; report/tearsheet.py draws them
+        tables[f"tearsheet_{i}_{sc.name}"] = daily
     if equity:
         tables["equity"] = pd.DataFrame(equity).rename_axis("date").reset_index()
     results = {
@@ -610,13 +612,20 @@ def _run_strategy(
     tasks: Callable[[int, int], None] | None = None,
     chunk_memory: int | None = None,
     rates: pd.DataFrame | None = None,
-) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None, pd.DataFrame | None]:
+) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame]:
     """Backtest, sweep and validate one configured strategy.
 
-    Returns its results.json entry, its equity curve, its sweep table (or None) and its
-    daily attribution table (or None when the engine gives no attribution).
+    Returns its results.json entry, its equity curve, its sweep table (or None), its
+    daily attribution table (or None when the engine gives no attribution) and its
+    tearsheet's daily table (returns, excess returns, the benchmark's excess returns).
+
+    ``params``/``metrics``/``trades`` (and the equity curve, attribution and tearsheet)
+    are always those of the **configured** parameters (``params`` of the config, the
+    strategy's defaults for the rest); with a sweep, ``sweep.best`` and
+    ``sweep.best_metrics`` are the sweep's best combination by Sharpe, side by side.
     """
     from backtest import engine
+    from backtest.tearsheet import tearsheet
 
     costs = {
         "fees_bps": sc.fees_bps,
@@ -663,7 +672,7 @@ def _run_strategy(
         )
         metric_cols = list(engine.METRICS)
         best_row = sw.table.iloc[sw.best]
-        params = {k: _scalar(v) for k, v in best_row.items() if k not in metric_cols}
+        best = {k: _scalar(v) for k, v in best_row.items() if k not in metric_cols}
         top = sw.table.sort_values("sharpe", ascending=False, kind="stable").head(20)
         entry["sweep"] = {
             "space": sc.sweep,
@@ -671,7 +680,8 @@ def _run_strategy(
             "combinations": len(sw.table),
             "chunk_size": sw.settings["chunk_size"],
             "tasks": -(-len(sw.table) // sw.settings["chunk_size"]),
-            "best": params,
+            "best": best,
+            "best_metrics": {k: _scalar(best_row[k]) for k in metric_cols},
             "selection": sw.selection,
             "top": _records(top),
         }
@@ -703,8 +713,18 @@ def _run_strategy(
         }
     )
     entry.update(_portfolio_fields(bt))
+    sheet = tearsheet(bt, levels=levels, rates=rates)
+    entry["tearsheet"] = sheet.as_dict()
+    daily = pd.DataFrame(
+        {
+            "returns": sheet.returns,
+            "excess_returns": sheet.excess_returns,
+            "benchmark_excess": sheet.benchmark_excess.reindex(sheet.returns.index),
+        }
+    ).rename_axis("date")
     frame = getattr(bt, "attribution", None)
-    return entry, bt.equity, sweep_table, None if frame is None else _attribution_table(frame)
+    attribution = None if frame is None else _attribution_table(frame)
+    return entry, bt.equity, sweep_table, attribution, daily.reset_index()
 
 
 #: How results.json's ``attribution`` sums add up the daily components.

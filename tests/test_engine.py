@@ -127,7 +127,7 @@ def test_sweep_rows_equal_single_backtests(levels):
     for i, combo in enumerate(engine.grid(space)):
         one = engine.backtest("ma_crossover", combo, levels, series="USDJPY")
         np.testing.assert_allclose(sw.returns.iloc[:, i], one.returns, atol=1e-12)
-        for name in engine.METRICS:  # trades and hit rate: vectorbt's trade records
+        for name in engine.METRICS:  # trades and win rate: vectorbt's trade records
             assert sw.table.loc[i, name] == pytest.approx(one.metrics[name], rel=1e-10, nan_ok=True)
     assert sw.best == int(np.argmax(sw.table["sharpe"]))
     assert {"psr", "dsr", "pbo", "trials"} <= set(sw.selection)

@@ -78,8 +78,10 @@ def test_performance_hand_computed_series():
     assert row["sortino"] == pytest.approx(R4_SORTINO, rel=1e-12)
     assert row["max_drawdown"] == pytest.approx(R4_MDD, rel=1e-12)
     assert row["calmar"] == pytest.approx(R4_CALMAR, rel=1e-12)
-    # No positions: hit rate over all periods (2 of 4 positive), position stats unknown.
-    assert row["hit_rate"] == 0.5
+    # No positions: positive days over all periods (2 of 4 positive), position stats and
+    # the win rate (no trades given) unknown.
+    assert row["positive_days"] == 0.5
+    assert np.isnan(row["win_rate"])
     assert np.isnan(row[["trades", "exposure", "turnover"]].to_numpy(dtype=float)).all()
     assert (perf.dtypes == np.float64).all()
 
@@ -136,23 +138,27 @@ def test_performance_positions_hand_computed():
     # |dp| = 0, 1, 0, 1, 1, 0, 2, 1 -> 6 over 8 bars, times 8 bars a year = 6.
     assert perf["turnover"] == pytest.approx(6.0)
     # Returns while in the market: 0.02, -0.01, -0.02, 0.01, 0.0 -> 2 winners of 5.
-    assert perf["hit_rate"] == pytest.approx(0.4)
+    assert perf["positive_days"] == pytest.approx(0.4)
+    assert np.isnan(perf["win_rate"])  # no trade returns given
 
 
-def test_performance_trade_returns_override_hit_rate_and_trades():
+def test_performance_trade_returns_give_win_rate_and_trades():
     r = pd.Series([0.01, 0.02, -0.01, 0.03])
     pos = pd.Series([0.0, 1.0, 1.0, 0.0])
     perf = mt.performance(r, pos, trade_returns=[0.01, -0.02, 0.03, 0.04]).iloc[0]
     assert perf["trades"] == 4
-    assert perf["hit_rate"] == pytest.approx(0.75)
+    assert perf["win_rate"] == pytest.approx(0.75)
     assert perf["exposure"] == pytest.approx(0.5)  # still from positions
+    # Positive days stay a share of days in the market (bars 1 and 2: 0.02, -0.01).
+    assert perf["positive_days"] == pytest.approx(0.5)
 
     frame = pd.DataFrame({"a": [0.01, -0.01], "b": [0.02, 0.0]})
     perf = mt.performance(frame, trade_returns={"a": [0.01, -0.01, -0.02], "b": []})
     assert perf.loc["a", "trades"] == 3
-    assert perf.loc["a", "hit_rate"] == pytest.approx(1 / 3)
+    assert perf.loc["a", "win_rate"] == pytest.approx(1 / 3)
+    assert perf.loc["a", "positive_days"] == pytest.approx(0.5)  # 0.01 of 0.01, -0.01
     assert perf.loc["b", "trades"] == 0
-    assert np.isnan(perf.loc["b", "hit_rate"])
+    assert np.isnan(perf.loc["b", "win_rate"])
 
 
 def test_performance_frame_matches_series_columnwise():
@@ -190,7 +196,8 @@ def _reference_performance(r: pd.Series, pos: pd.Series, rf_p: float, ppy: float
         "sortino": x.mean() / math.sqrt((x.clip(upper=0.0) ** 2).mean()) * math.sqrt(ppy),
         "max_drawdown": mdd,
         "calmar": cagr / mdd,
-        "hit_rate": float((r[r.notna() & (flat != 0)] > 0).mean()),
+        "win_rate": NAN,  # no trade returns given
+        "positive_days": float((r[r.notna() & (flat != 0)] > 0).mean()),
         "trades": float(entered.sum()),
         "exposure": float((held != 0).mean()),
         "turnover": float(flat.diff().fillna(flat).abs().sum()) / n * ppy,
@@ -214,7 +221,10 @@ def test_performance_matches_pandas_reference_with_gaps(order):
     for j in range(k):
         expected = _reference_performance(frame[j], positions[j], rf_p, 252.0)
         for name, value in expected.items():
-            assert perf.loc[j, name] == pytest.approx(value, rel=1e-10, abs=1e-14), (j, name)
+            assert perf.loc[j, name] == pytest.approx(value, rel=1e-10, abs=1e-14, nan_ok=True), (
+                j,
+                name,
+            )
 
 
 def test_performance_nan_returns_are_missing():
@@ -247,8 +257,9 @@ def test_performance_degenerate_inputs_give_nan_without_warnings():
     assert perf.loc["empty"].drop(["trades"]).isna().all()
     assert perf.loc["one", ["sharpe", "volatility"]].isna().all()
     assert perf.loc["one", "total_return"] == pytest.approx(0.01)
-    # Never in the market: no hit rate, no exposure, no trades.
-    assert perf["hit_rate"].isna().all()
+    # Never in the market: no positive days, no win rate, no exposure, no trades.
+    assert perf["positive_days"].isna().all()
+    assert perf["win_rate"].isna().all()
     assert (perf.loc[["flat", "gains", "one"], "exposure"] == 0.0).all()
     assert (perf["trades"] == 0).all()
     assert empty.shape == (1, len(mt.PERFORMANCE_COLUMNS))

@@ -7,11 +7,14 @@ vectorbt.  The metric columns of every result are :data:`METRICS`, in order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from backtest import metrics as mt
+
+if TYPE_CHECKING:
+    from backtest.tearsheet import Tearsheet
 
 __all__ = [
     "METRICS",
@@ -51,7 +54,9 @@ class BacktestResult:
         level itself for an index or a frame without provenance).
     metrics : dict
         ``total_return, cagr, volatility, sharpe, sortino, max_drawdown, calmar,
-        hit_rate, trades, exposure, turnover``.
+        win_rate, positive_days, trades, exposure, turnover`` (see
+        :func:`backtest.metrics.performance`: ``win_rate`` is the share of winning
+        trades, ``positive_days`` the share of days in the market with a gain).
     settings : dict
         Fees, slippage, execution rule, annualisation, ``funding``, each leg's
         ``instruments`` record (with its funding series) and the ``conventions``.
@@ -84,6 +89,32 @@ class BacktestResult:
     def equity(self) -> pd.Series:
         """Growth of 1 invested at the start."""
         return (1.0 + self.returns).cumprod()
+
+    def tearsheet(
+        self,
+        benchmark: pd.Series | str | BacktestResult | None = None,
+        *,
+        levels: pd.DataFrame | None = None,
+        rates: pd.DataFrame | None = None,
+        window: int = 126,
+        periods_per_year: float | None = None,
+    ) -> Tearsheet:
+        """This backtest's tearsheet: :func:`backtest.tearsheet.tearsheet` of `self`.
+
+        Parameters are those of :func:`backtest.tearsheet.tearsheet` after `bt`;
+        `levels` (the frame the backtest ran on) is needed for the default benchmark,
+        buy-and-hold of the traded instrument.
+        """
+        from backtest.tearsheet import tearsheet
+
+        return tearsheet(
+            self,
+            benchmark,
+            levels=levels,
+            rates=rates,
+            window=window,
+            periods_per_year=periods_per_year,
+        )
 
 
 @dataclass(frozen=True)

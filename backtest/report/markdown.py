@@ -176,6 +176,57 @@ def _clock_lines(es: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _params_text(params: Mapping[str, Any] | None) -> str:
+    if params is None:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "(defaults)"
+
+
+def _tearsheet_lines(strategies: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The benchmark-relative table of the strategies with a ``tearsheet``."""
+    rows = []
+    for s in strategies:
+        sheet = s.get("tearsheet")
+        if not sheet:
+            continue
+        m = sheet["metrics"]
+        rows.append(
+            [
+                s["name"],
+                sheet["benchmark"],
+                _f(m.get("alpha"), ".2%"),
+                _f(m.get("beta"), ".2f"),
+                _f(m.get("information_ratio"), ".2f"),
+                _f(m.get("tracking_error"), ".2%"),
+                _f(m.get("profit_factor"), ".2f"),
+                _f(m.get("avg_holding_days"), ".1f"),
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "",
+        "### Against the benchmark",
+        "",
+        *_table(
+            [
+                "strategy",
+                "benchmark",
+                "alpha",
+                "beta",
+                "information ratio",
+                "tracking error",
+                "profit factor",
+                "avg holding (days)",
+            ],
+            rows,
+        ),
+        "",
+        "On excess returns: alpha is the OLS intercept on the benchmark's excess returns "
+        "times 252 (a year, arithmetic), information ratio and tracking error annualised.",
+    ]
+
+
 def _attribution_lines(strategies: Sequence[Mapping[str, Any]]) -> list[str]:
     """Per strategy with an ``attribution``: its returns convention and contributions."""
     out: list[str] = []
@@ -320,6 +371,9 @@ def render_markdown(results: Mapping[str, Any]) -> str:
                 "CAGR",
                 "max drawdown",
                 "trades",
+                "win rate",
+                "sweep best",
+                "best Sharpe",
                 "DSR",
                 "PBO",
                 "out-of-sample Sharpe",
@@ -328,11 +382,14 @@ def render_markdown(results: Mapping[str, Any]) -> str:
                 [
                     s["name"],
                     s["series"],
-                    ", ".join(f"{k}={v}" for k, v in s["params"].items()),
+                    _params_text(s["params"]),
                     _f(s["metrics"].get("sharpe"), ".2f"),
                     _f(s["metrics"].get("cagr"), ".2%"),
                     _f(s["metrics"].get("max_drawdown"), ".2%"),
                     _f(s["metrics"].get("trades"), ".0f"),
+                    _f(s["metrics"].get("win_rate"), ".0%"),
+                    _params_text((s.get("sweep") or {}).get("best")),
+                    _f((s.get("sweep") or {}).get("best_metrics", {}).get("sharpe"), ".2f"),
                     _f((s.get("sweep") or {}).get("selection", {}).get("dsr"), ".3f"),
                     _f((s.get("sweep") or {}).get("selection", {}).get("pbo"), ".3f"),
                     _f((s.get("validation") or {}).get("oos_metrics", {}).get("sharpe"), ".2f"),
@@ -343,9 +400,12 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         out += [
             "",
             "Fills at the close of the bar after the signal; Sharpe annualised with 252 "
-            "observations per year; with a sweep, the parameters are the best by Sharpe and "
-            "DSR/PBO measure how much of that is selection luck.",
+            "observations per year. params, Sharpe .. win rate: the configured parameters "
+            "(the config's params, the strategy's defaults for the rest). sweep best / best "
+            "Sharpe: the best combination of the sweep by Sharpe; DSR/PBO measure how much "
+            "of that best is selection luck. Win rate: share of winning trades.",
         ]
+        out += _tearsheet_lines(strategies)
         out += _attribution_lines(strategies)
     out += ["", "## Data", ""]
     out += _table(

@@ -13,6 +13,7 @@ import pandas as pd
 from backtest.report.attribution import html_section as attribution_section
 from backtest.report.style import PALETTE
 from backtest.report.tables import escape, table
+from backtest.report.tearsheet import html_section as tearsheet_section
 
 __all__ = ["strategies_section"]
 
@@ -24,7 +25,8 @@ _METRICS = (
     ("sortino", "Sortino", "num"),
     ("max_drawdown", "max drawdown", "pct"),
     ("calmar", "Calmar", "num"),
-    ("hit_rate", "hit rate", "pct"),
+    ("win_rate", "win rate (trades)", "pct"),
+    ("positive_days", "positive days", "pct"),
     ("trades", "trades", "int"),
     ("exposure", "exposure", "pct"),
     ("turnover", "turnover", "num"),
@@ -78,13 +80,15 @@ def strategies_section(
         out.append(figure(_equity_figure(equity)))
         out.append(
             '<p class="caption">Top: growth of 1 (log scale). Bottom: drawdown from the '
-            "running peak. Parameters: fixed, or the best of the sweep by Sharpe.</p>"
+            "running peak. Parameters: as configured (a sweep's best is under its sweep).</p>"
         )
     for s in strategies:
         sweep = s.get("sweep")
         if sweep:
             sel = sweep["selection"]
             out.append(f"<h3>Sweep: {escape(s['name'])} on {escape(s['series'])}</h3>")
+            if "best_metrics" in sweep:  # runs before issue 15: params were the best's
+                out.append(_configured_vs_best(s))
             out.append(
                 f"<p>{sweep['combinations']} combinations ({escape(sweep['method'])}). Best by "
                 f"Sharpe: {escape(sweep['best'])}. Selection bias over the whole sweep: "
@@ -149,7 +153,31 @@ def strategies_section(
                 f"{_fmt(oos.get('max_drawdown'), 'pct')}.</p>"
             )
     out += attribution_section(res, run_dir, figure)
+    out += tearsheet_section(res, run_dir, figure)
     return out
+
+
+def _configured_vs_best(s: Mapping[str, Any]) -> str:
+    """The configured parameters' metrics beside the sweep's best, one row each."""
+    sweep = s["sweep"]
+    rows = [
+        ("configured", s.get("params") or {}, s.get("metrics") or {}),
+        ("best of the sweep", sweep.get("best") or {}, sweep["best_metrics"]),
+    ]
+    shown = _METRICS[:8]
+    return table(
+        ["", "params", *(label for _, label, _ in shown)],
+        [
+            [
+                name,
+                ", ".join(f"{k}={v}" for k, v in params.items()) or "(defaults)",
+                *(_fmt(metrics.get(k), kind) for k, _, kind in shown),
+            ]
+            for name, params, metrics in rows
+        ],
+        numeric=range(2, 2 + len(shown)),
+        wrap=(1,),
+    )
 
 
 def _equity_figure(equity: pd.DataFrame) -> dict[str, Any]:

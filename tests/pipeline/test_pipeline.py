@@ -18,6 +18,7 @@ import jsonschema
 import pandas as pd
 import pytest
 
+from backtest import data, engine
 from backtest.cli import main
 from backtest.config import load_config
 from backtest.pipeline import run, write_run
@@ -145,7 +146,10 @@ def test_strategy_config_adds_strategies_to_results_and_report(tmp_path):
         sweep = by_name[name]["sweep"]
         assert sweep["combinations"] >= 4 and sweep["selection"]["trials"] >= 4
         assert sweep["tasks"] == math.ceil(sweep["combinations"] / sweep["chunk_size"])
-        assert by_name[name]["params"] == {**by_name[name]["params"], **sweep["best"]}
+        # params/metrics are the configured parameters'; the sweep's best sits beside them
+        assert set(sweep["best_metrics"]) == set(by_name[name]["metrics"])
+        assert sweep["best_metrics"]["sharpe"] == max(r["sharpe"] for r in sweep["top"])
+        assert by_name[name]["tearsheet"]["benchmark"] == "buy_and_hold USDJPY"
     assert by_name["ma_crossover"]["validation"]["method"] == "walk_forward"
     samples = {f["sample"] for f in by_name["risk_off_yen"]["validation"]["folds"]}
     assert samples == {"in", "out"}
@@ -169,3 +173,41 @@ def test_run_reports_each_sweep_chunk_to_the_task_display(tmp_path):
         calls = seen[f"strategy {entry['name']}"]
         chunks = math.ceil(entry["sweep"]["combinations"] / 3)
         assert calls == [(i, chunks) for i in range(1, chunks + 1)]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_configured_and_swept_parameters_are_reported_side_by_side(tmp_path):
+    # Issue 15 item 5: a strategy with params and a sweep reports both, named as such;
+    # the sweep's best no longer replaces what the config set.
+    cfg_path = tmp_path / "both.yaml"
+    cfg_path.write_text(
+        "name: both\n"
+        "data: {series: [USDJPY], start: 2023-01-01, end: 2025-06-30}\n"
+        "events: {files: [" + str(REPO / "data" / "events" / "tariffs_2025.csv") + "]}\n"
+        "event_study: {model: raw, estimation_window: [-250, -11], event_window: [-5, 10]}\n"
+        "strategies:\n"
+        "  - name: ma_crossover\n"
+        "    series: USDJPY\n"
+        "    params: {fast: 10, slow: 50}\n"
+        "    sweep: {fast: [5, 20]}\n",
+        encoding="utf-8",
+    )
+    results = run_config(cfg_path, tmp_path / "run")
+    jsonschema.validate(results, SCHEMA, cls=jsonschema.Draft202012Validator)
+    (entry,) = results["strategies"]
+    levels = data.load(["USDJPY"], start="2023-01-01", end="2025-06-30", offline=True)
+    configured = engine.backtest("ma_crossover", {"fast": 10, "slow": 50}, levels, series="USDJPY")
+    assert entry["params"] == configured.params  # the config's, defaults for the rest
+    assert entry["params"]["fast"] == 10
+    for k, v in configured.metrics.items():
+        assert entry["metrics"][k] == pytest.approx(v, rel=1e-12, nan_ok=True)
+    best = entry["sweep"]["best"]
+    assert best["fast"] in (5, 20) and best["slow"] == 50
+    swept = engine.backtest("ma_crossover", best, levels, series="USDJPY")
+    for k, v in swept.metrics.items():
+        assert entry["sweep"]["best_metrics"][k] == pytest.approx(v, rel=1e-10, nan_ok=True)
+    md = (tmp_path / "run" / "summary.md").read_text(encoding="utf-8")
+    assert "sweep best" in md and "fast=10, slow=50" in md and f"fast={best['fast']}" in md
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "<td>configured</td>" in page and "<td>best of the sweep</td>" in page
+    assert "Tearsheet: ma_crossover on USDJPY vs buy_and_hold USDJPY" in page

@@ -141,7 +141,8 @@ def pct(value: float) -> str:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_run_writes_attribution_sums_table_and_reports(fake_engine, tmp_path):
     results, out = run_small(tmp_path)
-    (bt,) = fake_engine
+    # the strategy's backtest, then the tearsheet's benchmark (buy-and-hold of USDJPY)
+    bt, _benchmark = fake_engine
     frame = bt.attribution
     assert len(frame) > 600  # 2023-2025 snapshot days, the real returns' dates
     entry = results["strategies"][0]
