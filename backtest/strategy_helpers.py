@@ -1,4 +1,7 @@
-"""Helpers shared by the built-in strategies: observation clocks, as-of alignment, day 0.
+"""Helpers for strategy plugins: observation clocks, as-of alignment, day 0, events.
+
+Public: the built-in strategies use them and so may any plugin (``from
+backtest.strategy_helpers import asof, day0_bars``).
 
 Nothing here re-implements time-zone logic: clocks come from
 :func:`backtest.sessions.clock_of` (provenance of the loaded levels, else the
