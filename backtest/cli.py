@@ -310,6 +310,25 @@ def strategies_list() -> None:
         _say("warning", "yellow", f"{broken} strategy plugin(s) failed to load (listed above)")
 
 
+@app.command("new-strategy")
+def new_strategy_command(
+    name: Annotated[str, typer.Argument(help="Strategy name, e.g. demo_rule.")],
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Directory to create (default ./NAME); absent or empty, never overwritten.",
+        ),
+    ] = None,
+) -> None:
+    """Write a strategy plugin package (entry point, Params, positions, contract test)."""
+    from backtest.scaffold import class_name, new_strategy
+
+    target = new_strategy(name, directory)
+    out.print(_t(f"wrote strategy plugin {name!r} ({class_name(name)}) to {target}"))
+    out.print(_t(f"next: pip install -e {target}  # then: backtest strategies list; pytest"))
+
+
 def _row(table: Table, *cells: object) -> None:
     """Add a row of plain-text cells (user text is never Rich markup)."""
     table.add_row(*(c if isinstance(c, Text) else _t(c) for c in cells))

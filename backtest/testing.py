@@ -89,7 +89,7 @@ CUTS = (
 #: Every how many bars of the traded series the sweeping look-ahead check cuts.
 EVERY = 60
 
-Positions = pd.Series | pd.DataFrame
+Positions: typing.TypeAlias = "pd.Series | pd.DataFrame"
 
 
 # Data -----------------------------------------------------------------------------------------
