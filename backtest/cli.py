@@ -194,55 +194,75 @@ def _held_as(instrument: Any) -> str:
 
 @data_app.command("show")
 def data_show(
-    name: Annotated[str, typer.Argument(help="Catalog name, e.g. UST10Y.")],
+    names: Annotated[list[str], typer.Argument(help="Catalog names, e.g. UST10Y JGB10Y USDJPY.")],
     start: Annotated[str | None, typer.Option(help="First date (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option(help="Last date (YYYY-MM-DD).")] = None,
     source: Annotated[
-        str | None, typer.Option(help="Provider to use instead of the default.")
+        str | None, typer.Option(help="Provider to use instead of each default.")
     ] = None,
     rows: Annotated[int, typer.Option(help="Show at most this many latest rows.")] = 20,
     catalog: CatalogOpt = None,
     cache_dir: CacheOpt = None,
     offline: OfflineOpt = None,
 ) -> None:
-    """Show a series' levels and per-observation changes in its natural unit."""
+    """Show series' levels and per-observation changes side by side, each in its unit.
+
+    Each series keeps its own observation dates (a blank cell: no observation that
+    day); a change is from the series' previous observation, in bp for yields and %
+    log for prices.
+    """
     from backtest.data import REACTION_UNITS, reactions, to_frame
     from backtest.data.loader import parse_date
 
     first, last = parse_date(start, "--start"), parse_date(end, "--end")  # before any work
     if first is not None and last is not None and first > last:
         raise DataValidationError(f"--start {first:%Y-%m-%d} is after --end {last:%Y-%m-%d}")
+    names = list(dict.fromkeys(names))  # a name given twice is shown once
     loader = _loader(catalog, cache_dir, offline)
-    got = loader.load_series(name, first, last, prefer=source, history=True)
-    full = to_frame([got])
-    changes = reactions(full)[name]  # on the whole history: the first row shown has its change
-    levels = full.loc[first:]
-    unit = REACTION_UNITS[got.spec.kind]
-    src = got.source
-    out.print(
-        Text.assemble(
-            (name, "bold"),
-            f" {got.spec.description} | {src.key} ({src.origin}) | "
-            f"{got.spec.unit}, observed {src.obs_time:%H:%M} {src.timezone} | from {got.origin}",
-        )
-    )
+    for name in names:
+        loader.catalog[name]  # unknown names fail before any loading
+    shown = []
+    for name in names:
+        got = loader.load_series(name, first, last, prefer=source, history=True)
+        full = to_frame([got])
+        changes = reactions(full)[name]  # whole history: the first row shown has its change
+        shown.append((got, full[name].loc[first:].dropna(), changes))
     table = Table(show_edge=False)
     table.add_column("date")
-    table.add_column("level", justify="right")
-    table.add_column(_t(f"change ({unit})"), justify="right")
-    tail = levels.index[-rows:] if rows > 0 else levels.index
-    for day in tail:
-        change = changes.loc[day]
-        _row(
-            table,
-            f"{day:%Y-%m-%d}",
-            _fmt(levels.at[day, name]),
-            "" if pd.isna(change) else f"{change:+.2f}",
+    for got, _, _ in shown:
+        src = got.source
+        out.print(
+            Text.assemble(
+                (got.name, "bold"),
+                f" {got.spec.description} | {src.key} ({src.origin}) | "
+                f"{got.spec.unit}, observed {src.obs_time:%H:%M} {src.timezone} | "
+                f"from {got.origin}",
+            )
         )
+        unit = REACTION_UNITS[got.spec.kind]
+        level = "level" if len(shown) == 1 else f"{got.name} ({got.spec.unit})"
+        change = f"change ({unit})" if len(shown) == 1 else f"{got.name} change ({unit})"
+        table.add_column(_t(level), justify="right")
+        table.add_column(_t(change), justify="right")
+    dates = pd.DatetimeIndex(sorted(set().union(*(levels.index for _, levels, _ in shown))))
+    tail = dates[-rows:] if rows > 0 else dates
+    for day in tail:
+        cells = [f"{day:%Y-%m-%d}"]
+        for _, levels, changes in shown:
+            if day not in levels.index:
+                cells += ["", ""]
+                continue
+            move = changes.get(day)
+            cells += [_fmt(levels.at[day]), "" if pd.isna(move) else f"{move:+.2f}"]
+        _row(table, *cells)
     out.print(table)
-    out.print(
-        f"{len(levels)} observations, {levels.index[0]:%Y-%m-%d} to {levels.index[-1]:%Y-%m-%d}"
-    )
+    for got, levels, _ in shown:
+        span = (
+            f"{len(levels)} observations, {levels.index[0]:%Y-%m-%d} to {levels.index[-1]:%Y-%m-%d}"
+            if len(levels)
+            else "no observations"
+        )
+        out.print(_t(span if len(shown) == 1 else f"{got.name}: {span}"))
 
 
 @data_app.command("fetch")
@@ -310,6 +330,25 @@ def strategies_list() -> None:
     out.print(table)
     if broken:
         _say("warning", "yellow", f"{broken} strategy plugin(s) failed to load (listed above)")
+
+
+@app.command("new-strategy")
+def new_strategy_command(
+    name: Annotated[str, typer.Argument(help="Strategy name, e.g. demo_rule.")],
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Directory to create (default ./NAME); absent or empty, never overwritten.",
+        ),
+    ] = None,
+) -> None:
+    """Write a strategy plugin package (entry point, Params, positions, contract test)."""
+    from backtest.scaffold import class_name, new_strategy
+
+    target = new_strategy(name, directory)
+    out.print(_t(f"wrote strategy plugin {name!r} ({class_name(name)}) to {target}"))
+    out.print(_t(f"next: pip install -e {target}  # then: backtest strategies list; pytest"))
 
 
 def _row(table: Table, *cells: object) -> None:

@@ -755,32 +755,42 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     path = path.resolve()
     if path in seen:
         chain = " -> ".join(str(p) for p in (*seen, path))
-        raise ConfigError(f"{path}: extends loops back on itself ({chain})")
+        raise ConfigError(
+            f"{path}: extends: loops back on itself ({chain}); remove one extends of the chain"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: config file not found; check the path") from None
     except IsADirectoryError:
         via = f" (extends: in {seen[-1]})" if seen else ""
         raise ConfigError(f"{path}: is a directory; give a config file (YAML){via}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{path}: not a text file (byte {exc.start} is not UTF-8); a config is YAML text"
+            f"{path}: not a text file (byte {exc.start} is not UTF-8); give a YAML text file"
         ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc})") from None
+        raise ConfigError(
+            f"{path}: cannot read the config ({exc.strerror or exc}); check its permissions"
+        ) from None
     # no aliases (bounded size), no duplicate keys; errors name the file and line
     raw = _yaml.load(text, str(path), ConfigError)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a config must be a mapping of keys, got {type(raw).__name__}")
+        raise ConfigError(
+            f"{path}: a config must be a mapping of keys, got {type(raw).__name__}; write "
+            "one key: value per line (name:, data:, events:, ...)"
+        )
     _resolve_paths(raw, path.parent)
     base_ref = raw.pop("extends", None)
     if base_ref is None:
         return raw
     if not isinstance(base_ref, str):
-        raise ConfigError(f"{path}: extends must be a file name, got {base_ref!r}")
+        raise ConfigError(
+            f"{path}: extends: must be a file name, got {base_ref!r}; give the path of a base "
+            "config (relative to this file)"
+        )
     base = _read(path.parent / base_ref, (*seen, path))
     return _merge(base, raw)
 

@@ -4,6 +4,18 @@ Every error derives from :class:`BacktestError` and also from the builtin it
 refines, so ``except ValueError`` keeps working for callers who do not know
 this package.  Messages name the file, field or series at fault, what was
 received, what is accepted and, where there is one, the fix.
+
+One format for every message about an input::
+
+    <file>: <field>: <problem>; <fix>
+
+``configs/x.yaml: event_study.groups.us[1]: 'SPX' is not one of data.series
+['UST10Y']; add it to data.series``. The file is the config, events or catalog
+file (or the CLI option, ``--start``); the field is the dotted path inside it
+(``strategies[0].params.window``), left out when the whole file is at fault
+(``configs/x.yaml: config file not found; check the path``); the problem says what
+was received and what is accepted; the fix, after ``; ``, what to change. A message
+wrapping another keeps the inner one's text after its own file and field.
 """
 
 from __future__ import annotations

@@ -383,7 +383,7 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
             if key != "default" and key not in config.data.series:
                 raise ConfigError(
                     f"{where}: event_study.market: key {key!r} is not one of data.series "
-                    f"{list(config.data.series)} (or 'default')"
+                    f"{list(config.data.series)}; use one of them or 'default'"
                 )
     for spec_name in ("sign_by", "surprise_from"):
         series = signing.reaction_series(getattr(es, spec_name))
@@ -395,18 +395,21 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
             if member not in config.data.series:
                 raise ConfigError(
                     f"{where}: event_study.regressions[{r}].series[{i}]: {member!r} is not one "
-                    f"of data.series {list(config.data.series)}"
+                    f"of data.series {list(config.data.series)}; add it to data.series"
                 )
     for gname, members in es.groups.items():
         for i, member in enumerate(members):
             if member not in config.data.series:
                 raise ConfigError(
                     f"{where}: event_study.groups.{gname}[{i}]: {member!r} is not one of "
-                    f"data.series {list(config.data.series)}"
+                    f"data.series {list(config.data.series)}; add it to data.series"
                 )
     for i, extra in enumerate(es.exclude_events):
         if not Path(extra).is_file():
-            raise ConfigError(f"{where}: event_study.exclude_events[{i}]: file not found: {extra}")
+            raise ConfigError(
+                f"{where}: event_study.exclude_events[{i}]: file not found: {extra}; check the "
+                "path (relative to the config file)"
+            )
         try:
             events_mod.load(extra)
         except BacktestError as exc:
@@ -414,7 +417,10 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
     event_columns: set[str] = set(events_mod.EVENT_COLUMNS)
     for i, file in enumerate(config.events.files):
         if not Path(file).is_file():
-            raise ConfigError(f"{where}: events.files[{i}]: file not found: {file}")
+            raise ConfigError(
+                f"{where}: events.files[{i}]: file not found: {file}; check the path "
+                "(relative to the config file)"
+            )
         try:  # read now (small), so a bad row stops the run before any data is loaded
             columns = events_mod.load(file, timezone=config.events.timezone).columns
         except BacktestError as exc:
@@ -445,7 +451,10 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
             raise ConfigError(f"{at}: {exc}") from None
         for extra in [*legs, *required]:
             if extra not in cat:
-                raise ConfigError(f"{at}: needs series {extra!r}, not in the catalog")
+                raise ConfigError(
+                    f"{at}: strategy {sc.name!r} needs series {extra!r}, not in the catalog; "
+                    "define it under data.define or add a catalog (data.catalogs)"
+                )
         records: dict[str, Any] = {}
         for leg in legs:
             record = instrument_record(cat[leg].instrument)
@@ -464,13 +473,16 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
         try:
             for rate in rate_series(records, sc.funding):
                 if rate not in cat:
-                    raise ConfigError(f"needs short rate {rate!r}, not in the catalog")
+                    raise ConfigError(
+                        f"funding: needs short rate {rate!r}, not in the catalog; define it "
+                        "under data.define, or set funding: none"
+                    )
         except ConfigError as exc:
             raise ConfigError(f"{at}: {exc}") from None
         if sc.funding == "short_rate" and sc.risk_free != 0.0 and rate_series(records):
             raise ConfigError(
                 f"{at}.risk_free: {sc.risk_free:g} applies only with funding: none (the legs "
-                "are charged their currencies' short rates)"
+                "are charged their currencies' short rates); set risk_free: 0 or funding: none"
             )
         if sc.sweep:  # every value checked, the combinations counted (not built)
             grid = parse_space(strat.Params, sc.sweep, where=f"{at}.sweep")
@@ -497,8 +509,8 @@ def _check_event_columns(es: Any, columns: set[str], where: str) -> None:
     for key, column in wanted:
         if column is not None and column not in columns | made:
             raise ConfigError(
-                f"{where}: event_study.{key}: the events have no {column!r} column; "
-                f"columns: {sorted(columns)}"
+                f"{where}: event_study.{key}: the events have no {column!r} column (columns: "
+                f"{sorted(columns)}); add the column to the events file or name another"
             )
 
 

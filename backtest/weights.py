@@ -127,7 +127,7 @@ def duration_neutral(
         Constant-maturity yields in **percent per year** (4.18 for 4.18%), one column
         per series, holding at least `long` and `short`; any index (usually the dates
         of the portfolio). Each row should hold yields known at that date (align them
-        first, e.g. :func:`strategies._common.asof`).
+        first, e.g. :func:`backtest.strategy_helpers.asof`).
     long, short : str
         Columns of the bond held long and of the bond held short (distinct).
     maturities : mapping of str to float, optional

@@ -10,8 +10,8 @@ from pydantic import Field, model_validator
 
 from backtest.errors import DataValidationError, StrategyError
 from backtest.strategy import MarketData, Strategy, StrategyParams
+from backtest.strategy_helpers import asof, near_events, require_columns, selected_events
 from backtest.weights import duration_neutral
-from strategies._common import asof, near_events, require_columns, selected_events
 from strategies.risk_off_yen import zscore
 
 __all__ = ["BondSpread", "BondSpreadParams", "spread_states"]
@@ -116,7 +116,7 @@ class BondSpread(Strategy[BondSpreadParams]):
     -----
     On bar :math:`t` of the long leg, the spread :math:`S_t = y^{long}_t -
     y^{short}_t` in percentage points, each yield as of the bar
-    (:func:`strategies._common.asof`: JGB10Y of ``d``, 15:00 Tokyo, is known before
+    (:func:`backtest.strategy_helpers.asof`: JGB10Y of ``d``, 15:00 Tokyo, is known before
     UST10Y of ``d``, 15:30 New York, so both are used on ``d``), and
 
     .. math:: z_t = \frac{S_t - \operatorname{mean}(S_{t-w+1..t})}

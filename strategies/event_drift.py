@@ -12,7 +12,7 @@ from backtest import events as events_mod
 from backtest.data import reactions
 from backtest.errors import DataValidationError, StrategyError
 from backtest.strategy import MarketData, Strategy, StrategyParams
-from strategies._common import day0_bars
+from backtest.strategy_helpers import day0_bars
 
 __all__ = ["EventDrift", "EventDriftParams"]
 

@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field
 
 from backtest.strategy import MarketData, Strategy, StrategyParams
-from strategies._common import asof, near_events, require_columns, selected_events
+from backtest.strategy_helpers import asof, near_events, require_columns, selected_events
 
 #: Trading days in a year, to annualise the daily volatility.
 PERIODS_PER_YEAR = 252
@@ -114,7 +114,7 @@ class FxCarry(Strategy[FxCarryParams]):
 
     with :math:`\theta` = `threshold`, :math:`\sigma_t` from :func:`trailing_vol`
     (decimal, annualised with :math:`\sqrt{252}`) and each rate carried onto the pair's
-    bars as of the bar (:func:`strategies._common.asof`: the latest value observed
+    bars as of the bar (:func:`backtest.strategy_helpers.asof`: the latest value observed
     no later, in UTC, than the pair's own observation). With FRED's DEXJPUS (12:00
     New York) the Fed funds target dated ``d`` (in effect on ``d``, 00:00 New York) and
     the call rate of ``d`` (17:00 Tokyo, early morning in New York) are both used on
@@ -123,7 +123,7 @@ class FxCarry(Strategy[FxCarryParams]):
 
     The event filter sets the position to 0 on bars from `avoid_before` weekdays
     before to `avoid_after` bars after each event's day 0
-    (:func:`strategies._common.near_events`; day 0 by the event study's rule). The
+    (:func:`backtest.strategy_helpers.near_events`; day 0 by the event study's rule). The
     engine fills a position set at bar :math:`t` at the close of :math:`t + 1`, so the
     position held over day 0's own move (close of :math:`b_0 - 1` to close of
     :math:`b_0`) is the one set at :math:`b_0 - 2`: ``avoid_before=2`` keeps day 0 out,

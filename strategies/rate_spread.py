@@ -10,7 +10,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field
 
 from backtest.strategy import MarketData, Strategy, StrategyParams
-from strategies._common import asof, require_columns
+from backtest.strategy_helpers import asof, require_columns
 
 __all__ = ["RateSpread", "RateSpreadParams"]
 
@@ -68,7 +68,7 @@ class RateSpread(Strategy[RateSpreadParams]):
     -----
     The spread on bar :math:`t` of the traded series is
     :math:`S_t = y^{US}_t - y^{JP}_t` (percentage points), each yield carried onto
-    the traded bars as of the bar (:func:`strategies._common.asof`): a yield dated
+    the traded bars as of the bar (:func:`backtest.strategy_helpers.asof`): a yield dated
     ``d`` counts from the bar dated ``d`` only if it was observed no later (UTC) than
     the traded series on ``d``, else from the next bar. With FRED's DEXJPUS (12:00
     New York) as USD/JPY, JGB10Y of ``d`` (Tokyo close, 15:00 JST: the night before

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from backtest.data import reactions
 from backtest.strategy import MarketData, Strategy, StrategyParams
-from strategies._common import asof, require_columns
+from backtest.strategy_helpers import asof, require_columns
 
 __all__ = ["RiskOffYen", "RiskOffYenParams", "zscore"]
 
@@ -129,7 +129,7 @@ class RiskOffYen(Strategy[RiskOffYenParams]):
                           {\operatorname{std}_{ddof=1}(x_{t-L+1..t})}
 
     (:func:`zscore`). :math:`z` is carried onto the traded series' bars as of each bar
-    (:func:`strategies._common.asof`): a signal value counts from the bar dated the
+    (:func:`backtest.strategy_helpers.asof`): a signal value counts from the bar dated the
     same day only if it was observed no later (UTC) than the traded series on that
     day, else from the next bar. FRED's VIX close (16:15 New York) of day ``d`` is
     therefore used from the DEXJPUS fix (12:00 New York) of the next day on.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -61,6 +62,41 @@ def test_data_show_levels_and_bp_changes(capsys):
     first = next(line for line in out.splitlines() if line.strip().startswith("2025-04-04"))
     assert "-5.00" in first  # the change into the first shown day is computed too
     assert "6 observations" in out
+
+
+def test_data_show_several_series_side_by_side_each_in_its_unit(capsys):
+    code, out, _ = run(
+        capsys,
+        *("data", "show", "UST10Y", "JGB10Y", "USDJPY"),
+        *("--start", "2025-04-25", "--end", "2025-05-07", "--offline"),
+    )
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.strip().startswith("date"))
+    for title in (
+        "UST10Y (percent)",
+        "UST10Y change (bp)",
+        "JGB10Y change (bp)",
+        "USDJPY (JPY per USD)",
+        "USDJPY change (% log return)",
+    ):
+        assert title in header
+
+    def cells(day: str) -> list[str]:
+        line = next(x for x in out.splitlines() if x.strip().startswith(day))
+        return [c.strip() for c in line.split("│")]
+
+    # Hand check from the printed levels: JGB10Y 1.283 (05-02) -> 1.318 (05-07) is
+    # +3.5 bp; 05-05 and 05-06 (Golden Week) have no JGB observation: blank cells.
+    assert cells("2025-05-07")[3:5] == ["1.318", "+3.50"]
+    assert cells("2025-05-05")[3:5] == ["", ""]
+    # UST10Y 4.33 (05-02) -> 4.36 (05-05): +3 bp.
+    assert cells("2025-05-05")[1:3] == ["4.36", "+3.00"]
+    day = cells("2025-05-07")
+    before = cells("2025-05-06")
+    expected = 100 * math.log(float(day[5]) / float(before[5]))  # % log return
+    assert day[6] == f"{expected:+.2f}"
+    assert "JGB10Y: 6 observations, 2025-04-25 to 2025-05-07" in out
+    assert "UST10Y: 9 observations" in out
 
 
 def test_unknown_series_exit_2_with_suggestion(capsys):

@@ -352,15 +352,22 @@ class Catalog(Mapping[str, SeriesSpec]):
         if not isinstance(data, Mapping) or set(data) != {"series"}:
             keys = list(data) if isinstance(data, Mapping) else type(data).__name__
             raise DataValidationError(
-                f"{where}: expected a mapping with the single key 'series', got {keys}"
+                f"{where}: expected a mapping with the single key 'series', got {keys}; "
+                "put the entries under series:"
             )
         entries = data["series"]
         if not isinstance(entries, Mapping):
-            raise DataValidationError(f"{where}: 'series' must map names to series entries")
+            raise DataValidationError(
+                f"{where}: series: must map names to series entries; write series: "
+                "{NAME: {kind: ..., unit: ..., sources: [...]}}"
+            )
         specs = []
         for name, body in entries.items():
             if not isinstance(body, Mapping):
-                raise DataValidationError(f"{where}: series.{name} must be a mapping")
+                raise DataValidationError(
+                    f"{where}: series.{name}: must be a mapping, got {type(body).__name__}; "
+                    "give its kind, unit and sources"
+                )
             try:
                 specs.append(SeriesSpec.model_validate({"name": name, **body}))
             except ValidationError as exc:
@@ -382,7 +389,9 @@ class Catalog(Mapping[str, SeriesSpec]):
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise DataValidationError(f"{path}: catalog file not found") from None
+            raise DataValidationError(
+                f"{path}: catalog file not found; check the path (data.catalogs or --catalog)"
+            ) from None
         # no aliases (bounded size), no duplicate keys; errors name the file and line
         data = _yaml.load(text, str(path), DataValidationError)
         return cls.from_dict(data or {}, where=str(path), base_dir=path.resolve().parent)

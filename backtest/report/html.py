@@ -170,6 +170,7 @@ def render_html(run_dir: Path) -> str:
             "<head>",
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f'<meta name="generator" content="backtest {_e(res["run"]["backtest_version"])}">',
             f"<title>{_e(title)}</title>",
             f"<style>{_CSS}</style>",
             f'<script type="text/javascript">{get_plotlyjs()}</script>',

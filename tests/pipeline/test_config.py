@@ -83,7 +83,7 @@ def test_extends_merges_and_resolves_paths_against_each_file(tmp_path):
 def test_extends_loop(tmp_path):
     write(tmp_path, "extends: b.yaml\nname: a\n", "a.yaml")
     write(tmp_path, "extends: a.yaml\nname: b\n", "b.yaml")
-    with pytest.raises(ConfigError, match="extends loops back"):
+    with pytest.raises(ConfigError, match=r"extends: loops back on itself.*; remove one extends"):
         load_config(tmp_path / "a.yaml")
 
 
@@ -260,3 +260,24 @@ def test_importing_the_config_does_not_import_vectorbt_or_the_study():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (("name: t", "extends: [a, b]\nname: t"), "extends"),
+        ((f"files: [{EVENTS}]", "files: [no_such_events.csv]"), "events.files[0]"),
+        (("  model: raw", "  model: raw\n  groups: {g: [UST10Y, SPX]}"), "event_study.groups.g[1]"),
+        (("  model: raw", "  model: raw\n  market: {NKY: SPX}"), "event_study.market"),
+        (("  model: raw", "  model: raw\n  split_by: region"), "event_study.split_by"),
+    ],
+)  # fmt: skip
+def test_config_errors_share_one_format(tmp_path, change, field):
+    # errors.py: "<file>: <field>: <problem>; <fix>" (written by hand per case here).
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(ConfigError) as err:
+        validate_config(load_config(path), path)
+    text = str(err.value)
+    assert text.startswith(f"{path}: {field}: "), text
+    problem, _, fix = text[len(f"{path}: {field}: ") :].partition("; ")
+    assert problem and fix, text

@@ -62,7 +62,8 @@ def test_legs_are_loaded_although_not_in_data_series(tmp_path: Path):
 def test_unknown_leg_is_refused(tmp_path: Path):
     path = tmp_path / "run.yaml"
     path.write_text(CONFIG.replace("short: JGB10Y", "short: JGB11Y"))
-    with pytest.raises(ConfigError, match=r"strategies\[0\]: needs series 'JGB11Y'"):
+    expected = r"strategies\[0\]: strategy 'bond_spread' needs series 'JGB11Y'.*; define it"
+    with pytest.raises(ConfigError, match=expected):
         validate_config(load_config(path), path)
 
 

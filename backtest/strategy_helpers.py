@@ -1,4 +1,7 @@
-"""Helpers shared by the built-in strategies: observation clocks, as-of alignment, day 0.
+"""Helpers for strategy plugins: observation clocks, as-of alignment, day 0, events.
+
+Public: the built-in strategies use them and so may any plugin (``from
+backtest.strategy_helpers import asof, day0_bars``).
 
 Nothing here re-implements time-zone logic: clocks come from
 :func:`backtest.sessions.clock_of` (provenance of the loaded levels, else the
@@ -30,7 +33,22 @@ __all__ = [
 
 
 def require_columns(data: MarketData, names: Iterable[str], strategy: str) -> None:
-    """Raise a :class:`~backtest.errors.StrategyError` naming the series `data` lacks."""
+    """Raise a :class:`~backtest.errors.StrategyError` naming the series `data` lacks.
+
+    Parameters
+    ----------
+    data : MarketData
+        What the strategy was given.
+    names : iterable of str
+        Series the strategy reads (columns of ``data.levels``).
+    strategy : str
+        The strategy's name, for the message.
+
+    Raises
+    ------
+    backtest.errors.StrategyError
+        Some of `names` are not columns of ``data.levels``.
+    """
     missing = [n for n in names if n not in data.levels.columns]
     if missing:
         raise StrategyError(
@@ -156,6 +174,24 @@ def selected_events(
     data: MarketData, strategy: str, option: str, categories: list[str] | None, field: str
 ) -> pd.DataFrame:
     """The events of `categories` (None: all) that strategy option `option` needs.
+
+    Parameters
+    ----------
+    data : MarketData
+        What the strategy was given (``data.events``).
+    strategy : str
+        The strategy's name, for messages.
+    option : str
+        The option that needs events (``"avoid_events"``), for messages.
+    categories : list of str or None
+        Event categories to keep; None keeps all.
+    field : str
+        The parameter holding `categories`, named in messages as ``params.<field>``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical events (:func:`backtest.events.select`).
 
     Raises
     ------
