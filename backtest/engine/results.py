@@ -85,6 +85,17 @@ class BacktestResult:
         """Growth of 1 invested at the start."""
         return (1.0 + self.returns).cumprod()
 
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.backtest_html`)."""
+        from backtest.report.notebook import backtest_html
+
+        return backtest_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import backtest_text
+
+        return backtest_text(self)
+
 
 @dataclass(frozen=True)
 class FoldChoices:
@@ -145,6 +156,17 @@ class SweepResult:
     folds: FoldChoices | None = None
     excess_returns: pd.DataFrame | None = None
 
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.sweep_html`)."""
+        from backtest.report.notebook import sweep_html
+
+        return sweep_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import sweep_text
+
+        return sweep_text(self)
+
 
 @dataclass(frozen=True)
 class ValidationResult:
@@ -164,3 +186,14 @@ class ValidationResult:
     oos_metrics: dict[str, float]
     settings: dict[str, Any] = field(default_factory=dict)
     oos_excess_returns: pd.Series | None = None
+
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.validation_html`)."""
+        from backtest.report.notebook import validation_html
+
+        return validation_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import validation_text
+
+        return validation_text(self)
