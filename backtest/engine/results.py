@@ -123,6 +123,17 @@ class FoldChoices:
     returns: pd.DataFrame
     excess: pd.DataFrame | None = None
 
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.folds_html`)."""
+        from backtest.report.notebook import folds_html
+
+        return folds_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import folds_text
+
+        return folds_text(self)
+
 
 @dataclass(frozen=True)
 class SweepResult:

@@ -1,21 +1,19 @@
 """Notebook display of every result object: compact HTML and a few lines of text.
 
 Each result class has thin ``_repr_html_`` and ``__repr__`` methods that import this
-module lazily and call one of its functions, so Jupyter shows what was run and the
-headline table, never the whole data:
+module lazily and call one pair of its functions (``*_html`` and ``*_text``), so Jupyter
+shows what was run and the headline table, never the whole data:
 
-=====================  ==========================================  ==================
-result                 headline                                    functions
-=====================  ==========================================  ==================
-``EventStudyResult``   the recommended cross-event test per        :func:`event_study_html`,
-                       series over days 0 to the window's end      :func:`event_study_text`
-``PlaceboResult``      observed vs placebo p-values and sizes      :func:`placebo_html`, ...
-``BacktestResult``     the metrics                                 :func:`backtest_html`, ...
-``SweepResult``        best row, top five, PSR / DSR / PBO         :func:`sweep_html`, ...
-``ValidationResult``   in- and out-of-sample rows per fold         :func:`validation_html`, ...
-``RunResult``          what ran, the first window's tests, each    :func:`run_html`, ...
-                       strategy's metrics, where it is written
-=====================  ==========================================  ==================
+- ``EventStudyResult``: design, sizes, units and the recommended cross-event test per
+  series over days 0 to the end of the event window (:func:`event_study_html`);
+- ``PlaceboResult``: observed vs placebo p-values and sizes (:func:`placebo_html`);
+- ``BacktestResult``: strategy, period, costs and the metrics (:func:`backtest_html`);
+- ``SweepResult``: size, PSR / DSR / PBO, the best row and the top five
+  (:func:`sweep_html`); ``FoldChoices``: each fold's bars and pick (:func:`folds_html`);
+- ``ValidationResult``: stitched out-of-sample metrics and the in- and out-of-sample
+  rows of each fold (:func:`validation_html`);
+- ``RunResult``: what ran, the first window's tests, each strategy's metrics and where
+  the run is written (:func:`run_html`).
 
 Every function takes the result and returns a string; tables are capped (a sweep of
 any size shows six rows), so the HTML stays small (a few kB). Units follow the
@@ -37,7 +35,12 @@ from backtest.report.tables import escape, table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from backtest.engine.results import BacktestResult, SweepResult, ValidationResult
+    from backtest.engine.results import (
+        BacktestResult,
+        FoldChoices,
+        SweepResult,
+        ValidationResult,
+    )
     from backtest.eventstudy.placebo import PlaceboResult
     from backtest.eventstudy.result import EventStudyResult
     from backtest.pipeline import RunResult
@@ -49,6 +52,8 @@ __all__ = [
     "backtest_text",
     "event_study_html",
     "event_study_text",
+    "folds_html",
+    "folds_text",
     "metric",
     "placebo_html",
     "placebo_text",
@@ -544,7 +549,8 @@ def sweep_text(sw: SweepResult) -> str:
 # --------------------------------------------------------------------- validation
 def _fold_rows(folds: pd.DataFrame, limit: int) -> tuple[list[str], list[list[str]]]:
     params = [c for c in folds.columns if c.startswith("param_")]
-    shown = [k for k in _SHORT if k in folds.columns]
+    # a metric no fold has (validation folds count no trades) is left out
+    shown = [k for k in _SHORT if k in folds.columns and folds[k].notna().any()]
     header = ["fold", "sample", "start", "end", "params", *(METRIC_FORMATS[k][0] for k in shown)]
     rows = []
     for r in folds.head(limit).to_dict(orient="records"):
@@ -625,6 +631,54 @@ def validation_text(va: ValidationResult) -> str:
     return _lines(lines)
 
 
+def _fold_method(spec: Mapping[str, Any]) -> str:
+    method = spec.get("method", "folds") if isinstance(spec, Mapping) else str(spec)
+    return str(method)
+
+
+def folds_html(fc: FoldChoices) -> str:
+    """HTML of a sweep's validation folds: each fold's train and test bars and the row
+    of the combination picked in sample.
+
+    Parameters
+    ----------
+    fc : FoldChoices
+        ``SweepResult.folds``.
+
+    Returns
+    -------
+    str
+        An HTML fragment (at most :data:`MAX_ROWS` folds).
+    """
+    facts = [("method", f"{_fold_method(fc.spec)}, {len(fc.folds)} folds")]
+    rows = [
+        [
+            str(k),
+            f"{a} to {b - 1}",
+            f"{c} to {d - 1}",
+            str(pick) if pick >= 0 else "none (no trades in sample)",
+        ]
+        for k, ((a, b, c, d), pick) in enumerate(zip(fc.folds, fc.picks, strict=True))
+    ][:MAX_ROWS]
+    body = [
+        _heading("Folds (bar positions, ends inclusive)"),
+        table(["fold", "train bars", "test bars", "pick (row)"], rows, numeric=(0,)),
+        _more(len(rows), len(fc.folds), "folds", ".folds has them all"),
+    ]
+    return _box("FoldChoices", facts, body)
+
+
+def folds_text(fc: FoldChoices) -> str:
+    """A few lines on a sweep's validation folds (its ``repr``)."""
+    picks = ", ".join(str(p) for p in fc.picks[:12]) + (" ..." if len(fc.picks) > 12 else "")
+    return _lines(
+        [
+            f"FoldChoices: {_fold_method(fc.spec)}, {len(fc.folds)} folds",
+            f"  in-sample picks (rows): {picks}",
+        ]
+    )
+
+
 # ---------------------------------------------------------------------------- run
 def _run_tests(results: Mapping[str, Any]) -> tuple[str, Any, list[dict[str, Any]]]:
     es = results.get("event_study") or {}
@@ -683,7 +737,7 @@ def run_html(run: RunResult, path: Any = None) -> str:
     facts = [
         ("run", f"{info.get('name')}: {info.get('title') or ''}".rstrip(": ")),
         ("config", info.get("config_file") or "in memory"),
-        ("written to", f"{where} (backtest.pipeline.write_run; report.html, summary.md)"),
+        ("run directory", f"{where} (backtest.pipeline.write_run(run, path) writes it)"),
         ("data", f"{_date(data.get('start'))} to {_date(data.get('end'))}"),
         ("series", _join([f"{s} ({u})" for s, u in units.items()])),
         ("events", len(res.get("events") or [])),
@@ -735,7 +789,12 @@ def run_html(run: RunResult, path: Any = None) -> str:
         ]
         body += [
             _heading("Strategies"),
-            table(header, _strategy_rows(strategies), numeric=tuple(range(2, len(header)))),
+            table(
+                header,
+                _strategy_rows(strategies),
+                numeric=tuple(range(2, len(header))),
+                wrap=(1,),
+            ),
             _more(min(len(strategies), MAX_ROWS), len(strategies), "strategies"),
         ]
     body.append(
@@ -760,7 +819,7 @@ def run_text(run: RunResult) -> str:
     lines = [
         f"RunResult: {info.get('name')}, {len(res.get('events') or [])} events x "
         f"{len(units)} series, {len(strategies)} strategies",
-        f"  written to {_default_dir(run)} by backtest.pipeline.write_run",
+        f"  run directory {_default_dir(run)} (backtest.pipeline.write_run writes it)",
     ]
     for s in strategies[:8]:
         m = s.get("metrics") or {}

@@ -278,7 +278,8 @@ def test_text_is_escaped(single):
 
 @pytest.fixture(scope="module")
 def small_sweep(usdjpy):
-    return engine.sweep("ma_crossover", SPACE, usdjpy, series="USDJPY")
+    folds = {"method": "walk_forward", "train_bars": 756, "test_bars": 252}
+    return engine.sweep("ma_crossover", SPACE, usdjpy, series="USDJPY", validation=folds)
 
 
 def _check_sweep(sw):
@@ -309,6 +310,21 @@ def test_sweep_html_best_row_top_five_and_selection(small_sweep):
     assert len(r.splitlines()) <= 15 and f"DSR {small_sweep.selection['dsr']:.3f}" in r
 
 
+def test_fold_choices_show_each_folds_bars_and_pick(small_sweep):
+    fc = small_sweep.folds
+    assert fc is not None and len(fc.folds) > 1
+    page = fc._repr_html_()
+    check_html(page)
+    rows = [r for r in cells(page)[1:] if r]
+    assert rows == [
+        [str(k), f"{a} to {b - 1}", f"{c} to {d - 1}", str(pick)]
+        for k, ((a, b, c, d), pick) in enumerate(zip(fc.folds, fc.picks, strict=True))
+    ]
+    text = repr(fc)
+    assert len(text.splitlines()) <= 15 and "walk_forward" in text
+    assert "dtype" not in text and "2016-" not in text
+
+
 @pytest.mark.slow
 def test_large_sweep_html_stays_small(usdjpy):
     space = {"fast": list(range(2, 42)), "slow": list(range(50, 300, 5))}
@@ -336,14 +352,20 @@ def test_validation_html_in_and_out_of_sample_rows(usdjpy):
     oos = dict(zip(table[0], table[1], strict=True))
     assert oos["Sharpe"] == f"{va.oos_metrics['sharpe']:.3f}"
     assert oos["CAGR"] == pct(va.oos_metrics["cagr"])
-    fold_rows = [r for r in table[3:] if r]
+    header = table[2]
+    # folds count no trades: a column of n/a only is left out
+    assert va.folds["trades"].isna().all() and "trades" not in header
+    fold_rows = [dict(zip(header, r, strict=True)) for r in table[3:] if r]
     assert len(fold_rows) == min(len(va.folds), 20)
     for r, f in zip(fold_rows, va.folds.itertuples(), strict=False):
-        assert r[0] == str(f.fold)
-        assert r[1] == ("in sample" if f.sample == "in" else "out of sample")
-        assert r[2] == f"{f.start:%Y-%m-%d}" and r[3] == f"{f.end:%Y-%m-%d}"
-        assert r[4] == f"fast={f.param_fast}, slow={f.param_slow}, direction={f.param_direction}"
-        assert r[7] == f"{f.sharpe:.3f}"
+        assert r["fold"] == str(f.fold)
+        assert r["sample"] == ("in sample" if f.sample == "in" else "out of sample")
+        assert r["start"] == f"{f.start:%Y-%m-%d}" and r["end"] == f"{f.end:%Y-%m-%d}"
+        assert r["params"] == (
+            f"fast={f.param_fast}, slow={f.param_slow}, direction={f.param_direction}"
+        )
+        assert r["Sharpe"] == f"{f.sharpe:.3f}"
+        assert r["CAGR"] == pct(f.cagr) and r["max drawdown"] == pct(f.max_drawdown)
     assert "walk_forward" in text
     rep = repr(va)
     check_repr(rep, va.oos_returns.index)
@@ -395,3 +417,25 @@ def test_run_result_html_what_ran_tests_and_strategies(tmp_path):
     rep = repr(result)
     assert len(rep.splitlines()) <= 15 and "5 strategies" in rep
     check_repr(rep, result.levels.index)
+
+
+@pytest.mark.slow
+def test_run_result_labels_pooled_groups_standardised(tmp_path):
+    path = REPO / "configs" / "april_2025_selloff.yaml"
+    cfg = load_config(path, {"data.offline": True, "event_study.placebo.draws": 20})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run(cfg, config_path=path)
+    page = result._repr_html_()
+    check_html(page)
+    es = result.results["event_study"]
+    units = es["units"]
+    rows = {r[0]: r for r in cells(page) if r}
+    tests = [t for t in es["windows"][0]["tests"] if t["recommended"]]
+    assert "treasuries" in {t["series"] for t in tests}
+    for t in tests:
+        unit = units.get(t["series"], "standardised")  # a group pools standardised CARs
+        caar = f"{t['caar']:.2f}" if unit == "bp" else f"{t['caar']:.3f}"
+        assert rows[t["series"]][1:4] == [unit, str(t["n"]), caar]
+    assert rows["treasuries"][1] == "standardised" and units["UST10Y"] == "bp"
+    assert "RunResult: april_2025_selloff" in repr(result)
