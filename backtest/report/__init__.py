@@ -1,12 +1,24 @@
 """Reports of a run: self-contained HTML (:mod:`.html`) and Markdown (:mod:`.markdown`).
 
 Both are built from what a run directory holds (``results.json``, ``levels.parquet``,
-``tables/``), so ``backtest report RUN_DIR`` can rebuild them from disk.
+``tables/``), so ``backtest report RUN_DIR`` can rebuild them from disk. The names are
+imported lazily, so the notebook display of a result (:mod:`.notebook`) does not load
+plotly.
 """
 
 from __future__ import annotations
 
-from backtest.report.html import render_html
-from backtest.report.markdown import render_markdown
+from typing import TYPE_CHECKING
+
+from backtest.lazy import attach
+
+if TYPE_CHECKING:
+    from backtest.report.html import render_html
+    from backtest.report.markdown import render_markdown
 
 __all__ = ["render_html", "render_markdown"]
+
+__getattr__, __dir__ = attach(
+    __name__,
+    {"render_html": "backtest.report.html", "render_markdown": "backtest.report.markdown"},
+)
