@@ -439,3 +439,16 @@ def test_run_result_labels_pooled_groups_standardised(tmp_path):
         assert rows[t["series"]][1:4] == [unit, str(t["n"]), caar]
     assert rows["treasuries"][1] == "standardised" and units["UST10Y"] == "bp"
     assert "RunResult: april_2025_selloff" in repr(result)
+
+
+def test_loaded_series_repr_is_one_line():
+    from backtest.data.loader import DataLoader
+
+    loaded = DataLoader(offline=True).load_series("USDJPY", start="2020-01-01", end="2020-12-31")
+    text = repr(loaded)
+    first, last = loaded.data.index[0], loaded.data.index[-1]
+    assert text == (
+        f"LoadedSeries(USDJPY: {loaded.spec.kind} in {loaded.spec.unit}, {loaded.source.key} "
+        f"from {loaded.origin}, {first:%Y-%m-%d} to {last:%Y-%m-%d}, {len(loaded.data)} rows)"
+    )
+    assert "\n" not in text and "2020-06-" not in text
