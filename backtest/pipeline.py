@@ -87,6 +87,17 @@ class RunResult:
     results: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.run_html`)."""
+        from backtest.report.notebook import run_html
+
+        return run_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import run_text
+
+        return run_text(self)
+
 
 def _noop(stage: str) -> None:
     return None

@@ -120,6 +120,19 @@ class LoadedSeries:
     path: Path | None
     available: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
+    def __repr__(self) -> str:
+        """One line: name, kind, unit, source, origin and the dates held (not the data)."""
+        data = self.data
+        span = (
+            f"{data.index[0]:%Y-%m-%d} to {data.index[-1]:%Y-%m-%d}, {len(data)} rows"
+            if len(data)
+            else "no rows"
+        )
+        return (
+            f"LoadedSeries({self.name}: {self.spec.kind} in {self.spec.unit}, "
+            f"{self.source.key} from {self.origin}, {span})"
+        )
+
     def provenance(self) -> dict[str, object]:
         """Return a JSON-ready record of where this series came from."""
         return {

@@ -116,6 +116,17 @@ class BacktestResult:
             periods_per_year=periods_per_year,
         )
 
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.backtest_html`)."""
+        from backtest.report.notebook import backtest_html
+
+        return backtest_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import backtest_text
+
+        return backtest_text(self)
+
 
 @dataclass(frozen=True)
 class FoldChoices:
@@ -142,6 +153,17 @@ class FoldChoices:
     picks: list[int]
     returns: pd.DataFrame
     excess: pd.DataFrame | None = None
+
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.folds_html`)."""
+        from backtest.report.notebook import folds_html
+
+        return folds_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import folds_text
+
+        return folds_text(self)
 
 
 @dataclass(frozen=True)
@@ -176,6 +198,17 @@ class SweepResult:
     folds: FoldChoices | None = None
     excess_returns: pd.DataFrame | None = None
 
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.sweep_html`)."""
+        from backtest.report.notebook import sweep_html
+
+        return sweep_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import sweep_text
+
+        return sweep_text(self)
+
 
 @dataclass(frozen=True)
 class ValidationResult:
@@ -195,3 +228,14 @@ class ValidationResult:
     oos_metrics: dict[str, float]
     settings: dict[str, Any] = field(default_factory=dict)
     oos_excess_returns: pd.Series | None = None
+
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.validation_html`)."""
+        from backtest.report.notebook import validation_html
+
+        return validation_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import validation_text
+
+        return validation_text(self)

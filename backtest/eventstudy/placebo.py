@@ -253,6 +253,17 @@ class PlaceboResult:
             "tests": rows,
         }
 
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.placebo_html`)."""
+        from backtest.report.notebook import placebo_html
+
+        return placebo_html(self)
+
+    def __repr__(self) -> str:
+        from backtest.report.notebook import placebo_text
+
+        return placebo_text(self)
+
 
 def _missing(value: Any) -> bool:
     return isinstance(value, float) and not math.isfinite(value)

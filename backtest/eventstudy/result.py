@@ -1365,12 +1365,16 @@ class EventStudyResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Compact HTML for notebooks (:func:`backtest.report.notebook.event_study_html`)."""
+        from backtest.report.notebook import event_study_html
+
+        return event_study_html(self)
+
     def __repr__(self) -> str:
-        s = self._design
-        return (
-            f"EventStudyResult(model={s.model!r}, events={len(self._events)}, "
-            f"series={list(self._series)})"
-        )
+        from backtest.report.notebook import event_study_text
+
+        return event_study_text(self)
 
 
 def _rolling_sums(values: np.ndarray, length: int) -> np.ndarray:
