@@ -7,11 +7,14 @@ vectorbt.  The metric columns of every result are :data:`METRICS`, in order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from backtest import metrics as mt
+
+if TYPE_CHECKING:
+    from backtest.report.plots import BacktestPlots, SweepPlots
 
 __all__ = [
     "METRICS",
@@ -85,6 +88,14 @@ class BacktestResult:
         """Growth of 1 invested at the start."""
         return (1.0 + self.returns).cumprod()
 
+    @property
+    def plot(self) -> BacktestPlots:
+        """Charts as plotly figures: ``bt.plot.equity()``, ``bt.plot.drawdown()``,
+        ``bt.plot.attribution()`` (:class:`backtest.report.plots.BacktestPlots`)."""
+        from backtest.report.plots import BacktestPlots
+
+        return BacktestPlots(self)
+
 
 @dataclass(frozen=True)
 class FoldChoices:
@@ -144,6 +155,14 @@ class SweepResult:
     settings: dict[str, Any] = field(default_factory=dict)
     folds: FoldChoices | None = None
     excess_returns: pd.DataFrame | None = None
+
+    @property
+    def plot(self) -> SweepPlots:
+        """Charts as plotly figures: ``sweep.plot.heatmap(x, y, metric="sharpe")``
+        (:class:`backtest.report.plots.SweepPlots`)."""
+        from backtest.report.plots import SweepPlots
+
+        return SweepPlots(self)
 
 
 @dataclass(frozen=True)

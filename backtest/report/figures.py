@@ -39,6 +39,7 @@ __all__ = [
     "SPAN",
     "T_CLIP",
     "T_COLORSCALE",
+    "UNIT_TITLE",
     "Figure",
     "Timeline",
     "car_figure",
@@ -66,6 +67,9 @@ T_COLORSCALE = [
     [0.75, "#f4a582"],
     [1.0, "#b2182b"],
 ]
+#: Axis title of a change in each unit group: yields in basis points, the rest in
+#: percent log changes.
+UNIT_TITLE = {"bp": "(bp)", "%": "(% log change)"}
 #: Font of the charts and of the page around them.
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -241,7 +245,13 @@ def timeline_figure(
             row=i + 2,
             col=1,
         )
-        fig.update_yaxes(title_text=_p(name), title_font={"size": 11}, row=i + 2, col=1)
+        level_unit = p.get("unit")
+        fig.update_yaxes(
+            title_text=_p(name) + (f"<br>({_p(level_unit)})" if level_unit else ""),
+            title_font={"size": 11},
+            row=i + 2,
+            col=1,
+        )
     fig.update_xaxes(title_text="observation time (UTC)", row=n + 1, col=1)
     line = {"color": "rgba(80,80,80,0.55)", "width": 1, "dash": "dot"}
     fig.update_layout(
@@ -323,14 +333,16 @@ def car_figure(
     paths: pd.DataFrame,
     series: Sequence[str],
     units: Mapping[str, str],
-    headline: tuple[int, int],
+    headline: tuple[int, int] | None,
 ) -> dict[str, Any]:
-    """Small multiples of one event's CAR paths: a row block per unit, a panel per series.
+    """Small multiples of CAR paths: a panel per event and series, a row block per unit.
 
     Parameters
     ----------
     paths : pandas.DataFrame
-        The rows of :func:`car_paths` of one event.
+        The rows of :func:`car_paths` of one event (the report draws one figure per
+        event) or of several (a panel per event and series, events in order of
+        first appearance).
     series : sequence of str
         Every series of the study, in the design's order: it fixes each series' colour
         (the same in every event) and the panel order. Series without rows in `paths`
@@ -338,53 +350,79 @@ def car_figure(
     units : Mapping
         ``results["event_study"]["units"]``: ``"bp"`` (yields, first row block) or a
         percent unit (FX and indices, below).
-    headline : tuple of int
-        First and last relative day of the headline window, shaded yellow.
+    headline : tuple of int or None
+        First and last relative day of the headline window, shaded yellow (None: no
+        shading).
 
     Returns
     -------
     dict
         A plain figure dict (plotly's object model takes seconds for dozens of
         events); the grid comes from :func:`plotly.subplots.make_subplots`. Each panel
-        has the CAR line and its band, ``±BAND_Z x sd_car``, a dotted line at day 0.
+        has the CAR line and its band, ``±BAND_Z x sd_car``, a dotted line at day 0;
+        the first panel of each row has its y axis titled with the unit (``CAR (bp)``
+        or ``CAR (% log change)``), the bottom row its x axis (``relative day
+        (sessions)``).
     """
     colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
     unit = {s: "bp" if u == "bp" else "%" for s, u in units.items()}
-    present = [s for s in series if (paths["series"] == s).any()]
-    groups = [[s for s in present if unit.get(s) == g] for g in ("bp", "%")]
-    groups = [g for g in groups if g]
-    ncols = min(CAR_COLUMNS, max(len(g) for g in groups))
-    cells: list[str | None] = []
-    for g in groups:
-        rows = math.ceil(len(g) / ncols)
-        cells += [*g, *[None] * (rows * ncols - len(g))]
-    nrows = len(cells) // ncols
-    titles = tuple("" if s is None else f"{_p(s)} ({unit.get(s)})" for s in cells)
-    layout = copy.deepcopy(_grid(nrows, ncols, titles))
-    a, b = headline
+    events = list(dict.fromkeys(paths["event"].astype(str)))
+    several = len(events) > 1
+    cells: list[tuple[str, str] | None] = []
+    ncols = 1
+    blocks: list[list[tuple[str, str]]] = []
+    for ev in events:
+        mine = paths[paths["event"].astype(str) == ev]
+        present = [s for s in series if (mine["series"] == s).any()]
+        for g in ("bp", "%"):
+            block = [(ev, s) for s in present if unit.get(s, "%") == g]
+            if block:
+                blocks.append(block)
+    if blocks:
+        ncols = min(CAR_COLUMNS, max(len(b) for b in blocks))
+    for block in blocks:
+        rows = math.ceil(len(block) / ncols)
+        cells += [*block, *[None] * (rows * ncols - len(block))]
+    nrows = max(len(cells) // ncols, 1)
+
+    def title(cell: tuple[str, str] | None) -> str:
+        if cell is None:
+            return ""
+        ev, s = cell
+        return (
+            f"{_p(ev)}: {_p(s)} ({unit.get(s, '%')})"
+            if several
+            else f"{_p(s)} ({unit.get(s, '%')})"
+        )
+
+    layout = copy.deepcopy(_grid(nrows, ncols, tuple(title(c) for c in cells)))
     data: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
-    for i, s in enumerate(cells):
-        if s is None:
+    for i, cell in enumerate(cells):
+        if cell is None:
             continue
+        ev, s = cell
         axis = "" if i == 0 else str(i + 1)
         xref, yref = f"x{axis}", f"y{axis}"
-        for trace in _band(paths[paths["series"] == s], s, unit.get(s, "%"), colour[s]):
+        mine = paths[(paths["event"].astype(str) == ev) & (paths["series"] == s)]
+        for trace in _band(mine, s, unit.get(s, "%"), colour[s]):
             data.append({**trace, "xaxis": xref, "yaxis": yref})
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": xref,
-                "yref": f"{yref} domain",
-                "x0": a - 0.5,
-                "x1": b + 0.5,
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": "rgba(255,214,10,0.16)",
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
+        if headline is not None:
+            a, b = headline
+            shapes.append(
+                {
+                    "type": "rect",
+                    "xref": xref,
+                    "yref": f"{yref} domain",
+                    "x0": a - 0.5,
+                    "x1": b + 0.5,
+                    "y0": 0,
+                    "y1": 1,
+                    "fillcolor": "rgba(255,214,10,0.16)",
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
         shapes.append(
             {
                 "type": "line",
@@ -399,12 +437,20 @@ def car_figure(
         )
         layout[f"xaxis{axis}"].update(dtick=5, tick0=0)
         layout[f"yaxis{axis}"].update(zeroline=True, zerolinecolor="#bbb")
+        if i % ncols == 0:
+            layout[f"yaxis{axis}"].update(
+                title={"text": "CAR " + UNIT_TITLE[unit.get(s, "%")], "font": {"size": 11}}
+            )
+        if i // ncols == nrows - 1 or (i + ncols < len(cells) and cells[i + ncols] is None):
+            layout[f"xaxis{axis}"].update(
+                title={"text": "relative day (sessions)", "font": {"size": 11}}
+            )
     for note in layout.get("annotations", []):
         note["font"] = {"size": 12}
     layout.update(
         shapes=shapes,
         height=60 + 210 * nrows,
-        margin={"l": 50, "r": 20, "t": 40, "b": 30},
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
         showlegend=False,
         hovermode="closest",
     )
