@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import functools
 import html
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias
@@ -34,6 +35,8 @@ from backtest.sessions import observation_times
 __all__ = [
     "BAND_Z",
     "CAR_COLUMNS",
+    "DIGITS",
+    "DRAW_SCRIPT",
     "EVENT_LABELS",
     "FONT",
     "SPAN",
@@ -101,27 +104,99 @@ def figure_html(fig: Figure, div_id: str) -> str:
     Returns
     -------
     str
-        HTML that needs plotly.js loaded before it, with the report's template
-        (``plotly_white``) and font.
+        HTML that needs plotly.js and :data:`DRAW_SCRIPT` loaded before it, with the
+        report's template (``plotly_white``, cut to the parts 2-D charts use) and font.
+        Numbers of the traces are rounded to :data:`DIGITS` significant digits (the
+        page is several times lighter; a chart shows far fewer). A figure inside a
+        closed ``<details>`` is drawn when it is first opened (drawn hidden, plotly
+        would size it to nothing).
     """
     figure = fig.to_dict() if isinstance(fig, go.Figure) else fig
     figure["layout"].update(template=_template(), font={"family": FONT, "size": 12})
-    return str(
-        pio.to_html(
-            figure,
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            config=_CONFIG,
-            validate=False,
-        )
+    data = [_rounded(trace) for trace in figure["data"]]
+    args = ", ".join(pio.json.to_json_plotly(part) for part in (data, figure["layout"], _CONFIG))
+    target = json.dumps(div_id)
+    return (
+        f'<div id="{html.escape(div_id)}" class="plotly-graph-div" '
+        'style="height:100%; width:100%;"></div>'
+        f'<script type="text/javascript">btDraw({target}, function () '
+        f"{{ Plotly.newPlot({target}, {args}); }});</script>"
     )
+
+
+#: Significant digits of the numbers in the report's charts.
+DIGITS = 8
+
+#: Defines ``btDraw(id, draw)``: draw now, or when the closed ``<details>`` around the
+#: figure is first opened. Goes in the page's head, after plotly.js.
+DRAW_SCRIPT = """function btDraw(id, draw) {
+  var div = document.getElementById(id);
+  if (!div) { return; }
+  var box = div.closest("details:not([open])");
+  if (!box) { draw(); return; }
+  box.addEventListener("toggle", function once() {
+    if (box.open) { box.removeEventListener("toggle", once); btDraw(id, draw); }
+  });
+}"""
+
+#: Trace keys whose numbers are rounded (strings, dates and integers are left alone).
+_NUMERIC_KEYS = ("x", "y", "z", "customdata")
+
+
+def _round(values: Any) -> Any:
+    """`values` rounded to :data:`DIGITS` significant digits; unchanged unless floats."""
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence | np.ndarray):
+        return values
+    try:
+        arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+    except ValueError:  # ragged
+        return values
+    if arr.dtype.kind == "f":
+        v = arr.astype(float)
+    elif arr.dtype.kind == "O":
+        flat = arr.ravel().tolist()
+        if any(x is not None and not _is_number(x) for x in flat) or all(
+            x is None or isinstance(x, int | np.integer) for x in flat
+        ):
+            return values
+        v = np.array([np.nan if x is None else float(x) for x in flat]).reshape(arr.shape)
+    else:
+        return values
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.floor(np.log10(np.abs(v)))
+    mag = np.where(np.isfinite(mag), mag, 0.0)
+    shift = DIGITS - 1 - mag
+    up = np.round(v * 10.0 ** np.maximum(shift, 0)) / 10.0 ** np.maximum(shift, 0)
+    down = np.round(v / 10.0 ** np.maximum(-shift, 0)) * 10.0 ** np.maximum(-shift, 0)
+    out = np.where(shift >= 0, up, down)
+    return np.where(np.isfinite(out), out, None).tolist()
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, float | int | np.floating | np.integer) and not isinstance(x, bool)
+
+
+def _rounded(trace: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(trace)
+    for key in _NUMERIC_KEYS:
+        if key in out:
+            out[key] = _round(out[key])
+    err = out.get("error_y")
+    if isinstance(err, Mapping) and "array" in err:
+        out["error_y"] = {**err, "array": _round(err["array"])}
+    return out
 
 
 @functools.cache
 def _template() -> dict[str, Any]:
-    template: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
-    return template
+    full: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
+    drop = ("polar", "ternary", "scene", "geo", "colorscale")
+    layout = {k: v for k, v in full["layout"].items() if k not in drop}
+    data = {
+        "bar": full["data"]["bar"],
+        "heatmap": [{"type": "heatmap", "colorbar": {"outlinewidth": 0, "ticks": ""}}],
+    }
+    return {"data": data, "layout": layout}
 
 
 # Timeline ----------------------------------------------------------------------------------
