@@ -106,8 +106,9 @@ def figure_html(fig: Figure, div_id: str) -> str:
     str
         HTML that needs plotly.js and :data:`DRAW_SCRIPT` loaded before it, with the
         report's template (``plotly_white``, cut to the parts 2-D charts use) and font.
-        Numbers of the traces are rounded to :data:`DIGITS` significant digits (the
-        page is several times lighter; a chart shows far fewer). A figure inside a
+        Numbers of the traces are rounded to :data:`DIGITS` significant digits of the
+        largest value of their array (the page is several times lighter; a chart
+        shows far fewer). A figure inside a
         closed ``<details>`` is drawn when it is first opened (drawn hidden, plotly
         would size it to nothing).
     """
@@ -144,7 +145,15 @@ _NUMERIC_KEYS = ("x", "y", "z", "customdata")
 
 
 def _round(values: Any) -> Any:
-    """`values` rounded to :data:`DIGITS` significant digits; unchanged unless floats."""
+    """`values` rounded to :data:`DIGITS` significant digits of its largest magnitude.
+
+    Unchanged unless floats (strings, dates and integers stay as they are); NaN -> None.
+
+    Examples
+    --------
+    >>> _round([25.421325181827118, -0.00012345678912, None])
+    [25.421325, -0.000123, None]
+    """
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence | np.ndarray):
         return values
     try:
@@ -162,14 +171,16 @@ def _round(values: Any) -> Any:
         v = np.array([np.nan if x is None else float(x) for x in flat]).reshape(arr.shape)
     else:
         return values
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.floor(np.log10(np.abs(v)))
-    mag = np.where(np.isfinite(mag), mag, 0.0)
-    shift = DIGITS - 1 - mag
-    up = np.round(v * 10.0 ** np.maximum(shift, 0)) / 10.0 ** np.maximum(shift, 0)
-    down = np.round(v / 10.0 ** np.maximum(-shift, 0)) * 10.0 ** np.maximum(-shift, 0)
-    out = np.where(shift >= 0, up, down)
-    return np.where(np.isfinite(out), out, None).tolist()
+    finite = np.isfinite(v)
+    if not finite.any():
+        return np.where(finite, v, None).tolist()
+    # decimals from the largest magnitude: DIGITS significant digits at the array's scale
+    top = float(np.abs(v[finite]).max())
+    decimals = DIGITS - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
+    out = (
+        np.round(v, decimals) if decimals >= 0 else np.round(v / 10.0**-decimals) * 10.0**-decimals
+    )
+    return np.where(finite, out, None).tolist()
 
 
 def _is_number(x: Any) -> bool:
@@ -298,13 +309,13 @@ def timeline_figure(
         col = span[name].dropna()
         p = provenance.get(name, {})
         at = _observed_at(pd.DatetimeIndex(col.index), p)
+        when = [f"{d:%Y-%m-%d}" for d in col.index]
         if at is None:
             clockless.append(name)
             at = pd.DatetimeIndex(col.index)
-            when = [f"{d:%Y-%m-%d}" for d in col.index]
-        else:
-            zone, clock = p["timezone"], p["obs_time"]
-            when = [f"{d:%Y-%m-%d} {clock} {zone}" for d in col.index]
+            clock_text = ""
+        else:  # the clock and zone are the same for every point: in the template
+            clock_text = f" {p['obs_time']} {p['timezone']}"
         fig.add_trace(
             go.Scatter(
                 x=at,
@@ -314,7 +325,7 @@ def timeline_figure(
                 name=name,
                 customdata=when,
                 hovertemplate=f"<b>{_p(name)}</b> %{{y}} {_p(p.get('unit', ''))}"
-                "<br>observed %{customdata}<extra></extra>",
+                f"<br>observed %{{customdata}}{_p(clock_text)}<extra></extra>",
                 showlegend=False,
             ),
             row=i + 2,
