@@ -8,8 +8,8 @@ figure drawn from inline JSON. Nothing is fetched when the page is opened.
 Sections: header (run facts, how to read), the pooled CAAR across events (rebased at
 day -1, :mod:`.plots`), an events x series heatmap of the headline window, the event
 timeline over the levels, per-event CAR paths with confidence bands (folded in closed
-``<details>``, drawn when opened, past :data:`MANY_EVENTS` events), tables (reactions, cross-event tests, events, exclusions, data provenance) and
-strategies. This module writes the page: its sections, captions and tables
+``<details>``, drawn when opened, past :data:`MANY_EVENTS` events), tables
+(reactions, cross-event tests, events, exclusions, data provenance) and strategies. This module writes the page: its sections, captions and tables
 (:mod:`.tables`); the charts are :mod:`.figures`', the strategy section
 :mod:`.strategies`'.
 """
