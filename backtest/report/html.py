@@ -9,8 +9,9 @@ Sections: header (run facts, how to read), the pooled CAAR across events (rebase
 day -1, :mod:`.plots`), an events x series heatmap of the headline window, the event
 timeline over the levels, per-event CAR paths with confidence bands (folded in closed
 ``<details>``, drawn when opened, past :data:`MANY_EVENTS` events), tables
-(reactions, cross-event tests, events, exclusions, data provenance) and strategies. This module writes the page: its sections, captions and tables
-(:mod:`.tables`); the charts are :mod:`.figures`', the strategy section
+(reactions, cross-event tests, events, exclusions, data provenance) and strategies.
+This module writes the page: its sections, captions and tables (:mod:`.tables`); the
+charts are :mod:`.figures`' and :mod:`.plots`', the strategy section
 :mod:`.strategies`'.
 """
 
