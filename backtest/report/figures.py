@@ -173,14 +173,16 @@ def _round(values: Any) -> Any:
         return values
     finite = np.isfinite(v)
     if not finite.any():
-        return np.where(finite, v, None).tolist()
+        return np.full(v.shape, None, dtype=object).tolist()
     # decimals from the largest magnitude: DIGITS significant digits at the array's scale
     top = float(np.abs(v[finite]).max())
     decimals = DIGITS - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
     out = (
         np.round(v, decimals) if decimals >= 0 else np.round(v / 10.0**-decimals) * 10.0**-decimals
     )
-    return np.where(finite, out, None).tolist()
+    cells = out.astype(object)
+    cells[~finite] = None
+    return cells.tolist()
 
 
 def _is_number(x: Any) -> bool:
