@@ -14,6 +14,7 @@ import pandas as pd
 from backtest import metrics as mt
 
 if TYPE_CHECKING:
+    from backtest.report.plots import BacktestPlots, SweepPlots
     from backtest.tearsheet import Tearsheet
 
 __all__ = [
@@ -127,6 +128,14 @@ class BacktestResult:
 
         return backtest_text(self)
 
+    @property
+    def plot(self) -> BacktestPlots:
+        """Charts as plotly figures: ``bt.plot.equity()``, ``bt.plot.drawdown()``,
+        ``bt.plot.attribution()`` (:class:`backtest.report.plots.BacktestPlots`)."""
+        from backtest.report.plots import BacktestPlots
+
+        return BacktestPlots(self)
+
 
 @dataclass(frozen=True)
 class FoldChoices:
@@ -208,6 +217,14 @@ class SweepResult:
         from backtest.report.notebook import sweep_text
 
         return sweep_text(self)
+
+    @property
+    def plot(self) -> SweepPlots:
+        """Charts as plotly figures: ``sweep.plot.heatmap(x, y, metric="sharpe")``
+        (:class:`backtest.report.plots.SweepPlots`)."""
+        from backtest.report.plots import SweepPlots
+
+        return SweepPlots(self)
 
 
 @dataclass(frozen=True)

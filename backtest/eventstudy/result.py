@@ -33,7 +33,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,9 @@ from backtest.eventstudy.placebo import (
     run_placebo,
 )
 from backtest.eventstudy.policy import DEFAULT_DRAWS, INDEPENDENCE_TESTS, TESTS
+
+if TYPE_CHECKING:
+    from backtest.report.plots import EventStudyPlots
 
 # TESTS and INDEPENDENCE_TESTS are defined in policy.py and re-exported here.
 __all__ = ["INDEPENDENCE_TESTS", "TESTS", "EventStudyResult"]
@@ -184,6 +187,15 @@ class EventStudyResult:
     def event_ids(self) -> list[str]:
         """Event identifiers, in the order given."""
         return self._events["event"].astype(str).tolist()
+
+    @property
+    def plot(self) -> EventStudyPlots:
+        """Charts of this result as plotly figures: ``res.plot.car()``, ``res.plot.caar()``
+        (pooled, rebased at day -1) and ``res.plot.reactions()``
+        (:class:`backtest.report.plots.EventStudyPlots`)."""
+        from backtest.report.plots import EventStudyPlots
+
+        return EventStudyPlots(self)
 
     def describe(self) -> dict[str, Any]:
         """Return a JSON-ready description of the run (model, windows, day 0, exclusions)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import functools
 import html
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, TypeAlias
@@ -34,11 +35,14 @@ from backtest.sessions import observation_times
 __all__ = [
     "BAND_Z",
     "CAR_COLUMNS",
+    "DIGITS",
+    "DRAW_SCRIPT",
     "EVENT_LABELS",
     "FONT",
     "SPAN",
     "T_CLIP",
     "T_COLORSCALE",
+    "UNIT_TITLE",
     "Figure",
     "Timeline",
     "car_figure",
@@ -66,6 +70,9 @@ T_COLORSCALE = [
     [0.75, "#f4a582"],
     [1.0, "#b2182b"],
 ]
+#: Axis title of a change in each unit group: yields in basis points, the rest in
+#: percent log changes.
+UNIT_TITLE = {"bp": "(bp)", "%": "(% log change)"}
 #: Font of the charts and of the page around them.
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 _CONFIG = {"displaylogo": False, "responsive": True}
@@ -97,27 +104,112 @@ def figure_html(fig: Figure, div_id: str) -> str:
     Returns
     -------
     str
-        HTML that needs plotly.js loaded before it, with the report's template
-        (``plotly_white``) and font.
+        HTML that needs plotly.js and :data:`DRAW_SCRIPT` loaded before it, with the
+        report's template (``plotly_white``, cut to the parts 2-D charts use) and font.
+        Numbers of the traces are rounded to :data:`DIGITS` significant digits of the
+        largest value of their array (the page is several times lighter; a chart
+        shows far fewer). A figure inside a
+        closed ``<details>`` is drawn when it is first opened (drawn hidden, plotly
+        would size it to nothing).
     """
     figure = fig.to_dict() if isinstance(fig, go.Figure) else fig
     figure["layout"].update(template=_template(), font={"family": FONT, "size": 12})
-    return str(
-        pio.to_html(
-            figure,
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            config=_CONFIG,
-            validate=False,
-        )
+    data = [_rounded(trace) for trace in figure["data"]]
+    args = ", ".join(pio.json.to_json_plotly(part) for part in (data, figure["layout"], _CONFIG))
+    target = json.dumps(div_id)
+    return (
+        f'<div id="{html.escape(div_id)}" class="plotly-graph-div" '
+        'style="height:100%; width:100%;"></div>'
+        f'<script type="text/javascript">btDraw({target}, function () '
+        f"{{ Plotly.newPlot({target}, {args}); }});</script>"
     )
+
+
+#: Significant digits of the numbers in the report's charts.
+DIGITS = 8
+
+#: Defines ``btDraw(id, draw)``: draw now, or when the closed ``<details>`` around the
+#: figure is first opened. Goes in the page's head, after plotly.js.
+DRAW_SCRIPT = """function btDraw(id, draw) {
+  var div = document.getElementById(id);
+  if (!div) { return; }
+  var box = div.closest("details:not([open])");
+  if (!box) { draw(); return; }
+  box.addEventListener("toggle", function once() {
+    if (box.open) { box.removeEventListener("toggle", once); btDraw(id, draw); }
+  });
+}"""
+
+#: Trace keys whose numbers are rounded (strings, dates and integers are left alone).
+_NUMERIC_KEYS = ("x", "y", "z", "customdata")
+
+
+def _round(values: Any) -> Any:
+    """`values` rounded to :data:`DIGITS` significant digits of its largest magnitude.
+
+    Unchanged unless floats (strings, dates and integers stay as they are); NaN -> None.
+
+    Examples
+    --------
+    >>> _round([25.421325181827118, -0.00012345678912, None])
+    [25.421325, -0.000123, None]
+    """
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Sequence | np.ndarray):
+        return values
+    try:
+        arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
+    except ValueError:  # ragged
+        return values
+    if arr.dtype.kind == "f":
+        v = arr.astype(float)
+    elif arr.dtype.kind == "O":
+        flat = arr.ravel().tolist()
+        if any(x is not None and not _is_number(x) for x in flat) or all(
+            x is None or isinstance(x, int | np.integer) for x in flat
+        ):
+            return values
+        v = np.array([np.nan if x is None else float(x) for x in flat]).reshape(arr.shape)
+    else:
+        return values
+    finite = np.isfinite(v)
+    if not finite.any():
+        return np.full(v.shape, None, dtype=object).tolist()
+    # decimals from the largest magnitude: DIGITS significant digits at the array's scale
+    top = float(np.abs(v[finite]).max())
+    decimals = DIGITS - 1 - (math.floor(math.log10(top)) if top > 0 else 0)
+    out = (
+        np.round(v, decimals) if decimals >= 0 else np.round(v / 10.0**-decimals) * 10.0**-decimals
+    )
+    cells = out.astype(object)
+    cells[~finite] = None
+    return cells.tolist()
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, float | int | np.floating | np.integer) and not isinstance(x, bool)
+
+
+def _rounded(trace: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(trace)
+    for key in _NUMERIC_KEYS:
+        if key in out:
+            out[key] = _round(out[key])
+    err = out.get("error_y")
+    if isinstance(err, Mapping) and "array" in err:
+        out["error_y"] = {**err, "array": _round(err["array"])}
+    return out
 
 
 @functools.cache
 def _template() -> dict[str, Any]:
-    template: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
-    return template
+    full: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
+    drop = ("polar", "ternary", "scene", "geo", "colorscale")
+    layout = {k: v for k, v in full["layout"].items() if k not in drop}
+    data = {
+        "bar": full["data"]["bar"],
+        "heatmap": [{"type": "heatmap", "colorbar": {"outlinewidth": 0, "ticks": ""}}],
+    }
+    return {"data": data, "layout": layout}
 
 
 # Timeline ----------------------------------------------------------------------------------
@@ -219,13 +311,13 @@ def timeline_figure(
         col = span[name].dropna()
         p = provenance.get(name, {})
         at = _observed_at(pd.DatetimeIndex(col.index), p)
+        when = [f"{d:%Y-%m-%d}" for d in col.index]
         if at is None:
             clockless.append(name)
             at = pd.DatetimeIndex(col.index)
-            when = [f"{d:%Y-%m-%d}" for d in col.index]
-        else:
-            zone, clock = p["timezone"], p["obs_time"]
-            when = [f"{d:%Y-%m-%d} {clock} {zone}" for d in col.index]
+            clock_text = ""
+        else:  # the clock and zone are the same for every point: in the template
+            clock_text = f" {p['obs_time']} {p['timezone']}"
         fig.add_trace(
             go.Scatter(
                 x=at,
@@ -235,13 +327,19 @@ def timeline_figure(
                 name=name,
                 customdata=when,
                 hovertemplate=f"<b>{_p(name)}</b> %{{y}} {_p(p.get('unit', ''))}"
-                "<br>observed %{customdata}<extra></extra>",
+                f"<br>observed %{{customdata}}{_p(clock_text)}<extra></extra>",
                 showlegend=False,
             ),
             row=i + 2,
             col=1,
         )
-        fig.update_yaxes(title_text=_p(name), title_font={"size": 11}, row=i + 2, col=1)
+        level_unit = p.get("unit")
+        fig.update_yaxes(
+            title_text=_p(name) + (f"<br>({_p(level_unit)})" if level_unit else ""),
+            title_font={"size": 11},
+            row=i + 2,
+            col=1,
+        )
     fig.update_xaxes(title_text="observation time (UTC)", row=n + 1, col=1)
     line = {"color": "rgba(80,80,80,0.55)", "width": 1, "dash": "dot"}
     fig.update_layout(
@@ -323,14 +421,16 @@ def car_figure(
     paths: pd.DataFrame,
     series: Sequence[str],
     units: Mapping[str, str],
-    headline: tuple[int, int],
+    headline: tuple[int, int] | None,
 ) -> dict[str, Any]:
-    """Small multiples of one event's CAR paths: a row block per unit, a panel per series.
+    """Small multiples of CAR paths: a panel per event and series, a row block per unit.
 
     Parameters
     ----------
     paths : pandas.DataFrame
-        The rows of :func:`car_paths` of one event.
+        The rows of :func:`car_paths` of one event (the report draws one figure per
+        event) or of several (a panel per event and series, events in order of
+        first appearance).
     series : sequence of str
         Every series of the study, in the design's order: it fixes each series' colour
         (the same in every event) and the panel order. Series without rows in `paths`
@@ -338,53 +438,79 @@ def car_figure(
     units : Mapping
         ``results["event_study"]["units"]``: ``"bp"`` (yields, first row block) or a
         percent unit (FX and indices, below).
-    headline : tuple of int
-        First and last relative day of the headline window, shaded yellow.
+    headline : tuple of int or None
+        First and last relative day of the headline window, shaded yellow (None: no
+        shading).
 
     Returns
     -------
     dict
         A plain figure dict (plotly's object model takes seconds for dozens of
         events); the grid comes from :func:`plotly.subplots.make_subplots`. Each panel
-        has the CAR line and its band, ``±BAND_Z x sd_car``, a dotted line at day 0.
+        has the CAR line and its band, ``±BAND_Z x sd_car``, a dotted line at day 0;
+        the first panel of each row has its y axis titled with the unit (``CAR (bp)``
+        or ``CAR (% log change)``), the bottom row its x axis (``relative day
+        (sessions)``).
     """
     colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
     unit = {s: "bp" if u == "bp" else "%" for s, u in units.items()}
-    present = [s for s in series if (paths["series"] == s).any()]
-    groups = [[s for s in present if unit.get(s) == g] for g in ("bp", "%")]
-    groups = [g for g in groups if g]
-    ncols = min(CAR_COLUMNS, max(len(g) for g in groups))
-    cells: list[str | None] = []
-    for g in groups:
-        rows = math.ceil(len(g) / ncols)
-        cells += [*g, *[None] * (rows * ncols - len(g))]
-    nrows = len(cells) // ncols
-    titles = tuple("" if s is None else f"{_p(s)} ({unit.get(s)})" for s in cells)
-    layout = copy.deepcopy(_grid(nrows, ncols, titles))
-    a, b = headline
+    events = list(dict.fromkeys(paths["event"].astype(str)))
+    several = len(events) > 1
+    cells: list[tuple[str, str] | None] = []
+    ncols = 1
+    blocks: list[list[tuple[str, str]]] = []
+    for ev in events:
+        mine = paths[paths["event"].astype(str) == ev]
+        present = [s for s in series if (mine["series"] == s).any()]
+        for g in ("bp", "%"):
+            block = [(ev, s) for s in present if unit.get(s, "%") == g]
+            if block:
+                blocks.append(block)
+    if blocks:
+        ncols = min(CAR_COLUMNS, max(len(b) for b in blocks))
+    for block in blocks:
+        rows = math.ceil(len(block) / ncols)
+        cells += [*block, *[None] * (rows * ncols - len(block))]
+    nrows = max(len(cells) // ncols, 1)
+
+    def title(cell: tuple[str, str] | None) -> str:
+        if cell is None:
+            return ""
+        ev, s = cell
+        return (
+            f"{_p(ev)}: {_p(s)} ({unit.get(s, '%')})"
+            if several
+            else f"{_p(s)} ({unit.get(s, '%')})"
+        )
+
+    layout = copy.deepcopy(_grid(nrows, ncols, tuple(title(c) for c in cells)))
     data: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
-    for i, s in enumerate(cells):
-        if s is None:
+    for i, cell in enumerate(cells):
+        if cell is None:
             continue
+        ev, s = cell
         axis = "" if i == 0 else str(i + 1)
         xref, yref = f"x{axis}", f"y{axis}"
-        for trace in _band(paths[paths["series"] == s], s, unit.get(s, "%"), colour[s]):
+        mine = paths[(paths["event"].astype(str) == ev) & (paths["series"] == s)]
+        for trace in _band(mine, s, unit.get(s, "%"), colour[s]):
             data.append({**trace, "xaxis": xref, "yaxis": yref})
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": xref,
-                "yref": f"{yref} domain",
-                "x0": a - 0.5,
-                "x1": b + 0.5,
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": "rgba(255,214,10,0.16)",
-                "line": {"width": 0},
-                "layer": "below",
-            }
-        )
+        if headline is not None:
+            a, b = headline
+            shapes.append(
+                {
+                    "type": "rect",
+                    "xref": xref,
+                    "yref": f"{yref} domain",
+                    "x0": a - 0.5,
+                    "x1": b + 0.5,
+                    "y0": 0,
+                    "y1": 1,
+                    "fillcolor": "rgba(255,214,10,0.16)",
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
         shapes.append(
             {
                 "type": "line",
@@ -399,12 +525,20 @@ def car_figure(
         )
         layout[f"xaxis{axis}"].update(dtick=5, tick0=0)
         layout[f"yaxis{axis}"].update(zeroline=True, zerolinecolor="#bbb")
+        if i % ncols == 0:
+            layout[f"yaxis{axis}"].update(
+                title={"text": "CAR " + UNIT_TITLE[unit.get(s, "%")], "font": {"size": 11}}
+            )
+        if i // ncols == nrows - 1 or (i + ncols < len(cells) and cells[i + ncols] is None):
+            layout[f"xaxis{axis}"].update(
+                title={"text": "relative day (sessions)", "font": {"size": 11}}
+            )
     for note in layout.get("annotations", []):
         note["font"] = {"size": 12}
     layout.update(
         shapes=shapes,
         height=60 + 210 * nrows,
-        margin={"l": 50, "r": 20, "t": 40, "b": 30},
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
         showlegend=False,
         hovermode="closest",
     )

@@ -5,11 +5,13 @@
 that works offline: plotly.js is embedded once, inline, and every chart is a plotly
 figure drawn from inline JSON. Nothing is fetched when the page is opened.
 
-Sections: header (run facts, how to read), event timeline over the levels, per-event
-CAR paths with confidence bands, an events x series heatmap of the headline window,
-tables (reactions, cross-event tests, events, exclusions, data provenance) and
-strategies. This module writes the page: its sections, captions and tables
-(:mod:`.tables`); the charts are :mod:`.figures`', the strategy section
+Sections: header (run facts, how to read), the pooled CAAR across events (rebased at
+day -1, :mod:`.plots`), an events x series heatmap of the headline window, the event
+timeline over the levels, per-event CAR paths with confidence bands (folded in closed
+``<details>``, drawn when opened, past :data:`MANY_EVENTS` events), tables
+(reactions, cross-event tests, events, exclusions, data provenance) and strategies.
+This module writes the page: its sections, captions and tables (:mod:`.tables`); the
+charts are :mod:`.figures`' and :mod:`.plots`', the strategy section
 :mod:`.strategies`'.
 """
 
@@ -35,6 +37,7 @@ from backtest.report.clock import (
 )
 from backtest.report.figures import (
     BAND_Z,
+    DRAW_SCRIPT,
     FONT,
     SPAN,
     T_CLIP,
@@ -60,14 +63,21 @@ from backtest.report.markdown import (
     placebo_rows,
     stars,
 )
+from backtest.report.plots import caar_figure, caar_paths
 from backtest.report.signed import html_sections, signing_sentence
 from backtest.report.strategies import strategies_section
+from backtest.report.tables import MEAN_CAR_HEAD, mean_car_cells
 from backtest.report.tables import escape as _e
 from backtest.report.tables import table as _table
 from backtest.report.volatility import html_section as volatility_section
 
 # car_paths lives in .figures; it stays importable from here, where it was first.
 __all__ = ["car_paths", "render_html"]
+
+#: More events than this: the per-event CAR charts are folded in ``<details>``.
+MANY_EVENTS = 6
+#: Confidence level of the pooled CAAR band.
+CAAR_LEVEL = 0.95
 
 _CSS = (
     f"body {{ font-family: {FONT}; color: #1f2933; margin: 0; background: #fff; }}"
@@ -99,6 +109,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.recommended td { font-weight: 600; background: #fffbea; }
 tr.invalid td { color: #9aa5b1; }
 details { margin: 0.4rem 0; }
+details.event summary { font-weight: 600; }
+details.event .caption { font-weight: 400; }
 summary { cursor: pointer; font-weight: 600; font-size: 0.95rem; }
 footer { margin-top: 3rem; font-size: 0.8rem; color: #7b8794; }
 """
@@ -145,9 +157,10 @@ def render_html(run_dir: Path) -> str:
         return figure_html(fig, f"fig-{charts}")
 
     body = [_header(res)]
+    body += _caar_section(res, run.abnormal, figure)
+    body += _heatmap_section(res, figure)
     body += _timeline_section(res, run.levels, figure)
     body += _car_section(res, run.abnormal, figure)
-    body += _heatmap_section(res, figure)
     body += _reactions_section(res)
     body += _tests_section(res)
     body += html_sections(res)
@@ -174,6 +187,7 @@ def render_html(run_dir: Path) -> str:
             f"<title>{_e(title)}</title>",
             f"<style>{_CSS}</style>",
             f'<script type="text/javascript">{get_plotlyjs()}</script>',
+            f'<script type="text/javascript">{DRAW_SCRIPT}</script>',
             "</head>",
             "<body>",
             "<main>",
@@ -268,6 +282,15 @@ def _car_section(
     )
     paths = car_paths(abnormal)
     day0 = design["day0"]
+    folded = len(res["events"]) > MANY_EVENTS
+    if folded:
+        out.append(
+            f'<p class="caption">{len(res["events"])} events: each event\'s panels are folded '
+            "below (click an event to open its chart; the pooled CAAR and the headline "
+            'heatmap above summarise them all). <a href="#" onclick="document.querySelectorAll'
+            "('details.event').forEach(function (d) { d.open = true; }); return false;\">"
+            "Open all</a></p>"
+        )
     for ev in res["events"]:
         name = ev["event"]
         sub = paths[paths["event"] == name]
@@ -278,13 +301,49 @@ def _car_section(
         fig = car_figure(sub, design["series"], es["units"], (a, b))
         d0 = day0.get(name, {})
         days = sorted({d for d in d0.values() if d})
+        when = f"{local_time(ev)}; day 0: {', '.join(days) if days else 'n/a'}"
+        if folded:
+            out.append(
+                f'<details class="event"><summary>{_e(name)} <span class="caption">'
+                f"{_e(ev['label'])} ({_e(when)})</span></summary>{figure(fig)}</details>"
+            )
+            continue
         out.append(f"<h3>{_e(name)}</h3>")
         out.append(
-            f'<p class="label">{_e(ev["label"])}<br><span class="caption">{_e(local_time(ev))}'
-            f"; day 0: {_e(', '.join(days) if days else 'n/a')}</span></p>"
+            f'<p class="label">{_e(ev["label"])}<br><span class="caption">{_e(when)}</span></p>'
         )
         out.append(figure(fig))
     return out
+
+
+def _caar_section(
+    res: Mapping[str, Any], abnormal: pd.DataFrame | None, figure: Callable[[Figure], str]
+) -> list[str]:
+    """The pooled CAAR across events, rebased at day -1 (none with fewer than 2 events)."""
+    if abnormal is None or abnormal.empty or len(res["events"]) < 2:
+        return []
+    es = res["event_study"]
+    w0, w1 = es["design"]["event_window"]
+    paths = caar_paths(abnormal, (w0, w1), level=CAAR_LEVEL)
+    if paths.empty:
+        return []
+    return [
+        '<h2 id="caar">Pooled across events: cumulative average abnormal change</h2>',
+        figure(caar_figure(paths, es["units"], level=CAAR_LEVEL)),
+        '<p class="caption">'
+        + _e(
+            f"Mean over the events of each event's cumulative abnormal change, rebased to 0 "
+            f"at day -1 (days after: the sum from day 0; days before: minus the sum up to "
+            f"day -1), one panel per series in its unit (bp for yields, % log change for FX "
+            f"and indices). Events whose event window is not complete in the data are left "
+            f"out, so the same events make every day; n in the hover. Band: "
+            f"{100 * CAAR_LEVEL:g}% confidence, CAAR ± t(n-1) × the cross-sectional standard "
+            f"deviation of the events' CARs / sqrt(n) (the cross-sectional t test; it allows "
+            f"for event-induced variance but assumes independent events). The same chart in "
+            f"a notebook: res.plot.caar(window=({w0}, {w1}))."
+        )
+        + "</p>",
+    ]
 
 
 # Heatmap -----------------------------------------------------------------------------------
@@ -335,9 +394,10 @@ def _header(res: Mapping[str, Any]) -> str:
     if signing_sentence(res):
         facts.append(("signed", str(signing_sentence(res))))
     nav = [
+        *([("caar", "Pooled CAAR")] if len(res["events"]) >= 2 else []),
+        ("heatmap", "Headline heatmap"),
         ("timeline", "Event timeline"),
         ("car", "CAR paths"),
-        ("heatmap", "Headline heatmap"),
         ("reactions", "Reactions"),
         ("tests", "Cross-event tests"),
         *(
@@ -435,26 +495,22 @@ def _tests_section(res: Mapping[str, Any]) -> list[str]:
         '<h2 id="tests">Cross-event tests</h2>',
         '<p class="caption">One table per CAR window. Bold (★): the test recommended for '
         "the series or group, with the reason. Grey: not valid for these events, with the "
-        "note saying why.</p>",
+        "note saying why. Mean CAR: of a series, in its unit (bp or % log change); of a "
+        "group of series (units differ), the mean standardized CAR (CAR / its "
+        "forecast-error sd, no unit) in its own column.</p>",
     ]
     units = res["event_study"]["units"]
     for i, window in enumerate(res["event_study"]["windows"]):
         rows, classes = [], []
         for t in window["tests"]:
             cls = "recommended" if t["recommended"] else "" if t["valid"] else "invalid"
-            unit = units.get(t["series"])
-            caar = (
-                fmt_change(t["caar"], unit)
-                if unit is not None and t["caar"] is not None
-                else number(t["caar"], ".3g")
-            )
             rows.append(
                 [
                     t["series"],
                     ("★ " if t["recommended"] else "")
                     + label_test(t["test"], res["event_study"]["design"]),
                     str(t["n"]),
-                    caar,
+                    *mean_car_cells(t["caar"], units.get(t["series"])),
                     number(t["statistic"], ".3f"),
                     pvalue(t["pvalue"]),
                     "yes" if t["valid"] else "no",
@@ -462,12 +518,12 @@ def _tests_section(res: Mapping[str, Any]) -> list[str]:
                 ]
             )
             classes.append(cls)
-        head = ["series", "test", "n", "mean CAR", "statistic", "p", "valid", "note"]
+        head = ["series", "test", "n", *MEAN_CAR_HEAD, "statistic", "p", "valid", "note"]
         out.append(
             f"<details{' open' if i == 0 else ''}><summary>"
             f"{_e(window_text(window['window']))}"
             f"{' (headline)' if i == 0 else ''}: {len(rows)} tests</summary>"
-            + _table(head, rows, numeric=(2, 3, 4, 5), wrap=(7,), classes=classes)
+            + _table(head, rows, numeric=(2, 3, 4, 5, 6), wrap=(8,), classes=classes)
             + "</details>"
         )
     return out

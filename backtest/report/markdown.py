@@ -17,6 +17,7 @@ from backtest.report.clock import (
     market_text,
 )
 from backtest.report.signed import markdown_sections, signing_sentence
+from backtest.report.tables import MEAN_CAR_HEAD, change_text, mean_car_cells
 
 __all__ = [
     "INCOMPLETE_MARK",
@@ -65,10 +66,8 @@ def placebo_rows(placebo: Mapping[str, Any], recommended_only: bool) -> list[lis
 
 
 def fmt_change(value: float | None, unit: str) -> str:
-    """A change in its natural unit: ``+47.0 bp``, ``-2.66%``."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value:+.1f} bp" if unit == "bp" else f"{value:+.2f}%"
+    """A change in its natural unit: ``+47.0 bp``, ``-2.66%`` (:func:`.tables.change_text`)."""
+    return change_text(value, unit)
 
 
 def _f(value: float | None, spec: str) -> str:
@@ -306,13 +305,13 @@ def render_markdown(results: Mapping[str, Any]) -> str:
         left = max((t.get("incomplete") or 0 for t in rec), default=0)
         out += ["", f"## Cross-event tests, days {a:+d} to {b:+d} (recommended test)", ""]
         out += _table(
-            ["series", "test", "n", "mean CAR", "statistic", "p-value", "why"],
+            ["series", "test", "n", *MEAN_CAR_HEAD, "statistic", "p-value", "why"],
             [
                 [
                     t["series"],
                     label_test(t["test"], design),
                     t["n"],
-                    "n/a" if t["caar"] is None else f"{t['caar']:.3g}",
+                    *mean_car_cells(t["caar"], es["units"].get(t["series"])),
                     "n/a" if t["statistic"] is None else f"{t['statistic']:.3f}",
                     "n/a" if t["pvalue"] is None else f"{t['pvalue']:.4f}",
                     t["note"],

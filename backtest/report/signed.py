@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backtest.report.tables import escape, table
+from backtest.report.tables import MEAN_CAR_HEAD, escape, mean_car_cells, table
 
 __all__ = ["html_sections", "markdown_sections", "signing_sentence"]
 
@@ -32,7 +32,7 @@ def _num(value: float | None, spec: str) -> str:
     return format(value, spec)
 
 
-def _split_rows(window: Mapping[str, Any]) -> list[list[str]]:
+def _split_rows(window: Mapping[str, Any], units: Mapping[str, str]) -> list[list[str]]:
     rows = []
     for group in window.get("split") or []:
         for t in group["tests"]:
@@ -45,7 +45,7 @@ def _split_rows(window: Mapping[str, Any]) -> list[list[str]]:
                     str(t["series"]),
                     str(t["test"]),
                     str(t["n"]),
-                    _num(t["caar"], ".3g"),
+                    *mean_car_cells(t["caar"], units.get(str(t["series"]))),
                     _num(t["statistic"], ".3f"),
                     _num(t["pvalue"], ".4f"),
                 ]
@@ -53,7 +53,7 @@ def _split_rows(window: Mapping[str, Any]) -> list[list[str]]:
     return rows
 
 
-_SPLIT_HEAD = ("group", "events", "series", "test", "n", "mean CAR", "statistic", "p-value")
+_SPLIT_HEAD = ("group", "events", "series", "test", "n", *MEAN_CAR_HEAD, "statistic", "p-value")
 _REG_HEAD = ("term", "coefficient", "std. error", "t", "p-value")
 
 
@@ -98,7 +98,7 @@ def markdown_sections(results: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     signed = signing_sentence(results)
     for window in es["windows"]:
-        rows = _split_rows(window)
+        rows = _split_rows(window, es["units"])
         if not rows:
             continue
         a, b = window["window"]
@@ -126,14 +126,14 @@ def html_sections(results: Mapping[str, Any]) -> list[str]:
     signed = signing_sentence(results)
     blocks = []
     for i, window in enumerate(es["windows"]):
-        rows = _split_rows(window)
+        rows = _split_rows(window, es["units"])
         if not rows:
             continue
         a, b = window["window"]
         blocks.append(
             f"<details{' open' if i == 0 else ''}><summary>days {a:+d} to {b:+d}"
             f"{' (headline)' if i == 0 else ''}: {len(rows)} recommended tests</summary>"
-            + table(list(_SPLIT_HEAD), rows, numeric=(1, 4, 5, 6, 7))
+            + table(list(_SPLIT_HEAD), rows, numeric=(1, 4, 5, 6, 7, 8))
             + "</details>"
         )
     if blocks:

@@ -3,7 +3,7 @@ return attribution (:mod:`.attribution`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from backtest.report.attribution import html_section as attribution_section
-from backtest.report.style import PALETTE
+from backtest.report.plots import drawdown_figure, equity_figure, sweep_heatmap
 from backtest.report.tables import escape, table
 from backtest.report.tearsheet import html_section as tearsheet_section
 
@@ -77,10 +77,12 @@ def strategies_section(
     equity_path = run_dir / "tables" / "equity.parquet"
     if equity_path.is_file():
         equity = pd.read_parquet(equity_path).set_index("date")
-        out.append(figure(_equity_figure(equity)))
+        out.append(figure(equity_figure(equity)))
+        out.append(figure(drawdown_figure(equity)))
         out.append(
-            '<p class="caption">Top: growth of 1 (log scale). Bottom: drawdown from the '
-            "running peak. Parameters: as configured (a sweep's best is under its sweep).</p>"
+            '<p class="caption">Growth of 1 (log scale) and drawdown from the running peak '
+            "(%), the charts of <code>bt.plot.equity()</code> and <code>bt.plot.drawdown()"
+            "</code>. Parameters: as configured (a sweep's best is under its sweep).</p>"
         )
     for s in strategies:
         sweep = s.get("sweep")
@@ -118,7 +120,8 @@ def strategies_section(
             )
             table_path = run_dir / "tables" / f"sweep_{strategies.index(s)}_{s['name']}.parquet"
             if len(params) == 2 and table_path.is_file():
-                out.append(figure(_sweep_heatmap(pd.read_parquet(table_path), params)))
+                a, b = params
+                out.append(figure(sweep_heatmap(pd.read_parquet(table_path), b, a, "sharpe")))
         val = s.get("validation")
         if val:
             out.append(
@@ -178,75 +181,3 @@ def _configured_vs_best(s: Mapping[str, Any]) -> str:
         numeric=range(2, 2 + len(shown)),
         wrap=(1,),
     )
-
-
-def _equity_figure(equity: pd.DataFrame) -> dict[str, Any]:
-    x = [d.isoformat() for d in pd.DatetimeIndex(equity.index).date]
-    traces = []
-    for i, col in enumerate(equity.columns):
-        curve = equity[col].to_numpy(dtype=float)
-        dd = curve / np.maximum.accumulate(np.where(np.isfinite(curve), curve, 1.0)) - 1.0
-        colour = PALETTE[i % len(PALETTE)]  # the same colour in both panels
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": col,
-                "x": x,
-                "y": curve.tolist(),
-                "legendgroup": col,
-                "xaxis": "x",
-                "yaxis": "y",
-                "line": {"color": colour},
-            }
-        )
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": col,
-                "x": x,
-                "y": (100 * dd).tolist(),
-                "legendgroup": col,
-                "showlegend": False,
-                "xaxis": "x",
-                "yaxis": "y2",
-                "line": {"width": 1, "color": colour},
-            }
-        )
-    return {
-        "data": traces,
-        "layout": {
-            "height": 520,
-            "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
-            "yaxis": {"type": "log", "title": {"text": "growth of 1"}, "domain": [0.38, 1.0]},
-            "yaxis2": {"title": {"text": "drawdown %"}, "domain": [0.0, 0.3]},
-            "xaxis": {"anchor": "y2"},
-            "legend": {"orientation": "h"},
-        },
-    }
-
-
-def _sweep_heatmap(combos: pd.DataFrame, params: Sequence[str]) -> dict[str, Any]:
-    a, b = params
-    pivot = combos.pivot_table(index=a, columns=b, values="sharpe", aggfunc="max")
-    z = [[None if not np.isfinite(v) else float(v) for v in row] for row in pivot.to_numpy()]
-    return {
-        "data": [
-            {
-                "type": "heatmap",
-                "z": z,
-                "x": [str(c) for c in pivot.columns],
-                "y": [str(i) for i in pivot.index],
-                "colorscale": "RdBu",
-                "zmid": 0,
-                "colorbar": {"title": {"text": "Sharpe"}},
-            }
-        ],
-        "layout": {
-            "height": 420,
-            "margin": {"l": 60, "r": 20, "t": 30, "b": 50},
-            "xaxis": {"title": {"text": b}, "type": "category"},
-            "yaxis": {"title": {"text": a}, "type": "category"},
-        },
-    }

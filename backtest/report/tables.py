@@ -6,10 +6,51 @@ Plain text goes in, escaped HTML comes out: callers never escape cells themselve
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["escape", "table"]
+__all__ = ["MEAN_CAR_HEAD", "change_text", "escape", "mean_car_cells", "table"]
+
+#: Columns of a mean CAR in the tests tables: a series' in its unit (bp or %), a group
+#: of series' standardized (units differ); the two never share a column.
+MEAN_CAR_HEAD = ("mean CAR", "mean standardized CAR")
+
+
+def change_text(value: float | None, unit: str | None) -> str:
+    """A change in its natural unit: ``+47.0 bp``, ``-2.66%``; ``n/a`` if not finite.
+
+    Examples
+    --------
+    >>> change_text(47.04, "bp"), change_text(-2.6621, "% log return"), change_text(None, "bp")
+    ('+47.0 bp', '-2.66%', 'n/a')
+    """
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:+.1f} bp" if unit == "bp" else f"{value:+.2f}%"
+
+
+def mean_car_cells(value: float | None, unit: str | None) -> tuple[str, str]:
+    """The two :data:`MEAN_CAR_HEAD` cells of a test row: one filled, the other empty.
+
+    Parameters
+    ----------
+    value : float or None
+        The row's ``caar``.
+    unit : str or None
+        The series' unit; None for a group of series, whose ``caar`` is the mean
+        standardized CAR (no unit).
+
+    Examples
+    --------
+    >>> mean_car_cells(3.21, "bp"), mean_car_cells(0.4567, None)
+    (('+3.2 bp', ''), ('', '+0.457'))
+    """
+    if unit is not None:
+        return change_text(value, unit), ""
+    if value is None or not math.isfinite(value):
+        return "", "n/a"
+    return "", f"{value:+.3g}"
 
 
 def escape(value: Any) -> str:

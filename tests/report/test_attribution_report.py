@@ -368,9 +368,18 @@ def test_convention_and_legs_lines():
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_browser_draws_the_attribution_chart(fake_engine, driver, tmp_path):
     # Headless Chromium (tests/report/test_browser.py): plotly draws every chart of the
-    # page, the attribution chart included, and logs no error.
+    # page, the attribution chart included, and logs no error. With many events the
+    # per-event CAR charts are folded in closed <details> and drawn when opened, at
+    # the page's width.
     _, out = run_small(tmp_path)
     driver.get((out / "report.html").resolve().as_uri())
+    folded = (
+        "return Array.from(document.querySelectorAll('details.event .plotly-graph-div'))"
+        ".map(d => [d.querySelectorAll('svg.main-svg').length, d.offsetWidth])"
+    )
+    closed = driver.execute_script(folded)
+    assert len(closed) > 6 and all(n == 0 for n, _ in closed), closed  # not drawn yet
+    driver.execute_script("document.querySelectorAll('details').forEach(d => { d.open = true; })")
     script = (
         "return Array.from(document.querySelectorAll('.plotly-graph-div'))"
         ".map(d => [d.querySelectorAll('svg.main-svg').length,"
@@ -383,5 +392,6 @@ def test_browser_draws_the_attribution_chart(fake_engine, driver, tmp_path):
         time.sleep(0.1)
     titles = [t for _, t in divs]
     assert any("cumulative contributions (% of capital)" in t for t in titles), titles
+    assert all(width > 300 for _, width in driver.execute_script(folded))
     severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert severe == [], severe

@@ -93,7 +93,8 @@ def test_every_chart_is_drawn(opened):
         "return Array.from(document.querySelectorAll('.plotly-graph-div'))"
         ".map(d => [d.id, d.querySelectorAll('svg.main-svg').length, d.offsetWidth])"
     )
-    assert len(divs) == 2 + len(EVENTS)  # timeline, one CAR figure per event, heatmap
+    # pooled CAAR, heatmap, timeline, one CAR figure per event
+    assert len(divs) == 3 + len(EVENTS)
     for div_id, svgs, width in divs:
         assert svgs > 0, div_id
         assert width > 300, div_id  # laid out at page width, not collapsed

@@ -112,9 +112,9 @@ def test_plotly_js_is_inlined_once(page):
 
 
 def test_one_plotly_div_per_chart(page):
-    # charts: the timeline, one CAR figure per event, the heatmap
+    # charts: the pooled CAAR, the heatmap, the timeline, one CAR figure per event
     divs = [a["id"] for t, a in tags(page) if "plotly-graph-div" in (a.get("class") or "")]
-    assert len(divs) == 2 + len(EVENTS)
+    assert len(divs) == 3 + len(EVENTS)
     assert len(set(divs)) == len(divs)
     assert sorted(divs) == sorted(figures(page))
 
@@ -183,7 +183,12 @@ def test_car_paths_by_hand():
 
 
 def test_car_figure_ust10y_liberation_day(page, run_dir):
-    cars = [f for f in figures(page).values() if any(t.get("fill") == "tonexty" for t in f[0])]
+    cars = [
+        f
+        for f in figures(page).values()
+        if any(t.get("fill") == "tonexty" for t in f[0])
+        and "CAAR" not in f[1].get("title", {}).get("text", "")  # the pooled chart
+    ]
     assert len(cars) == len(EVENTS)
     data, _ = cars[0]  # in the order of the events: liberation_day first
     i = next(j for j, t in enumerate(data) if t.get("name") == "UST10Y")
