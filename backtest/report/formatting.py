@@ -16,7 +16,7 @@ import pandas as pd
 
 from backtest.report.markdown import INCOMPLETE_MARK
 
-__all__ = ["incomplete_text", "local_time", "number", "pvalue", "window_text"]
+__all__ = ["incomplete_text", "local_time", "metric_cell", "number", "pvalue", "window_text"]
 
 
 def number(value: Any, spec: str = ".2f") -> str:
@@ -30,6 +30,24 @@ def number(value: Any, spec: str = ".2f") -> str:
     if value is None or not isinstance(value, int | float) or not math.isfinite(value):
         return "n/a"
     return format(value, spec)
+
+
+def metric_cell(value: Any, kind: str) -> str:
+    """A strategy metric as shown in the report: ``pct`` in percent (2 decimals), ``int``
+    a count, anything else 3 decimals; ``n/a`` when missing or not finite.
+
+    Examples
+    --------
+    >>> metric_cell(0.1234, "pct"), metric_cell(12.0, "int"), metric_cell(None, "num")
+    ('12.34%', '12', 'n/a')
+    """
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if kind == "pct":
+        return f"{100 * float(value):.2f}%"
+    if kind == "int":
+        return f"{int(value)}"
+    return f"{float(value):.3f}"
 
 
 def pvalue(value: Any) -> str:

@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from backtest.report.attribution import html_section as attribution_section
+from backtest.report.formatting import metric_cell
 from backtest.report.plots import drawdown_figure, equity_figure, sweep_heatmap
 from backtest.report.tables import escape, table
 from backtest.report.tearsheet import html_section as tearsheet_section
@@ -33,14 +33,7 @@ _METRICS = (
 )
 
 
-def _fmt(value: Any, kind: str) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "n/a"
-    if kind == "pct":
-        return f"{100 * float(value):.2f}%"
-    if kind == "int":
-        return f"{int(value)}"
-    return f"{float(value):.3f}"
+_fmt = metric_cell
 
 
 def _label(s: Mapping[str, Any]) -> str:

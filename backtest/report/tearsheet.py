@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from backtest import tearsheet as ts
+from backtest.report.formatting import metric_cell
 from backtest.report.tables import escape, table
 
 __all__ = ["html_section"]
@@ -40,14 +41,7 @@ ROWS = (
 )
 
 
-def _fmt(value: Any, kind: str) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "n/a"
-    if kind == "pct":
-        return f"{100 * float(value):.2f}%"
-    if kind == "int":
-        return f"{int(value)}"
-    return f"{float(value):.3f}"
+_fmt = metric_cell
 
 
 def _monthly(sheet: Mapping[str, Any]) -> pd.DataFrame:
