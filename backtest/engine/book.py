@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from backtest import metrics as mt
+from backtest.data.validate import check_levels
 from backtest.engine.legs import (
     DEFAULT_FUNDING,
     Funding,
@@ -31,7 +32,8 @@ from backtest.engine.legs import (
     load_rates,
     rate_series,
 )
-from backtest.engine.simulate import dispose, held_positions, portfolio
+from backtest.engine.simulate import check_price, dispose, held_positions, portfolio
+from backtest.engine.tradable import check_tradable
 from backtest.errors import StrategyError
 from backtest.strategy import MarketData, Strategy, StrategyParams
 
@@ -39,6 +41,7 @@ __all__ = [
     "Book",
     "Simulation",
     "attribution",
+    "check_legs",
     "conventions",
     "leg_names",
     "measure",
@@ -100,6 +103,27 @@ def leg_names(strat: Strategy[Any], params: StrategyParams, series: str) -> list
             f"traded one {series!r}, got {legs}"
         )
     return legs
+
+
+def check_legs(
+    levels: pd.DataFrame,
+    legs: Sequence[str],
+    where: str,
+    *,
+    allow_untradable: bool,
+    also: Sequence[str] = (),
+) -> None:
+    """The checks every held series passes before a simulation.
+
+    Each leg is tradable (:func:`~backtest.engine.tradable.check_tradable`), the legs
+    and the `also` columns are valid levels (:func:`backtest.data.check_levels`), and
+    each leg traded as a price is positive (:func:`~backtest.engine.simulate.check_price`).
+    """
+    for leg in legs:
+        check_tradable(levels, leg, where, allow_untradable=allow_untradable)
+    check_levels(levels, where=where, columns=list(dict.fromkeys([*legs, *also])))
+    for leg in legs:
+        check_price(levels, leg, where)
 
 
 def rates_for(

@@ -57,13 +57,20 @@ def resolve(strategy: str | Strategy) -> Strategy:
 def check_price(levels: pd.DataFrame, series: str, where: str) -> None:
     """Refuse a traded series with a non-positive level: the engine trades it as a price.
 
+    A ``bond`` leg (per the levels' provenance) is traded from its yield, which may be
+    negative (JGBs), and is not checked.
+
     Raises
     ------
     DataValidationError
         Naming `where`, the series, the first such level and its date.
     """
+    from backtest.engine.legs import instrument_of
+
     if series not in levels.columns:
         return  # reported by market_data, with the columns there are
+    if (instrument_of(levels, series) or {}).get("kind") == "bond":
+        return
     values = levels[series].to_numpy(dtype=float)
     bad = np.flatnonzero(values <= 0.0)
     if bad.size:

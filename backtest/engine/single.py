@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from backtest import metrics as mt
-from backtest.data.validate import check_levels
 from backtest.engine.book import (
     attribution,
+    check_legs,
     conventions,
     kept_weights,
     leg_names,
@@ -23,17 +23,15 @@ from backtest.engine.book import (
     simulate,
     targets,
 )
-from backtest.engine.legs import DEFAULT_FUNDING, Funding, instrument_of
+from backtest.engine.legs import DEFAULT_FUNDING, Funding
 from backtest.engine.results import METRICS, BacktestResult
 from backtest.engine.simulate import (
-    check_price,
     dispose,
     market_data,
     resolve,
     run_settings,
     trade_table,
 )
-from backtest.engine.tradable import check_tradable
 from backtest.errors import ConfigError
 from backtest.strategy import Strategy, StrategyParams
 
@@ -123,16 +121,13 @@ def backtest(
     strat = resolve(strategy)
     p = strat.parse(params)
     legs = leg_names(strat, p, series)
-    for leg in legs:
-        check_tradable(levels, leg, "engine.backtest", allow_untradable=allow_untradable)
-    check_levels(
+    check_legs(
         levels,
-        where="engine.backtest",
-        columns=list(dict.fromkeys([*legs, *strat.required_series(p, series)])),
+        legs,
+        "engine.backtest",
+        allow_untradable=allow_untradable,
+        also=strat.required_series(p, series),
     )
-    for leg in legs:
-        if (instrument_of(levels, leg) or {}).get("kind") != "bond":  # yields may be < 0
-            check_price(levels, leg, "engine.backtest")
     data = market_data(strat, p, levels, series, events, day0)
     bars = data.price.index
     book = open_book(

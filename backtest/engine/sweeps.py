@@ -19,15 +19,13 @@ import numpy as np
 import pandas as pd
 
 from backtest import metrics as mt
-from backtest.data.validate import check_levels
-from backtest.engine.book import conventions, leg_names, open_book, rates_for
+from backtest.engine.book import check_legs, conventions, leg_names, open_book, rates_for
 from backtest.engine.chunks import Chunk, ChunkSettings, Tasks, run_chunk
 from backtest.engine.folds import Fold, validation_folds, validation_spec
-from backtest.engine.legs import DEFAULT_FUNDING, Funding, instrument_of
+from backtest.engine.legs import DEFAULT_FUNDING, Funding
 from backtest.engine.results import FoldChoices, SweepResult
-from backtest.engine.simulate import check_price, market_data, resolve, run_settings
+from backtest.engine.simulate import market_data, resolve, run_settings
 from backtest.engine.single import check_risk_free
-from backtest.engine.tradable import check_tradable
 from backtest.errors import ConfigError
 from backtest.execution import DEFAULT_CHUNK_SIZE, Executor, LocalExecutor
 from backtest.space import (
@@ -274,12 +272,7 @@ def sweep(
         raise ConfigError(f"sweep of {strat.name!r}: no valid parameter combination")
     n_valid = len(valid)
     legs = list(held)
-    for leg in legs:
-        check_tradable(levels, leg, "engine.sweep", allow_untradable=allow_untradable)
-    check_levels(levels, where="engine.sweep", columns=legs)
-    for leg in legs:
-        if (instrument_of(levels, leg) or {}).get("kind") != "bond":  # yields may be < 0
-            check_price(levels, leg, "engine.sweep")
+    check_legs(levels, legs, "engine.sweep", allow_untradable=allow_untradable)
     # Fail early on missing series; the traded series' bars fix the validation folds.
     dates = market_data(strat, first, levels, series, events, day0).price.index
     bars = len(dates)
