@@ -466,23 +466,20 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
                     f"{at}: strategy {sc.name!r} needs series {extra!r}, not in the catalog; "
                     "define it under data.define or add a catalog (data.catalogs)"
                 )
-        records: dict[str, Any] = {}
-        for leg in legs:
-            record = instrument_record(cat[leg].instrument)
-            if record and record["kind"] == "untradable":
-                if not sc.allow_untradable:
-                    raise ConfigError(
-                        untradable_message(
-                            leg,
-                            record,
-                            f"{at}.legs",
-                            allow=f"set strategies[{i}].allow_untradable: true",
-                        )
+        records = _leg_instruments(cat, legs)
+        for leg, record in records.items():
+            if record and record["kind"] == "untradable" and not sc.allow_untradable:
+                raise ConfigError(
+                    untradable_message(
+                        leg,
+                        record,
+                        f"{at}.legs",
+                        allow=f"set strategies[{i}].allow_untradable: true",
                     )
-                record = None  # traded as a price
-            records[leg] = record
+                )
         try:
-            for rate in rate_series(records, sc.funding):
+            rates = rate_series(records, sc.funding)
+            for rate in rates:
                 if rate not in cat:
                     raise ConfigError(
                         f"funding: needs short rate {rate!r}, not in the catalog; define it "
@@ -490,7 +487,7 @@ def validate_config(config: RunConfig, path: str | Path | None = None) -> None:
                     )
         except ConfigError as exc:
             raise ConfigError(f"{at}: {exc}") from None
-        if sc.funding == "short_rate" and sc.risk_free != 0.0 and rate_series(records):
+        if sc.funding == "short_rate" and sc.risk_free != 0.0 and rates:
             raise ConfigError(
                 f"{at}.risk_free: {sc.risk_free:g} applies only with funding: none (the legs "
                 "are charged their currencies' short rates); set risk_free: 0 or funding: none"
@@ -605,7 +602,6 @@ def _strategy_series(config: RunConfig) -> list[str]:
 def _strategy_rates(config: RunConfig, catalog: Any) -> list[str]:
     """The short rates the strategies' legs need (fx carry, funding), loaded apart from
     the levels so that their calendar days do not become rows of the study's frame."""
-    from backtest.data.catalog import instrument_record
     from backtest.engine.legs import rate_series
     from backtest.strategy import get_strategy
 
@@ -613,16 +609,18 @@ def _strategy_rates(config: RunConfig, catalog: Any) -> list[str]:
     for sc in config.strategies:
         strat = get_strategy(sc.name)
         legs = strat.legs(strat.parse(sc.params), sc.series)
-        records = {
-            leg: None
-            if sc.allow_untradable
-            and catalog[leg].instrument is not None
-            and catalog[leg].instrument.kind == "untradable"
-            else instrument_record(catalog[leg].instrument)
-            for leg in legs
-        }
-        out += [n for n in rate_series(records, sc.funding) if n not in out]
+        rates = rate_series(_leg_instruments(catalog, legs), sc.funding)
+        out += [n for n in rates if n not in out]
     return out
+
+
+def _leg_instruments(catalog: Any, legs: list[str]) -> dict[str, dict[str, Any] | None]:
+    """Each leg's catalog instrument record (None: not declared). An ``untradable`` one
+    needs no rate (:func:`backtest.engine.legs.rate_series` trades it as a price, as the
+    engine does when it is allowed; :func:`validate_config` refuses it otherwise)."""
+    from backtest.data.catalog import instrument_record
+
+    return {leg: instrument_record(catalog[leg].instrument) for leg in legs}
 
 
 def _run_strategy(
