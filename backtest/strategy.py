@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar, cast
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -44,6 +45,7 @@ from backtest.errors import ConfigError, StrategyError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "Crossing",
     "MarketData",
     "Strategy",
     "StrategyParams",
@@ -103,6 +105,35 @@ class MarketData:
             day0=self.day0,
             extra=self.extra,
         )
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """The compact form of a comparison rule, for the engine's fused sweep kernel.
+
+    Parameter set ``k`` targets ``above[k]`` on bar ``t`` when ``features[t, left[k]] >
+    features[t, right[k]]``, else ``below[k]``, and 0 while ``features[t, right[k]]``
+    is NaN. A strategy whose positions are such a rule returns it from
+    :meth:`Strategy.crossings`: a sweep then never builds the (bars x combinations)
+    positions, and each feature column (a moving average, say) is computed once for
+    every parameter set using it. The rule must give exactly what
+    :meth:`Strategy.positions_many` gives (the contract tests check it).
+
+    Attributes
+    ----------
+    features : numpy.ndarray
+        (bars, F) on the traded series' observation dates.
+    left, right : numpy.ndarray
+        (K,) int64 columns of `features`.
+    above, below : numpy.ndarray
+        (K,) float targets.
+    """
+
+    features: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    above: np.ndarray
+    below: np.ndarray
 
 
 class Strategy(ABC, Generic[P]):
@@ -203,6 +234,15 @@ class Strategy(ABC, Generic[P]):
             portfolio strategy (:meth:`legs`) returns a DataFrame with one column of
             target weights per leg.
         """
+
+    def crossings(self, data: MarketData, params: Sequence[P]) -> Crossing | None:
+        """The positions of `params` as one comparison rule (:class:`Crossing`), or None.
+
+        Optional (default None): a strategy whose target is "``a`` when one feature is
+        above another, else ``b``" returns its features once here, and the engine's
+        sweep kernel builds each parameter set's positions on the fly.
+        """
+        return None
 
     def positions_many(self, data: MarketData, params: Sequence[P]) -> pd.DataFrame:
         """Positions for many parameter sets, one column each (override to vectorise).

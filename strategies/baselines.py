@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from backtest.strategy import MarketData, Strategy, StrategyParams
+from backtest.strategy import Crossing, MarketData, Strategy, StrategyParams
 
 __all__ = ["BuyAndHold", "BuyAndHoldParams", "MACrossover", "MACrossoverParams"]
 
@@ -141,6 +141,24 @@ class MACrossover(Strategy[MACrossoverParams]):
         short = -1.0 if params.direction == "both" else 0.0
         out = np.where(np.isnan(slow), 0.0, np.where(fast > slow, 1.0, short))
         return pd.Series(out, index=price.index, name=data.series)
+
+    def crossings(self, data: MarketData, params: Sequence[MACrossoverParams]) -> Crossing:
+        """The rule as a :class:`~backtest.strategy.Crossing`: each distinct window's
+        average once (the columns of :meth:`positions_many`), fast vs slow."""
+        ps = list(params)
+        csum = _running_sum(data.price.to_numpy(dtype="float64"))
+        windows = sorted({w for p in ps for w in (p.fast, p.slow)})
+        column = {w: j for j, w in enumerate(windows)}
+        features = np.empty((len(csum) - 1, len(windows)), order="F")
+        for j, w in enumerate(windows):
+            features[:, j] = _sma(csum, w)
+        return Crossing(
+            features=features,
+            left=np.array([column[p.fast] for p in ps], dtype=np.int64),
+            right=np.array([column[p.slow] for p in ps], dtype=np.int64),
+            above=np.ones(len(ps)),
+            below=np.array([-1.0 if p.direction == "both" else 0.0 for p in ps]),
+        )
 
     def positions_many(self, data: MarketData, params: Sequence[MACrossoverParams]) -> pd.DataFrame:
         """Positions for many parameter sets at once, one column each (in order).

@@ -35,10 +35,12 @@ from backtest.engine.legs import (
 from backtest.engine.simulate import check_price, dispose, held_positions, portfolio
 from backtest.engine.tradable import check_tradable
 from backtest.errors import StrategyError
-from backtest.strategy import MarketData, Strategy, StrategyParams
+from backtest.strategy import Crossing, MarketData, Strategy, StrategyParams
 
 __all__ = [
+    "SIMULATORS",
     "Book",
+    "Measured",
     "Simulation",
     "attribution",
     "check_legs",
@@ -48,8 +50,21 @@ __all__ = [
     "open_book",
     "rates_for",
     "simulate",
+    "simulate_kernel",
+    "simulator_of",
     "targets",
 ]
+
+#: How the engine simulates: ``"auto"`` (the numba kernel, :mod:`backtest.engine.fastsim`,
+#: for everything it covers, which today is everything the engine does), ``"kernel"``,
+#: or ``"vectorbt"`` (``Portfolio.from_orders``: the reference path).
+SIMULATORS = ("auto", "kernel", "vectorbt")
+
+#: What each path is called in a result's ``settings["simulator"]``.
+_SIMULATOR_NAMES = {
+    "kernel": "backtest.engine.fastsim (numba kernel reproducing vectorbt's from_orders)",
+    "vectorbt": "vectorbt Portfolio.from_orders",
+}
 
 
 @dataclass(frozen=True)
@@ -420,3 +435,194 @@ def conventions(book: Book, risk_free: float) -> dict[str, str]:
 def kept_weights(sim: Simulation, book: Book) -> pd.DataFrame:
     """One parameter set's held weights, one column per leg."""
     return pd.DataFrame(sim.held[:, : len(book.legs)], index=book.bars, columns=book.names)
+
+
+def simulator_of(choice: str) -> str:
+    """The path a simulation takes for `choice` (one of :data:`SIMULATORS`).
+
+    ``"auto"`` takes the kernel: it covers every order the engine places (target
+    weights at the close, fees, slippage, shared cash); vectorbt remains for checking
+    it (``"vectorbt"``) and for what the kernel would not cover.
+
+    Raises
+    ------
+    backtest.errors.ConfigError
+        An unknown choice.
+    """
+    from backtest.errors import ConfigError
+
+    if choice not in SIMULATORS:
+        raise ConfigError(f"simulator: must be one of {', '.join(SIMULATORS)}, got {choice!r}")
+    return "vectorbt" if choice == "vectorbt" else "kernel"
+
+
+def simulator_name(path: str) -> str:
+    """The description of a path recorded in ``settings["simulator"]``."""
+    return _SIMULATOR_NAMES[path]
+
+
+@dataclass
+class Measured:
+    """What the kernel gives back for ``K`` parameter sets (engine-internal)."""
+
+    returns: np.ndarray  # (bars, K) simple returns ((bars, 0) when not stored)
+    excess: np.ndarray | None  # (bars, K) in excess of funding; None: not funded
+    columns: dict[str, np.ndarray]  # the metrics, as measure()
+    sharpe_raw: np.ndarray  # (K,) per-period Sharpe of the (excess) returns
+    blocks: np.ndarray | None  # (S, 4, K) PBO block statistics, or None
+    fold_sharpe: np.ndarray  # (K, folds) in-sample Sharpe per validation fold
+
+
+def simulate_kernel(
+    strat: Strategy[Any],
+    book: Book,
+    target: pd.DataFrame | Crossing,
+    fees_bps: float | Mapping[str, float],
+    slippage_bps: float | Mapping[str, float],
+    rf_p: float,
+    ppy: float,
+    *,
+    splits: int | None = None,
+    folds: Sequence[tuple[int, int, int, int]] = (),
+    store: bool = True,
+) -> Measured:
+    """Simulate and measure parameter sets in one numba pass each (:mod:`~backtest.engine.fastsim`).
+
+    The same rules and metrics as :func:`simulate` + :func:`measure` (vectorbt), plus
+    the PBO block statistics (`splits` blocks, when the bars allow) and the in-sample
+    Sharpe ratio of each validation fold.
+
+    Parameters
+    ----------
+    strat : Strategy
+        For its execution rule and in messages.
+    book : Book
+        The legs.
+    target : pandas.DataFrame or Crossing
+        Target weights (:func:`targets`), or a one-leg strategy's comparison rule.
+    fees_bps, slippage_bps : float or mapping
+        Basis points of traded value, one value or one per leg.
+    rf_p, ppy : float
+        Per-period risk-free rate (0 when funded) and periods per year.
+    splits : int, optional
+        Blocks of the PBO's CSCV.
+    folds : sequence of (int, int, int, int)
+        Validation folds; the in-sample rows are the first two.
+    store : bool
+        Keep every set's returns (else only the metrics).
+    """
+    from backtest.engine.fastsim import N_METRICS, simulate_columns
+
+    n_legs = len(book.legs)
+    bars = len(book.bars)
+    close = np.ascontiguousarray(book.closes, dtype=np.float64)
+    fees = _costs_bps(fees_bps, book.names, "fees_bps") / 1e4
+    slip = _costs_bps(slippage_bps, book.names, "slippage_bps") / 1e4
+    empty2 = np.empty((0, 0))
+    lag = 0 if strat.execution == "same_close" else 1
+    if isinstance(target, Crossing):
+        if n_legs != 1:
+            raise StrategyError(f"strategy {strat.name!r}: a Crossing rule trades one leg")
+        held = empty2
+        features = np.asarray(target.features, dtype=np.float64)
+        rule = np.column_stack([target.left, target.right]).astype(np.int64)
+        levels = np.column_stack([target.above, target.below]).astype(np.float64)
+        if features.shape[0] != bars:
+            raise StrategyError(
+                f"strategy {strat.name!r}: crossings() features have {features.shape[0]} rows, "
+                f"the traded series {bars} bars"
+            )
+        k = rule.shape[0]
+    else:
+        held = held_positions(strat, target).to_numpy()
+        check_weights(book.legs, held, strat.name)
+        features, rule, levels = empty2, np.empty((0, 2), np.int64), empty2
+        k = held.shape[1] // n_legs
+    funded = book.funded
+    fund = (
+        np.column_stack([leg.funding_return for leg in book.legs]).astype(np.float64)
+        if funded
+        else empty2
+    )
+    if splits is not None and bars >= 4 * splits:
+        sizes = [len(b) for b in np.array_split(np.arange(bars), int(splits))]
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        blocks = np.zeros((len(sizes), 4, k))
+    else:
+        bounds = np.empty(0, np.int64)
+        blocks = np.zeros((0, 4, 0))
+    fold_arr = np.array(list(folds), dtype=np.int64).reshape(-1, 4)
+    r = np.empty((bars, k), order="F") if store else empty2
+    x = np.empty((bars, k), order="F") if store and funded else empty2
+    m = np.empty((k, N_METRICS + 1))
+    f_out = np.empty((k, fold_arr.shape[0]))
+    bad = np.empty((k, 1), np.int64)
+    simulate_columns(
+        close, held, features, rule, levels, lag, fees, slip, fund, float(rf_p), float(ppy),
+        bounds, fold_arr, store, n_legs > 1, r, x, m, blocks, f_out, bad,
+    )  # fmt: skip
+    if n_legs > 1 and (bad >= 0).any():
+        c = int(np.flatnonzero(bad[:, 0] >= 0)[0])
+        h_c = held[:, c * n_legs : (c + 1) * n_legs]
+        _refuse_unfilled(strat, book, h_c, int(bad[c, 0]), fees, slip)
+    columns = {name: np.ascontiguousarray(m[:, i]) for i, name in enumerate(mt.PERFORMANCE_COLUMNS)}
+    return Measured(
+        returns=r,
+        excess=x if funded and store else None,
+        columns=columns,
+        sharpe_raw=np.ascontiguousarray(m[:, N_METRICS]),
+        blocks=blocks if bounds.size else None,
+        fold_sharpe=f_out,
+    )
+
+
+def _refuse_unfilled(
+    strat: Strategy[Any], book: Book, h: np.ndarray, where: int, fees: np.ndarray, slip: np.ndarray
+) -> None:
+    """The error of :func:`_check_filled` for the kernel's first unfilled long weight."""
+    n_legs = len(book.legs)
+    bar, col = divmod(where, n_legs)
+    rec = record_kernel(book, np.ascontiguousarray(h), fees, slip)
+    asked = {leg: float(h[bar, j]) for j, leg in enumerate(book.names)}
+    raise StrategyError(
+        f"strategy {strat.name!r} asks on {book.bars[bar]:%Y-%m-%d} for weights {asked}; the "
+        f"account could buy only {float(rec['weights'][bar, col]):.4g} of {book.names[col]!r}: "
+        "long weights must be funded by the cash and the bar's sales (no borrowing); "
+        "scale the weights down"
+    )
+
+
+def record_kernel(
+    book: Book, h: np.ndarray, fees: np.ndarray, slip: np.ndarray
+) -> dict[str, Any]:
+    """One parameter set through the kernel with its orders and weights.
+
+    Returns ``returns``, ``excess`` (or None), ``counts`` (trades, winning trades),
+    ``orders`` (size, price, fees, side per fill), ``order_at`` (bar, leg per fill) and
+    ``weights`` (bars, legs).
+    """
+    from backtest.engine.fastsim import simulate_record
+
+    bars, n_legs = len(book.bars), len(book.legs)
+    close = np.ascontiguousarray(book.closes, dtype=np.float64)
+    fund = (
+        np.column_stack([leg.funding_return for leg in book.legs]).astype(np.float64)
+        if book.funded
+        else np.empty((0, 0))
+    )
+    r = np.empty(bars)
+    x = np.empty(bars) if book.funded else np.empty(0)
+    counts = np.empty(3)
+    o_f = np.empty((bars * n_legs, 4))
+    o_i = np.empty((bars * n_legs, 2), np.int64)
+    w = np.empty((bars, n_legs))
+    h = np.asarray(h, dtype=np.float64)
+    n = simulate_record(close, h, fees, slip, fund, r, x, counts, o_f, o_i, w)
+    return {
+        "returns": r,
+        "excess": x if book.funded else None,
+        "counts": counts[:2].copy(),
+        "orders": o_f[:n],
+        "order_at": o_i[:n],
+        "weights": w,
+    }

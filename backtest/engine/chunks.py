@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from backtest import metrics as mt
-from backtest.engine.book import leg_names, measure, open_book, simulate, targets
+from backtest.engine.book import (
+    leg_names,
+    measure,
+    open_book,
+    simulate,
+    simulate_kernel,
+    simulator_of,
+    targets,
+)
 from backtest.engine.legs import DEFAULT_FUNDING
 from backtest.engine.results import METRICS
 from backtest.engine.simulate import market_data
@@ -59,6 +67,8 @@ class ChunkSettings:
         Currency -> short-rate series overrides.
     allow_untradable : bool
         Trade untradable series as prices.
+    simulator : {"auto", "kernel", "vectorbt"}
+        The simulation path (:data:`backtest.engine.book.SIMULATORS`).
 
     Examples
     --------
@@ -77,6 +87,7 @@ class ChunkSettings:
     funding: str = DEFAULT_FUNDING
     short_rates: tuple[tuple[str, str], ...] = ()
     allow_untradable: bool = False
+    simulator: str = "auto"
 
     def __post_init__(self) -> None:
         # A list of folds (from validation_folds) is stored as a tuple: immutable, hashable.
@@ -186,6 +197,13 @@ def run_chunk(
         x: np.ndarray | None = None
         columns = {name: np.empty(n) for name in METRICS}
         sharpe_raw = np.empty(n)
+        splits = cfg.pbo_splits
+        n_folds = len(cfg.folds)
+        kernel = simulator_of(cfg.simulator) == "kernel"
+        blocks: np.ndarray | None = None
+        if kernel and len(bars) >= 4 * splits:
+            blocks = np.empty((splits, 4, n))
+        fold_ins = np.full((n, n_folds), np.nan)
         for legs, idx in groups.items():
             book = open_book(
                 levels,
@@ -196,31 +214,55 @@ def run_chunk(
                 short_rates=dict(cfg.short_rates),
                 allow_untradable=cfg.allow_untradable,
             )
-            target = targets(strat, data, [chunk[i] for i in idx], legs, bars)
-            sim = simulate(strat, book, target, cfg.fees_bps, cfg.slippage_bps)
-            cols, raw = measure(sim, len(legs), rf_p, ppy)
-            r[:, idx] = sim.returns
-            if sim.excess is not None:
+            sets = [chunk[i] for i in idx]
+            if kernel:
+                rule = strat.crossings(data, sets) if len(legs) == 1 else None
+                target = rule if rule is not None else targets(strat, data, sets, legs, bars)
+                done = simulate_kernel(
+                    strat,
+                    book,
+                    target,
+                    cfg.fees_bps,
+                    cfg.slippage_bps,
+                    rf_p,
+                    ppy,
+                    splits=splits,
+                    folds=cfg.folds,
+                )
+                returns, excess = done.returns, done.excess
+                cols, raw = done.columns, done.sharpe_raw
+                if blocks is not None and done.blocks is not None:
+                    blocks[:, :, idx] = done.blocks
+                fold_ins[idx] = done.fold_sharpe
+            else:
+                target = targets(strat, data, sets, legs, bars)
+                sim = simulate(strat, book, target, cfg.fees_bps, cfg.slippage_bps)
+                cols, raw = measure(sim, len(legs), rf_p, ppy)
+                returns, excess = sim.returns, sim.excess
+            r[:, idx] = returns
+            if excess is not None:
                 if x is None:
                     x = r.copy()  # unfunded sets (if any): excess = returns, rf 0
-                x[:, idx] = sim.excess
+                x[:, idx] = excess
             elif x is not None:
-                x[:, idx] = sim.returns
+                x[:, idx] = returns
             for name in METRICS:
                 columns[name][idx] = cols[name]
             sharpe_raw[idx] = raw
         score = r if x is None else x  # what Sharpe-based choices rank
-        splits = cfg.pbo_splits
-        blocks = mt.pbo_block_stats(score, splits) if score.shape[0] >= 4 * splits else None
-        n_folds = len(cfg.folds)
+        if not kernel:
+            blocks = mt.pbo_block_stats(score, splits) if score.shape[0] >= 4 * splits else None
         fold_sharpe = np.full(n_folds, np.nan)
         fold_pick = np.full(n_folds, -1, dtype=np.int64)
         fold_returns = np.full((r.shape[0], n_folds), np.nan)
         fold_excess = None if x is None else np.full((r.shape[0], n_folds), np.nan)
         for k, (a, b, _, _) in enumerate(cfg.folds):
-            ins = mt.performance_arrays(
-                r[a:b], None, None, rf_p, ppy, excess=None if x is None else x[a:b]
-            )[0]["sharpe"]
+            if kernel:
+                ins = fold_ins[:, k]
+            else:
+                ins = mt.performance_arrays(
+                    r[a:b], None, None, rf_p, ppy, excess=None if x is None else x[a:b]
+                )[0]["sharpe"]
             if np.isfinite(ins).any():
                 j = int(np.nanargmax(ins))  # the first maximum, as over the whole sweep
                 fold_sharpe[k], fold_pick[k] = ins[j], lo + j

@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from backtest import metrics as mt
-from backtest.engine.book import check_legs, conventions, leg_names, open_book, rates_for
+from backtest.engine.book import (
+    check_legs,
+    conventions,
+    leg_names,
+    open_book,
+    rates_for,
+    simulator_name,
+    simulator_of,
+)
 from backtest.engine.chunks import Chunk, ChunkSettings, Tasks, run_chunk
 from backtest.engine.folds import Fold, validation_folds, validation_spec
 from backtest.engine.legs import DEFAULT_FUNDING, Funding
@@ -135,6 +143,7 @@ def sweep(
     funding: Funding = DEFAULT_FUNDING,
     rates: pd.DataFrame | None = None,
     short_rates: Mapping[str, str] | None = None,
+    simulator: str = "auto",
 ) -> SweepResult:
     """Run many parameter sets: one vectorised vectorbt call per chunk of combinations.
 
@@ -199,6 +208,11 @@ def sweep(
     funding, rates, short_rates
         As in :func:`backtest`: the short rates are loaded once, here, and shipped
         to the chunks with the levels.
+    simulator : {"auto", "kernel", "vectorbt"}
+        The simulation path (:data:`backtest.engine.book.SIMULATORS`): ``"auto"`` runs
+        the numba kernel (:mod:`backtest.engine.fastsim`), which reproduces vectorbt's
+        orders to rounding; ``"vectorbt"`` the reference path. Recorded in
+        ``settings["simulator"]``.
 
     Returns
     -------
@@ -213,6 +227,7 @@ def sweep(
         `series` is untradable and `allow_untradable` is False (as in :func:`backtest`).
     """
     strat = resolve(strategy)
+    path = simulator_of(simulator)
     if max_combinations is not None and (
         isinstance(max_combinations, bool)
         or not isinstance(max_combinations, int)
@@ -301,6 +316,7 @@ def sweep(
         funding=funding,
         short_rates=tuple(sorted((short_rates or {}).items())),
         allow_untradable=allow_untradable,
+        simulator=path,
     )
     requested = chunk_size
     if chunk_memory is not None:  # a chunk's arrays have one row per bar of the series
@@ -347,6 +363,7 @@ def sweep(
             "chunk_memory": chunk_memory,
             "returns": "all" if keep_returns else "best",
             "funding": funding,
+            "simulator": simulator_name(path),
             "instruments": {leg.name: leg.instrument for leg in book.legs},
             "conventions": conventions(book, risk_free),
         },

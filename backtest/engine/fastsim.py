@@ -1,0 +1,1053 @@
+"""The engine's own simulation kernel: target weights to fills, returns and metrics.
+
+One numba pass per parameter set does what the vectorbt path (:func:`backtest.engine.
+simulate.portfolio` + :func:`backtest.engine.book.measure`) does in several: the orders
+of ``Portfolio.from_orders`` with target-percent sizes at the close, fees and slippage,
+one cash account shared by a portfolio's legs (sales first), the exit trades that give
+``trades`` and ``win_rate``, funding and excess returns, and every metric of the sweep
+table, the per-trial Sharpe ratio of the deflated Sharpe ratio, the PBO block sums and
+the in-sample Sharpe ratio of every validation fold. Nothing of size bars x
+combinations is needed but the returns a chunk keeps.
+
+**The order rules are vectorbt 1.2's**, line for line (``vectorbt/portfolio/nb.py``:
+``simulate_from_orders_nb``, ``execute_order_nb``, ``buy_nb``, ``sell_nb``,
+``get_exit_trades_nb``; tolerances of ``vectorbt/utils/math_.py``), for the arguments the
+engine passes (``size_type="targetpercent"``, ``direction="both"``, ``init_cash=1``,
+``val_price`` = the close, ``update_value=False``, ``call_seq="auto"`` with cash
+sharing, no fixed fees, no size limits):
+
+1. On every bar each leg whose held weight differs from the previous bar's gets an
+   order; the valuation price is the close (carried forward where missing).
+2. The portfolio's value ``V`` is taken once per bar, before its orders: cash plus
+   units times valuation prices.
+3. Orders run in ascending order of ``weight * V - units * price`` (sales first),
+   stable for ties.
+4. An order's units are ``weight * V / price - units``; a sale fills at
+   ``close * (1 - slippage)``, a purchase at ``close * (1 + slippage)``; fees are a
+   fraction of the filled value; a purchase is cut to the cash there is.
+5. Amounts within 1e-12 of zero are zero, and "equal" allows a relative 1e-9, as in
+   vectorbt; an order of fewer than 1e-8 units (vectorbt's default ``min_size``) is
+   rejected, so a tiny rebalance leaves the position as it is.
+
+vectorbt stays the reference: ``tests/engine/test_fastsim.py`` runs random strategies,
+costs, long/short/fractional weights, carry and multi-leg portfolios through both and
+requires every return and metric to agree to 1e-10.
+
+Every kernel is compiled for one signature and cached on disk (``cache=True``), so
+a fresh installation compiles them once (a few seconds), not once per process.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+
+__all__ = ["simulate_columns", "simulate_record"]
+
+_F8 = types.float64
+_I8 = types.int64
+_A2 = types.Array(_F8, 2, "A", readonly=True)
+_A1 = types.Array(_F8, 1, "A", readonly=True)
+_I1 = types.Array(_I8, 1, "A", readonly=True)
+_I2 = types.Array(_I8, 2, "A", readonly=True)
+_W1 = types.Array(_F8, 1, "C")
+_W2 = types.Array(_F8, 2, "A")
+_W3 = types.Array(_F8, 3, "C")
+_WI2 = types.Array(_I8, 2, "C")
+
+_REL = 1e-9  # vectorbt.utils.math_.rel_tol
+_ABS = 1e-12  # vectorbt.utils.math_.abs_tol
+_MIN_SIZE = 1e-8  # vectorbt.settings.portfolio["min_size"]: smaller orders are rejected
+_NO_ORDER = np.nan
+
+#: Columns of the metrics array of :func:`simulate_columns`: backtest.metrics.PERFORMANCE_COLUMNS.
+N_METRICS = 12
+
+
+# --------------------------------------------------------------------------- vectorbt's arithmetic
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_close(a, b):  # pragma: no cover - numba
+    if np.isnan(a) or np.isnan(b):
+        return False
+    if np.isinf(a) or np.isinf(b):
+        return False
+    if a == b:
+        return True
+    return abs(a - b) <= max(_REL * max(abs(a), abs(b)), _ABS)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_close_or_less(a, b):  # pragma: no cover - numba
+    if _is_close(a, b):
+        return True
+    return a < b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_less(a, b):  # pragma: no cover - numba
+    if _is_close(a, b):
+        return False
+    return a < b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add(a, b):  # pragma: no cover - numba
+    """vectorbt's add_nb: ``a + b``, or 0 when the sum is zero within the tolerances."""
+    if b == 0.0:  # the common case, decided as add_nb decides it
+        if a == 0.0 or abs(a) <= _ABS:
+            return 0.0
+        return a
+    sa = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)
+    sb = 1.0 if b > 0.0 else -1.0
+    if np.isnan(a) or np.isnan(b):
+        return a + b
+    zero = _is_close(abs(a), abs(b)) if sa != sb else _is_close(a + b, 0.0)
+    if zero:
+        return 0.0
+    return a + b
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _trade_return(size, entry_price, entry_fees, exit_price, exit_fees, short):  # pragma: no cover
+    entry_val = size * entry_price
+    exit_val = size * exit_price
+    val_diff = _add(exit_val, -entry_val)
+    if val_diff != 0 and short:
+        val_diff *= -1
+    pnl = val_diff - entry_fees - exit_fees
+    return pnl / entry_val
+
+
+# --------------------------------------------------------------------------- one portfolio
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _simulate(  # pragma: no cover - numba
+    close,  # (T, L) what each leg trades at (NaN before its first value)
+    h,  # (T, L) weight held over each bar, already lagged
+    fees,  # (L,)
+    slip,  # (L,)
+    fund,  # (T, L) funding per bar, or (0, 0): not funded
+    r,  # (T,) out: returns
+    x,  # (T,) out: excess returns (written when funded)
+    counts,  # (3,) out: trades, winning trades, first bar of a long weight not filled
+    rec,  # bool: write the order records and weights below
+    o_f,  # (n, 4) out: size, price, fees, side (0 buy, 1 sell) of each fill
+    o_i,  # (n, 2) out: bar, leg of each fill
+    wts,  # (T, L) out: each leg's value / portfolio value at each close
+    check,  # bool: look for long weights the cash could not buy (portfolios)
+):
+    n_bars, n_legs = close.shape
+    funded = fund.shape[0] > 0
+    cash = 1.0
+    units = np.zeros(n_legs)
+    prev = np.zeros(n_legs)
+    val = np.full(n_legs, np.nan)
+    order_value = np.empty(n_legs)
+    seq = np.empty(n_legs, np.int64)
+    w_last = np.zeros(n_legs)
+    changed = np.zeros(n_legs, np.bool_)
+    # exit-trade state per leg (vectorbt get_exit_trades_nb)
+    in_pos = np.zeros(n_legs, np.bool_)
+    short = np.zeros(n_legs, np.bool_)
+    es = np.zeros(n_legs)
+    eg = np.zeros(n_legs)
+    ef = np.zeros(n_legs)
+    n_trades = 0.0
+    n_wins = 0.0
+    n_orders = 0
+    bad = -1.0
+    v_prev = 1.0
+    # the portfolio as vectorbt reads it back from the order records (Portfolio.value):
+    # cash from the summed cash flows, units from the asset flows, both with add_nb
+    cash_s = 1.0
+    assets_s = np.zeros(n_legs)
+    flow = np.zeros(n_legs)
+    a_flow = np.zeros(n_legs)
+    for t in range(n_bars):
+        for j in range(n_legs):
+            flow[j] = 0.0
+            a_flow[j] = 0.0
+        for j in range(n_legs):
+            c = close[t, j]
+            if not np.isnan(c):
+                val[j] = c
+        value = cash
+        for j in range(n_legs):
+            if units[j] != 0:
+                value += units[j] * val[j]
+        for j in range(n_legs):
+            seq[j] = j
+            w = h[t, j]
+            changed[j] = w != prev[j]
+            if changed[j]:
+                order_value[j] = w * value - units[j] * val[j]
+            else:
+                order_value[j] = _NO_ORDER
+        if n_legs > 1:  # vectorbt's insert_argsort_nb: ascending, NaN last, stable
+            for a in range(1, n_legs):
+                key = order_value[a]
+                ik = seq[a]
+                b = a - 1
+                while b >= 0 and (order_value[b] > key or np.isnan(order_value[b])):
+                    order_value[b + 1] = order_value[b]
+                    seq[b + 1] = seq[b]
+                    b -= 1
+                order_value[b + 1] = key
+                seq[b + 1] = ik
+        for k in range(n_legs):
+            j = seq[k]
+            # every processed order rounds the state near zero (execute_order_nb)
+            if abs(cash) <= _ABS:
+                cash = 0.0
+            pos = units[j]
+            if abs(pos) <= _ABS:
+                pos = 0.0
+            units[j] = pos
+            if not changed[j]:
+                continue
+            price = close[t, j]
+            if np.isnan(price):
+                continue  # ignored: no price
+            v = value
+            if abs(v) <= _ABS:
+                v = 0.0
+            if np.isnan(v) or v <= 0.0:
+                continue  # ignored / rejected: no value to size the order
+            vp = val[j]
+            if np.isnan(vp):
+                continue
+            size = h[t, j]
+            size *= v
+            size /= vp
+            size -= pos
+            if size > 0.0:  # buy_nb
+                adj = price * (1.0 + slip[j])
+                if cash == 0.0:
+                    continue  # rejected: no cash
+                req_cash = size * adj
+                req_fees = req_cash * fees[j] + 0.0
+                total = req_cash + req_fees
+                if _is_close_or_less(total, cash):
+                    fill = size
+                    paid = req_fees
+                    spent = total
+                else:
+                    max_req = _add(cash, -0.0) / (1.0 + fees[j])
+                    if max_req <= 0.0:
+                        continue  # rejected: cannot cover the fees
+                    fill = max_req / adj
+                    paid = cash - max_req
+                    spent = cash
+                if abs(size) <= _ABS:
+                    continue  # ignored: size zero
+                if _is_less(fill, _MIN_SIZE):
+                    continue  # rejected: below the minimum size
+                cash = _add(cash, -spent)
+                units[j] = _add(pos, fill)
+                side = 0
+            else:  # sell_nb
+                adj = price * (1.0 - slip[j])
+                fill = -size
+                if abs(fill) <= _ABS:
+                    continue  # ignored: size zero
+                if _is_less(fill, _MIN_SIZE):
+                    continue  # rejected: below the minimum size
+                acq = fill * adj
+                paid = acq * fees[j] + 0.0
+                got = _add(acq, -paid)
+                if got < 0.0:
+                    continue  # rejected: cannot cover the fees
+                cash = cash + got
+                units[j] = _add(pos, -fill)
+                side = 1
+            if side == 0:
+                flow[j] = _add(0.0, -fill * adj - paid)
+                a_flow[j] = _add(0.0, fill)
+            else:
+                flow[j] = _add(0.0, fill * adj - paid)
+                a_flow[j] = _add(0.0, -fill)
+            if rec:
+                o_f[n_orders, 0] = fill
+                o_f[n_orders, 1] = adj
+                o_f[n_orders, 2] = paid
+                o_f[n_orders, 3] = side
+                o_i[n_orders, 0] = t
+                o_i[n_orders, 1] = j
+            n_orders += 1
+            # exit trades of this leg (get_exit_trades_nb, on the fly)
+            if not in_pos[j]:
+                in_pos[j] = True
+                short[j] = side == 1
+                es[j] = 0.0
+                eg[j] = 0.0
+                ef[j] = 0.0
+            if short[j] == (side == 1):  # position increased
+                es[j] += fill
+                eg[j] += fill * adj
+                ef[j] += paid
+            elif _is_close_or_less(fill, es[j]):  # (partly) closed
+                closed = _is_close(fill, es[j])
+                exit_size = es[j] if closed else fill
+                entry_price = eg[j] / es[j]
+                entry_fees = exit_size / es[j] * ef[j]
+                ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short[j])
+                if not np.isnan(ret):
+                    n_trades += 1.0
+                    if ret > 0.0:
+                        n_wins += 1.0
+                if closed:
+                    in_pos[j] = False
+                else:
+                    frac = (es[j] - fill) / es[j]
+                    es[j] *= frac
+                    eg[j] *= frac
+                    ef[j] *= frac
+            else:  # reversed
+                cl = es[j]
+                cl_fees = cl / fill * paid
+                entry_price = eg[j] / es[j]
+                entry_fees = cl / es[j] * ef[j]
+                ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short[j])
+                if not np.isnan(ret):
+                    n_trades += 1.0
+                    if ret > 0.0:
+                        n_wins += 1.0
+                es[j] = fill - cl
+                eg[j] = es[j] * adj
+                ef[j] = paid - cl_fees
+                short[j] = not short[j]
+        for j in range(n_legs):
+            prev[j] = h[t, j]
+        g_flow = 0.0
+        asset_value = 0.0
+        for j in range(n_legs):
+            g_flow += flow[j]
+            assets_s[j] = _add(assets_s[j], a_flow[j])
+            if assets_s[j] != 0:
+                asset_value += val[j] * assets_s[j]
+        cash_s = _add(cash_s, g_flow)
+        value = cash_s + asset_value
+        # vectorbt's get_return_nb
+        if v_prev == 0.0:
+            ret_t = 0.0 if value == 0.0 else np.inf * np.sign(value)
+        else:
+            ret_t = (value - v_prev) / v_prev
+            if v_prev < 0.0:
+                ret_t *= -1.0
+        r[t] = ret_t
+        if funded:
+            charge = 0.0
+            for j in range(n_legs):
+                charge += w_last[j] * fund[t, j]
+            x[t] = ret_t - charge
+        for j in range(n_legs):
+            w_last[j] = val[j] * assets_s[j] / value if assets_s[j] != 0 else 0.0 / value
+            if rec:
+                wts[t, j] = w_last[j]
+            if check and bad < 0.0 and changed[j] and h[t, j] > 0.0:
+                # as book._check_filled: more short of the target than costs explain
+                gross_t = 0.0
+                for i in range(n_legs):
+                    gross_t += abs(h[t, i])
+                tol = 2.0 * (fees[j] + slip[j]) * max(gross_t, 1.0) + 1e-9
+                if h[t, j] - w_last[j] > tol:
+                    bad = t * n_legs + j
+        v_prev = value
+    for j in range(n_legs):  # an open trade is valued at the last close
+        if in_pos[j] and _is_less(-es[j], 0.0):
+            entry_price = eg[j] / es[j]
+            entry_fees = es[j] / es[j] * ef[j]
+            ret = _trade_return(es[j], entry_price, entry_fees, close[n_bars - 1, j], 0.0, short[j])
+            if not np.isnan(ret):
+                n_trades += 1.0
+                if ret > 0.0:
+                    n_wins += 1.0
+    counts[0] = n_trades
+    counts[1] = n_wins
+    counts[2] = bad
+    return n_orders
+
+
+# --------------------------------------------------------------------------- metrics of one column
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _return_stats(r, rf_p, ppy, out):  # pragma: no cover - numba
+    """backtest.kernels.return_stats of one column, into ``out`` (10,)."""
+    t = r.shape[0]
+    for i in range(out.shape[0]):
+        out[i] = np.nan
+    ann = math.sqrt(ppy)
+    n = 0
+    growth = 1.0
+    sum_x = 0.0
+    sum_r = 0.0
+    up = 0
+    hi = -np.inf
+    lo = np.inf
+    peak = 1.0
+    max_dd = 0.0
+    for i in range(t):
+        v = r[i]
+        if np.isnan(v):
+            continue
+        n += 1
+        growth *= 1.0 + v
+        sum_x += v - rf_p
+        sum_r += v
+        if v > 0.0:
+            up += 1
+        hi = max(hi, v)
+        lo = min(lo, v)
+        if growth > peak:
+            peak = growth
+        dd = 1.0 - growth / peak
+        if dd > max_dd:
+            max_dd = dd
+    out[0] = n
+    if n == 0:
+        return
+    mean_x = sum_x / n
+    mean_r = sum_r / n
+    ss_x = 0.0
+    ss_r = 0.0
+    down = 0.0
+    for i in range(t):
+        v = r[i]
+        if np.isnan(v):
+            continue
+        d = v - rf_p - mean_x
+        ss_x += d * d
+        e = v - mean_r
+        ss_r += e * e
+        if v - rf_p < 0.0:
+            down += (v - rf_p) * (v - rf_p)
+    total = growth - 1.0
+    cagr = growth ** (ppy / n) - 1.0
+    out[1] = total
+    out[2] = cagr
+    if n >= 2 and hi != lo:
+        std_x = math.sqrt(ss_x / (n - 1.0))
+        out[3] = std_x * ann
+        out[4] = mean_x / std_x * ann
+        std_r = math.sqrt(ss_r / (n - 1.0))
+        if std_r > 0.0:
+            out[9] = mean_r / std_r
+    downside = math.sqrt(down / n)
+    if downside > 0.0:
+        out[5] = mean_x / downside * ann
+    out[6] = max_dd
+    if max_dd > 0.0:
+        out[7] = cagr / max_dd
+    out[8] = up / n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _position_stats(r, p, out):  # pragma: no cover - numba
+    """backtest.kernels.position_stats of one column, into ``out`` (4,)."""
+    t = r.shape[0]
+    n = 0
+    active = 0
+    wins = 0
+    entries = 0
+    turnover = 0.0
+    prev = 0.0
+    prev_sign = 0.0
+    for i in range(t):
+        q = p[i]
+        if np.isnan(q):
+            q = 0.0
+        sign = 0.0 if q == 0.0 else (1.0 if q > 0.0 else -1.0)
+        if sign != 0.0 and sign != prev_sign:
+            entries += 1
+        turnover += abs(q - prev)
+        prev = q
+        prev_sign = sign
+        v = r[i]
+        if np.isnan(v):
+            continue
+        n += 1
+        if q != 0.0:
+            active += 1
+            if v > 0.0:
+                wins += 1
+    out[0] = active / n
+    out[1] = entries
+    out[2] = turnover / n
+    out[3] = wins / active
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _block_stats(m, bounds, out, col):  # pragma: no cover - numba
+    """backtest.kernels.block_stats of one column into ``out[:, :, col]``."""
+    t = m.shape[0]
+    s = bounds.size - 1
+    count = 0
+    total = 0.0
+    for i in range(t):
+        v = m[i]
+        if not np.isnan(v):
+            count += 1
+            total += v
+    center = total / count if count > 0 else 0.0
+    for b in range(s):
+        c = 0
+        sm = 0.0
+        sd = 0.0
+        sq = 0.0
+        for i in range(bounds[b], bounds[b + 1]):
+            v = m[i]
+            if np.isnan(v):
+                continue
+            c += 1
+            sm += v
+            d = v - center
+            sd += d
+            sq += d * d
+        out[b, 0, col] = c
+        out[b, 1, col] = sm
+        out[b, 2, col] = sd
+        out[b, 3, col] = sq
+
+
+# --------------------------------------------------------------------------- one leg, fused
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _one_leg(  # pragma: no cover - numba
+    close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c
+):
+    """:func:`_simulate` of one leg fused with the metrics of :func:`simulate_columns`.
+
+    The same operations in the same order as ``_simulate`` + ``_return_stats`` +
+    ``_position_stats`` + ``_block_stats`` (so the same numbers, bit for bit), with the
+    state in scalars and the first pass of every statistic done while simulating;
+    the second pass (centred sums) reads the returns back from ``r``/``x``.
+    The maximum drawdown is taken per run below a peak, at its lowest point (the
+    same value: ``1 - g / peak`` is monotone in ``g``).
+    """
+    n_bars = close.shape[0]
+    funded = fund.shape[0] > 0
+    ann = math.sqrt(ppy)
+    n_blocks = bounds.shape[0] - 1
+    cash = 1.0
+    units = 0.0
+    prev = 0.0
+    val = np.nan
+    in_pos = False
+    short = False
+    es = 0.0
+    eg = 0.0
+    ef = 0.0
+    n_trades = 0.0
+    n_wins = 0.0
+    cash_s = 1.0
+    assets_s = 0.0
+    v_prev = 1.0
+    w_last = 0.0
+    # first pass of return_stats (r; x when funded), position_stats, block sums
+    n = 0
+    growth = 1.0
+    sum_x = 0.0
+    sum_r = 0.0
+    up = 0
+    hi = -np.inf
+    lo = np.inf
+    peak = 1.0
+    trough = 1.0
+    max_dd = 0.0
+    xn = 0
+    x_sum_x = 0.0
+    x_sum_r = 0.0
+    x_hi = -np.inf
+    x_lo = np.inf
+    active = 0
+    wins = 0
+    entries = 0
+    turnover = 0.0
+    p_prev = 0.0
+    p_sign = 0.0
+    blk = 0
+    blk_end = bounds[1] if n_blocks > 0 else n_bars + 1
+    for b in range(n_blocks):
+        b_out[b, 0, c] = 0.0
+        b_out[b, 1, c] = 0.0
+    b_count = 0.0
+    b_sum = 0.0
+    for t in range(n_bars):
+        price = close[t]
+        if not np.isnan(price):
+            val = price
+        value = cash
+        if units != 0:
+            value += units * val
+        w = h[t]
+        changed = w != prev
+        if abs(cash) <= _ABS:
+            cash = 0.0
+        if abs(units) <= _ABS:
+            units = 0.0
+        flow = 0.0
+        a_flow = 0.0
+        v = value
+        if abs(v) <= _ABS:
+            v = 0.0
+        if changed and not np.isnan(price) and not np.isnan(v) and v > 0.0:
+            pos = units
+            size = w
+            size *= v
+            size /= val
+            size -= pos
+            filled = False
+            if size > 0.0:
+                adj = price * (1.0 + sl)
+                if cash != 0.0:
+                    req_cash = size * adj
+                    req_fees = req_cash * fee + 0.0
+                    total = req_cash + req_fees
+                    ok = True
+                    if _is_close_or_less(total, cash):
+                        fill = size
+                        paid = req_fees
+                        spent = total
+                    else:
+                        max_req = _add(cash, -0.0) / (1.0 + fee)
+                        ok = max_req > 0.0
+                        fill = max_req / adj
+                        paid = cash - max_req
+                        spent = cash
+                    if ok and abs(size) > _ABS and not _is_less(fill, _MIN_SIZE):
+                        cash = _add(cash, -spent)
+                        units = _add(pos, fill)
+                        flow = _add(0.0, -fill * adj - paid)
+                        a_flow = _add(0.0, fill)
+                        filled = True
+                side = 0
+            else:
+                adj = price * (1.0 - sl)
+                fill = -size
+                if abs(fill) > _ABS and not _is_less(fill, _MIN_SIZE):
+                    acq = fill * adj
+                    paid = acq * fee + 0.0
+                    got = _add(acq, -paid)
+                    if got >= 0.0:
+                        cash = cash + got
+                        units = _add(pos, -fill)
+                        flow = _add(0.0, fill * adj - paid)
+                        a_flow = _add(0.0, -fill)
+                        filled = True
+                side = 1
+            if filled:
+                if not in_pos:
+                    in_pos = True
+                    short = side == 1
+                    es = 0.0
+                    eg = 0.0
+                    ef = 0.0
+                if short == (side == 1):
+                    es += fill
+                    eg += fill * adj
+                    ef += paid
+                elif _is_close_or_less(fill, es):
+                    closed = _is_close(fill, es)
+                    exit_size = es if closed else fill
+                    entry_price = eg / es
+                    entry_fees = exit_size / es * ef
+                    ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short)
+                    if not np.isnan(ret):
+                        n_trades += 1.0
+                        if ret > 0.0:
+                            n_wins += 1.0
+                    if closed:
+                        in_pos = False
+                    else:
+                        frac = (es - fill) / es
+                        es *= frac
+                        eg *= frac
+                        ef *= frac
+                else:
+                    cl = es
+                    cl_fees = cl / fill * paid
+                    entry_price = eg / es
+                    entry_fees = cl / es * ef
+                    ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short)
+                    if not np.isnan(ret):
+                        n_trades += 1.0
+                        if ret > 0.0:
+                            n_wins += 1.0
+                    es = fill - cl
+                    eg = es * adj
+                    ef = paid - cl_fees
+                    short = not short
+        prev = w
+        assets_s = _add(assets_s, a_flow)
+        asset_value = 0.0
+        if assets_s != 0:
+            asset_value += val * assets_s
+        cash_s = _add(cash_s, 0.0 + flow)
+        value = cash_s + asset_value
+        if v_prev == 0.0:
+            rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
+        else:
+            rt = (value - v_prev) / v_prev
+            if v_prev < 0.0:
+                rt *= -1.0
+        r[t] = rt
+        xt = np.nan
+        if funded:
+            xt = rt - (0.0 + w_last * fund[t])
+            x[t] = xt
+        w_last = val * assets_s / value if assets_s != 0 else 0.0 / value
+        v_prev = value
+        # first pass of the statistics
+        q = w
+        if np.isnan(q):
+            q = 0.0
+        sgn = 0.0 if q == 0.0 else (1.0 if q > 0.0 else -1.0)
+        if sgn != 0.0 and sgn != p_sign:
+            entries += 1
+        turnover += abs(q - p_prev)
+        p_prev = q
+        p_sign = sgn
+        if not np.isnan(rt):
+            n += 1
+            growth *= 1.0 + rt
+            sum_x += rt - rf_p
+            sum_r += rt
+            if rt > 0.0:
+                up += 1
+            hi = max(hi, rt)
+            lo = min(lo, rt)
+            if growth > peak:
+                dd = 1.0 - trough / peak
+                if dd > max_dd:
+                    max_dd = dd
+                peak = growth
+                trough = growth
+            elif growth < trough:
+                trough = growth
+            if q != 0.0:
+                active += 1
+                if rt > 0.0:
+                    wins += 1
+        sv = xt if funded else rt
+        if funded and not np.isnan(xt):
+            xn += 1
+            x_sum_x += xt - 0.0
+            x_sum_r += xt
+            x_hi = max(x_hi, xt)
+            x_lo = min(x_lo, xt)
+        if n_blocks > 0:
+            while t >= blk_end:
+                b_out[blk, 0, c] = b_count
+                b_out[blk, 1, c] = b_sum
+                b_count = 0.0
+                b_sum = 0.0
+                blk += 1
+                blk_end = bounds[blk + 1]
+            if not np.isnan(sv):
+                b_count += 1.0
+                b_sum += sv
+    if n_blocks > 0:
+        b_out[blk, 0, c] = b_count
+        b_out[blk, 1, c] = b_sum
+    dd = 1.0 - trough / peak
+    if dd > max_dd:
+        max_dd = dd
+    if in_pos and _is_less(-es, 0.0):
+        entry_price = eg / es
+        entry_fees = es / es * ef
+        ret = _trade_return(es, entry_price, entry_fees, close[n_bars - 1], 0.0, short)
+        if not np.isnan(ret):
+            n_trades += 1.0
+            if ret > 0.0:
+                n_wins += 1.0
+    # second pass: centred sums
+    mean_x = sum_x / n
+    mean_r = sum_r / n
+    x_mean_x = x_sum_x / xn
+    x_mean_r = x_sum_r / xn
+    s_count = xn if funded else n
+    s_total = x_sum_r if funded else sum_r
+    center = s_total / s_count if s_count > 0 else 0.0
+    ss_x = 0.0
+    ss_r = 0.0
+    down = 0.0
+    x_ss_x = 0.0
+    x_ss_r = 0.0
+    x_down = 0.0
+    blk = 0
+    blk_end = bounds[1] if n_blocks > 0 else n_bars + 1
+    sd = 0.0
+    sq = 0.0
+    for t in range(n_bars):
+        rt = r[t]
+        if not np.isnan(rt):
+            d = rt - rf_p - mean_x
+            ss_x += d * d
+            e = rt - mean_r
+            ss_r += e * e
+            if rt - rf_p < 0.0:
+                down += (rt - rf_p) * (rt - rf_p)
+        if funded:
+            sv = x[t]
+            if not np.isnan(sv):
+                d = sv - 0.0 - x_mean_x
+                x_ss_x += d * d
+                e = sv - x_mean_r
+                x_ss_r += e * e
+                if sv - 0.0 < 0.0:
+                    x_down += (sv - 0.0) * (sv - 0.0)
+        else:
+            sv = rt
+        if n_blocks > 0:
+            while t >= blk_end:
+                b_out[blk, 2, c] = sd
+                b_out[blk, 3, c] = sq
+                sd = 0.0
+                sq = 0.0
+                blk += 1
+                blk_end = bounds[blk + 1]
+            if not np.isnan(sv):
+                d = sv - center
+                sd += d
+                sq += d * d
+    if n_blocks > 0:
+        b_out[blk, 2, c] = sd
+        b_out[blk, 3, c] = sq
+        for b in range(blk + 1, n_blocks):
+            b_out[b, 2, c] = 0.0
+            b_out[b, 3, c] = 0.0
+    for i in range(N_METRICS + 1):
+        m_out[c, i] = np.nan
+    if n > 0:
+        total = growth - 1.0
+        cagr = growth ** (ppy / n) - 1.0
+        m_out[c, 0] = total
+        m_out[c, 1] = cagr
+        if not funded:
+            if n >= 2 and hi != lo:
+                std_x = math.sqrt(ss_x / (n - 1.0))
+                m_out[c, 2] = std_x * ann
+                m_out[c, 3] = mean_x / std_x * ann
+                std_r = math.sqrt(ss_r / (n - 1.0))
+                if std_r > 0.0:
+                    m_out[c, 12] = mean_r / std_r
+            downside = math.sqrt(down / n)
+            if downside > 0.0:
+                m_out[c, 4] = mean_x / downside * ann
+        m_out[c, 5] = max_dd
+        if max_dd > 0.0:
+            m_out[c, 6] = cagr / max_dd
+    if funded and xn > 0:
+        if xn >= 2 and x_hi != x_lo:
+            std_x = math.sqrt(x_ss_x / (xn - 1.0))
+            m_out[c, 2] = std_x * ann
+            m_out[c, 3] = x_mean_x / std_x * ann
+            std_r = math.sqrt(x_ss_r / (xn - 1.0))
+            if std_r > 0.0:
+                m_out[c, 12] = x_mean_r / std_r
+        downside = math.sqrt(x_down / xn)
+        if downside > 0.0:
+            m_out[c, 4] = x_mean_x / downside * ann
+    m_out[c, 7] = n_wins / n_trades
+    m_out[c, 8] = wins / active
+    m_out[c, 9] = n_trades
+    m_out[c, 10] = active / n
+    m_out[c, 11] = turnover / n * ppy
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c):  # pragma: no cover - numba
+    """The in-sample Sharpe ratio of each validation fold (train rows ``folds[f, 0:2]``)."""
+    for f in range(folds.shape[0]):
+        lo = folds[f, 0]
+        hi = folds[f, 1]
+        if funded:
+            _return_stats(x[lo:hi], 0.0, ppy, rs)
+        else:
+            _return_stats(r[lo:hi], rf_p, ppy, rs)
+        f_out[c, f] = rs[4]
+
+
+# --------------------------------------------------------------------------- many columns
+
+
+@njit(
+    _I8(
+        _A2,  # close (T, L)
+        _A2,  # held (T, K * L), or (0, 0) in signal mode
+        _A2,  # features (T, F), signal mode
+        _I2,  # rule (K, 2): feature of the left and right side, signal mode
+        _A2,  # levels (K, 2): position when left > right, else; signal mode
+        _I8,  # lag of the signal (0 or 1)
+        _A1,  # fees (L,)
+        _A1,  # slippage (L,)
+        _A2,  # funding (T, L) or (0, 0)
+        _F8,  # rf_p
+        _F8,  # ppy
+        _I1,  # PBO block bounds, or (0,)
+        _I2,  # folds (n, 4)
+        types.boolean,  # store returns
+        types.boolean,  # check long weights are filled
+        _W2,  # r out (T, K) or (0, 0)
+        _W2,  # x out (T, K) or (0, 0)
+        _W2,  # metrics out (K, 13): the 12 metrics and the per-period Sharpe of the score
+        _W3,  # blocks out (S, 4, K) or (0, 4, 0)
+        _W2,  # fold Sharpe out (K, n)
+        _WI2,  # first unfilled long weight (K, 1): bar * L + leg, or -1
+    ),
+    cache=True,
+    nogil=True,
+    error_model="numpy",
+)
+def simulate_columns(  # pragma: no cover - numba
+    close,
+    held,
+    features,
+    rule,
+    levels,
+    lag,
+    fees,
+    slip,
+    fund,
+    rf_p,
+    ppy,
+    bounds,
+    folds,
+    store,
+    check,
+    r_out,
+    x_out,
+    m_out,
+    b_out,
+    f_out,
+    bad_out,
+):
+    """Simulate and measure K parameter sets of a strategy with L legs.
+
+    The weights are either given (``held``, one column per set and leg, legs
+    innermost) or made here from a comparison rule (signal mode, one leg): the target
+    of bar t is ``levels[k, 0]`` when ``features[t, rule[k, 0]] > features[t, rule[k,
+    1]]``, else ``levels[k, 1]``, and 0 while the right side is NaN; it is held from
+    bar ``t + lag``. Returns the number of columns simulated.
+    """
+    n_bars, n_legs = close.shape
+    signal = held.shape[0] == 0
+    k_sets = rule.shape[0] if signal else held.shape[1] // n_legs
+    funded = fund.shape[0] > 0
+    r = np.empty(n_bars)
+    x = np.empty(n_bars) if funded else np.empty(0)
+    gross = np.empty(n_bars)
+    h = np.empty((n_bars, n_legs))
+    counts = np.empty(3)
+    rs = np.empty(10)
+    ps = np.empty(4)
+    no_f = np.empty((0, 4))
+    no_i = np.empty((0, 2), np.int64)
+    no_w = np.empty((0, 0))
+    fund1 = fund[:, 0] if funded else np.empty(0)
+    for c in range(k_sets):
+        if signal:
+            a = rule[c, 0]
+            b = rule[c, 1]
+            for t in range(n_bars):
+                if t < lag:
+                    h[t, 0] = 0.0
+                    continue
+                s = t - lag
+                right = features[s, b]
+                if np.isnan(right):
+                    w = 0.0
+                elif features[s, a] > right:
+                    w = levels[c, 0]
+                else:
+                    w = levels[c, 1]
+                if np.isnan(w):
+                    w = 0.0
+                h[t, 0] = min(max(w, -1.0), 1.0)
+        else:
+            for j in range(n_legs):
+                for t in range(n_bars):
+                    h[t, j] = held[t, c * n_legs + j]
+        if n_legs == 1:
+            _one_leg(
+                close[:, 0], h[:, 0], fees[0], slip[0], fund1, rf_p, ppy, bounds, r, x, m_out,
+                b_out, c,
+            )  # fmt: skip
+            bad_out[c, 0] = -1
+            _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c)
+            if store:
+                for t in range(n_bars):
+                    r_out[t, c] = r[t]
+                if funded:
+                    for t in range(n_bars):
+                        x_out[t, c] = x[t]
+            continue
+        _simulate(close, h, fees, slip, fund, r, x, counts, False, no_f, no_i, no_w, check)
+        bad_out[c, 0] = np.int64(counts[2])
+        score = x if funded else r
+        # metrics, as backtest.engine.book.measure
+        _return_stats(r, rf_p, ppy, rs)
+        total, cagr, vol, sharpe, sortino = rs[1], rs[2], rs[3], rs[4], rs[5]
+        max_dd, calmar, raw = rs[6], rs[7], rs[9]
+        if funded:
+            _return_stats(x, 0.0, ppy, rs)
+            vol, sharpe, sortino, raw = rs[3], rs[4], rs[5], rs[9]
+        for t in range(n_bars):
+            g = 0.0
+            for j in range(n_legs):
+                g += abs(h[t, j])
+            gross[t] = g if n_legs > 1 else h[t, 0]
+        _position_stats(r, gross, ps)
+        turnover = ps[2] * ppy
+        if n_legs > 1:
+            turnover = 0.0
+            for j in range(n_legs):
+                _position_stats(r, h[:, j], ps)
+                turnover += ps[2]
+            turnover *= ppy
+            _position_stats(r, gross, ps)
+        m_out[c, 0] = total
+        m_out[c, 1] = cagr
+        m_out[c, 2] = vol
+        m_out[c, 3] = sharpe
+        m_out[c, 4] = sortino
+        m_out[c, 5] = max_dd
+        m_out[c, 6] = calmar
+        m_out[c, 7] = counts[1] / counts[0]
+        m_out[c, 8] = ps[3]
+        m_out[c, 9] = counts[0]
+        m_out[c, 10] = ps[0]
+        m_out[c, 11] = turnover
+        m_out[c, 12] = raw
+        if bounds.shape[0] > 0:
+            _block_stats(score, bounds, b_out, c)
+        _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c)
+        if store:
+            for t in range(n_bars):
+                r_out[t, c] = r[t]
+            if funded:
+                for t in range(n_bars):
+                    x_out[t, c] = x[t]
+    return k_sets
+
+
+@njit(
+    _I8(_A2, _A2, _A1, _A1, _A2, _W1, _W1, _W1, _W2, _WI2, _W2),
+    cache=True,
+    nogil=True,
+    error_model="numpy",
+)
+def simulate_record(close, h, fees, slip, fund, r, x, counts, o_f, o_i, wts):  # pragma: no cover
+    """One parameter set with its order records and weights (a single backtest).
+
+    ``o_f`` and ``o_i`` have room for one order per bar and leg; returns the number
+    of orders written.
+    """
+    return _simulate(close, h, fees, slip, fund, r, x, counts, True, o_f, o_i, wts, False)
