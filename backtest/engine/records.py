@@ -13,13 +13,17 @@ reports, so that a run needs no vectorbt import:
 - :func:`costs_from_orders`: each bar's and leg's fill costs, as
   :func:`backtest.engine.book.attribution` charges them.
 
-The trade loop is plain Python over lists (a backtest has at most a few thousand
-orders: a few milliseconds), which costs no compilation on a cold cache.
+The trade loop is plain Python over lists and the trades' pnl and return one numpy
+pass (a backtest has at most a few thousand orders: 3,000 take 6-17 ms here, against
+0.1 ms for vectorbt's compiled kernel), which costs no compilation on a cold cache.
+Every float matches vectorbt's to the last bit (IEEE double arithmetic in the same
+order, no fused multiply-add).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import isfinite
 
 import numpy as np
 import pandas as pd
@@ -93,12 +97,14 @@ TRADE_COLUMNS = (
 
 
 def _is_close(a: float, b: float) -> bool:
-    """``vectorbt.utils.math_.is_close_nb``."""
-    if a != a or b != b or abs(a) == np.inf or abs(b) == np.inf:
+    """``vectorbt.utils.math_.is_close_nb``: never for NaN or infinity."""
+    if not (isfinite(a) and isfinite(b)):
         return False
     if a == b:
         return True
-    return abs(a - b) <= max(_REL_TOL * max(abs(a), abs(b)), _ABS_TOL)
+    aa, ab = abs(a), abs(b)
+    tol = _REL_TOL * (aa if aa >= ab else ab)
+    return abs(a - b) <= (tol if tol >= _ABS_TOL else _ABS_TOL)
 
 
 def _is_close_or_less(a: float, b: float) -> bool:
@@ -111,37 +117,42 @@ def _is_less(a: float, b: float) -> bool:
     return False if _is_close(a, b) else a < b
 
 
-def _sign(a: float) -> float:
-    """``numpy.sign`` of a float (NaN for NaN)."""
-    if a != a:
-        return a
-    return float((a > 0.0) - (a < 0.0))
+def _is_close_arr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`_is_close` elementwise."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        tol = np.maximum(_REL_TOL * np.maximum(np.abs(a), np.abs(b)), _ABS_TOL)
+        near = (a == b) | (np.abs(a - b) <= tol)
+    return np.isfinite(a) & np.isfinite(b) & near
 
 
-def _add(a: float, b: float) -> float:
-    """``vectorbt.utils.math_.add_nb``: a + b, exactly 0 when they (nearly) cancel."""
-    sa, sb = _sign(a), _sign(b)
-    # signs differ (NaN compares unequal, as in numba): |a| and |b| nearly equal
-    zero = _is_close(abs(a), abs(b)) if sa != sb else _is_close(a + b, 0.0)
-    return 0.0 if zero else a + b
+def _add_arr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``vectorbt.utils.math_.add_nb`` elementwise: a + b, exactly 0 when they (nearly)
+    cancel (signs differ, NaN's included: |a| and |b| close; else a + b close to 0)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = a + b
+        differ = np.sign(a) != np.sign(b)
+        zero = np.where(
+            differ, _is_close_arr(np.abs(a), np.abs(b)), _is_close_arr(total, np.zeros_like(total))
+        )
+    return np.where(zero, 0.0, total)
 
 
 def _trade_stats(
-    size: float,
-    entry_price: float,
-    entry_fees: float,
-    exit_price: float,
-    exit_fees: float,
-    direction: int,
-) -> tuple[float, float]:
-    """``vectorbt.portfolio.nb.get_trade_stats_nb``: (pnl, return) of a trade."""
+    size: np.ndarray,
+    entry_price: np.ndarray,
+    entry_fees: np.ndarray,
+    exit_price: np.ndarray,
+    exit_fees: np.ndarray,
+    direction: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``vectorbt.portfolio.nb.get_trade_stats_nb`` elementwise: (pnl, return)."""
     entry_val = size * entry_price
     exit_val = size * exit_price
-    val_diff = _add(exit_val, -entry_val)
-    if val_diff != 0 and direction == _SHORT:
-        val_diff *= -1
+    val_diff = _add_arr(exit_val, -entry_val)
+    val_diff = np.where((val_diff != 0) & (direction == _SHORT), -val_diff, val_diff)
     pnl = val_diff - entry_fees - exit_fees
-    return pnl, pnl / entry_val
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pnl, pnl / entry_val
 
 
 def _check_orders(orders: np.ndarray, n_cols: int, where: str) -> None:
@@ -243,43 +254,7 @@ def exit_trades(orders: np.ndarray, close: np.ndarray) -> np.ndarray:
     last_row = close2.shape[0] - 1
     last_close = close2[last_row].tolist()
 
-    out: list[
-        tuple[int, int, float, int, float, float, int, float, float, float, float, int, int, int]
-    ] = []
-
-    def record(
-        col: int,
-        size: float,
-        entry_idx: int,
-        entry_price: float,
-        entry_fees: float,
-        exit_idx: int,
-        exit_price: float,
-        exit_fees: float,
-        direction: int,
-        status: int,
-        parent_id: int,
-    ) -> None:
-        pnl, ret = _trade_stats(size, entry_price, entry_fees, exit_price, exit_fees, direction)
-        out.append(
-            (
-                len(out),
-                col,
-                size,
-                entry_idx,
-                entry_price,
-                entry_fees,
-                exit_idx,
-                exit_price,
-                exit_fees,
-                pnl,
-                ret,
-                direction,
-                status,
-                parent_id,
-            )
-        )
-
+    out: list[tuple[int, float, int, float, float, int, float, float, int, int, int]] = []
     parent_id = -1
     n = len(cols)
     start = 0
@@ -314,18 +289,20 @@ def exit_trades(orders: np.ndarray, close: np.ndarray) -> np.ndarray:
                     exit_size = entry_size_sum if closes_all else order_size
                     entry_price = entry_gross_sum / entry_size_sum
                     entry_fees = exit_size / entry_size_sum * entry_fees_sum
-                    record(
-                        col,
-                        exit_size,
-                        entry_idx,
-                        entry_price,
-                        entry_fees,
-                        i,
-                        order_price,
-                        order_fees,
-                        direction,
-                        _CLOSED,
-                        parent_id,
+                    out.append(
+                        (
+                            col,
+                            exit_size,
+                            entry_idx,
+                            entry_price,
+                            entry_fees,
+                            i,
+                            order_price,
+                            order_fees,
+                            direction,
+                            _CLOSED,
+                            parent_id,
+                        )
                     )
                     if closes_all:  # position closed
                         entry_idx = direction = -1
@@ -340,18 +317,20 @@ def exit_trades(orders: np.ndarray, close: np.ndarray) -> np.ndarray:
                     cl_exit_fees = cl_exit_size / order_size * order_fees
                     entry_price = entry_gross_sum / entry_size_sum
                     entry_fees = cl_exit_size / entry_size_sum * entry_fees_sum
-                    record(
-                        col,
-                        cl_exit_size,
-                        entry_idx,
-                        entry_price,
-                        entry_fees,
-                        i,
-                        order_price,
-                        cl_exit_fees,
-                        direction,
-                        _CLOSED,
-                        parent_id,
+                    out.append(
+                        (
+                            col,
+                            cl_exit_size,
+                            entry_idx,
+                            entry_price,
+                            entry_fees,
+                            i,
+                            order_price,
+                            cl_exit_fees,
+                            direction,
+                            _CLOSED,
+                            parent_id,
+                        )
                     )
                     entry_size_sum = order_size - cl_exit_size
                     entry_gross_sum = entry_size_sum * order_price
@@ -362,21 +341,38 @@ def exit_trades(orders: np.ndarray, close: np.ndarray) -> np.ndarray:
         if in_position and _is_less(-entry_size_sum, 0):  # trade not closed
             entry_price = entry_gross_sum / entry_size_sum
             entry_fees = entry_size_sum / entry_size_sum * entry_fees_sum
-            record(
-                col,
-                entry_size_sum,
-                entry_idx,
-                entry_price,
-                entry_fees,
-                last_row,
-                last_close[col],
-                0.0,
-                direction,
-                _OPEN,
-                parent_id,
+            out.append(
+                (
+                    col,
+                    entry_size_sum,
+                    entry_idx,
+                    entry_price,
+                    entry_fees,
+                    last_row,
+                    last_close[col],
+                    0.0,
+                    direction,
+                    _OPEN,
+                    parent_id,
+                )
             )
         start = stop
-    return np.array(out, dtype=TRADE_DTYPE)
+    trades = np.zeros(len(out), dtype=TRADE_DTYPE)
+    if not out:
+        return trades
+    fields = [name for name in TRADE_DTYPE.names or () if name not in ("id", "pnl", "return")]
+    for name, values in zip(fields, zip(*out, strict=True), strict=True):
+        trades[name] = values
+    trades["id"] = np.arange(len(out))
+    trades["pnl"], trades["return"] = _trade_stats(
+        trades["size"],
+        trades["entry_price"],
+        trades["entry_fees"],
+        trades["exit_price"],
+        trades["exit_fees"],
+        trades["direction"],
+    )
+    return trades
 
 
 def trade_table_from_records(
