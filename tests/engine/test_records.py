@@ -140,6 +140,8 @@ def test_exit_trades_equal_vectorbt(seed):
 def test_trade_table_equals_vectorbt(seed):
     close, held, fees, slip, legs = random_case(seed)
     close, held = close.iloc[:, :legs], held.iloc[:, :legs]  # one parameter set
+    if seed % 2:  # bars in nanoseconds too (bdate_range gives microseconds)
+        close.index = held.index = close.index.as_unit("ns")
     pf = run(close, held, fees, slip, legs)
     names = [f"leg{j}" for j in range(legs)]
     trades = exit_trades(as_orders(pf), close.to_numpy())
@@ -327,3 +329,21 @@ def test_costs_bad_shape_is_refused():
         costs_from_orders(
             np.array([(0, 0, 9, 1.0, 1.0, 0.0, 0)], dtype=ORDER_DTYPE), np.ones(4), 4, 1
         )
+
+
+def test_importing_records_does_not_import_vectorbt():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[2])
+    code = (
+        "import sys, backtest.engine.records; "
+        "print('vectorbt' in sys.modules, 'numba' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": repo}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.split() == ["False", "False"]
