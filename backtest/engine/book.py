@@ -511,69 +511,78 @@ def simulate_kernel(
     store : bool
         Keep every set's returns (else only the metrics).
     """
-    from backtest.engine.fastsim import N_METRICS, simulate_columns
+    from backtest.engine import fastsim
 
     n_legs = len(book.legs)
     bars = len(book.bars)
-    close = np.ascontiguousarray(book.closes, dtype=np.float64)
     fees = _costs_bps(fees_bps, book.names, "fees_bps") / 1e4
     slip = _costs_bps(slippage_bps, book.names, "slippage_bps") / 1e4
-    empty2 = np.empty((0, 0))
     lag = 0 if strat.execution == "same_close" else 1
+    no2 = _writable(np.empty((0, 0)))
     if isinstance(target, Crossing):
         if n_legs != 1:
             raise StrategyError(f"strategy {strat.name!r}: a Crossing rule trades one leg")
-        held = empty2
-        features = np.asarray(target.features, dtype=np.float64)
-        rule = np.column_stack([target.left, target.right]).astype(np.int64)
-        levels = np.column_stack([target.above, target.below]).astype(np.float64)
-        if features.shape[0] != bars:
+        held = no2
+        features = _writable(np.asarray(target.features, dtype=np.float64).T)
+        rule = _writable(np.column_stack([target.left, target.right]), np.int64)
+        levels = _writable(np.column_stack([target.above, target.below]))
+        if features.shape[1] != bars:
             raise StrategyError(
-                f"strategy {strat.name!r}: crossings() features have {features.shape[0]} rows, "
+                f"strategy {strat.name!r}: crossings() features have {features.shape[1]} rows, "
                 f"the traded series {bars} bars"
             )
         k = rule.shape[0]
     else:
-        held = held_positions(strat, target).to_numpy()
-        check_weights(book.legs, held, strat.name)
-        features, rule, levels = empty2, np.empty((0, 2), np.int64), empty2
-        k = held.shape[1] // n_legs
+        h = held_positions(strat, target).to_numpy()
+        check_weights(book.legs, h, strat.name)
+        held = _writable(h.T)  # bars last: a set's weights are contiguous
+        features, rule, levels = no2, _writable(np.empty((0, 2)), np.int64), no2
+        k = held.shape[0] // n_legs
     funded = book.funded
-    fund = (
-        np.column_stack([leg.funding_return for leg in book.legs]).astype(np.float64)
-        if funded
-        else empty2
-    )
     if splits is not None and bars >= 4 * splits:
         sizes = [len(b) for b in np.array_split(np.arange(bars), int(splits))]
-        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        bounds = _writable(np.concatenate([[0], np.cumsum(sizes)]), np.int64)
         blocks = np.zeros((len(sizes), 4, k))
     else:
-        bounds = np.empty(0, np.int64)
+        bounds = _writable(np.empty(0), np.int64)
         blocks = np.zeros((0, 4, 0))
-    fold_arr = np.array(list(folds), dtype=np.int64).reshape(-1, 4)
-    r = np.empty((bars, k), order="F") if store else empty2
-    x = np.empty((bars, k), order="F") if store and funded else empty2
-    m = np.empty((k, N_METRICS + 1))
+    fold_arr = _writable(np.array(list(folds), dtype=np.int64).reshape(-1, 4), np.int64)
+    r = np.empty((k, bars)) if store else no2
+    x = np.empty((k, bars)) if store and funded else no2
+    m = np.empty((k, fastsim.N_METRICS + 1))
     f_out = np.empty((k, fold_arr.shape[0]))
-    bad = np.empty((k, 1), np.int64)
-    simulate_columns(
-        close, held, features, rule, levels, lag, fees, slip, fund, float(rf_p), float(ppy),
-        bounds, fold_arr, store, n_legs > 1, r, x, m, blocks, f_out, bad,
-    )  # fmt: skip
-    if n_legs > 1 and (bad >= 0).any():
-        c = int(np.flatnonzero(bad[:, 0] >= 0)[0])
-        h_c = held[:, c * n_legs : (c + 1) * n_legs]
-        _refuse_unfilled(strat, book, h_c, int(bad[c, 0]), fees, slip)
+    if n_legs == 1:
+        leg = book.legs[0]
+        fastsim.one_leg_columns(
+            _writable(leg.close), held, features, rule, levels, lag, float(fees[0]),
+            float(slip[0]), _writable(leg.funding_return if funded else np.empty(0)),
+            float(rf_p), float(ppy), bounds, fold_arr, bool(store), r, x, m, blocks, f_out,
+        )  # fmt: skip
+    else:
+        bad = np.empty(k, np.int64)
+        fund = np.column_stack([g.funding_return for g in book.legs]) if funded else no2
+        fastsim.legs_columns(
+            _writable(book.closes), held, _writable(fees), _writable(slip), _writable(fund),
+            float(rf_p), float(ppy), bounds, fold_arr, bool(store), r, x, m, blocks, f_out, bad,
+        )  # fmt: skip
+        if (bad >= 0).any():
+            c = int(np.flatnonzero(bad >= 0)[0])
+            h_c = held[c * n_legs : (c + 1) * n_legs].T
+            _refuse_unfilled(strat, book, h_c, int(bad[c]), fees, slip)
     columns = {name: np.ascontiguousarray(m[:, i]) for i, name in enumerate(mt.PERFORMANCE_COLUMNS)}
     return Measured(
-        returns=r,
-        excess=x if funded and store else None,
+        returns=r.T,
+        excess=x.T if funded and store else None,
         columns=columns,
-        sharpe_raw=np.ascontiguousarray(m[:, N_METRICS]),
+        sharpe_raw=np.ascontiguousarray(m[:, fastsim.N_METRICS]),
         blocks=blocks if bounds.size else None,
         fold_sharpe=f_out,
     )
+
+
+def _writable(a: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+    """`a` as a C-ordered, writable array of `dtype` (one kernel specialisation)."""
+    return np.require(a, dtype=dtype, requirements=["C", "W"])
 
 
 def _refuse_unfilled(
@@ -601,28 +610,44 @@ def record_kernel(
     ``orders`` (size, price, fees, side per fill), ``order_at`` (bar, leg per fill) and
     ``weights`` (bars, legs).
     """
-    from backtest.engine.fastsim import simulate_record
+    from backtest.engine import fastsim
 
     bars, n_legs = len(book.bars), len(book.legs)
-    close = np.ascontiguousarray(book.closes, dtype=np.float64)
-    fund = (
-        np.column_stack([leg.funding_return for leg in book.legs]).astype(np.float64)
-        if book.funded
-        else np.empty((0, 0))
-    )
+    funded = book.funded
+    h = _writable(h)
     r = np.empty(bars)
-    x = np.empty(bars) if book.funded else np.empty(0)
-    counts = np.empty(3)
+    x = np.empty(bars) if funded else np.empty(0)
     o_f = np.empty((bars * n_legs, 4))
     o_i = np.empty((bars * n_legs, 2), np.int64)
-    w = np.empty((bars, n_legs))
-    h = np.asarray(h, dtype=np.float64)
-    n = simulate_record(close, h, fees, slip, fund, r, x, counts, o_f, o_i, w)
+    value = np.empty(bars)
+    if n_legs == 1:
+        leg = book.legs[0]
+        m = np.empty((1, fastsim.N_METRICS + 1))
+        w = np.empty(bars)
+        n = fastsim.one_leg_record(
+            _writable(leg.close), _writable(h[:, 0]), float(fees[0]), float(slip[0]),
+            _writable(leg.funding_return if funded else np.empty(0)), 0.0, 252.0, r, x, m,
+            o_f, o_i, w, value,
+        )  # fmt: skip
+        counts = np.array([m[0, 9], np.round(m[0, 9] * m[0, 7]) if m[0, 9] else 0.0])
+        weights = w.reshape(-1, 1)
+    else:
+        fund = (
+            np.column_stack([g.funding_return for g in book.legs]) if funded else np.empty((0, 0))
+        )
+        c3 = np.empty(3)
+        weights = np.empty((bars, n_legs))
+        n = fastsim.legs_record(
+            _writable(book.closes), h, _writable(fees), _writable(slip), _writable(fund), r, x,
+            c3, o_f, o_i, weights, value,
+        )  # fmt: skip
+        counts = c3[:2].copy()
     return {
         "returns": r,
-        "excess": x if book.funded else None,
-        "counts": counts[:2].copy(),
+        "excess": x if funded else None,
+        "counts": counts,
         "orders": o_f[:n],
         "order_at": o_i[:n],
-        "weights": w,
+        "weights": weights,
+        "value": value,
     }

@@ -33,8 +33,11 @@ vectorbt stays the reference: ``tests/engine/test_fastsim.py`` runs random strat
 costs, long/short/fractional weights, carry and multi-leg portfolios through both and
 requires every return and metric to agree to 1e-10.
 
-Every kernel is compiled for one signature and cached on disk (``cache=True``), so
-a fresh installation compiles them once (a few seconds), not once per process.
+The kernels compile on first use, once: the callers (:func:`backtest.engine.book.
+simulate_kernel`, :func:`~backtest.engine.book.record_kernel`) pass C-ordered,
+writable float64/int64 arrays only (bars last: a set's row is contiguous), so each
+entry point has one specialisation, cached on disk (``cache=True``). A run that holds
+one leg never compiles the portfolio kernels.
 """
 
 from __future__ import annotations
@@ -42,20 +45,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, types
+from numba import njit
 
-__all__ = ["simulate_columns", "simulate_record"]
-
-_F8 = types.float64
-_I8 = types.int64
-_A2 = types.Array(_F8, 2, "A", readonly=True)
-_A1 = types.Array(_F8, 1, "A", readonly=True)
-_I1 = types.Array(_I8, 1, "A", readonly=True)
-_I2 = types.Array(_I8, 2, "A", readonly=True)
-_W1 = types.Array(_F8, 1, "C")
-_W2 = types.Array(_F8, 2, "A")
-_W3 = types.Array(_F8, 3, "C")
-_WI2 = types.Array(_I8, 2, "C")
+__all__ = ["legs_columns", "legs_record", "one_leg_columns", "one_leg_record"]
 
 _REL = 1e-9  # vectorbt.utils.math_.rel_tol
 _ABS = 1e-12  # vectorbt.utils.math_.abs_tol
@@ -69,7 +61,7 @@ N_METRICS = 12
 # --------------------------------------------------------------------------- vectorbt's arithmetic
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _is_close(a, b):  # pragma: no cover - numba
     if np.isnan(a) or np.isnan(b):
         return False
@@ -80,21 +72,21 @@ def _is_close(a, b):  # pragma: no cover - numba
     return abs(a - b) <= max(_REL * max(abs(a), abs(b)), _ABS)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _is_close_or_less(a, b):  # pragma: no cover - numba
     if _is_close(a, b):
         return True
     return a < b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _is_less(a, b):  # pragma: no cover - numba
     if _is_close(a, b):
         return False
     return a < b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _add(a, b):  # pragma: no cover - numba
     """vectorbt's add_nb: ``a + b``, or 0 when the sum is zero within the tolerances."""
     if b == 0.0:  # the common case, decided as add_nb decides it
@@ -111,7 +103,7 @@ def _add(a, b):  # pragma: no cover - numba
     return a + b
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _trade_return(size, entry_price, entry_fees, exit_price, exit_fees, short):  # pragma: no cover
     entry_val = size * entry_price
     exit_val = size * exit_price
@@ -139,6 +131,7 @@ def _simulate(  # pragma: no cover - numba
     o_f,  # (n, 4) out: size, price, fees, side (0 buy, 1 sell) of each fill
     o_i,  # (n, 2) out: bar, leg of each fill
     wts,  # (T, L) out: each leg's value / portfolio value at each close
+    vals,  # (T,) out: the portfolio's value at each close
     check,  # bool: look for long weights the cash could not buy (portfolios)
 ):
     n_bars, n_legs = close.shape
@@ -340,6 +333,8 @@ def _simulate(  # pragma: no cover - numba
             if v_prev < 0.0:
                 ret_t *= -1.0
         r[t] = ret_t
+        if rec:
+            vals[t] = value
         if funded:
             charge = 0.0
             for j in range(n_legs):
@@ -520,7 +515,7 @@ def _block_stats(m, bounds, out, col):  # pragma: no cover - numba
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _one_leg(  # pragma: no cover - numba
-    close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c
+    close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, rec, o_f, o_i, wts, vals
 ):
     """:func:`_simulate` of one leg fused with the metrics of :func:`simulate_columns`.
 
@@ -529,7 +524,9 @@ def _one_leg(  # pragma: no cover - numba
     state in scalars and the first pass of every statistic done while simulating;
     the second pass (centred sums) reads the returns back from ``r``/``x``.
     The maximum drawdown is taken per run below a peak, at its lowest point (the
-    same value: ``1 - g / peak`` is monotone in ``g``).
+    same value: ``1 - g / peak`` is monotone in ``g``). With `rec`, the fills go to
+    ``o_f``/``o_i`` and the weight and value at each close to ``wts``/``vals``;
+    returns the number of fills.
     """
     n_bars = close.shape[0]
     funded = fund.shape[0] > 0
@@ -579,6 +576,7 @@ def _one_leg(  # pragma: no cover - numba
         b_out[b, 1, c] = 0.0
     b_count = 0.0
     b_sum = 0.0
+    n_orders = 0
     for t in range(n_bars):
         price = close[t]
         if not np.isnan(price):
@@ -643,6 +641,14 @@ def _one_leg(  # pragma: no cover - numba
                         filled = True
                 side = 1
             if filled:
+                if rec:
+                    o_f[n_orders, 0] = fill
+                    o_f[n_orders, 1] = adj
+                    o_f[n_orders, 2] = paid
+                    o_f[n_orders, 3] = side
+                    o_i[n_orders, 0] = t
+                    o_i[n_orders, 1] = 0
+                n_orders += 1
                 if not in_pos:
                     in_pos = True
                     short = side == 1
@@ -703,6 +709,9 @@ def _one_leg(  # pragma: no cover - numba
             xt = rt - (0.0 + w_last * fund[t])
             x[t] = xt
         w_last = val * assets_s / value if assets_s != 0 else 0.0 / value
+        if rec:
+            wts[t] = w_last
+            vals[t] = value
         v_prev = value
         # first pass of the statistics
         q = w
@@ -860,6 +869,7 @@ def _one_leg(  # pragma: no cover - numba
     m_out[c, 9] = n_trades
     m_out[c, 10] = active / n
     m_out[c, 11] = turnover / n * ppy
+    return n_orders
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -878,72 +888,104 @@ def _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c):  # pragma: no cover - 
 # --------------------------------------------------------------------------- many columns
 
 
-@njit(
-    _I8(
-        _A2,  # close (T, L)
-        _A2,  # held (T, K * L), or (0, 0) in signal mode
-        _A2,  # features (T, F), signal mode
-        _I2,  # rule (K, 2): feature of the left and right side, signal mode
-        _A2,  # levels (K, 2): position when left > right, else; signal mode
-        _I8,  # lag of the signal (0 or 1)
-        _A1,  # fees (L,)
-        _A1,  # slippage (L,)
-        _A2,  # funding (T, L) or (0, 0)
-        _F8,  # rf_p
-        _F8,  # ppy
-        _I1,  # PBO block bounds, or (0,)
-        _I2,  # folds (n, 4)
-        types.boolean,  # store returns
-        types.boolean,  # check long weights are filled
-        _W2,  # r out (T, K) or (0, 0)
-        _W2,  # x out (T, K) or (0, 0)
-        _W2,  # metrics out (K, 13): the 12 metrics and the per-period Sharpe of the score
-        _W3,  # blocks out (S, 4, K) or (0, 4, 0)
-        _W2,  # fold Sharpe out (K, n)
-        _WI2,  # first unfilled long weight (K, 1): bar * L + leg, or -1
-    ),
-    cache=True,
-    nogil=True,
-    error_model="numpy",
-)
-def simulate_columns(  # pragma: no cover - numba
-    close,
-    held,
-    features,
-    rule,
-    levels,
-    lag,
-    fees,
-    slip,
-    fund,
-    rf_p,
-    ppy,
-    bounds,
-    folds,
-    store,
-    check,
-    r_out,
-    x_out,
-    m_out,
-    b_out,
-    f_out,
-    bad_out,
-):
-    """Simulate and measure K parameter sets of a strategy with L legs.
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fill_signal(features, rule, levels, lag, c, h):  # pragma: no cover - numba
+    """Weights of set ``c`` of a comparison rule (:class:`backtest.strategy.Crossing`)."""
+    a = rule[c, 0]
+    b = rule[c, 1]
+    for t in range(h.shape[0]):
+        if t < lag:
+            h[t] = 0.0
+            continue
+        s = t - lag
+        right = features[b, s]
+        if np.isnan(right):
+            w = 0.0
+        elif features[a, s] > right:
+            w = levels[c, 0]
+        else:
+            w = levels[c, 1]
+        if np.isnan(w):
+            w = 0.0
+        h[t] = min(max(w, -1.0), 1.0)
 
-    The weights are either given (``held``, one column per set and leg, legs
-    innermost) or made here from a comparison rule (signal mode, one leg): the target
-    of bar t is ``levels[k, 0]`` when ``features[t, rule[k, 0]] > features[t, rule[k,
-    1]]``, else ``levels[k, 1]``, and 0 while the right side is NaN; it is held from
-    bar ``t + lag``. Returns the number of columns simulated.
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def one_leg_columns(  # pragma: no cover - numba
+    close, held, features, rule, levels, lag, fee, sl, fund, rf_p, ppy, bounds, folds, store,
+    r_out, x_out, m_out, b_out, f_out,
+):  # fmt: skip
+    """Simulate and measure K parameter sets of a one-leg strategy.
+
+    Arrays are bars-last: ``held`` (K, T), ``features`` (F, T), ``r_out`` (K, T). The
+    weights are either given (``held``, already lagged) or made here from a
+    comparison rule (``held`` of shape (0, 0)): the target of bar t is ``levels[k, 0]``
+    when ``features[t, rule[k, 0]] > features[t, rule[k, 1]]``, else ``levels[k,
+    1]``, and 0 while the right side is NaN; it is held from bar ``t + lag``. Writes
+    the metrics (and the PBO block sums, fold Sharpe ratios, returns when `store`).
+    """
+    n_bars = close.shape[0]
+    signal = held.shape[1] == 0
+    k_sets = rule.shape[0] if signal else held.shape[0]
+    funded = fund.shape[0] > 0
+    r = np.empty(n_bars)
+    x = np.empty(n_bars) if funded else np.empty(0)
+    h = np.empty(n_bars)
+    rs = np.empty(10)
+    no_f = np.empty((0, 4))
+    no_i = np.empty((0, 2), np.int64)
+    no_w = np.empty(0)
+    for c in range(k_sets):
+        if signal:
+            _fill_signal(features, rule, levels, lag, c, h)
+        else:
+            for t in range(n_bars):
+                h[t] = held[c, t]
+        _one_leg(
+            close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c,
+            False, no_f, no_i, no_w, no_w,
+        )  # fmt: skip
+        _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c)
+        if store:
+            for t in range(n_bars):
+                r_out[c, t] = r[t]
+            if funded:
+                for t in range(n_bars):
+                    x_out[c, t] = x[t]
+    return k_sets
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def one_leg_record(  # pragma: no cover - numba
+    close, h, fee, sl, fund, rf_p, ppy, r, x, m_out, o_f, o_i, wts, vals
+):
+    """One parameter set of a one-leg strategy with its fills, weights and values."""
+    bounds = np.empty(0, np.int64)
+    b_out = np.empty((0, 4, 0))
+    return _one_leg(
+        close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, 0, True, o_f, o_i, wts,
+        vals,
+    )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def legs_columns(  # pragma: no cover - numba
+    close, held, fees, slip, fund, rf_p, ppy, bounds, folds, store, r_out, x_out, m_out, b_out,
+    f_out, bad_out,
+):  # fmt: skip
+    """Simulate and measure K parameter sets of a portfolio of L legs (shared cash).
+
+    ``held`` is (K * L, T), legs innermost, already lagged; ``r_out`` (K, T).
+    ``bad_out[k]`` is the first ``bar * L + leg`` at which a long weight was filled
+    short of its target by more than its costs explain (no borrowing), or -1.
     """
     n_bars, n_legs = close.shape
-    signal = held.shape[0] == 0
-    k_sets = rule.shape[0] if signal else held.shape[1] // n_legs
+    k_sets = held.shape[0] // n_legs
     funded = fund.shape[0] > 0
     r = np.empty(n_bars)
     x = np.empty(n_bars) if funded else np.empty(0)
     gross = np.empty(n_bars)
+    leg = np.empty(n_bars)
     h = np.empty((n_bars, n_legs))
     counts = np.empty(3)
     rs = np.empty(10)
@@ -951,46 +993,13 @@ def simulate_columns(  # pragma: no cover - numba
     no_f = np.empty((0, 4))
     no_i = np.empty((0, 2), np.int64)
     no_w = np.empty((0, 0))
-    fund1 = fund[:, 0] if funded else np.empty(0)
+    no_v = np.empty(0)
     for c in range(k_sets):
-        if signal:
-            a = rule[c, 0]
-            b = rule[c, 1]
+        for j in range(n_legs):
             for t in range(n_bars):
-                if t < lag:
-                    h[t, 0] = 0.0
-                    continue
-                s = t - lag
-                right = features[s, b]
-                if np.isnan(right):
-                    w = 0.0
-                elif features[s, a] > right:
-                    w = levels[c, 0]
-                else:
-                    w = levels[c, 1]
-                if np.isnan(w):
-                    w = 0.0
-                h[t, 0] = min(max(w, -1.0), 1.0)
-        else:
-            for j in range(n_legs):
-                for t in range(n_bars):
-                    h[t, j] = held[t, c * n_legs + j]
-        if n_legs == 1:
-            _one_leg(
-                close[:, 0], h[:, 0], fees[0], slip[0], fund1, rf_p, ppy, bounds, r, x, m_out,
-                b_out, c,
-            )  # fmt: skip
-            bad_out[c, 0] = -1
-            _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c)
-            if store:
-                for t in range(n_bars):
-                    r_out[t, c] = r[t]
-                if funded:
-                    for t in range(n_bars):
-                        x_out[t, c] = x[t]
-            continue
-        _simulate(close, h, fees, slip, fund, r, x, counts, False, no_f, no_i, no_w, check)
-        bad_out[c, 0] = np.int64(counts[2])
+                h[t, j] = held[c * n_legs + j, t]
+        _simulate(close, h, fees, slip, fund, r, x, counts, False, no_f, no_i, no_w, no_v, True)
+        bad_out[c] = np.int64(counts[2])
         score = x if funded else r
         # metrics, as backtest.engine.book.measure
         _return_stats(r, rf_p, ppy, rs)
@@ -999,20 +1008,19 @@ def simulate_columns(  # pragma: no cover - numba
         if funded:
             _return_stats(x, 0.0, ppy, rs)
             vol, sharpe, sortino, raw = rs[3], rs[4], rs[5], rs[9]
+        turnover = 0.0
+        for j in range(n_legs):
+            for t in range(n_bars):
+                leg[t] = h[t, j]
+            _position_stats(r, leg, ps)
+            turnover += ps[2]
+        turnover *= ppy
         for t in range(n_bars):
             g = 0.0
             for j in range(n_legs):
                 g += abs(h[t, j])
-            gross[t] = g if n_legs > 1 else h[t, 0]
+            gross[t] = g
         _position_stats(r, gross, ps)
-        turnover = ps[2] * ppy
-        if n_legs > 1:
-            turnover = 0.0
-            for j in range(n_legs):
-                _position_stats(r, h[:, j], ps)
-                turnover += ps[2]
-            turnover *= ppy
-            _position_stats(r, gross, ps)
         m_out[c, 0] = total
         m_out[c, 1] = cagr
         m_out[c, 2] = vol
@@ -1031,23 +1039,18 @@ def simulate_columns(  # pragma: no cover - numba
         _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c)
         if store:
             for t in range(n_bars):
-                r_out[t, c] = r[t]
+                r_out[c, t] = r[t]
             if funded:
                 for t in range(n_bars):
-                    x_out[t, c] = x[t]
+                    x_out[c, t] = x[t]
     return k_sets
 
 
-@njit(
-    _I8(_A2, _A2, _A1, _A1, _A2, _W1, _W1, _W1, _W2, _WI2, _W2),
-    cache=True,
-    nogil=True,
-    error_model="numpy",
-)
-def simulate_record(close, h, fees, slip, fund, r, x, counts, o_f, o_i, wts):  # pragma: no cover
-    """One parameter set with its order records and weights (a single backtest).
+@njit(cache=True, nogil=True, error_model="numpy")
+def legs_record(close, h, fees, slip, fund, r, x, counts, o_f, o_i, wts, vals):  # pragma: no cover
+    """One parameter set of a portfolio with its fills, weights and values.
 
     ``o_f`` and ``o_i`` have room for one order per bar and leg; returns the number
     of orders written.
     """
-    return _simulate(close, h, fees, slip, fund, r, x, counts, True, o_f, o_i, wts, False)
+    return _simulate(close, h, fees, slip, fund, r, x, counts, True, o_f, o_i, wts, vals, False)
