@@ -20,7 +20,12 @@ give the same positions, table and parameter objects. Figures are the median of
 Usage::
 
     PYTHONPATH=. python benchmarks/bench_sweep_bookkeeping.py [--fast-max 100]
-        [--slow-max 250] [--chunk-size 1000] [--repeat 5]
+        [--slow-max 250] [--chunk-size 1000] [--repeat 5] [--sweep]
+
+With ``--sweep``, the whole ``engine.sweep`` on that grid is also timed (wall time, 10
+years of daily USD/JPY from the bundled snapshot, FRED DEXJPUS) with the bulk path and
+with it switched off (``grid_plan`` returning None: the per-combination path), and the
+two tables are checked equal.
 
 Nothing here is asserted in the test suite (tests/test_paramsets.py checks the results).
 """
@@ -36,6 +41,8 @@ from typing import Any
 
 import pandas as pd
 
+from backtest import data, engine, paramsets
+from backtest.engine import sweeps
 from backtest.engine.chunks import ChunkSettings, Tasks
 from backtest.engine.sweeps import _walk, _walk_each
 from backtest.paramsets import parse_chunk
@@ -59,6 +66,7 @@ def main() -> None:
     ap.add_argument("--slow-max", type=int, default=250)
     ap.add_argument("--chunk-size", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--sweep", action="store_true", help="also time engine.sweep end to end")
     args = ap.parse_args()
     strat = get_strategy("ma_crossover")
     space = {
@@ -106,6 +114,32 @@ def main() -> None:
     print(f"{'total':24s} {total0:8.2f}us {total:8.2f}us  ({total0 / total:.0f}x less)")
     loop = _time(lambda: [None for _ in range(10**6)], args.repeat)
     print(f"(this machine: an empty Python list comprehension takes {loop * 1e3:.0f} ns a step)")
+    if args.sweep:
+        _whole_sweep(space, args.chunk_size)
+
+
+def _whole_sweep(space: dict[str, Any], chunk_size: int) -> None:
+    """engine.sweep end to end, with and without the bulk path (wall time, one run each)."""
+    levels = data.load(["USDJPY"], start="2016-01-01", end="2025-12-31", offline=True)
+    kw: dict[str, Any] = {"series": "USDJPY", "chunk_size": chunk_size}
+    engine.sweep("ma_crossover", {"fast": [5], "slow": [20, 50]}, levels, **kw)  # warm up
+    timings, tables = {}, {}
+    for label, off in (("bulk", False), ("per combination", True)):
+        saved = sweeps.grid_plan, paramsets.grid_plan
+        if off:
+            sweeps.grid_plan = paramsets.grid_plan = lambda *_: None  # type: ignore[assignment]
+        try:
+            t0 = time.perf_counter()
+            tables[label] = engine.sweep("ma_crossover", space, levels, **kw).table
+            timings[label] = time.perf_counter() - t0
+        finally:
+            sweeps.grid_plan, paramsets.grid_plan = saved
+    pd.testing.assert_frame_equal(tables["bulk"], tables["per combination"])
+    n = len(tables["bulk"])
+    bars = levels["USDJPY"].notna().sum()
+    print(f"engine.sweep, {n:,} combinations x {bars:,} bars (wall time per combination):")
+    for label, seconds in timings.items():
+        print(f"  {label:16s} {seconds * 1e6 / n:8.1f}us")
 
 
 if __name__ == "__main__":
