@@ -214,7 +214,10 @@ def grid_plan(params: type[StrategyParams], grid: Grid) -> GridPlan | None:
     -------
     GridPlan or None
     """
-    return _plan(params, grid)
+    try:
+        return _plan(params, grid)
+    except Exception:  # a model pydantic cannot copy or dump field by field: no plan
+        return None
 
 
 @functools.lru_cache(maxsize=16)
@@ -320,7 +323,10 @@ def _offers_valid_many(params: type[StrategyParams]) -> bool:
     if own is getattr(StrategyParams.valid_many, "__func__", None):
         return False
     empty = {k: np.empty(0, dtype=object) for k in params.model_fields}
-    return params.valid_many(empty) is not None
+    try:
+        return params.valid_many(empty) is not None
+    except Exception:  # cannot answer for an empty block: validate one at a time
+        return False
 
 
 @functools.cache
@@ -359,6 +365,9 @@ def _ranged(params: type[StrategyParams], key: str, axis: int, values: Any) -> _
     members = {m for m in _members(info.annotation) if m is not type(None)}
     if not all(isinstance(m, _MONOTONE) for m in info.metadata):
         return None
+    whole = [v for v in (values.start, values.step) if isinstance(v, int)]
+    if whole and abs(values.start) + abs(values.step) * len(values) >= 2**62:
+        return None  # whole-number arithmetic past int64: Python's ints would differ
     if isinstance(values, range) and members == {int}:
         return _Field(key, axis, start=values.start, step=values.step, kind="int")
     if isinstance(values, FloatRange) and members == {float}:

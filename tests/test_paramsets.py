@@ -319,6 +319,9 @@ class BadRule(RuleOnly):
         pytest.param(Stepped, {"a": {"start": 2, "stop": 8, "step": 2}}, id="multiple-of-range"),
         pytest.param(Either, {"a": {"start": 1, "stop": 3}}, id="int-or-float-range"),
         pytest.param(Needed, {"b": [1, 2]}, id="required-field-outside-the-grid"),
+        pytest.param(
+            Needed, {"a": {"start": -(2**62), "stop": 2**62, "step": 2**61}}, id="past-int64"
+        ),
     ],
 )
 def test_no_plan_where_bulk_could_differ_from_validation(params, space):
