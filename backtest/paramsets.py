@@ -130,6 +130,12 @@ class GridPlan:
             for f in self.fields
         }
 
+    def values(self, positions: np.ndarray) -> dict[str, np.ndarray]:
+        """Every field's values at `positions`, one array per field (what ``valid_many``
+        reads): int64, float64 or bool where every value of the field is that type,
+        else object. For a kernel that reads parameters as arrays, without objects."""
+        return self._columns(positions, json=False)
+
     def valid(self, positions: np.ndarray) -> np.ndarray:
         """Which `positions` pass the model's rules between parameters (boolean array).
 
@@ -156,9 +162,17 @@ class GridPlan:
         Numeric columns are numpy arrays; others lists of Python objects, so that
         pandas infers the same dtypes as from the values one combination at a time.
         """
+        codes, n = self._codes(positions), len(positions)
         out: dict[str, Any] = {}
-        for key, column in self._columns(positions, json=True).items():
-            out[key] = column.tolist() if column.dtype == object else column
+        for f in self.fields:
+            if f.axis is None and f.json is not None and f.json.dtype == object:
+                column: Any = [f.json[0]] * n  # a default: one value, n times
+            else:
+                column = f.take(None if f.axis is None else codes[f.axis], n, json=True)
+                column = column.tolist() if column.dtype == object else column
+            if f.mutable:  # each row its own list, as model_dump gives
+                column = [copy.deepcopy(v) for v in column]
+            out[f.key] = column
         return out
 
     def build(self, positions: np.ndarray) -> list[StrategyParams]:

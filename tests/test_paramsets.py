@@ -164,6 +164,13 @@ def test_plan_decides_builds_and_tabulates_as_parse_does(name):
         index=pd.RangeIndex(len(parsed)),
     )
     pd.testing.assert_frame_equal(table, reference)
+    cells = [v for column in table.columns for v in table[column] if isinstance(v, list)]
+    assert len({id(v) for v in cells}) == len(cells)  # each row its own list
+    # The arrays a kernel would read: each object's attributes.
+    for key, column in plan.values(kept).items():
+        assert all(
+            nan_equal(a, getattr(p, key)) for a, p in zip(column.tolist(), parsed, strict=True)
+        )
 
 
 @pytest.mark.parametrize("name", ["ma_crossover", "risk_off_yen", "bond_spread"])
