@@ -22,6 +22,7 @@ time, as :meth:`backtest.strategy.Strategy.parse` does.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import functools
@@ -50,6 +51,7 @@ _MAX_INDEX = 2**63 - 1
 _MONOTONE = (annotated_types.Ge, annotated_types.Gt, annotated_types.Le, annotated_types.Lt)
 _IMMUTABLE = (type(None), bool, int, float, complex, str, bytes)
 _slot = BaseModel.__dict__  # pydantic's instance slots, set as model_construct sets them
+_SET_DICT = _slot["__dict__"].__set__
 _SET_FIELDS = _slot["__pydantic_fields_set__"].__set__
 _SET_EXTRA = _slot["__pydantic_extra__"].__set__
 _SET_PRIVATE = _slot["__pydantic_private__"].__set__
@@ -190,23 +192,22 @@ class GridPlan:
         cls = self.params
         if not names:  # a model without fields: one object per position
             return [cls.model_validate({}) for _ in range(len(positions))]
-        rows = map(zip, itertools.repeat(names), zip(*values, strict=True))
-        new, set_dict = cls.__new__, object.__setattr__
+        n = len(positions)
+        repeat = itertools.repeat
+        dicts = map(dict, map(zip, repeat(names), zip(*values, strict=True)))
         given = set(self.grid.keys)
         # A frozen model never changes its set of fields (model_copy copies it first),
         # so its objects can share one; otherwise each gets its own.
-        shared = bool(cls.model_config.get("frozen"))
-        allow = cls.model_config.get("extra") == "allow"
-        out: list[StrategyParams] = []
-        append = out.append
-        with _gc_paused():
-            for values_of in map(dict, rows):
-                obj = new(cls)
-                set_dict(obj, "__dict__", values_of)
-                _SET_FIELDS(obj, given if shared else set(given))
-                _SET_EXTRA(obj, {} if allow else None)
-                _SET_PRIVATE(obj, None)
-                append(obj)
+        sets = repeat(given, n) if cls.model_config.get("frozen") else map(set, repeat(given, n))
+        extras: Iterator[dict[str, Any] | None] = repeat(None, n)
+        if cls.model_config.get("extra") == "allow":  # model_validate gives each its own {}
+            extras = ({} for _ in range(n))
+        with _gc_paused():  # each step a loop in C (map), drained by a zero-length deque
+            out: list[StrategyParams] = list(map(cls.__new__, repeat(cls, n)))
+            collections.deque(map(_SET_DICT, out, dicts), maxlen=0)
+            collections.deque(map(_SET_FIELDS, out, sets), maxlen=0)
+            collections.deque(map(_SET_EXTRA, out, extras), maxlen=0)
+            collections.deque(map(_SET_PRIVATE, out, repeat(None, n)), maxlen=0)
         return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from backtest.engine import sweeps
 from backtest.errors import ConfigError, StrategyError
@@ -435,3 +435,22 @@ def test_plain_models_walk_and_build_as_parse_does(params, space, written):
         assert same_object(a, strat.parse(c))
     tags = [p.__dict__.get("tags") for p in built if "tags" in p.__dict__]
     assert len({id(t) for t in tags}) == len(tags)  # each object its own list
+
+
+class Loose(StrategyParams):
+    model_config = ConfigDict(frozen=False, extra="allow")
+    a: int = 1
+    b: str = "x"
+
+
+def test_unfrozen_models_with_extras_get_their_own_sets_and_extras():
+    strat = strategy_of(Loose)
+    grid = parse_space(Loose, {"a": [1, 2, 3]})
+    built = parse_chunk(strat, grid.take([0, 1, 2]))
+    parsed = [strat.parse({"a": a}) for a in (1, 2, 3)]
+    assert all(same_object(x, y) for x, y in zip(built, parsed, strict=True))
+    assert built[0].__pydantic_extra__ == {} and parsed[0].__pydantic_extra__ == {}
+    assert len({id(p.model_fields_set) for p in built}) == 3
+    assert len({id(p.__pydantic_extra__) for p in built}) == 3
+    built[0].b = "y"  # an unfrozen object's set of fields grows alone
+    assert built[0].model_fields_set == {"a", "b"} and built[1].model_fields_set == {"a"}
