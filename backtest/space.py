@@ -167,7 +167,7 @@ class Grid(Sequence[dict[str, Any]]):
 
     def take(self, positions: Sequence[int]) -> Take:
         """The combinations at `positions`, as a small picklable lazy sequence."""
-        return Take(self, tuple(int(p) for p in positions))
+        return Take(self, tuple(map(int, positions)))
 
 
 @dataclass(frozen=True)
