@@ -454,3 +454,19 @@ def test_unfrozen_models_with_extras_get_their_own_sets_and_extras():
     assert len({id(p.__pydantic_extra__) for p in built}) == 3
     built[0].b = "y"  # an unfrozen object's set of fields grows alone
     assert built[0].model_fields_set == {"a", "b"} and built[1].model_fields_set == {"a"}
+
+
+class OffByOne(RuleOnly):
+    @classmethod
+    def valid_many(cls, columns: Any) -> Any:
+        return np.asarray(columns["a"] <= columns["b"], dtype=bool)  # the rule says a < b
+
+
+def test_the_contract_check_catches_a_vectorised_rule_that_differs_from_parse():
+    from backtest.testing import check_sweep_params
+
+    check_sweep_params(
+        get_strategy("ma_crossover"), [{"fast": 5, "slow": 10}, {"fast": 10, "slow": 20}]
+    )
+    with pytest.raises(AssertionError, match=r"valid_many accepts \{'a': 2, 'b': 2\}"):
+        check_sweep_params(strategy_of(OffByOne), [{"a": 1, "b": 2}, {"a": 2, "b": 3}])
