@@ -43,6 +43,7 @@ __all__ = [
     "FloatRange",
     "Grid",
     "SweepMethod",
+    "Take",
     "check_count",
     "parse_space",
 ]
@@ -164,14 +165,22 @@ class Grid(Sequence[dict[str, Any]]):
         for combo in itertools.product(*self.axes):
             yield dict(zip(keys, combo, strict=True))
 
-    def take(self, positions: Sequence[int]) -> _Take:
+    def take(self, positions: Sequence[int]) -> Take:
         """The combinations at `positions`, as a small picklable lazy sequence."""
-        return _Take(self, tuple(int(p) for p in positions))
+        return Take(self, tuple(map(int, positions)))
 
 
 @dataclass(frozen=True)
-class _Take(Sequence[dict[str, Any]]):
-    """Some combinations of a grid, by position (what one sweep chunk carries)."""
+class Take(Sequence[dict[str, Any]]):
+    """Some combinations of a grid, by position (what one sweep chunk carries).
+
+    Attributes
+    ----------
+    grid : Grid
+        The space.
+    positions : tuple of int
+        Positions of the combinations in `grid`.
+    """
 
     grid: Grid
     positions: tuple[int, ...]

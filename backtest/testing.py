@@ -48,6 +48,8 @@ import numpy as np
 import pandas as pd
 
 from backtest.errors import ConfigError, DataValidationError, StrategyError
+from backtest.paramsets import grid_plan
+from backtest.space import Grid, parse_space
 from backtest.strategy import ENTRY_POINT_GROUP, MarketData, Strategy, StrategyParams, get_strategy
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CUTS",
     "EVENT_FILES",
+    "SWEEP_CHECKED",
     "StrategyContract",
     "assert_same",
     "bundled_events",
@@ -67,6 +70,7 @@ __all__ = [
     "check_positions_many",
     "check_registered",
     "check_strategy",
+    "check_sweep_params",
     "contract_data",
     "snapshot_levels",
 ]
@@ -512,6 +516,85 @@ def check_deterministic(
         )
 
 
+#: Most combinations :func:`check_sweep_params` compares one by one.
+SWEEP_CHECKED = 5_000
+
+
+def check_sweep_params(strategy: Strategy[Any], params: Sequence[Mapping[str, Any]]) -> None:
+    """A sweep over the values in `params` sees each combination as ``parse`` does.
+
+    The grid of every value each parameter takes in `params` (their product) is what a
+    sweep would run; where the sweep handles it in bulk
+    (:class:`backtest.paramsets.GridPlan`: the model's ``valid_many`` for the rules
+    between parameters, objects made without validating again), each combination (up to
+    :data:`SWEEP_CHECKED`) must be valid exactly when ``strategy.parse`` accepts it, and
+    then give the same object (values, their types, set fields) and the same table row
+    (``model_dump(mode="json")``).
+
+    Raises
+    ------
+    AssertionError
+        A combination decided, built or tabulated otherwise than by ``parse``.
+    """
+    name = strategy.name
+    values: dict[str, dict[str, Any]] = {}
+    for p in params:
+        parsed = strategy.parse(p)
+        for key in p:
+            value = getattr(parsed, key)
+            values.setdefault(key, {}).setdefault(repr(value), value)
+    grid = parse_space(strategy.Params, {k: list(v.values()) for k, v in values.items()})
+    assert isinstance(grid, Grid)
+    plan = grid_plan(strategy.Params, grid)
+    if plan is None:  # validated one combination at a time: parse itself
+        return
+    positions = np.arange(min(grid.size, SWEEP_CHECKED), dtype=np.int64)
+    valid = plan.valid(positions)
+    kept = positions[valid]
+    built = iter(plan.build(kept))
+    table = pd.DataFrame(plan.table(kept), index=pd.RangeIndex(len(kept)))
+    row = 0
+    for i in positions:
+        combo = grid[int(i)]
+        try:
+            expected = strategy.parse(combo)
+        except ConfigError:
+            _ensure(
+                not valid[i],
+                f"strategy {name!r}: Params.valid_many accepts {combo}, which parse refuses",
+            )
+            continue
+        _ensure(
+            bool(valid[i]),
+            f"strategy {name!r}: Params.valid_many refuses {combo}, which parse accepts",
+        )
+        got = next(built)
+        same = repr(got) == repr(expected) and [type(v) for v in got.__dict__.values()] == [
+            type(v) for v in expected.__dict__.values()
+        ]
+        _ensure(
+            same and got.model_fields_set == expected.model_fields_set,
+            f"strategy {name!r}: the sweep builds {got!r} for {combo}, parse gives {expected!r}",
+        )
+        dumped = expected.model_dump(mode="json")
+        cells = table.iloc[row].to_dict()
+        _ensure(
+            list(cells) == list(dumped) and all(_same_cell(cells[k], v) for k, v in dumped.items()),
+            f"strategy {name!r}: the sweep's table row for {combo} is {cells}, "
+            f"model_dump gives {dumped}",
+        )
+        row += 1
+
+
+def _same_cell(cell: Any, value: Any) -> bool:
+    """A table cell holds `value` (a float NaN column holds None as NaN)."""
+    if value is None:
+        return cell is None or (isinstance(cell, float) and cell != cell)
+    if isinstance(value, float) and value != value:
+        return isinstance(cell, float) and cell != cell
+    return bool(cell == value) if not isinstance(value, list) else list(cell) == value
+
+
 def _cuts_within(data: MarketData, cuts: Sequence[str | pd.Timestamp]) -> list[pd.Timestamp]:
     index = data.price.index
     if len(index) == 0:
@@ -570,7 +653,8 @@ def check_strategy(
     The checks: :func:`check_declaration`, :func:`check_registered`,
     :func:`check_params`, then for each parameter set :func:`check_positions`,
     :func:`check_no_look_ahead` (at `cuts` and at every 60th bar) and
-    :func:`check_deterministic`, and :func:`check_positions_many` on all of them.
+    :func:`check_deterministic`, and :func:`check_positions_many` and
+    :func:`check_sweep_params` on all of them.
     :class:`StrategyContract` runs the same functions as separate pytest tests.
     """
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
@@ -591,6 +675,7 @@ def check_strategy(
         check_no_look_ahead(strategy, data, p, [*fixed, *sweep])
         check_deterministic(strategy, data, p)
     check_positions_many(strategy, data, param_sets)
+    check_sweep_params(strategy, param_sets)
 
 
 # The same checks as a pytest class --------------------------------------------------------
@@ -668,6 +753,9 @@ class StrategyContract:
 
     def test_positions_many_equals_positions(self) -> None:
         check_positions_many(self.strategy(), self.market_data(), list(self.params))
+
+    def test_sweep_sees_each_combination_as_parse_does(self) -> None:
+        check_sweep_params(self.strategy(), list(self.params))
 
     def test_deterministic_and_leaves_data_alone(self, param_set: Mapping[str, Any]) -> None:
         check_deterministic(self.strategy(), self.market_data(), param_set)

@@ -6,7 +6,7 @@ oldest trend-following rule there is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -83,6 +83,11 @@ class MACrossoverParams(StrategyParams):
                 "swap them or lower fast"
             )
         return self
+
+    @classmethod
+    def valid_many(cls, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """``fast < slow`` for many parameter sets at once (the rule of the validator)."""
+        return np.asarray(np.asarray(columns["fast"]) < np.asarray(columns["slow"]), dtype=bool)
 
 
 class MACrossover(Strategy[MACrossoverParams]):

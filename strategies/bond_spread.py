@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -79,6 +80,14 @@ class BondSpreadParams(StrategyParams):
         if self.long == self.short:
             raise ValueError(f"long and short must differ, got {self.long!r} twice")
         return self
+
+    @classmethod
+    def valid_many(cls, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The rules of the validator for many parameter sets (NaN passes, as above)."""
+        exit_, entry = np.asarray(columns["exit"]), np.asarray(columns["entry"])
+        long, short = (np.asarray(columns[k], dtype=object) for k in ("long", "short"))
+        same = long == short
+        return ~(np.asarray(exit_ >= entry, dtype=bool) | np.asarray(same, dtype=bool))
 
 
 class BondSpread(Strategy[BondSpreadParams]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -91,6 +92,12 @@ class RiskOffYenParams(StrategyParams):
                 f"{self.exit_threshold}, threshold={self.threshold}"
             )
         return self
+
+    @classmethod
+    def valid_many(cls, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """``exit_threshold <= threshold`` for many parameter sets (NaN passes, as above)."""
+        exit_, entry = np.asarray(columns["exit_threshold"]), np.asarray(columns["threshold"])
+        return ~np.asarray(exit_ > entry, dtype=bool)
 
 
 class RiskOffYen(Strategy[RiskOffYenParams]):

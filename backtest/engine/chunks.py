@@ -32,6 +32,7 @@ from backtest.engine.legs import DEFAULT_FUNDING
 from backtest.engine.results import METRICS
 from backtest.engine.simulate import market_data
 from backtest.errors import BacktestError, StrategyError
+from backtest.paramsets import parse_chunk
 from backtest.space import Grid
 from backtest.strategy import Strategy, StrategyParams
 
@@ -182,7 +183,7 @@ def run_chunk(
         project's own errors pass through unchanged.
     """
     strat, combos, lo, cfg = task
-    chunk: list[StrategyParams] = [strat.parse(c) for c in combos]
+    chunk: list[StrategyParams] = parse_chunk(strat, combos)
     labels = pd.RangeIndex(lo, lo + len(chunk))
     try:
         ppy = float(cfg.periods_per_year)

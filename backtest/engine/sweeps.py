@@ -36,10 +36,12 @@ from backtest.engine.simulate import market_data, resolve, run_settings
 from backtest.engine.single import check_risk_free
 from backtest.errors import ConfigError
 from backtest.execution import DEFAULT_CHUNK_SIZE, Executor, LocalExecutor
+from backtest.paramsets import BLOCK, grid_plan
 from backtest.space import (
     DEFAULT_MAX_COMBINATIONS,
     DEFAULT_SWEEP_METHOD,
     FloatRange,
+    Grid,
     SweepMethod,
     check_count,
     parse_space,
@@ -266,27 +268,12 @@ def sweep(
     # One lazy pass: keep the positions of the valid combinations and their parameters
     # (a table column each); combinations breaking a rule between parameters are
     # skipped and counted (e.g. fast >= slow).
-    valid = array.array("q")
-    columns: dict[str, list[Any]] = {}
-    first: StrategyParams | None = None
-    held: dict[str, None] = {}  # every leg of every valid combination, in order
-    walk = enumerate(full) if method == "grid" else ((i, full[i]) for i in candidates)
-    for i, combo in walk:
-        try:
-            p = strat.parse(combo)
-        except ConfigError:
-            continue
-        if first is None:
-            first = p
-            columns = {k: [] for k in p.model_dump(mode="json")}
-        held.update(dict.fromkeys(leg_names(strat, p, series)))
-        valid.append(i)
-        for k, v in p.model_dump(mode="json").items():
-            columns[k].append(v)
+    valid, columns, first, legs = _walk(
+        strat, full, candidates if method == "random" else None, series
+    )
     if first is None:
         raise ConfigError(f"sweep of {strat.name!r}: no valid parameter combination")
     n_valid = len(valid)
-    legs = list(held)
     check_legs(levels, legs, "engine.sweep", allow_untradable=allow_untradable)
     # Fail early on missing series; the traded series' bars fix the validation folds.
     dates = market_data(strat, first, levels, series, events, day0).price.index
@@ -370,6 +357,70 @@ def sweep(
         folds=choices,
         excess_returns=excess,
     )
+
+
+def _walk(
+    strat: Strategy[Any],
+    full: Grid | tuple[Mapping[str, Any], ...],
+    candidates: list[int] | None,
+    series: str,
+) -> tuple[array.array[int], dict[str, Any], StrategyParams | None, list[str]]:
+    """The valid combinations of a space: positions, table columns, the first, the legs.
+
+    Visits every position of `full` (or the sorted `candidates` of a random draw) in
+    order. A grid with a :class:`~backtest.paramsets.GridPlan` is walked in blocks of
+    positions with numpy; otherwise each combination is validated by ``strat.parse``
+    (the same decisions, columns and legs).
+    """
+    plan = grid_plan(strat.Params, full) if isinstance(full, Grid) else None
+    if plan is None:
+        return _walk_each(strat, full, candidates, series)
+    assert isinstance(full, Grid)
+    valid = array.array("q")
+    total = full.size if candidates is None else len(candidates)
+    drawn = None if candidates is None else np.array(candidates, dtype=np.int64)
+    default_legs = type(strat).legs is Strategy.legs  # [series] whatever the parameters
+    held: dict[str, None] = {series: None} if default_legs else {}
+    for lo in range(0, total, BLOCK):
+        hi = min(lo + BLOCK, total)
+        positions = np.arange(lo, hi, dtype=np.int64) if drawn is None else drawn[lo:hi]
+        kept = positions[plan.valid(positions)]
+        valid.frombytes(kept.astype(np.int64).tobytes())
+        if not default_legs:
+            for p in plan.build(kept):
+                held.update(dict.fromkeys(leg_names(strat, p, series)))
+    if not valid:
+        return valid, {}, None, []
+    first = strat.parse(full[valid[0]])
+    columns = plan.table(np.frombuffer(valid, dtype=np.int64))
+    return valid, columns, first, list(held)
+
+
+def _walk_each(
+    strat: Strategy[Any],
+    full: Grid | tuple[Mapping[str, Any], ...],
+    candidates: list[int] | None,
+    series: str,
+) -> tuple[array.array[int], dict[str, Any], StrategyParams | None, list[str]]:
+    """:func:`_walk` one combination at a time, each validated by ``strat.parse``."""
+    valid = array.array("q")
+    columns: dict[str, list[Any]] = {}
+    first: StrategyParams | None = None
+    held: dict[str, None] = {}  # every leg of every valid combination, in order
+    walk = enumerate(full) if candidates is None else ((i, full[i]) for i in candidates)
+    for i, combo in walk:
+        try:
+            p = strat.parse(combo)
+        except ConfigError:
+            continue
+        if first is None:
+            first = p
+            columns = {k: [] for k in p.model_dump(mode="json")}
+        held.update(dict.fromkeys(leg_names(strat, p, series)))
+        valid.append(i)
+        for k, v in p.model_dump(mode="json").items():
+            columns[k].append(v)
+    return valid, columns, first, list(held)
 
 
 def _join_returns(parts: list[pd.DataFrame]) -> pd.DataFrame:
