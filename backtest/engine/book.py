@@ -101,6 +101,8 @@ class Simulation:
     weights: np.ndarray  # (bars, k * legs) leg value / portfolio value at each close
     # (empty when not needed: one unfunded leg, portfolio not kept)
     pf: Any  # the vectorbt portfolio when kept, else None
+    value: np.ndarray | None = None  # (bars,) the kernel's kept portfolio value
+    orders: np.ndarray | None = None  # the kernel's kept fills (records.ORDER_DTYPE)
 
 
 def leg_names(strat: Strategy[Any], params: StrategyParams, series: str) -> list[str]:
@@ -261,8 +263,13 @@ def simulate(
     slippage_bps: float | Mapping[str, float],
     *,
     keep: bool = False,
+    path: str = "vectorbt",
 ) -> Simulation:
-    """Simulate the targets of ``target.shape[1] // legs`` parameter sets on vectorbt.
+    """Simulate the targets of ``target.shape[1] // legs`` parameter sets.
+
+    On vectorbt (``path="vectorbt"``), or one parameter set through the kernel
+    (``path="kernel"``, :func:`record_kernel`: the same fills, with the order
+    records and values kept instead of a vectorbt portfolio).
 
     Parameters
     ----------
@@ -276,6 +283,8 @@ def simulate(
         Basis points of traded value, one value or one per leg.
     keep : bool
         Keep the vectorbt portfolio (for trades and attribution); else freed.
+    path : {"vectorbt", "kernel"}
+        The simulation path; the kernel path takes one parameter set.
     """
     n_legs = len(book.legs)
     held = held_positions(strat, target)
@@ -284,6 +293,8 @@ def simulate(
     k = h.shape[1] // n_legs
     fees = np.tile(_costs_bps(fees_bps, book.names, "fees_bps"), k)
     slip = np.tile(_costs_bps(slippage_bps, book.names, "slippage_bps"), k)
+    if path == "kernel":
+        return _simulate_recorded(strat, book, h, fees / 1e4, slip / 1e4, fees, slip)
     if n_legs == 1:
         close: pd.Series | pd.DataFrame = pd.Series(book.legs[0].close, index=book.bars)
         fees_arg: Any = fees[0] if np.all(fees == fees[0]) else fees
@@ -320,6 +331,46 @@ def simulate(
     return Simulation(returns=r, excess=excess, held=h, counts=counts, weights=weights, pf=pf)
 
 
+def _simulate_recorded(
+    strat: Strategy[Any],
+    book: Book,
+    h: np.ndarray,
+    fees: np.ndarray,
+    slip: np.ndarray,
+    fees_bps: np.ndarray,
+    slip_bps: np.ndarray,
+) -> Simulation:
+    """One parameter set through the kernel, with its fills and values kept."""
+    from backtest.engine.records import ORDER_DTYPE
+
+    if h.shape[1] != len(book.legs):
+        raise ValueError("the kernel path simulates one parameter set at a time")
+    rec = record_kernel(book, h, fees, slip)
+    weights = np.asarray(rec["weights"])
+    if len(book.legs) > 1:
+        _check_filled(strat, book, h, weights, fees_bps, slip_bps, None)
+    n = len(rec["orders"])
+    orders = np.empty(n, dtype=ORDER_DTYPE)
+    orders["id"] = np.arange(n)
+    orders["col"] = rec["order_at"][:, 1]
+    orders["idx"] = rec["order_at"][:, 0]
+    orders["size"] = rec["orders"][:, 0]
+    orders["price"] = rec["orders"][:, 1]
+    orders["fees"] = rec["orders"][:, 2]
+    orders["side"] = rec["orders"][:, 3].astype(np.int64)
+    excess = rec["excess"]
+    return Simulation(
+        returns=rec["returns"].reshape(-1, 1),
+        excess=None if excess is None else excess.reshape(-1, 1),
+        held=h,
+        counts=[np.array([rec["counts"][0]]), np.array([rec["counts"][1]])],
+        weights=weights,
+        pf=None,
+        value=rec["value"],
+        orders=orders,
+    )
+
+
 def _check_filled(
     strat: Strategy[Any],
     book: Book,
@@ -345,7 +396,8 @@ def _check_filled(
     bar, col = (int(v[0]) for v in np.nonzero(short))
     first = col - col % n_legs
     asked = {leg: float(h[bar, first + j]) for j, leg in enumerate(book.names)}
-    dispose(pf)
+    if pf is not None:
+        dispose(pf)
     raise StrategyError(
         f"strategy {strat.name!r} asks on {book.bars[bar]:%Y-%m-%d} for weights {asked}; the "
         f"account could buy only {float(weights[bar, col]):.4g} of {book.names[col % n_legs]!r}: "
@@ -385,19 +437,27 @@ def attribution(sim: Simulation, book: Book) -> pd.DataFrame:
     at the previous close. Everything but ``funding`` sums to the returns; with it, to
     the excess returns.
     """
-    pf = sim.pf
     bars = book.bars
     n_legs = len(book.legs)
-    value = np.asarray(pf.value(), dtype=float).reshape(-1)
+    if sim.pf is not None:
+        pf = sim.pf
+        value = np.asarray(pf.value(), dtype=float).reshape(-1)
+        orders = pf.orders.values
+        close = book.closes
+        cost = np.zeros((len(bars), n_legs))
+        fill_cost = orders["fees"] + orders["size"] * np.abs(
+            orders["price"] - close[orders["idx"], orders["col"]]
+        )
+        np.add.at(cost, (orders["idx"], orders["col"]), fill_cost)
+    else:  # the kernel's records
+        from backtest.engine.records import costs_from_orders
+
+        if sim.value is None or sim.orders is None:
+            raise ValueError("attribution needs a kept simulation (keep=True)")
+        value = sim.value
+        cost = costs_from_orders(sim.orders, book.closes, len(bars), n_legs)
     v_prev = np.r_[1.0, value[:-1]]  # initial cash 1
     w_prev = np.vstack([np.zeros((1, n_legs)), sim.weights[:-1]])
-    orders = pf.orders.values
-    close = book.closes
-    cost = np.zeros((len(bars), n_legs))
-    fill_cost = orders["fees"] + orders["size"] * np.abs(
-        orders["price"] - close[orders["idx"], orders["col"]]
-    )
-    np.add.at(cost, (orders["idx"], orders["col"]), fill_cost)
     parts: dict[tuple[str, str], np.ndarray] = {}
     for j, leg in enumerate(book.legs):
         parts[(leg.name, "price")] = w_prev[:, j] * leg.price
@@ -430,6 +490,19 @@ def conventions(book: Book, risk_free: float) -> dict[str, str]:
         "price + accrual/carry + costs = total; + funding = excess; cumulative = sum",
         "marks": "each leg at its last observation at or before the traded series' dates",
     }
+
+
+def kept_trades(sim: Simulation, book: Book) -> pd.DataFrame:
+    """One kept parameter set's trades (:data:`backtest.engine.simulate.TRADE_COLUMNS`)."""
+    if sim.pf is not None:
+        from backtest.engine.simulate import trade_table
+
+        return trade_table(sim.pf, book.names)
+    from backtest.engine.records import exit_trades, trade_table_from_records
+
+    if sim.orders is None:
+        raise ValueError("kept_trades needs a kept simulation (keep=True)")
+    return trade_table_from_records(exit_trades(sim.orders, book.closes), book.bars, book.names)
 
 
 def kept_weights(sim: Simulation, book: Book) -> pd.DataFrame:
@@ -601,9 +674,7 @@ def _refuse_unfilled(
     )
 
 
-def record_kernel(
-    book: Book, h: np.ndarray, fees: np.ndarray, slip: np.ndarray
-) -> dict[str, Any]:
+def record_kernel(book: Book, h: np.ndarray, fees: np.ndarray, slip: np.ndarray) -> dict[str, Any]:
     """One parameter set through the kernel with its orders and weights.
 
     Returns ``returns``, ``excess`` (or None), ``counts`` (trades, winning trades),

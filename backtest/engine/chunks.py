@@ -20,6 +20,7 @@ import pandas as pd
 
 from backtest import metrics as mt
 from backtest.engine.book import (
+    Book,
     leg_names,
     measure,
     open_book,
@@ -34,7 +35,7 @@ from backtest.engine.simulate import market_data
 from backtest.errors import BacktestError, StrategyError
 from backtest.paramsets import parse_chunk
 from backtest.space import Grid
-from backtest.strategy import Strategy, StrategyParams
+from backtest.strategy import Crossing, MarketData, Strategy, StrategyParams
 
 __all__ = ["Chunk", "ChunkSettings", "Task", "Tasks", "run_chunk"]
 
@@ -189,24 +190,16 @@ def run_chunk(
         ppy = float(cfg.periods_per_year)
         rf_p = mt.per_period_risk_free(cfg.risk_free, ppy)
         groups: dict[tuple[str, ...], list[int]] = {}
-        for i, p in enumerate(chunk):  # parameter sets holding the same legs run together
-            groups.setdefault(tuple(leg_names(strat, p, cfg.series)), []).append(i)
+        one_leg = type(strat).legs is Strategy.legs  # the traded series only: one group
+        if one_leg:
+            groups[(cfg.series,)] = list(range(len(chunk)))
+        else:
+            for i, p in enumerate(chunk):  # parameter sets holding the same legs run together
+                groups.setdefault(tuple(leg_names(strat, p, cfg.series)), []).append(i)
         data = market_data(strat, chunk[0], levels, cfg.series, events, day0)
         bars = data.price.index
-        n = len(chunk)
-        r = np.empty((len(bars), n))
-        x: np.ndarray | None = None
-        columns = {name: np.empty(n) for name in METRICS}
-        sharpe_raw = np.empty(n)
-        splits = cfg.pbo_splits
-        n_folds = len(cfg.folds)
-        kernel = simulator_of(cfg.simulator) == "kernel"
-        blocks: np.ndarray | None = None
-        if kernel and len(bars) >= 4 * splits:
-            blocks = np.empty((splits, 4, n))
-        fold_ins = np.full((n, n_folds), np.nan)
-        for legs, idx in groups.items():
-            book = open_book(
+        books = {
+            legs: open_book(
                 levels,
                 legs,
                 bars,
@@ -215,55 +208,42 @@ def run_chunk(
                 short_rates=dict(cfg.short_rates),
                 allow_untradable=cfg.allow_untradable,
             )
-            sets = [chunk[i] for i in idx]
-            if kernel:
-                rule = strat.crossings(data, sets) if len(legs) == 1 else None
-                target = rule if rule is not None else targets(strat, data, sets, legs, bars)
-                done = simulate_kernel(
-                    strat,
-                    book,
-                    target,
-                    cfg.fees_bps,
-                    cfg.slippage_bps,
-                    rf_p,
-                    ppy,
-                    splits=splits,
-                    folds=cfg.folds,
-                )
-                returns, excess = done.returns, done.excess
-                cols, raw = done.columns, done.sharpe_raw
-                if blocks is not None and done.blocks is not None:
-                    blocks[:, :, idx] = done.blocks
-                fold_ins[idx] = done.fold_sharpe
-            else:
-                target = targets(strat, data, sets, legs, bars)
-                sim = simulate(strat, book, target, cfg.fees_bps, cfg.slippage_bps)
-                cols, raw = measure(sim, len(legs), rf_p, ppy)
-                returns, excess = sim.returns, sim.excess
-            r[:, idx] = returns
-            if excess is not None:
+            for legs in groups
+        }
+        if simulator_of(cfg.simulator) == "kernel":
+            return _kernel_chunk(strat, chunk, lo, cfg, groups, books, data, rf_p, ppy)
+        n = len(chunk)
+        r = np.empty((len(bars), n))
+        x: np.ndarray | None = None
+        columns = {name: np.empty(n) for name in METRICS}
+        sharpe_raw = np.empty(n)
+        for legs, idx in groups.items():
+            book = books[legs]
+            target = targets(strat, data, [chunk[i] for i in idx], legs, bars)
+            sim = simulate(strat, book, target, cfg.fees_bps, cfg.slippage_bps)
+            cols, raw = measure(sim, len(legs), rf_p, ppy)
+            r[:, idx] = sim.returns
+            if sim.excess is not None:
                 if x is None:
                     x = r.copy()  # unfunded sets (if any): excess = returns, rf 0
-                x[:, idx] = excess
+                x[:, idx] = sim.excess
             elif x is not None:
-                x[:, idx] = returns
+                x[:, idx] = sim.returns
             for name in METRICS:
                 columns[name][idx] = cols[name]
             sharpe_raw[idx] = raw
         score = r if x is None else x  # what Sharpe-based choices rank
-        if not kernel:
-            blocks = mt.pbo_block_stats(score, splits) if score.shape[0] >= 4 * splits else None
+        splits = cfg.pbo_splits
+        blocks = mt.pbo_block_stats(score, splits) if score.shape[0] >= 4 * splits else None
+        n_folds = len(cfg.folds)
         fold_sharpe = np.full(n_folds, np.nan)
         fold_pick = np.full(n_folds, -1, dtype=np.int64)
         fold_returns = np.full((r.shape[0], n_folds), np.nan)
         fold_excess = None if x is None else np.full((r.shape[0], n_folds), np.nan)
         for k, (a, b, _, _) in enumerate(cfg.folds):
-            if kernel:
-                ins = fold_ins[:, k]
-            else:
-                ins = mt.performance_arrays(
-                    r[a:b], None, None, rf_p, ppy, excess=None if x is None else x[a:b]
-                )[0]["sharpe"]
+            ins = mt.performance_arrays(
+                r[a:b], None, None, rf_p, ppy, excess=None if x is None else x[a:b]
+            )[0]["sharpe"]
             if np.isfinite(ins).any():
                 j = int(np.nanargmax(ins))  # the first maximum, as over the whole sweep
                 fold_sharpe[k], fold_pick[k] = ins[j], lo + j
@@ -295,3 +275,139 @@ def run_chunk(
         excess=None if x is None else pd.DataFrame(x[:, keep], index=bars, columns=labels[keep]),
         fold_excess=fold_excess,
     )
+
+
+def _kernel_chunk(
+    strat: Strategy,
+    chunk: list[StrategyParams],
+    lo: int,
+    cfg: ChunkSettings,
+    groups: dict[tuple[str, ...], list[int]],
+    books: dict[tuple[str, ...], Book],
+    data: MarketData,
+    rf_p: float,
+    ppy: float,
+) -> Chunk:
+    """:func:`run_chunk` on the numba kernel: metrics, PBO block sums and fold picks
+    in one pass per parameter set; returns kept only where needed.
+
+    Without `keep_returns` the kernel keeps no returns; the chunk's best set and each
+    fold's pick are simulated again (a few sets) for theirs.
+    """
+    n = len(chunk)
+    bars = data.price.index
+    n_bars = len(bars)
+    splits = cfg.pbo_splits
+    n_folds = len(cfg.folds)
+    columns = {name: np.empty(n) for name in METRICS}
+    sharpe_raw = np.empty(n)
+    blocks = np.empty((splits, 4, n)) if n_bars >= 4 * splits else None
+    fold_ins = np.full((n, n_folds), np.nan)
+    keep_all = cfg.keep_returns
+    funded = any(book.funded for book in books.values())
+    r = np.empty((n, n_bars)) if keep_all else None  # bars last: a set is contiguous
+    x = np.empty((n, n_bars)) if keep_all and funded else None
+    inputs: dict[tuple[str, ...], Any] = {}
+
+    def run(legs: tuple[str, ...], idx: list[int], target: Any, store: bool) -> Any:
+        return simulate_kernel(
+            strat,
+            books[legs],
+            target,
+            cfg.fees_bps,
+            cfg.slippage_bps,
+            rf_p,
+            ppy,
+            splits=splits,
+            folds=cfg.folds,
+            store=store,
+        )
+
+    for legs, idx in groups.items():
+        sets = [chunk[i] for i in idx]
+        rule = strat.crossings(data, sets) if len(legs) == 1 else None
+        target = rule if rule is not None else targets(strat, data, sets, legs, bars)
+        inputs[legs] = target
+        done = run(legs, idx, target, keep_all)
+        for name in METRICS:
+            columns[name][idx] = done.columns[name]
+        sharpe_raw[idx] = done.sharpe_raw
+        if blocks is not None and done.blocks is not None:
+            blocks[:, :, idx] = done.blocks
+        fold_ins[idx] = done.fold_sharpe
+        if r is not None:
+            r[idx] = done.returns.T
+            if x is not None:
+                x[idx] = (done.excess if done.excess is not None else done.returns).T
+    sharpe = columns["sharpe"]
+    best = int(np.nanargmax(sharpe)) if np.isfinite(sharpe).any() else 0
+    picks = [
+        int(np.nanargmax(fold_ins[:, k])) if np.isfinite(fold_ins[:, k]).any() else -1
+        for k in range(n_folds)
+    ]
+    wanted = sorted({best, *[p for p in picks if p >= 0]})
+    kept_r: dict[int, np.ndarray] = {}
+    kept_x: dict[int, np.ndarray] = {}
+    if r is not None:
+        for j in wanted:
+            kept_r[j] = r[j]
+            if x is not None:
+                kept_x[j] = x[j]
+    else:  # simulate the needed sets again, keeping their returns
+        for legs, idx in groups.items():
+            where = [j for j in wanted if j in set(idx)]
+            if not where:
+                continue
+            pos = [idx.index(j) for j in where]
+            again = run(legs, where, _subset(inputs[legs], pos, len(legs)), True)
+            for c, j in enumerate(where):
+                kept_r[j] = again.returns[:, c]
+                if funded:
+                    ex = again.excess if again.excess is not None else again.returns
+                    kept_x[j] = ex[:, c]
+    fold_sharpe = np.full(n_folds, np.nan)
+    fold_pick = np.full(n_folds, -1, dtype=np.int64)
+    fold_returns = np.full((n_bars, n_folds), np.nan)
+    fold_excess = np.full((n_bars, n_folds), np.nan) if funded else None
+    for k, j in enumerate(picks):
+        if j < 0:
+            continue
+        fold_sharpe[k], fold_pick[k] = fold_ins[j, k], lo + j
+        fold_returns[:, k] = kept_r[j]
+        if fold_excess is not None:
+            fold_excess[:, k] = kept_x[j]
+    labels = pd.RangeIndex(lo, lo + n)
+    metrics = pd.DataFrame(columns, index=labels, columns=list(METRICS))
+    if r is not None:
+        ret_frame = pd.DataFrame(r.T, index=bars, columns=labels, copy=False)
+        ex_frame = None if x is None else pd.DataFrame(x.T, index=bars, columns=labels, copy=False)
+    else:
+        ret_frame = pd.DataFrame({lo + best: kept_r[best]}, index=bars)
+        ex_frame = None if not funded else pd.DataFrame({lo + best: kept_x[best]}, index=bars)
+    return Chunk(
+        returns=ret_frame,
+        metrics=metrics,
+        sharpe_raw=sharpe_raw,
+        blocks=blocks,
+        fold_sharpe=fold_sharpe,
+        fold_pick=fold_pick,
+        fold_returns=fold_returns,
+        excess=ex_frame,
+        fold_excess=fold_excess,
+    )
+
+
+def _subset(target: Any, positions: list[int], n_legs: int) -> Any:
+    """The parameter sets at `positions` of a group's targets or comparison rule."""
+    if isinstance(target, Crossing):
+        return Crossing(
+            features=target.features,
+            left=target.left[positions],
+            right=target.right[positions],
+            above=target.above[positions],
+            below=target.below[positions],
+        )
+    cols = [p * n_legs + j for p in positions for j in range(n_legs)]
+    out = target.iloc[:, cols]
+    out.columns = range(len(cols))
+    return out

@@ -15,12 +15,15 @@ from backtest.engine.book import (
     attribution,
     check_legs,
     conventions,
+    kept_trades,
     kept_weights,
     leg_names,
     measure,
     open_book,
     rates_for,
     simulate,
+    simulator_name,
+    simulator_of,
     targets,
 )
 from backtest.engine.legs import DEFAULT_FUNDING, Funding
@@ -30,7 +33,6 @@ from backtest.engine.simulate import (
     market_data,
     resolve,
     run_settings,
-    trade_table,
 )
 from backtest.errors import ConfigError
 from backtest.strategy import Strategy, StrategyParams
@@ -54,6 +56,7 @@ def backtest(
     funding: Funding = DEFAULT_FUNDING,
     rates: pd.DataFrame | None = None,
     short_rates: Mapping[str, str] | None = None,
+    simulator: str = "auto",
 ) -> BacktestResult:
     """Backtest one strategy with one parameter set on vectorbt.
 
@@ -98,6 +101,10 @@ def backtest(
         `levels` came from it).
     short_rates : mapping, optional
         Currency -> catalog series of its short rate, overriding the defaults.
+    simulator : {"auto", "kernel", "vectorbt"}
+        The simulation path (:data:`backtest.engine.book.SIMULATORS`): by default the
+        numba kernel, which reproduces vectorbt's fills; ``"vectorbt"`` runs
+        ``Portfolio.from_orders``. Recorded in ``settings["simulator"]``.
 
     Returns
     -------
@@ -119,6 +126,7 @@ def backtest(
         `risk_free` is set while the legs are funded by their short rates.
     """
     strat = resolve(strategy)
+    path = simulator_of(simulator)
     p = strat.parse(params)
     legs = leg_names(strat, p, series)
     check_legs(
@@ -141,11 +149,12 @@ def backtest(
     )
     check_risk_free(book.funded, risk_free, "engine.backtest")
     target = targets(strat, data, [p], legs, bars)
-    sim = simulate(strat, book, target, fees_bps, slippage_bps, keep=True)
-    trades = trade_table(sim.pf, legs)
+    sim = simulate(strat, book, target, fees_bps, slippage_bps, keep=True, path=path)
+    trades = kept_trades(sim, book)
     parts = attribution(sim, book)
-    dispose(sim.pf)
-    sim.pf = None
+    if sim.pf is not None:
+        dispose(sim.pf)
+        sim.pf = None
     rf_p = mt.per_period_risk_free(risk_free, periods_per_year)
     columns, _ = measure(sim, len(legs), rf_p, float(periods_per_year))
     metrics = {k: float(columns[k][0]) for k in METRICS}
@@ -163,6 +172,7 @@ def backtest(
         settings={
             **run_settings(strat, fees_bps, slippage_bps, periods_per_year, risk_free),
             "funding": funding,
+            "simulator": simulator_name(path),
             "instruments": {leg.name: leg.instrument for leg in book.legs},
             "conventions": conventions(book, risk_free),
         },

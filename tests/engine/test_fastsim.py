@@ -255,3 +255,32 @@ def test_vectorbt_defaults_the_kernel_reproduces():
     from vectorbt.utils import math_
 
     assert (math_.rel_tol, math_.abs_tol) == (fastsim._REL, fastsim._ABS)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "series"),
+    [
+        ("ma_crossover", {"fast": 9, "slow": 64, "direction": "both"}, "USDJPY"),
+        ("ma_crossover", {"fast": 5, "slow": 50}, "SPX"),
+        ("bond_spread", {"window": 60, "rebalance": "daily"}, "UST10Y"),
+    ],
+)
+def test_backtest_kernel_equals_vectorbt_path(snapshot, name, params, series):
+    """Returns, excess returns, metrics, trade table (from the kernel's fills through
+    backtest.engine.records) and attribution equal the vectorbt path's."""
+    runs = [
+        engine.backtest(
+            name, params, snapshot, series=series, fees_bps=2.0, slippage_bps=0.5, simulator=s
+        )
+        for s in ("kernel", "vectorbt")
+    ]
+    a, b = runs
+    np.testing.assert_allclose(a.returns, b.returns, rtol=0, atol=TOL)
+    np.testing.assert_allclose(a.excess_returns, b.excess_returns, rtol=0, atol=TOL)
+    for key in a.metrics:
+        assert a.metrics[key] == pytest.approx(b.metrics[key], rel=TOL, abs=TOL, nan_ok=True)
+    pd.testing.assert_frame_equal(a.trades, b.trades, rtol=TOL)
+    pd.testing.assert_frame_equal(a.attribution, b.attribution, rtol=TOL, atol=TOL)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(a.positions), pd.DataFrame(b.positions), rtol=TOL, atol=TOL
+    )
