@@ -577,126 +577,147 @@ def _one_leg(  # pragma: no cover - numba
     b_count = 0.0
     b_sum = 0.0
     n_orders = 0
+    settled = False
     for t in range(n_bars):
         price = close[t]
         if not np.isnan(price):
             val = price
-        value = cash
-        if units != 0:
-            value += units * val
         w = h[t]
         changed = w != prev
-        if abs(cash) <= _ABS:
-            cash = 0.0
-        if abs(units) <= _ABS:
-            units = 0.0
-        flow = 0.0
-        a_flow = 0.0
-        v = value
-        if abs(v) <= _ABS:
-            v = 0.0
-        if changed and not np.isnan(price) and not np.isnan(v) and v > 0.0:
-            pos = units
-            size = w
-            size *= v
-            size /= val
-            size -= pos
-            filled = False
-            if size > 0.0:
-                adj = price * (1.0 + sl)
-                if cash != 0.0:
-                    req_cash = size * adj
-                    req_fees = req_cash * fee + 0.0
-                    total = req_cash + req_fees
-                    ok = True
-                    if _is_close_or_less(total, cash):
-                        fill = size
-                        paid = req_fees
-                        spent = total
-                    else:
-                        max_req = _add(cash, -0.0) / (1.0 + fee)
-                        ok = max_req > 0.0
-                        fill = max_req / adj
-                        paid = cash - max_req
-                        spent = cash
-                    if ok and abs(size) > _ABS and not _is_less(fill, _MIN_SIZE):
-                        cash = _add(cash, -spent)
-                        units = _add(pos, fill)
-                        flow = _add(0.0, -fill * adj - paid)
-                        a_flow = _add(0.0, fill)
-                        filled = True
-                side = 0
-            else:
-                adj = price * (1.0 - sl)
-                fill = -size
-                if abs(fill) > _ABS and not _is_less(fill, _MIN_SIZE):
-                    acq = fill * adj
-                    paid = acq * fee + 0.0
-                    got = _add(acq, -paid)
-                    if got >= 0.0:
-                        cash = cash + got
-                        units = _add(pos, -fill)
-                        flow = _add(0.0, fill * adj - paid)
-                        a_flow = _add(0.0, -fill)
-                        filled = True
-                side = 1
-            if filled:
-                if rec:
-                    o_f[n_orders, 0] = fill
-                    o_f[n_orders, 1] = adj
-                    o_f[n_orders, 2] = paid
-                    o_f[n_orders, 3] = side
-                    o_i[n_orders, 0] = t
-                    o_i[n_orders, 1] = 0
-                n_orders += 1
-                if not in_pos:
-                    in_pos = True
-                    short = side == 1
-                    es = 0.0
-                    eg = 0.0
-                    ef = 0.0
-                if short == (side == 1):
-                    es += fill
-                    eg += fill * adj
-                    ef += paid
-                elif _is_close_or_less(fill, es):
-                    closed = _is_close(fill, es)
-                    exit_size = es if closed else fill
-                    entry_price = eg / es
-                    entry_fees = exit_size / es * ef
-                    ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short)
-                    if not np.isnan(ret):
-                        n_trades += 1.0
-                        if ret > 0.0:
-                            n_wins += 1.0
-                    if closed:
-                        in_pos = False
-                    else:
-                        frac = (es - fill) / es
-                        es *= frac
-                        eg *= frac
-                        ef *= frac
+        if not changed and settled:  # no order, the state rounded already: mark to market
+            value = cash_s + (val * assets_s if assets_s != 0 else 0.0)
+        else:
+            before_cash, before_units, before_cs, before_as = cash, units, cash_s, assets_s
+            value = cash
+            if units != 0:
+                value += units * val
+            if abs(cash) <= _ABS:
+                cash = 0.0
+            if abs(units) <= _ABS:
+                units = 0.0
+            flow = 0.0
+            a_flow = 0.0
+            v = value
+            if abs(v) <= _ABS:
+                v = 0.0
+            if changed and not np.isnan(price) and not np.isnan(v) and v > 0.0:
+                pos = units
+                size = w
+                size *= v
+                size /= val
+                size -= pos
+                filled = False
+                if size > 0.0:
+                    adj = price * (1.0 + sl)
+                    if cash != 0.0:
+                        req_cash = size * adj
+                        req_fees = req_cash * fee + 0.0
+                        total = req_cash + req_fees
+                        ok = True
+                        if _is_close_or_less(total, cash):
+                            fill = size
+                            paid = req_fees
+                            spent = total
+                        else:
+                            max_req = _add(cash, -0.0) / (1.0 + fee)
+                            ok = max_req > 0.0
+                            fill = max_req / adj
+                            paid = cash - max_req
+                            spent = cash
+                        if ok and abs(size) > _ABS and not _is_less(fill, _MIN_SIZE):
+                            cash = _add(cash, -spent)
+                            units = _add(pos, fill)
+                            flow = _add(0.0, -fill * adj - paid)
+                            a_flow = _add(0.0, fill)
+                            filled = True
+                    side = 0
                 else:
-                    cl = es
-                    cl_fees = cl / fill * paid
-                    entry_price = eg / es
-                    entry_fees = cl / es * ef
-                    ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short)
-                    if not np.isnan(ret):
-                        n_trades += 1.0
-                        if ret > 0.0:
-                            n_wins += 1.0
-                    es = fill - cl
-                    eg = es * adj
-                    ef = paid - cl_fees
-                    short = not short
-        prev = w
-        assets_s = _add(assets_s, a_flow)
-        asset_value = 0.0
-        if assets_s != 0:
-            asset_value += val * assets_s
-        cash_s = _add(cash_s, 0.0 + flow)
-        value = cash_s + asset_value
+                    adj = price * (1.0 - sl)
+                    fill = -size
+                    if abs(fill) > _ABS and not _is_less(fill, _MIN_SIZE):
+                        acq = fill * adj
+                        paid = acq * fee + 0.0
+                        got = _add(acq, -paid)
+                        if got >= 0.0:
+                            cash = cash + got
+                            units = _add(pos, -fill)
+                            flow = _add(0.0, fill * adj - paid)
+                            a_flow = _add(0.0, -fill)
+                            filled = True
+                    side = 1
+                if filled:
+                    if rec:
+                        o_f[n_orders, 0] = fill
+                        o_f[n_orders, 1] = adj
+                        o_f[n_orders, 2] = paid
+                        o_f[n_orders, 3] = side
+                        o_i[n_orders, 0] = t
+                        o_i[n_orders, 1] = 0
+                    n_orders += 1
+                    if not in_pos:
+                        in_pos = True
+                        short = side == 1
+                        es = 0.0
+                        eg = 0.0
+                        ef = 0.0
+                    if short == (side == 1):
+                        es += fill
+                        eg += fill * adj
+                        ef += paid
+                    elif _is_close_or_less(fill, es):
+                        closed = _is_close(fill, es)
+                        exit_size = es if closed else fill
+                        entry_price = eg / es
+                        entry_fees = exit_size / es * ef
+                        ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short)
+                        if not np.isnan(ret):
+                            n_trades += 1.0
+                            if ret > 0.0:
+                                n_wins += 1.0
+                        if closed:
+                            in_pos = False
+                        else:
+                            frac = (es - fill) / es
+                            es *= frac
+                            eg *= frac
+                            ef *= frac
+                    else:
+                        cl = es
+                        cl_fees = cl / fill * paid
+                        entry_price = eg / es
+                        entry_fees = cl / es * ef
+                        ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short)
+                        if not np.isnan(ret):
+                            n_trades += 1.0
+                            if ret > 0.0:
+                                n_wins += 1.0
+                        es = fill - cl
+                        eg = es * adj
+                        ef = paid - cl_fees
+                        short = not short
+            prev = w
+            # add_nb, its common case (nothing traded) written out
+            if a_flow == 0.0:
+                if abs(assets_s) <= _ABS:
+                    assets_s = 0.0
+            else:
+                assets_s = _add(assets_s, a_flow)
+            asset_value = 0.0
+            if assets_s != 0:
+                asset_value += val * assets_s
+            g_flow = 0.0 + flow
+            if g_flow == 0.0:
+                if abs(cash_s) <= _ABS:
+                    cash_s = 0.0
+            else:
+                cash_s = _add(cash_s, g_flow)
+            value = cash_s + asset_value
+            settled = (
+                cash == before_cash
+                and units == before_units
+                and cash_s == before_cs
+                and assets_s == before_as
+            )
         if v_prev == 0.0:
             rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
         else:
@@ -708,7 +729,8 @@ def _one_leg(  # pragma: no cover - numba
         if funded:
             xt = rt - (0.0 + w_last * fund[t])
             x[t] = xt
-        w_last = val * assets_s / value if assets_s != 0 else 0.0 / value
+        if funded or rec:  # the weight at this close: next bar's funding
+            w_last = val * assets_s / value if assets_s != 0 else 0.0 / value
         if rec:
             wts[t] = w_last
             vals[t] = value
@@ -717,19 +739,20 @@ def _one_leg(  # pragma: no cover - numba
         q = w
         if np.isnan(q):
             q = 0.0
-        sgn = 0.0 if q == 0.0 else (1.0 if q > 0.0 else -1.0)
-        if sgn != 0.0 and sgn != p_sign:
-            entries += 1
-        turnover += abs(q - p_prev)
-        p_prev = q
-        p_sign = sgn
+        if q != p_prev:  # else: no entry, turnover + 0
+            sgn = 0.0 if q == 0.0 else (1.0 if q > 0.0 else -1.0)
+            if sgn != 0.0 and sgn != p_sign:
+                entries += 1
+            turnover += abs(q - p_prev)
+            p_prev = q
+            p_sign = sgn
         if not np.isnan(rt):
             n += 1
             growth *= 1.0 + rt
             sum_x += rt - rf_p
             sum_r += rt
-            if rt > 0.0:
-                up += 1
+            pos = np.int64(rt > 0.0)  # branch-free: rt's sign is a coin toss
+            up += pos
             hi = max(hi, rt)
             lo = min(lo, rt)
             if growth > peak:
@@ -740,10 +763,9 @@ def _one_leg(  # pragma: no cover - numba
                 trough = growth
             elif growth < trough:
                 trough = growth
-            if q != 0.0:
-                active += 1
-                if rt > 0.0:
-                    wins += 1
+            held_now = np.int64(q != 0.0)
+            active += held_now
+            wins += held_now & pos
         sv = xt if funded else rt
         if funded and not np.isnan(xt):
             xn += 1
@@ -801,8 +823,8 @@ def _one_leg(  # pragma: no cover - numba
             ss_x += d * d
             e = rt - mean_r
             ss_r += e * e
-            if rt - rf_p < 0.0:
-                down += (rt - rf_p) * (rt - rf_p)
+            short_fall = min(rt - rf_p, 0.0)  # adds 0 unless below rf_p, as a branch would
+            down += short_fall * short_fall
         if funded:
             sv = x[t]
             if not np.isnan(sv):
@@ -810,8 +832,8 @@ def _one_leg(  # pragma: no cover - numba
                 x_ss_x += d * d
                 e = sv - x_mean_r
                 x_ss_r += e * e
-                if sv - 0.0 < 0.0:
-                    x_down += (sv - 0.0) * (sv - 0.0)
+                short_fall = min(sv - 0.0, 0.0)
+                x_down += short_fall * short_fall
         else:
             sv = rt
         if n_blocks > 0:
