@@ -808,25 +808,6 @@ class PBOResult(NamedTuple):
     n_combinations: int
 
 
-def _set_metric(stats_: FloatArray, metric: str) -> FloatArray:
-    """Metric per (combination, trial) from summed block statistics.
-
-    ``stats_`` has shape (C, 4, N): count, sum, centred sum and centred sum of
-    squares of the returns in each combination's set of blocks.  Undefined values
-    become ``-inf`` so that they rank below every other trial.
-    """
-    count, total, sum_c, sumsq_c = (stats_[:, i, :] for i in range(4))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = total / count
-        if metric == "mean":
-            out = mean
-        else:
-            # Sum of squares about the set mean, from sums centred on the column mean.
-            var = (sumsq_c - sum_c**2 / count) / (count - 1.0)
-            out = np.where(var > 0, mean / np.sqrt(np.maximum(var, 0.0)), np.nan)
-    return np.where(np.isnan(out), -np.inf, out)
-
-
 def pbo_cscv(
     performance_matrix: pd.DataFrame | npt.ArrayLike,
     n_splits: int = 16,
@@ -1010,16 +991,15 @@ def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe
     n_comb = combos.shape[0]
     logits = np.empty(n_comb, dtype=np.float64)
     chunk = max(1, _PBO_CHUNK_CELLS // (4 * n))
+    from backtest import kernels
+
     for start in range(0, n_comb, chunk):
         sel = combos[start : start + chunk]
         ind = np.zeros((sel.shape[0], s))
         ind[np.arange(sel.shape[0])[:, None], sel] = 1.0
-        in_sample = ind @ flat
-        perf_is = _set_metric(in_sample.reshape(-1, 4, n), metric)
-        perf_oos = _set_metric((grand - in_sample).reshape(-1, 4, n), metric)
-        best = np.argmax(perf_is, axis=1)
-        chosen = perf_oos[np.arange(best.size), best][:, None]
-        rank = (perf_oos < chosen).sum(axis=1) + ((perf_oos == chosen).sum(axis=1) + 1) / 2
-        omega = rank / (n + 1.0)
-        logits[start : start + sel.shape[0]] = np.log(omega / (1.0 - omega))
+        in_sample = np.ascontiguousarray(ind @ flat)
+        # per (combination, trial): the metric in and out of sample, the pick, its rank
+        kernels.pbo_logits(
+            in_sample, grand, n, metric == "sharpe", logits[start : start + sel.shape[0]]
+        )
     return PBOResult(float(np.mean(logits <= 0.0)), logits, int(n_comb))
