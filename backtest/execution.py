@@ -190,6 +190,13 @@ def _ignore_interrupt() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _one_kernel_thread() -> None:
+    """On a Dask worker: the simulation kernel uses one thread per task."""
+    from backtest.engine.book import kernel_threads
+
+    kernel_threads(1)
+
+
 def _name(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__name__", "task")
 
@@ -265,6 +272,7 @@ def executor(
     try:
         if cluster is not None:  # Ctrl-C is the main process's: it closes the cluster
             client.run(_ignore_interrupt)
+        client.run(_one_kernel_thread)  # the cluster parallelises over chunks
         if warmup is not None:
             client.run(warmup)
         yield DaskExecutor(client, workers=workers, scheduler=scheduler)

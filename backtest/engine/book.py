@@ -45,6 +45,7 @@ __all__ = [
     "attribution",
     "check_legs",
     "conventions",
+    "kernel_threads",
     "leg_names",
     "measure",
     "open_book",
@@ -624,24 +625,48 @@ def simulate_kernel(
     x = np.empty((k, bars)) if store and funded else no2
     m = np.empty((k, fastsim.N_METRICS + 1))
     f_out = np.empty((k, fold_arr.shape[0]))
+    bad = np.full(k, -1, np.int64)
+    has_blocks = bounds.size > 0
     if n_legs == 1:
         leg = book.legs[0]
-        fastsim.one_leg_columns(
-            _writable(leg.close), held, features, rule, levels, lag, float(fees[0]),
-            float(slip[0]), _writable(leg.funding_return if funded else np.empty(0)),
-            float(rf_p), float(ppy), bounds, fold_arr, bool(store), r, x, m, blocks, f_out,
-        )  # fmt: skip
+        close1 = _writable(leg.close)
+        fund1 = _writable(leg.funding_return if funded else np.empty(0))
     else:
-        bad = np.empty(k, np.int64)
-        fund = np.column_stack([g.funding_return for g in book.legs]) if funded else no2
-        fastsim.legs_columns(
-            _writable(book.closes), held, _writable(fees), _writable(slip), _writable(fund),
-            float(rf_p), float(ppy), bounds, fold_arr, bool(store), r, x, m, blocks, f_out, bad,
-        )  # fmt: skip
-        if (bad >= 0).any():
-            c = int(np.flatnonzero(bad >= 0)[0])
-            h_c = held[c * n_legs : (c + 1) * n_legs].T
-            _refuse_unfilled(strat, book, h_c, int(bad[c]), fees, slip)
+        closes = _writable(book.closes)
+        fund = _writable(
+            np.column_stack([g.funding_return for g in book.legs]) if funded else no2
+        )
+
+    def part(lo: int, hi: int) -> None:  # sets lo..hi-1, writing only their rows
+        b_part = np.zeros((blocks.shape[0], 4, hi - lo)) if has_blocks else blocks
+        rows = (lo * n_legs, hi * n_legs)
+        out = (r[lo:hi] if store else r, x[lo:hi] if store and funded else x)
+        if n_legs == 1:
+            fastsim.one_leg_columns(
+                close1, held[lo:hi] if held.size else held, features,
+                rule[lo:hi] if rule.size else rule, levels[lo:hi] if levels.size else levels,
+                lag, float(fees[0]), float(slip[0]), fund1, float(rf_p), float(ppy), bounds,
+                fold_arr, bool(store), out[0], out[1], m[lo:hi], b_part, f_out[lo:hi],
+            )  # fmt: skip
+        else:
+            fastsim.legs_columns(
+                closes, held[rows[0] : rows[1]], _writable(fees), _writable(slip), fund,
+                float(rf_p), float(ppy), bounds, fold_arr, bool(store), out[0], out[1],
+                m[lo:hi], b_part, f_out[lo:hi], bad[lo:hi],
+            )  # fmt: skip
+        if has_blocks:
+            blocks[:, :, lo:hi] = b_part
+
+    n_parts = min(kernel_threads(), max(1, k // 256))
+    if n_parts == 1:
+        part(0, k)
+    else:  # the kernels release the GIL: threads share the work, each set on one thread
+        cuts = [k * i // n_parts for i in range(n_parts + 1)]
+        list(_pool().map(part, cuts[:-1], cuts[1:]))
+    if n_legs > 1 and (bad >= 0).any():
+        c = int(np.flatnonzero(bad >= 0)[0])
+        h_c = held[c * n_legs : (c + 1) * n_legs].T
+        _refuse_unfilled(strat, book, h_c, int(bad[c]), fees, slip)
     columns = {name: np.ascontiguousarray(m[:, i]) for i, name in enumerate(mt.PERFORMANCE_COLUMNS)}
     return Measured(
         returns=r.T,
@@ -651,6 +676,40 @@ def simulate_kernel(
         blocks=blocks if bounds.size else None,
         fold_sharpe=f_out,
     )
+
+
+_THREADS: list[int] = []
+_POOL: list[Any] = []
+
+
+def kernel_threads(threads: int | None = None) -> int:
+    """Threads the simulation kernel uses in this process; set it with `threads`.
+
+    Default: ``BACKTEST_KERNEL_THREADS`` if set, else the CPUs this process may use.
+    Each parameter set runs on one thread, so the results do not depend on it. Dask
+    workers use 1 (the cluster parallelises over chunks).
+    """
+    import os
+
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"kernel_threads: threads must be >= 1, got {threads}")
+        _THREADS[:] = [int(threads)]
+        _POOL.clear()
+    if not _THREADS:
+        env = os.environ.get("BACKTEST_KERNEL_THREADS")
+        _THREADS.append(
+            max(1, int(env)) if env and env.isdigit() else len(os.sched_getaffinity(0))
+        )
+    return _THREADS[0]
+
+
+def _pool() -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(kernel_threads(), thread_name_prefix="fastsim"))
+    return _POOL[0]
 
 
 def _writable(a: np.ndarray, dtype: Any = np.float64) -> np.ndarray:

@@ -284,3 +284,20 @@ def test_backtest_kernel_equals_vectorbt_path(snapshot, name, params, series):
     pd.testing.assert_frame_equal(
         pd.DataFrame(a.positions), pd.DataFrame(b.positions), rtol=TOL, atol=TOL
     )
+
+
+def test_results_do_not_depend_on_the_kernel_threads(snapshot):
+    """Sets are split across threads (>= 256 per thread); each set runs on one thread."""
+    space = {"fast": {"start": 2, "stop": 40}, "slow": {"start": 20, "stop": 60}}
+    runs = []
+    before = bk.kernel_threads()
+    for threads in (1, 3):
+        bk.kernel_threads(threads)
+        try:
+            runs.append(engine.sweep("ma_crossover", space, snapshot, series="SPX"))
+        finally:
+            bk.kernel_threads(before)
+    assert runs[0].settings["combinations"] >= 768
+    pd.testing.assert_frame_equal(runs[0].table, runs[1].table, check_exact=True)
+    pd.testing.assert_frame_equal(runs[0].returns, runs[1].returns, check_exact=True)
+    assert runs[0].selection == runs[1].selection
