@@ -251,8 +251,8 @@ def pbo_logits(in_sample, grand, n, sharpe, out):  # pragma: no cover - numba
         below = 0
         equal = 0
         for j in range(n):
-            below += np.int64(perf_oos[j] < chosen)
-            equal += np.int64(perf_oos[j] == chosen)
+            below += int(perf_oos[j] < chosen)
+            equal += int(perf_oos[j] == chosen)
         rank = below + (equal + 1) / 2
         omega = rank / (n + 1.0)
         out[c] = math.log(omega / (1.0 - omega))

@@ -633,9 +633,7 @@ def simulate_kernel(
         fund1 = _writable(leg.funding_return if funded else np.empty(0))
     else:
         closes = _writable(book.closes)
-        fund = _writable(
-            np.column_stack([g.funding_return for g in book.legs]) if funded else no2
-        )
+        fund = _writable(np.column_stack([g.funding_return for g in book.legs]) if funded else no2)
 
     def part(lo: int, hi: int) -> None:  # sets lo..hi-1, writing only their rows
         b_part = np.zeros((blocks.shape[0], 4, hi - lo)) if has_blocks else blocks
@@ -698,9 +696,7 @@ def kernel_threads(threads: int | None = None) -> int:
         _POOL.clear()
     if not _THREADS:
         env = os.environ.get("BACKTEST_KERNEL_THREADS")
-        _THREADS.append(
-            max(1, int(env)) if env and env.isdigit() else len(os.sched_getaffinity(0))
-        )
+        _THREADS.append(max(1, int(env)) if env and env.isdigit() else len(os.sched_getaffinity(0)))
     return _THREADS[0]
 
 

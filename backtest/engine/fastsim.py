@@ -751,8 +751,8 @@ def _one_leg(  # pragma: no cover - numba
             growth *= 1.0 + rt
             sum_x += rt - rf_p
             sum_r += rt
-            pos = np.int64(rt > 0.0)  # branch-free: rt's sign is a coin toss
-            up += pos
+            up_now = int(rt > 0.0)  # branch-free: rt's sign is a coin toss
+            up += up_now
             hi = max(hi, rt)
             lo = min(lo, rt)
             if growth > peak:
@@ -763,9 +763,9 @@ def _one_leg(  # pragma: no cover - numba
                 trough = growth
             elif growth < trough:
                 trough = growth
-            held_now = np.int64(q != 0.0)
+            held_now = int(q != 0.0)
             active += held_now
-            wins += held_now & pos
+            wins += held_now & up_now
         sv = xt if funded else rt
         if funded and not np.isnan(xt):
             xn += 1
