@@ -264,8 +264,12 @@ def main() -> int:
     ram_gib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
     print(f"machine: {os.cpu_count()} cores, {ram_gib:.0f} GiB, Python {sys.version.split()[0]}")
 
-    # Warm-up in this process: numba compile of vectorbt and the metrics kernels.
+    # Warm-up in this process: the simulation and metrics kernels (compiled or loaded).
     engine.warm_up()
+    # The local pass on one core, as a Dask worker (whose kernel uses one thread).
+    from backtest.engine.book import kernel_threads
+
+    kernel_threads(1)
     small = {"fast": [5, 10], "slow": [50], "direction": ["long", "both"]}
     run_sweeps(levels, args.series[:1], small, 2, None)
 

@@ -221,15 +221,35 @@ def dispose(obj: Any, _seen: set[int] | None = None) -> None:
 
 
 def warm_up() -> None:
-    """Compile vectorbt's numba kernels once (run on every Dask worker before the work).
+    """Compile the simulation kernels once (run on every Dask worker before the work).
 
-    The metrics kernels (:mod:`backtest.kernels`) compile, or load from their disk
-    cache, when imported.
+    The numba kernel (:mod:`backtest.engine.fastsim`) of one leg, fused sweep and
+    record, compiles or loads from its disk cache here; the metrics kernels
+    (:mod:`backtest.kernels`) when imported. vectorbt is not imported: the engine takes
+    it only when asked (``simulator="vectorbt"``).
     """
     import backtest.kernels  # noqa: F401
+    from backtest.engine.book import Book, record_kernel, simulate_kernel
+    from backtest.engine.legs import Leg
 
-    price = pd.Series(np.linspace(1.0, 2.0, 8), index=pd.bdate_range("2020-01-01", periods=8))
-    portfolio(price, pd.DataFrame({0: np.r_[0.0, np.ones(7)]}, index=price.index), 1.0, 1.0)
+    bars = pd.bdate_range("2020-01-01", periods=8)
+    close = np.linspace(1.0, 2.0, 8)
+    zero = np.zeros(8)
+    leg = Leg("warm_up", "price", None, None, close, zero, zero, zero, 0)
+    book = Book(bars=bars, legs=(leg,), funding="none")
+    target = pd.DataFrame({0: np.r_[0.0, np.ones(7)]}, index=bars)
+    strat = _WarmUp()
+    simulate_kernel(strat, book, target, 1.0, 1.0, 0.0, 252.0, splits=2, folds=[(0, 4, 4, 8)])
+    record_kernel(book, target.to_numpy(), np.array([1e-4]), np.array([1e-4]))
+
+
+class _WarmUp(Strategy):
+    """A placeholder strategy for :func:`warm_up` (its positions are given)."""
+
+    name = "warm_up"
+
+    def positions(self, data: MarketData, params: StrategyParams) -> pd.Series:
+        raise NotImplementedError
 
 
 def trade_table(pf: Any, legs: Sequence[str]) -> pd.DataFrame:
