@@ -127,15 +127,15 @@ def _simulate(  # pragma: no cover - numba
     r,  # (T,) out: returns
     x,  # (T,) out: excess returns (written when funded)
     counts,  # (3,) out: trades, winning trades, first bar of a long weight not filled
-    rec,  # bool: write the order records and weights below
     o_f,  # (n, 4) out: size, price, fees, side (0 buy, 1 sell) of each fill
     o_i,  # (n, 2) out: bar, leg of each fill
     wts,  # (T, L) out: each leg's value / portfolio value at each close
-    vals,  # (T,) out: the portfolio's value at each close
-    check,  # bool: look for long weights the cash could not buy (portfolios)
+    vals,  # (T,) out: the portfolio's value at each close (record mode: o_f not empty)
+    check,  # 1: look for long weights the cash could not buy (portfolios), else 0
 ):
     n_bars, n_legs = close.shape
     funded = fund.shape[0] > 0
+    rec = o_f.shape[0] > 0
     cash = 1.0
     units = np.zeros(n_legs)
     prev = np.zeros(n_legs)
@@ -344,7 +344,7 @@ def _simulate(  # pragma: no cover - numba
             w_last[j] = val[j] * assets_s[j] / value if assets_s[j] != 0 else 0.0 / value
             if rec:
                 wts[t, j] = w_last[j]
-            if check and bad < 0.0 and changed[j] and h[t, j] > 0.0:
+            if check == 1 and bad < 0.0 and changed[j] and h[t, j] > 0.0:
                 # as book._check_filled: more short of the target than costs explain
                 gross_t = 0.0
                 for i in range(n_legs):
@@ -515,7 +515,7 @@ def _block_stats(m, bounds, out, col):  # pragma: no cover - numba
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _one_leg(  # pragma: no cover - numba
-    close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, rec, o_f, o_i, wts, vals
+    close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, o_f, o_i, wts, vals
 ):
     """:func:`_simulate` of one leg fused with the metrics of :func:`simulate_columns`.
 
@@ -530,6 +530,7 @@ def _one_leg(  # pragma: no cover - numba
     """
     n_bars = close.shape[0]
     funded = fund.shape[0] > 0
+    rec = o_f.shape[0] > 0  # record mode (a runtime value: one compiled function for both)
     ann = math.sqrt(ppy)
     n_blocks = bounds.shape[0] - 1
     cash = 1.0
@@ -965,7 +966,7 @@ def one_leg_columns(  # pragma: no cover - numba
                 h[t] = held[c, t]
         _one_leg(
             close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c,
-            False, no_f, no_i, no_w, no_w,
+            no_f, no_i, no_w, no_w,
         )  # fmt: skip
         _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c)
         if store:
@@ -984,8 +985,9 @@ def one_leg_record(  # pragma: no cover - numba
     """One parameter set of a one-leg strategy with its fills, weights and values."""
     bounds = np.empty(0, np.int64)
     b_out = np.empty((0, 4, 0))
+    first = m_out.shape[0] - 1  # 0, as a runtime value
     return _one_leg(
-        close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, 0, True, o_f, o_i, wts,
+        close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, first, o_f, o_i, wts,
         vals,
     )  # fmt: skip
 
@@ -1004,6 +1006,7 @@ def legs_columns(  # pragma: no cover - numba
     n_bars, n_legs = close.shape
     k_sets = held.shape[0] // n_legs
     funded = fund.shape[0] > 0
+    check = n_legs - n_legs + 1  # 1, as a runtime value
     r = np.empty(n_bars)
     x = np.empty(n_bars) if funded else np.empty(0)
     gross = np.empty(n_bars)
@@ -1020,7 +1023,7 @@ def legs_columns(  # pragma: no cover - numba
         for j in range(n_legs):
             for t in range(n_bars):
                 h[t, j] = held[c * n_legs + j, t]
-        _simulate(close, h, fees, slip, fund, r, x, counts, False, no_f, no_i, no_w, no_v, True)
+        _simulate(close, h, fees, slip, fund, r, x, counts, no_f, no_i, no_w, no_v, check)
         bad_out[c] = np.int64(counts[2])
         score = x if funded else r
         # metrics, as backtest.engine.book.measure
@@ -1075,4 +1078,5 @@ def legs_record(close, h, fees, slip, fund, r, x, counts, o_f, o_i, wts, vals): 
     ``o_f`` and ``o_i`` have room for one order per bar and leg; returns the number
     of orders written.
     """
-    return _simulate(close, h, fees, slip, fund, r, x, counts, True, o_f, o_i, wts, vals, False)
+    check = close.shape[1] - close.shape[1]  # 0, as a runtime value
+    return _simulate(close, h, fees, slip, fund, r, x, counts, o_f, o_i, wts, vals, check)
