@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_eventstudy.py
 	$(BIN)/python benchmarks/brown_warner.py --draws 1000
 	$(BIN)/python benchmarks/brown_warner.py --draws 1000 --window 0 5
+	$(BIN)/python benchmarks/bench_kernel.py
 	$(BIN)/python benchmarks/bench_strategies.py
 	$(BIN)/python benchmarks/bench_dask.py
 
