@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from backtest.data import REACTION_UNITS
 from backtest.data import reactions as data_reactions
 from backtest.data.catalog import builtin_catalog
 from backtest.data.validate import check_levels
@@ -697,22 +698,22 @@ class EventStudy:
         x_arrays = event_arrays(extra) if extra is not None else None
         day0_x = np.empty((len(extra) if extra is not None else 0, S), dtype=np.int64)
         need_obs = instants is not None or (x_arrays is not None and x_arrays[2] is not None)
-        market_cache: dict[str, tuple[pd.Series, Clock, np.ndarray]] = {}
+        market_cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray]] = {}
+        times = _ObservationTimes(stamps)
         alignment: list[dict[str, Any]] = []
         for s, (name, rows) in enumerate(zip(names, own, strict=True)):
             n = len(rows)
             y2[s, :n] = ch[rows, s]
             dates2[s, :n] = stamps[rows]
-            ix = pd.DatetimeIndex(stamps[rows])
             dates_ns = stamps[rows].astype("int64")
             clock = None
             if need_obs or (market_model and self.market_alignment == "asof"):
                 clock = clock_of(levels, name, clocks)
-            obs = observation_times(ix, clock).asi8 if need_obs and clock is not None else None
+            obs = times.at(rows, clock) if need_obs and clock is not None else None
             if market_model:
                 f2[0, s, :n], info = self._market_plane(
-                    name, markets[s], rows, ix, clock, levels, changes, all_changes,
-                    clocks, mkinds or {}, market_cache,
+                    name, markets[s], rows, times, clock, levels, all_changes,
+                    changes.columns, clocks, mkinds or {}, market_cache,
                 )  # fmt: skip
                 alignment.append(info)
             else:
@@ -857,16 +858,22 @@ class EventStudy:
         name: str,
         market: str | None,
         rows: np.ndarray,
-        dates: pd.DatetimeIndex,
+        times: _ObservationTimes,
         clock: Clock | None,
         levels: pd.DataFrame,
-        changes: pd.DataFrame,
         all_changes: np.ndarray,
+        change_columns: pd.Index,
         clocks: Mapping[str, tuple[str, str | dt.time]] | None,
         mkinds: Mapping[str, str],
-        cache: dict[str, tuple[pd.Series, Clock, np.ndarray]],
+        cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray]],
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """The market change paired with each observation of one series, and its record."""
+        """The market change paired with each observation of one series, and its record.
+
+        With ``market_alignment="asof"`` this is :func:`backtest.sessions.asof_changes`
+        of the market onto the series' observation instants, computed on arrays: the
+        market's rows, levels and instants are read once per market (`cache`) and the
+        instants of every date once per clock (`times`).
+        """
         info: dict[str, Any] = {
             "series": name,
             "market": market,
@@ -879,28 +886,87 @@ class EventStudy:
         if market is None:
             return np.zeros(len(rows)), info
         if self.market_alignment == "date":
-            col = changes.columns.get_loc(market)
+            col = change_columns.get_loc(market)
             with contextlib.suppress(DataValidationError):
                 info["market_clock"] = _clock_text(clock_of(levels, market, clocks))
             info["lag_days"] = 0.0
             return all_changes[rows, col], info
         if market not in cache:
-            series = levels[market].dropna()
+            column = levels[market].to_numpy(dtype="float64")
+            mrows = np.flatnonzero(~np.isnan(column))
             mclock = clock_of(levels, market, clocks)
-            seen = observation_times(pd.DatetimeIndex(series.index), mclock).asi8
-            cache[market] = (series, mclock, seen)
-        series, mclock, seen = cache[market]
+            cache[market] = (mrows, column[mrows], mclock, times.at(mrows, mclock))
+        mrows, mvalues, mclock, seen = cache[market]
         assert clock is not None
         info["market_clock"] = _clock_text(mclock)
-        at = observation_times(dates, clock).asi8
+        at = times.at(rows, clock)
         idx = np.searchsorted(seen, at, side="right") - 1
         ok = idx >= 0
         if ok.any():
-            paired = series.index.values[idx[ok]].astype("datetime64[ns]")
-            lag = (dates.values[ok] - paired) / np.timedelta64(1, "D")
+            paired = times.stamps[mrows[idx[ok]]]
+            lag = (times.stamps[rows[ok]] - paired) / np.timedelta64(1, "D")
             info["lag_days"] = float(np.median(lag))
-        plane = asof_changes(series, mkinds.get(market, "index"), mclock, clock, dates)
-        return plane.to_numpy(dtype="float64"), info
+        kind = mkinds.get(market, "index")
+        plane = _asof_change_values(mvalues, idx, kind)
+        if plane is None:  # an error to report: the public function words it
+            series = levels[market].dropna()
+            dates = pd.DatetimeIndex(times.stamps[rows])
+            return asof_changes(series, kind, mclock, clock, dates).to_numpy("float64"), info
+        return plane, info
+
+
+class _ObservationTimes:
+    """:func:`backtest.sessions.observation_times` of the rows of one date index.
+
+    The instants of all dates are converted once per clock and indexed by each
+    series' rows. A clock whose local time is ambiguous on some date of the index (a
+    repeated autumn hour, which :func:`observation_times` refuses) is converted per
+    call on the rows asked for, so a series without that date is unaffected and one
+    with it gets the same error as before.
+    """
+
+    def __init__(self, stamps: np.ndarray) -> None:
+        self.stamps = stamps
+        self._full: dict[Clock, np.ndarray | None] = {}
+
+    def at(self, rows: np.ndarray, clock: Clock) -> np.ndarray:
+        """``observation_times(dates[rows], clock).asi8``."""
+        if clock not in self._full:
+            try:
+                full = observation_times(pd.DatetimeIndex(self.stamps), clock).asi8
+            except ValueError:
+                full = None
+            self._full[clock] = full
+        full = self._full[clock]
+        if full is None:
+            return observation_times(pd.DatetimeIndex(self.stamps[rows]), clock).asi8
+        return full[rows]
+
+
+def _asof_change_values(values: np.ndarray, idx: np.ndarray, kind: str) -> np.ndarray | None:
+    """:func:`backtest.sessions.asof_changes` on arrays, or None if it would raise.
+
+    `values` are the market's observed levels, `idx` the position of the latest one
+    observed at each of the series' instants (-1: none yet). The carried levels are
+    changed as :func:`backtest.data.reactions` changes a column (log for FX and
+    indices, then the difference with the previous carried level, times 100), with the
+    same floating-point operations, so the numbers are identical.
+    """
+    if kind not in REACTION_UNITS:
+        return None
+    carried = np.full(len(idx), np.nan)
+    ok = idx >= 0
+    carried[ok] = values[idx[ok]]
+    if kind != "yield":
+        if (carried[ok] <= 0).any():
+            return None
+        carried = np.log(carried)
+    # Forward-fill, then lag one: the previous carried level (NaN before the first).
+    last = np.where(np.isnan(carried), -1, np.arange(len(carried)))
+    np.maximum.accumulate(last, out=last)
+    previous = np.full(len(carried), np.nan)
+    previous[1:] = np.where(last[:-1] >= 0, carried[np.maximum(last[:-1], 0)], np.nan)
+    return (carried - previous) * 100.0
 
 
 def _window_counts(usable: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
