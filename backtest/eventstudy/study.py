@@ -686,8 +686,8 @@ class EventStudy:
         ch = all_changes[:, changes.columns.get_indexer(list(names))]
         rg = all_changes[:, changes.columns.get_indexer(regs)] if regs else np.empty((len(ch), 0))
         stamps = levels.index.values.astype("datetime64[ns]")
-        own = [np.flatnonzero(~np.isnan(lv[:, s])) for s in range(S)]
-        lengths = np.array([len(o) for o in own])
+        observed = ~np.isnan(lv)
+        lengths = observed.sum(axis=0)
         T = max(int(lengths.max()), 1)
         y2 = np.full((S, T), np.nan)
         f2 = np.full((F, S, T), np.nan)
@@ -701,14 +701,30 @@ class EventStudy:
         market_cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray]] = {}
         times = _ObservationTimes(stamps)
         alignment: list[dict[str, Any]] = []
-        for s, (name, rows) in enumerate(zip(names, own, strict=True)):
+        # Series observed on the same dates, with the same clock and market, share their
+        # dates, day 0s and market plane: computed for the first, copied to the others.
+        calendars = [bits.tobytes() for bits in np.packbits(observed, axis=0).T]
+        first_of: dict[tuple[bytes, Clock | None, str | None], int] = {}
+        rep = np.arange(S)
+        own: dict[bytes, np.ndarray] = {}
+        for s, name in enumerate(names):
+            if calendars[s] not in own:
+                own[calendars[s]] = np.flatnonzero(observed[:, s])
+            rows = own[calendars[s]]
             n = len(rows)
             y2[s, :n] = ch[rows, s]
-            dates2[s, :n] = stamps[rows]
-            dates_ns = stamps[rows].astype("int64")
             clock = None
             if need_obs or (market_model and self.market_alignment == "asof"):
                 clock = clock_of(levels, name, clocks)
+            key = (calendars[s], clock, markets[s] if market_model else None)
+            if key in first_of:
+                rep[s] = first_of[key]
+                if market_model:
+                    alignment.append({**alignment[rep[s]], "series": name})
+                continue
+            first_of[key] = s
+            dates2[s, :n] = stamps[rows]
+            dates_ns = stamps[rows].astype("int64")
             obs = times.at(rows, clock) if need_obs and clock is not None else None
             if market_model:
                 f2[0, s, :n], info = self._market_plane(
@@ -726,6 +742,14 @@ class EventStudy:
                 guarded[:, s] = timed & (plain != day0[:, s]) & (plain < n)
             if x_arrays is not None:
                 day0_x[:, s] = day0_from_arrays(*x_arrays, dates_ns, obs, guard=self.session_guard)
+        if (rep != np.arange(S)).any():
+            f2, dates2, day0, guarded, day0_x = (
+                f2[:, rep],
+                dates2[rep],
+                day0[:, rep],
+                guarded[:, rep],
+                day0_x[:, rep],
+            )
         null = np.array([m is None for m in markets], dtype=bool) if market_model else None
         if self.dimson_lags:
             f2 = lagged_planes(f2[0], lengths, self.dimson_lags)
