@@ -423,7 +423,7 @@ class EventStudyResult:
         ar = flat(p.abnormal)
         sd = np.sqrt(flat(p.var_ar))
         w0, w1 = self._design.event_window
-        complete = np.repeat((~self._window_cached(w0, w1).incomplete).ravel(), W)
+        complete = np.repeat((~self._incomplete(w0, w1)[1]).ravel(), W)
         with np.errstate(invalid="ignore", divide="ignore"):  # sd = 0: perfect fit
             standardized = ar / sd
         return pd.DataFrame(
@@ -487,16 +487,23 @@ class EventStudyResult:
             )
         return self._window_cached(int(start), int(end))
 
+    def _incomplete(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(E, S)`` days of ``[start, end]`` inside each series' data, and whether an
+        included pair's window ``[start, end]`` runs outside it (``start <= end``, inside
+        the event window)."""
+        p = self._p
+        lo = np.maximum(p.day0_pos + start, p.span[None, :, 0])
+        hi = np.minimum(p.day0_pos + end + 1, p.span[None, :, 1])
+        days_in_data = np.maximum(hi - lo, 0)
+        return days_in_data, p.included & (days_in_data < end - start + 1)
+
     def _window_cached(self, start: int, end: int) -> _Window:
         cache = self.__dict__.setdefault("_windows", {})
         if (start, end) in cache:
             return cache[(start, end)]
         p = self._p
         mask = (p.rel_win >= start) & (p.rel_win <= end)
-        pos = p.day0_pos[:, :, None] + p.rel_win[None, None, :]
-        in_data = (pos >= p.span[None, :, 0, None]) & (pos < p.span[None, :, 1, None]) & mask
-        days_in_data = in_data.sum(axis=-1)
-        incomplete = p.included & (days_in_data < mask.sum())
+        days_in_data, incomplete = self._incomplete(start, end)
         use = p.included & ~(incomplete & (not self._design.allow_incomplete))
         avail = np.isfinite(p.abnormal) & mask & use[..., None]
         n = avail.sum(axis=-1)

@@ -50,9 +50,9 @@ from backtest.eventstudy.models import (
     MODELS,
     Fit,
     design,
-    fit_windows,
-    moments,
+    fit_sums,
     n_params,
+    window_sums,
 )
 from backtest.eventstudy.panel import Panel, concat_series, gather
 from backtest.eventstudy.placebo import Rerun
@@ -786,15 +786,15 @@ class EventStudy:
             before = _window_counts(usable, start, stop)
             target = np.where(mask, np.nan, target)
             removed = before - _window_counts(usable & ~mask, start, stop)
-        fit = fit_windows(moments(target, X2, constant), start, stop, k)
+        fit = fit_sums(window_sums(target, X2, constant, start, stop), k)
         k_series = np.full(S, k, dtype=np.int64)
         if null is not None and null.any() and self.model == "market":
             # Series without a market: the constant-mean model (alpha only), padded
             # to the k coefficients of the others with a zero beta and zero
             # rows/columns of (X'X)^-1, so leverage and residuals are the reduced
             # model's.
-            red = fit_windows(
-                moments(target[null], X2[:0, null], True), start[:, null], stop[:, null], 1
+            red = fit_sums(
+                window_sums(target[null], X2[:0, null], True, start[:, null], stop[:, null]), 1
             )
             beta_, xtx_, sigma2_, nobs_, ok_ = (np.array(a) for a in fit)
             beta_[:, null] = np.where(red.ok[..., None], 0.0, np.nan)
