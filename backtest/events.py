@@ -948,8 +948,9 @@ def _from_canonical(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     if len(missing):
         raise DataValidationError(f"{where}: {places[missing[0]]}: timestamp or date is missing")
     distinct = list(dict.fromkeys(zones))
-    if len(distinct) == 1:
-        local = utc.tz_convert(distinct[0]).tz_localize(None).normalize()
+    if len(distinct) == 1:  # midnight by flooring to days (normalize() infers a freq)
+        wall = utc.tz_convert(distinct[0]).tz_localize(None).values
+        local = pd.DatetimeIndex(wall.astype("datetime64[D]").astype(wall.dtype))
     else:
         local = pd.DatetimeIndex(dates)  # replaced zone by zone below
         for zone in distinct:

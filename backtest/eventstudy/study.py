@@ -54,7 +54,7 @@ from backtest.eventstudy.models import (
     n_params,
     window_sums,
 )
-from backtest.eventstudy.panel import Panel, concat_series, gather
+from backtest.eventstudy.panel import Panel, concat_series, take, window_index
 from backtest.eventstudy.placebo import Rerun
 from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION, KP_CORRELATIONS
 from backtest.eventstudy.result import EventStudyResult
@@ -804,20 +804,23 @@ class EventStudy:
             sigma2_[:, null], nobs_[:, null], ok_[:, null] = red.sigma2, red.nobs, red.ok
             fit = Fit(beta_, xtx_, sigma2_, nobs_, ok_)
             k_series[null] = 1
-        y_win = gather(y2, lengths, day0, rel_win)
-        off_win = gather(off2, lengths, day0, rel_win)
-        x_reg = gather(X2, lengths, day0, rel_win)  # (F', E, S, W)
-        planes = ([np.ones_like(off_win)] if constant else []) + list(x_reg)
+        at = window_index(lengths, day0, rel_win, T)
+        y_win = take(y2, at)
+        off_win = take(off2, at)
+        x_reg = take(X2, at)  # (F', E, S, W)
+        gap = np.isnan(off_win)
+        planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
+        for plane in planes[int(constant) :]:
+            plane[gap] = np.nan
         X_win = np.stack(planes, axis=-1) if planes else np.zeros((*off_win.shape, 0))
-        X_win[np.isnan(off_win)] = np.nan
-        d_win = gather(dates2, lengths, day0, rel_win)
+        d_win = take(dates2, at)
         beta, xtx_inv, sigma2 = fit.beta, fit.xtx_inv, fit.sigma2
         normal = off_win.copy()
         lev = np.zeros_like(off_win)
-        for i in range(k):
-            normal += X_win[..., i] * beta[..., i, None]
+        for i in range(k):  # planes[i] is X_win[..., i], contiguous
+            normal += planes[i] * beta[..., i, None]
             for j in range(k):
-                lev += X_win[..., i] * xtx_inv[..., i, j, None] * X_win[..., j]
+                lev += planes[i] * xtx_inv[..., i, j, None] * planes[j]
         ar = y_win - normal
         var_ar = sigma2[..., None] * (1.0 + lev)
 
