@@ -408,9 +408,11 @@ class EventStudyResult:
     def _abnormal(self) -> pd.DataFrame:
         p = self._p
         E, S, W = p.abnormal.shape
-        e = np.repeat(np.arange(E), S * W)
-        s = np.tile(np.repeat(np.arange(S), W), E)
-        w = np.tile(np.arange(W), E * S)
+        # Codes in the smallest integer type Categorical.from_codes would pick anyway.
+        e = np.repeat(np.arange(E, dtype=np.min_scalar_type(-max(E, 1))), S * W)
+        s = np.broadcast_to(
+            np.arange(S, dtype=np.min_scalar_type(-max(S, 1)))[None, :, None], (E, S, W)
+        ).ravel()
         keep = np.repeat(p.included.ravel(), W)
         everything = bool(keep.all())
 
@@ -418,8 +420,9 @@ class EventStudyResult:
             out = values.reshape(E * S * W)
             return out if everything else out[keep]
 
+        rel_day = np.broadcast_to(p.rel_win, (E * S, W)).ravel()
         if not everything:
-            e, s, w = e[keep], s[keep], w[keep]
+            e, s, rel_day = e[keep], s[keep], rel_day[keep]
         ar = flat(p.abnormal)
         sd = np.sqrt(flat(p.var_ar))
         w0, w1 = self._design.event_window
@@ -430,7 +433,7 @@ class EventStudyResult:
             {
                 "event": pd.Categorical.from_codes(e, categories=pd.Index(self.event_ids)),
                 "series": pd.Categorical.from_codes(s, categories=pd.Index(self._series)),
-                "rel_day": p.rel_win[w],
+                "rel_day": rel_day,
                 "date": flat(p.dates),
                 "actual": flat(p.actual),
                 "normal": flat(p.normal),

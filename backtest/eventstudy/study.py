@@ -705,7 +705,6 @@ class EventStudy:
         # dates, day 0s and market plane: computed for the first, copied to the others.
         calendars = [bits.tobytes() for bits in np.packbits(observed, axis=0).T]
         first_of: dict[tuple[bytes, Clock | None, str | None], int] = {}
-        rep = np.arange(S)
         own: dict[bytes, np.ndarray] = {}
         for s, name in enumerate(names):
             if calendars[s] not in own:
@@ -718,9 +717,11 @@ class EventStudy:
                 clock = clock_of(levels, name, clocks)
             key = (calendars[s], clock, markets[s] if market_model else None)
             if key in first_of:
-                rep[s] = first_of[key]
+                r = first_of[key]
+                f2[:, s, :n], dates2[s, :n] = f2[:, r, :n], dates2[r, :n]
+                day0[:, s], guarded[:, s], day0_x[:, s] = day0[:, r], guarded[:, r], day0_x[:, r]
                 if market_model:
-                    alignment.append({**alignment[rep[s]], "series": name})
+                    alignment.append({**alignment[r], "series": name})
                 continue
             first_of[key] = s
             dates2[s, :n] = stamps[rows]
@@ -742,14 +743,6 @@ class EventStudy:
                 guarded[:, s] = timed & (plain != day0[:, s]) & (plain < n)
             if x_arrays is not None:
                 day0_x[:, s] = day0_from_arrays(*x_arrays, dates_ns, obs, guard=self.session_guard)
-        if (rep != np.arange(S)).any():
-            f2, dates2, day0, guarded, day0_x = (
-                f2[:, rep],
-                dates2[rep],
-                day0[:, rep],
-                guarded[:, rep],
-                day0_x[:, rep],
-            )
         null = np.array([m is None for m in markets], dtype=bool) if market_model else None
         if self.dimson_lags:
             f2 = lagged_planes(f2[0], lengths, self.dimson_lags)
