@@ -799,7 +799,8 @@ class EventStudy:
             k_series[null] = 1
         at = window_index(lengths, day0, rel_win, T)
         y_win = take(y2, at)
-        off_win = take(off2, at)
+        # No offset (every model but market_adjusted): zeros, NaN outside the data.
+        off_win = take(off2, at) if off2.any() else np.where(at[1], np.nan, 0.0)
         x_reg = take(X2, at)  # (F', E, S, W)
         gap = np.isnan(off_win)
         planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
@@ -847,14 +848,14 @@ class EventStudy:
             rel_est=rel_est,
             rel_win=rel_win,
             day0_pos=day0,
-            day0_date=day0_date.astype("datetime64[ns]"),
+            day0_date=day0_date.astype("datetime64[ns]", copy=False),
             included=included,
             reasons=reasons.astype(str),
             actual=y_win,
             normal=normal,
             abnormal=ar,
             var_ar=var_ar,
-            dates=d_win.astype("datetime64[ns]"),
+            dates=d_win.astype("datetime64[ns]", copy=False),
             x_win=X_win,
             xtx_inv=xtx_inv,
             beta=beta,
