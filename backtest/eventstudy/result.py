@@ -423,26 +423,26 @@ class EventStudyResult:
         rel_day = np.broadcast_to(p.rel_win, (E * S, W)).ravel()
         if not everything:
             e, s, rel_day = e[keep], s[keep], rel_day[keep]
-        ar = flat(p.abnormal)
-        sd = np.sqrt(flat(p.var_ar))
+        # The five float columns are written into one block, which the frame keeps as
+        # it is (a dict of columns would be copied into one block again).
+        floats = np.empty((5, len(e)))
+        for row, values in zip(floats[:3], (p.actual, p.normal, p.abnormal), strict=True):
+            row[:] = flat(values)
+        ar, sd, standardized = floats[2], floats[3], floats[4]
+        np.sqrt(flat(p.var_ar), out=sd)
         w0, w1 = self._design.event_window
         complete = np.repeat((~self._incomplete(w0, w1)[1]).ravel(), W)
         with np.errstate(invalid="ignore", divide="ignore"):  # sd = 0: perfect fit
-            standardized = ar / sd
-        return pd.DataFrame(
-            {
-                "event": pd.Categorical.from_codes(e, categories=pd.Index(self.event_ids)),
-                "series": pd.Categorical.from_codes(s, categories=pd.Index(self._series)),
-                "rel_day": rel_day,
-                "date": flat(p.dates),
-                "actual": flat(p.actual),
-                "normal": flat(p.normal),
-                "abnormal": ar,
-                "sd": sd,
-                "standardized": standardized,
-                "window_complete": complete if everything else complete[keep],
-            }
+            np.divide(ar, sd, out=standardized)
+        frame = pd.DataFrame(
+            floats.T, columns=["actual", "normal", "abnormal", "sd", "standardized"], copy=False
         )
+        frame.insert(0, "event", pd.Categorical.from_codes(e, categories=self.event_ids))
+        frame.insert(1, "series", pd.Categorical.from_codes(s, categories=self._series))
+        frame.insert(2, "rel_day", rel_day)
+        frame.insert(3, "date", flat(p.dates))
+        frame["window_complete"] = complete if everything else complete[keep]
+        return frame
 
     @property
     def abnormal(self) -> pd.DataFrame:

@@ -683,8 +683,12 @@ class EventStudy:
         # Plain arrays: selecting columns of a frame deep-copies its attrs every time.
         lv = levels.to_numpy(dtype="float64")[:, levels.columns.get_indexer(list(names))]
         all_changes = changes.to_numpy(dtype="float64")
-        ch = all_changes[:, changes.columns.get_indexer(list(names))]
-        rg = all_changes[:, changes.columns.get_indexer(regs)] if regs else np.empty((len(ch), 0))
+        at_change = changes.columns.get_indexer(list(names))
+        rg = (
+            all_changes[:, changes.columns.get_indexer(regs)]
+            if regs
+            else np.empty((len(all_changes), 0))
+        )
         stamps = levels.index.values.astype("datetime64[ns]")
         observed = ~np.isnan(lv)
         lengths = observed.sum(axis=0)
@@ -711,7 +715,7 @@ class EventStudy:
                 own[calendars[s]] = np.flatnonzero(observed[:, s])
             rows = own[calendars[s]]
             n = len(rows)
-            y2[s, :n] = ch[rows, s]
+            y2[s, :n] = all_changes[rows, at_change[s]]
             clock = None
             if need_obs or (market_model and self.market_alignment == "asof"):
                 clock = clock_of(levels, name, clocks)
