@@ -681,7 +681,7 @@ class EventStudy:
         regs = [] if market_model else list(self.regressors)
         F = 1 if market_model else len(regs)
         # Plain arrays: selecting columns of a frame deep-copies its attrs every time.
-        lv = levels.to_numpy(dtype="float64")[:, levels.columns.get_indexer(list(names))]
+        missing = np.isnan(levels.to_numpy(dtype="float64"))
         all_changes = changes.to_numpy(dtype="float64")
         at_change = changes.columns.get_indexer(list(names))
         rg = (
@@ -690,7 +690,7 @@ class EventStudy:
             else np.empty((len(all_changes), 0))
         )
         stamps = levels.index.values.astype("datetime64[ns]")
-        observed = ~np.isnan(lv)
+        observed = ~missing[:, levels.columns.get_indexer(list(names))]
         lengths = observed.sum(axis=0)
         T = max(int(lengths.max()), 1)
         y2 = np.full((S, T), np.nan)
@@ -815,12 +815,15 @@ class EventStudy:
         beta, xtx_inv, sigma2 = fit.beta, fit.xtx_inv, fit.sigma2
         normal = off_win.copy()
         lev = np.zeros_like(off_win)
-        for i in range(k):  # planes[i] is X_win[..., i], contiguous
-            normal += planes[i] * beta[..., i, None]
+        term = np.empty_like(off_win)
+        for i in range(k):  # planes[i] is X_win[..., i], contiguous; terms in place
+            normal += np.multiply(planes[i], beta[..., i, None], out=term)
             for j in range(k):
-                lev += planes[i] * xtx_inv[..., i, j, None] * planes[j]
+                np.multiply(planes[i], xtx_inv[..., i, j, None], out=term)
+                lev += np.multiply(term, planes[j], out=term)
         ar = y_win - normal
-        var_ar = sigma2[..., None] * (1.0 + lev)
+        lev += 1.0
+        var_ar = np.multiply(sigma2[..., None], lev, out=lev)
 
         has_day0 = day0 < lengths[None, :]
         nobs = fit.nobs
