@@ -200,7 +200,8 @@ def window_sums(
         _prefix_sums(target[a : a + n], planes[:, a : a + n], constant, part, work[:n])
         s_idx = np.arange(n)[None, :]
         lo, hi = start[:, a : a + n], stop[:, a : a + n]
-        sums[:, a : a + n] = np.moveaxis(part[:, s_idx, hi] - part[:, s_idx, lo], 0, -1)
+        into = np.moveaxis(sums[:, a : a + n], -1, 0)  # (m, E, n) view
+        np.subtract(part[:, s_idx, hi], part[:, s_idx, lo], out=into)
     return sums
 
 
@@ -220,26 +221,28 @@ def _prefix_sums(
     """
     usable = np.isfinite(target) & np.isfinite(planes).all(axis=0)
     t = np.where(usable, target, 0.0)
-    u = usable.astype(np.float64)
-    xs = ([u] if constant else []) + [np.where(usable, plane, 0.0) for plane in planes]
+    # None: the intercept's column (1 on usable days); its products are not multiplied.
+    xs: list[np.ndarray | None] = ([None] if constant else []) + [
+        np.where(usable, plane, 0.0) for plane in planes
+    ]
     out[:, :, 0] = 0.0
 
     def put(c: int, values: np.ndarray) -> None:
-        np.cumsum(values, axis=1, out=out[c, :, 1:])
+        np.cumsum(values, axis=1, dtype=np.float64, out=out[c, :, 1:])
 
-    put(0, u)
+    put(0, usable)
     c = 1
-    for i in range(len(xs)):
-        for j in range(i + 1):
-            if constant and i == 0:  # 1 x 1: the indicator again
+    for i, a in enumerate(xs):
+        for b in xs[: i + 1]:
+            if a is None:  # 1 x 1: the indicator again
                 out[c] = out[0]
-            elif constant and j == 0:
-                put(c, xs[i])
+            elif b is None:
+                put(c, a)
             else:
-                put(c, np.multiply(xs[i], xs[j], out=work))
+                put(c, np.multiply(a, b, out=work))
             c += 1
-    for i, x in enumerate(xs):
-        put(c, t if constant and i == 0 else np.multiply(x, t, out=work))
+    for a in xs:
+        put(c, t if a is None else np.multiply(a, t, out=work))
         c += 1
     put(c, np.multiply(t, t, out=work))
 
