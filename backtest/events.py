@@ -947,10 +947,15 @@ def _from_canonical(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     missing = np.flatnonzero(utc.isna() | dates.isna())
     if len(missing):
         raise DataValidationError(f"{where}: {places[missing[0]]}: timestamp or date is missing")
-    local = pd.DatetimeIndex(dates)  # replaced zone by zone below
-    for zone in dict.fromkeys(zones):
-        rows = np.array([z == zone for z in zones])
-        local = local.where(~rows, utc.tz_convert(zone).tz_localize(None).normalize())
+    distinct = list(dict.fromkeys(zones))
+    if len(distinct) == 1:  # midnight by flooring to days (normalize() infers a freq)
+        wall = utc.tz_convert(distinct[0]).tz_localize(None).values
+        local = pd.DatetimeIndex(wall.astype("datetime64[D]").astype(wall.dtype))
+    else:
+        local = pd.DatetimeIndex(dates)  # replaced zone by zone below
+        for zone in distinct:
+            rows = np.array([z == zone for z in zones])
+            local = local.where(~rows, utc.tz_convert(zone).tz_localize(None).normalize())
     wrong = np.flatnonzero(local != dates)
     if len(wrong):
         i = wrong[0]

@@ -137,9 +137,13 @@ def observation_times(dates: pd.DatetimeIndex, clock: ClockLike) -> pd.DatetimeI
     """
     zone, when = Clock.parse(clock)
     offset = pd.Timedelta(hours=when.hour, minutes=when.minute, seconds=when.second)
-    local = (pd.DatetimeIndex(dates).normalize() + offset).tz_localize(
-        zone, ambiguous="raise", nonexistent="shift_forward"
-    )
+    index = pd.DatetimeIndex(dates)
+    if index.tz is None:  # midnight by flooring to days: normalize() also infers a freq
+        days = index.values.astype("datetime64[D]").astype("datetime64[ns]")
+        wall = pd.DatetimeIndex(days + offset.to_timedelta64())
+    else:
+        wall = index.normalize() + offset
+    local = wall.tz_localize(zone, ambiguous="raise", nonexistent="shift_forward")
     return local.tz_convert("UTC").as_unit("ns")
 
 

@@ -188,6 +188,25 @@ def fetch(
     return [loader.fetch(n, prefer=picks.get(n), refresh=refresh) for n in names]
 
 
+def _forward_filled(values: np.ndarray) -> np.ndarray:
+    """`values` with each NaN replaced by the last non-NaN value above it in its column.
+
+    What ``pd.DataFrame(values).ffill()`` returns, without a frame; columns with no
+    gap are returned as they are (a view when no column has one).
+    """
+    gaps = np.isnan(values[1:]).any(axis=0)
+    if not gaps.any():
+        return values
+    out = values.copy()
+    cols = np.flatnonzero(gaps)
+    part = values[:, cols]
+    last = np.where(np.isnan(part), -1, np.arange(len(values))[:, None])
+    np.maximum.accumulate(last, axis=0, out=last)
+    filled = np.take_along_axis(part, np.maximum(last, 0), axis=0)
+    out[:, cols] = np.where(last >= 0, filled, np.nan)
+    return out
+
+
 def reactions(
     levels: pd.DataFrame,
     kinds: Mapping[str, str] | None = None,
@@ -261,8 +280,10 @@ def reactions(
         values[:, ~is_yield] = np.log(prices)
     # Change since each series' own previous observation: forward-fill, then lag one row.
     # A closed day (NaN) is skipped, not read as zero, and the next change spans the gap.
-    previous = pd.DataFrame(values).ffill().shift(1).to_numpy()
-    change = (values - previous) * 100.0
+    change = np.empty_like(values)
+    change[0] = np.nan
+    np.subtract(values[1:], _forward_filled(values[:-1]), out=change[1:])
+    change *= 100.0
     frame = pd.DataFrame(change, index=levels.index, columns=levels.columns)
     frame.attrs["backtest"] = {"units": units}
     return frame

@@ -121,27 +121,33 @@ def check_levels(
     used = [c for c in used if c in levels.columns]
     if not used:
         return
-    frame = levels[used]
-    bad_types = [
-        f"{c!r} ({frame[c].dtype})"
-        for c in used
-        if not pd.api.types.is_numeric_dtype(frame[c].dtype)
-        or pd.api.types.is_bool_dtype(frame[c].dtype)
-    ]
-    if bad_types:
-        raise DataValidationError(
-            f"{where}: levels column(s) {', '.join(bad_types)} are not numeric; convert "
-            "them, e.g. levels[col] = pd.to_numeric(levels[col], errors='coerce')"
-        )
-    values = frame.to_numpy(dtype="float64", na_value=np.nan)
-    inf = np.isinf(values).any(axis=0)
+    dtypes = levels.dtypes
+    if all(d == np.float64 for d in dtypes.tolist()):  # the usual frame: plain floats
+        at = levels.columns.get_indexer(used)
+        array = levels.to_numpy()
+        inf = np.isinf(array).any(axis=0)[at]
+        has_data = np.isfinite(array).any(axis=0)[at]
+    else:
+        bad_types = [
+            f"{c!r} ({dtypes[c]})"
+            for c in used
+            if not pd.api.types.is_numeric_dtype(dtypes[c]) or pd.api.types.is_bool_dtype(dtypes[c])
+        ]
+        if bad_types:
+            raise DataValidationError(
+                f"{where}: levels column(s) {', '.join(bad_types)} are not numeric; convert "
+                "them, e.g. levels[col] = pd.to_numeric(levels[col], errors='coerce')"
+            )
+        values = levels[used].to_numpy(dtype="float64", na_value=np.nan)
+        inf = np.isinf(values).any(axis=0)
+        has_data = np.isfinite(values).any(axis=0)
     if inf.any():
         name = used[int(np.flatnonzero(inf)[0])]
         raise DataValidationError(
             f"{where}: levels column {name!r} holds an infinite value; replace it with "
             "NaN (no observation): levels.replace([np.inf, -np.inf], np.nan)"
         )
-    empty = [c for c, has in zip(used, np.isfinite(values).any(axis=0), strict=True) if not has]
+    empty = [c for c, has in zip(used, has_data, strict=True) if not has]
     if empty and require_data:
         raise DataValidationError(
             f"{where}: levels column(s) {empty} have no observation (all NaN) in "

@@ -49,9 +49,11 @@ __all__ = [
     "Fit",
     "ModelName",
     "design",
+    "fit_sums",
     "fit_windows",
     "moments",
     "n_params",
+    "window_sums",
 ]
 
 ModelName = Literal["raw", "constant_mean", "market", "market_adjusted", "factor", "garch"]
@@ -152,19 +154,97 @@ def moments(target: np.ndarray, planes: np.ndarray, constant: bool) -> np.ndarra
         The sums over any window are two lookups, so the cost of fitting every
         (event, series) pair does not grow with the estimation window.
     """
+    S, T = target.shape
+    out = np.empty((_n_moments(planes.shape[0] + int(constant)), S, T + 1))
+    _prefix_sums(target, planes, constant, out, np.empty((S, T)))
+    return out
+
+
+def window_sums(
+    target: np.ndarray,
+    planes: np.ndarray,
+    constant: bool,
+    start: np.ndarray,
+    stop: np.ndarray,
+    *,
+    block: int = 8,
+) -> np.ndarray:
+    """Sums over the windows ``[start, stop)`` of the cross products of :func:`moments`.
+
+    The same numbers as differencing :func:`moments` at `stop` and `start`, computed
+    `block` series at a time, so that only one block's prefix sums are in memory (a
+    run's fixed cost is mostly memory first touched, not arithmetic).
+
+    Parameters
+    ----------
+    target, planes, constant
+        As in :func:`moments`.
+    start, stop : numpy.ndarray
+        ``(E, S)`` window bounds in each series' observations (clipped to its data).
+    block : int
+        Series per block.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(E, S, m)``: the window sums :func:`fit_sums` solves.
+    """
+    S, T = target.shape
+    m = _n_moments(planes.shape[0] + int(constant))
+    sums = np.empty((*start.shape, m))
+    b = max(1, min(block, S))
+    out, work = np.empty((m, b, T + 1)), np.empty((b, T))
+    for a in range(0, S, b):
+        n = min(b, S - a)
+        part = out[:, :n]
+        _prefix_sums(target[a : a + n], planes[:, a : a + n], constant, part, work[:n])
+        s_idx = np.arange(n)[None, :]
+        lo, hi = start[:, a : a + n], stop[:, a : a + n]
+        into = np.moveaxis(sums[:, a : a + n], -1, 0)  # (m, E, n) view
+        np.subtract(part[:, s_idx, hi], part[:, s_idx, lo], out=into)
+    return sums
+
+
+def _n_moments(k: int) -> int:
+    """Number of prefix-summed columns for `k` coefficients (see :func:`moments`)."""
+    return 1 + k * (k + 1) // 2 + k + 1
+
+
+def _prefix_sums(
+    target: np.ndarray, planes: np.ndarray, constant: bool, out: np.ndarray, work: np.ndarray
+) -> None:
+    """Write :func:`moments` of `target` and `planes` into `out` (``(m, S, T + 1)``).
+
+    `work` is ``(S, T)`` scratch. A product with the intercept's column (1 on usable
+    days, else 0) equals the other factor exactly (both are 0 on unusable days), so it
+    is summed without multiplying; ``1 x 1`` repeats the indicator's sums.
+    """
     usable = np.isfinite(target) & np.isfinite(planes).all(axis=0)
     t = np.where(usable, target, 0.0)
-    u = usable.astype(np.float64)
-    xs = ([u] if constant else []) + [np.where(usable, plane, 0.0) for plane in planes]
-    cols = [u]
-    cols += [xs[i] * xs[j] for i in range(len(xs)) for j in range(i + 1)]
-    cols += [x * t for x in xs]
-    cols.append(t * t)
-    S, T = target.shape
-    out = np.zeros((len(cols), S, T + 1))
-    for c, col in enumerate(cols):
-        np.cumsum(col, axis=1, out=out[c, :, 1:])
-    return out
+    # None: the intercept's column (1 on usable days); its products are not multiplied.
+    xs: list[np.ndarray | None] = ([None] if constant else []) + [
+        np.where(usable, plane, 0.0) for plane in planes
+    ]
+    out[:, :, 0] = 0.0
+
+    def put(c: int, values: np.ndarray) -> None:
+        np.cumsum(values, axis=1, dtype=np.float64, out=out[c, :, 1:])
+
+    put(0, usable)
+    c = 1
+    for i, a in enumerate(xs):
+        for b in xs[: i + 1]:
+            if a is None:  # 1 x 1: the indicator again
+                out[c] = out[0]
+            elif b is None:
+                put(c, a)
+            else:
+                put(c, np.multiply(a, b, out=work))
+            c += 1
+    for a in xs:
+        put(c, t if a is None else np.multiply(a, t, out=work))
+        c += 1
+    put(c, np.multiply(t, t, out=work))
 
 
 def fit_windows(prefix: np.ndarray, start: np.ndarray, stop: np.ndarray, k: int) -> Fit:
@@ -182,6 +262,27 @@ def fit_windows(prefix: np.ndarray, start: np.ndarray, stop: np.ndarray, k: int)
     Returns
     -------
     Fit
+        As :func:`fit_sums`.
+    """
+    S = prefix.shape[1]
+    s_idx = np.arange(S)[None, :]
+    return fit_sums(np.moveaxis(prefix[:, s_idx, stop] - prefix[:, s_idx, start], 0, -1), k)
+
+
+def fit_sums(sums: np.ndarray, k: int) -> Fit:
+    """OLS of many (event, series) pairs from their window sums.
+
+    Parameters
+    ----------
+    sums : numpy.ndarray
+        ``(E, S, m)`` sums over each pair's estimation window of the columns of
+        :func:`moments` (:func:`window_sums`).
+    k : int
+        Number of coefficients.
+
+    Returns
+    -------
+    Fit
         With ``(E, S, ...)`` arrays; undefined fits (too few days, rank-deficient
         ``X'X``) have ``ok = False`` and NaN estimates.
 
@@ -190,9 +291,6 @@ def fit_windows(prefix: np.ndarray, start: np.ndarray, stop: np.ndarray, k: int)
     ``beta = (X'X)^{-1} X't`` and ``SSR = t't - beta' X't`` from the window sums; the
     residual variance is ``SSR / (L - k)``.
     """
-    S = prefix.shape[1]
-    s_idx = np.arange(S)[None, :]
-    sums = np.moveaxis(prefix[:, s_idx, stop] - prefix[:, s_idx, start], 0, -1)  # (E, S, m)
     nobs = np.rint(sums[..., 0]).astype(np.int64)
     ok = nobs > k
     shape = sums.shape[:-1]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Panel", "concat_series", "gather"]
+__all__ = ["Panel", "concat_series", "gather", "take", "window_index"]
 
 
 def gather(
@@ -38,12 +38,38 @@ def gather(
     numpy.ndarray
         ``(..., E, S, n)``.
     """
-    *lead, S, T = values.shape
+    return take(values, window_index(lengths, day0, rel, values.shape[-1]))
+
+
+def window_index(
+    lengths: np.ndarray, day0: np.ndarray, rel: np.ndarray, T: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat positions of ``day0 + rel`` in ``(S, T)`` arrays, and which are outside.
+
+    Returns
+    -------
+    flat : numpy.ndarray
+        ``(E, S, n)`` positions in a series-major ``(S * T)`` array (clipped).
+    outside : numpy.ndarray
+        ``(E, S, n)`` bool: the day is not among the series' observations.
+    """
+    S = len(lengths)
     pos = day0[:, :, None] + rel[None, None, :]
     outside = (pos < 0) | (pos >= lengths[None, :, None])
     flat = np.clip(pos, 0, T - 1) + (np.arange(S) * T)[None, :, None]
+    return flat, outside
+
+
+def take(values: np.ndarray, index: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """:func:`gather` with the positions of :func:`window_index` (shared by many arrays)."""
+    flat, outside = index
+    *lead, S, T = values.shape
+    if values.dtype.kind == "M":  # gathered as integers; NaT is the smallest int64
+        out = values.view("int64").reshape(*lead, S * T)[..., flat]
+        out[..., outside] = np.iinfo(np.int64).min
+        return out.view(values.dtype)
     out = values.reshape(*lead, S * T)[..., flat]
-    out[..., outside] = np.datetime64("NaT") if out.dtype.kind == "M" else np.nan
+    out[..., outside] = np.nan
     return out
 
 

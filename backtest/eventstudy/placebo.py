@@ -143,7 +143,7 @@ def pseudo_events(dates: Sequence[Any] | pd.DatetimeIndex, ids: Sequence[str]) -
         A canonical events frame (:data:`backtest.events.EVENT_COLUMNS`), category
         ``"pseudo"``.
     """
-    days = pd.DatetimeIndex(dates).normalize()
+    days = pd.DatetimeIndex(dates).normalize().as_unit("ns")  # the canonical dtypes
     return pd.DataFrame(
         {
             "event": list(ids),

@@ -408,9 +408,11 @@ class EventStudyResult:
     def _abnormal(self) -> pd.DataFrame:
         p = self._p
         E, S, W = p.abnormal.shape
-        e = np.repeat(np.arange(E), S * W)
-        s = np.tile(np.repeat(np.arange(S), W), E)
-        w = np.tile(np.arange(W), E * S)
+        # Codes in the smallest integer type Categorical.from_codes would pick anyway.
+        e = np.repeat(np.arange(E, dtype=np.min_scalar_type(-max(E, 1))), S * W)
+        s = np.broadcast_to(
+            np.arange(S, dtype=np.min_scalar_type(-max(S, 1)))[None, :, None], (E, S, W)
+        ).ravel()
         keep = np.repeat(p.included.ravel(), W)
         everything = bool(keep.all())
 
@@ -418,28 +420,29 @@ class EventStudyResult:
             out = values.reshape(E * S * W)
             return out if everything else out[keep]
 
+        rel_day = np.broadcast_to(p.rel_win, (E * S, W)).ravel()
         if not everything:
-            e, s, w = e[keep], s[keep], w[keep]
-        ar = flat(p.abnormal)
-        sd = np.sqrt(flat(p.var_ar))
+            e, s, rel_day = e[keep], s[keep], rel_day[keep]
+        # The five float columns are written into one block, which the frame keeps as
+        # it is (a dict of columns would be copied into one block again).
+        floats = np.empty((5, len(e)))
+        for row, values in zip(floats[:3], (p.actual, p.normal, p.abnormal), strict=True):
+            row[:] = flat(values)
+        ar, sd, standardized = floats[2], floats[3], floats[4]
+        np.sqrt(flat(p.var_ar), out=sd)
         w0, w1 = self._design.event_window
-        complete = np.repeat((~self._window_cached(w0, w1).incomplete).ravel(), W)
+        complete = np.repeat((~self._incomplete(w0, w1)[1]).ravel(), W)
         with np.errstate(invalid="ignore", divide="ignore"):  # sd = 0: perfect fit
-            standardized = ar / sd
-        return pd.DataFrame(
-            {
-                "event": pd.Categorical.from_codes(e, categories=pd.Index(self.event_ids)),
-                "series": pd.Categorical.from_codes(s, categories=pd.Index(self._series)),
-                "rel_day": p.rel_win[w],
-                "date": flat(p.dates),
-                "actual": flat(p.actual),
-                "normal": flat(p.normal),
-                "abnormal": ar,
-                "sd": sd,
-                "standardized": standardized,
-                "window_complete": complete if everything else complete[keep],
-            }
+            np.divide(ar, sd, out=standardized)
+        frame = pd.DataFrame(
+            floats.T, columns=["actual", "normal", "abnormal", "sd", "standardized"], copy=False
         )
+        frame.insert(0, "event", pd.Categorical.from_codes(e, categories=self.event_ids))
+        frame.insert(1, "series", pd.Categorical.from_codes(s, categories=self._series))
+        frame.insert(2, "rel_day", rel_day)
+        frame.insert(3, "date", flat(p.dates))
+        frame["window_complete"] = complete if everything else complete[keep]
+        return frame
 
     @property
     def abnormal(self) -> pd.DataFrame:
@@ -487,16 +490,23 @@ class EventStudyResult:
             )
         return self._window_cached(int(start), int(end))
 
+    def _incomplete(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(E, S)`` days of ``[start, end]`` inside each series' data, and whether an
+        included pair's window ``[start, end]`` runs outside it (``start <= end``, inside
+        the event window)."""
+        p = self._p
+        lo = np.maximum(p.day0_pos + start, p.span[None, :, 0])
+        hi = np.minimum(p.day0_pos + end + 1, p.span[None, :, 1])
+        days_in_data = np.maximum(hi - lo, 0)
+        return days_in_data, p.included & (days_in_data < end - start + 1)
+
     def _window_cached(self, start: int, end: int) -> _Window:
         cache = self.__dict__.setdefault("_windows", {})
         if (start, end) in cache:
             return cache[(start, end)]
         p = self._p
         mask = (p.rel_win >= start) & (p.rel_win <= end)
-        pos = p.day0_pos[:, :, None] + p.rel_win[None, None, :]
-        in_data = (pos >= p.span[None, :, 0, None]) & (pos < p.span[None, :, 1, None]) & mask
-        days_in_data = in_data.sum(axis=-1)
-        incomplete = p.included & (days_in_data < mask.sum())
+        days_in_data, incomplete = self._incomplete(start, end)
         use = p.included & ~(incomplete & (not self._design.allow_incomplete))
         avail = np.isfinite(p.abnormal) & mask & use[..., None]
         n = avail.sum(axis=-1)

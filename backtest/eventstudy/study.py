@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from backtest.data import REACTION_UNITS
 from backtest.data import reactions as data_reactions
 from backtest.data.catalog import builtin_catalog
 from backtest.data.validate import check_levels
@@ -49,11 +50,11 @@ from backtest.eventstudy.models import (
     MODELS,
     Fit,
     design,
-    fit_windows,
-    moments,
+    fit_sums,
     n_params,
+    window_sums,
 )
-from backtest.eventstudy.panel import Panel, concat_series, gather
+from backtest.eventstudy.panel import Panel, concat_series, take, window_index
 from backtest.eventstudy.placebo import Rerun
 from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION, KP_CORRELATIONS
 from backtest.eventstudy.result import EventStudyResult
@@ -680,13 +681,17 @@ class EventStudy:
         regs = [] if market_model else list(self.regressors)
         F = 1 if market_model else len(regs)
         # Plain arrays: selecting columns of a frame deep-copies its attrs every time.
-        lv = levels.to_numpy(dtype="float64")[:, levels.columns.get_indexer(list(names))]
+        missing = np.isnan(levels.to_numpy(dtype="float64"))
         all_changes = changes.to_numpy(dtype="float64")
-        ch = all_changes[:, changes.columns.get_indexer(list(names))]
-        rg = all_changes[:, changes.columns.get_indexer(regs)] if regs else np.empty((len(ch), 0))
+        at_change = changes.columns.get_indexer(list(names))
+        rg = (
+            all_changes[:, changes.columns.get_indexer(regs)]
+            if regs
+            else np.empty((len(all_changes), 0))
+        )
         stamps = levels.index.values.astype("datetime64[ns]")
-        own = [np.flatnonzero(~np.isnan(lv[:, s])) for s in range(S)]
-        lengths = np.array([len(o) for o in own])
+        observed = ~missing[:, levels.columns.get_indexer(list(names))]
+        lengths = observed.sum(axis=0)
         T = max(int(lengths.max()), 1)
         y2 = np.full((S, T), np.nan)
         f2 = np.full((F, S, T), np.nan)
@@ -697,22 +702,39 @@ class EventStudy:
         x_arrays = event_arrays(extra) if extra is not None else None
         day0_x = np.empty((len(extra) if extra is not None else 0, S), dtype=np.int64)
         need_obs = instants is not None or (x_arrays is not None and x_arrays[2] is not None)
-        market_cache: dict[str, tuple[pd.Series, Clock, np.ndarray]] = {}
+        market_cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray]] = {}
+        times = _ObservationTimes(stamps)
         alignment: list[dict[str, Any]] = []
-        for s, (name, rows) in enumerate(zip(names, own, strict=True)):
+        # Series observed on the same dates, with the same clock and market, share their
+        # dates, day 0s and market plane: computed for the first, copied to the others.
+        calendars = [bits.tobytes() for bits in np.packbits(observed, axis=0).T]
+        first_of: dict[tuple[bytes, Clock | None, str | None], int] = {}
+        own: dict[bytes, np.ndarray] = {}
+        for s, name in enumerate(names):
+            if calendars[s] not in own:
+                own[calendars[s]] = np.flatnonzero(observed[:, s])
+            rows = own[calendars[s]]
             n = len(rows)
-            y2[s, :n] = ch[rows, s]
-            dates2[s, :n] = stamps[rows]
-            ix = pd.DatetimeIndex(stamps[rows])
-            dates_ns = stamps[rows].astype("int64")
+            y2[s, :n] = all_changes[rows, at_change[s]]
             clock = None
             if need_obs or (market_model and self.market_alignment == "asof"):
                 clock = clock_of(levels, name, clocks)
-            obs = observation_times(ix, clock).asi8 if need_obs and clock is not None else None
+            key = (calendars[s], clock, markets[s] if market_model else None)
+            if key in first_of:
+                r = first_of[key]
+                f2[:, s, :n], dates2[s, :n] = f2[:, r, :n], dates2[r, :n]
+                day0[:, s], guarded[:, s], day0_x[:, s] = day0[:, r], guarded[:, r], day0_x[:, r]
+                if market_model:
+                    alignment.append({**alignment[r], "series": name})
+                continue
+            first_of[key] = s
+            dates2[s, :n] = stamps[rows]
+            dates_ns = stamps[rows].astype("int64")
+            obs = times.at(rows, clock) if need_obs and clock is not None else None
             if market_model:
                 f2[0, s, :n], info = self._market_plane(
-                    name, markets[s], rows, ix, clock, levels, changes, all_changes,
-                    clocks, mkinds or {}, market_cache,
+                    name, markets[s], rows, times, clock, levels, all_changes,
+                    changes.columns, clocks, mkinds or {}, market_cache,
                 )  # fmt: skip
                 alignment.append(info)
             else:
@@ -761,15 +783,15 @@ class EventStudy:
             before = _window_counts(usable, start, stop)
             target = np.where(mask, np.nan, target)
             removed = before - _window_counts(usable & ~mask, start, stop)
-        fit = fit_windows(moments(target, X2, constant), start, stop, k)
+        fit = fit_sums(window_sums(target, X2, constant, start, stop), k)
         k_series = np.full(S, k, dtype=np.int64)
         if null is not None and null.any() and self.model == "market":
             # Series without a market: the constant-mean model (alpha only), padded
             # to the k coefficients of the others with a zero beta and zero
             # rows/columns of (X'X)^-1, so leverage and residuals are the reduced
             # model's.
-            red = fit_windows(
-                moments(target[null], X2[:0, null], True), start[:, null], stop[:, null], 1
+            red = fit_sums(
+                window_sums(target[null], X2[:0, null], True, start[:, null], stop[:, null]), 1
             )
             beta_, xtx_, sigma2_, nobs_, ok_ = (np.array(a) for a in fit)
             beta_[:, null] = np.where(red.ok[..., None], 0.0, np.nan)
@@ -779,22 +801,29 @@ class EventStudy:
             sigma2_[:, null], nobs_[:, null], ok_[:, null] = red.sigma2, red.nobs, red.ok
             fit = Fit(beta_, xtx_, sigma2_, nobs_, ok_)
             k_series[null] = 1
-        y_win = gather(y2, lengths, day0, rel_win)
-        off_win = gather(off2, lengths, day0, rel_win)
-        x_reg = gather(X2, lengths, day0, rel_win)  # (F', E, S, W)
-        planes = ([np.ones_like(off_win)] if constant else []) + list(x_reg)
+        at = window_index(lengths, day0, rel_win, T)
+        y_win = take(y2, at)
+        # No offset (every model but market_adjusted): zeros, NaN outside the data.
+        off_win = take(off2, at) if off2.any() else np.where(at[1], np.nan, 0.0)
+        x_reg = take(X2, at)  # (F', E, S, W)
+        gap = np.isnan(off_win)
+        planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
+        for plane in planes[int(constant) :]:
+            plane[gap] = np.nan
         X_win = np.stack(planes, axis=-1) if planes else np.zeros((*off_win.shape, 0))
-        X_win[np.isnan(off_win)] = np.nan
-        d_win = gather(dates2, lengths, day0, rel_win)
+        d_win = take(dates2, at)
         beta, xtx_inv, sigma2 = fit.beta, fit.xtx_inv, fit.sigma2
         normal = off_win.copy()
         lev = np.zeros_like(off_win)
-        for i in range(k):
-            normal += X_win[..., i] * beta[..., i, None]
+        term = np.empty_like(off_win)
+        for i in range(k):  # planes[i] is X_win[..., i], contiguous; terms in place
+            normal += np.multiply(planes[i], beta[..., i, None], out=term)
             for j in range(k):
-                lev += X_win[..., i] * xtx_inv[..., i, j, None] * X_win[..., j]
+                np.multiply(planes[i], xtx_inv[..., i, j, None], out=term)
+                lev += np.multiply(term, planes[j], out=term)
         ar = y_win - normal
-        var_ar = sigma2[..., None] * (1.0 + lev)
+        lev += 1.0
+        var_ar = np.multiply(sigma2[..., None], lev, out=lev)
 
         has_day0 = day0 < lengths[None, :]
         nobs = fit.nobs
@@ -826,14 +855,14 @@ class EventStudy:
             rel_est=rel_est,
             rel_win=rel_win,
             day0_pos=day0,
-            day0_date=day0_date.astype("datetime64[ns]"),
+            day0_date=day0_date.astype("datetime64[ns]", copy=False),
             included=included,
             reasons=reasons.astype(str),
             actual=y_win,
             normal=normal,
             abnormal=ar,
             var_ar=var_ar,
-            dates=d_win.astype("datetime64[ns]"),
+            dates=d_win.astype("datetime64[ns]", copy=False),
             x_win=X_win,
             xtx_inv=xtx_inv,
             beta=beta,
@@ -857,16 +886,22 @@ class EventStudy:
         name: str,
         market: str | None,
         rows: np.ndarray,
-        dates: pd.DatetimeIndex,
+        times: _ObservationTimes,
         clock: Clock | None,
         levels: pd.DataFrame,
-        changes: pd.DataFrame,
         all_changes: np.ndarray,
+        change_columns: pd.Index,
         clocks: Mapping[str, tuple[str, str | dt.time]] | None,
         mkinds: Mapping[str, str],
-        cache: dict[str, tuple[pd.Series, Clock, np.ndarray]],
+        cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray]],
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """The market change paired with each observation of one series, and its record."""
+        """The market change paired with each observation of one series, and its record.
+
+        With ``market_alignment="asof"`` this is :func:`backtest.sessions.asof_changes`
+        of the market onto the series' observation instants, computed on arrays: the
+        market's rows, levels and instants are read once per market (`cache`) and the
+        instants of every date once per clock (`times`).
+        """
         info: dict[str, Any] = {
             "series": name,
             "market": market,
@@ -879,28 +914,87 @@ class EventStudy:
         if market is None:
             return np.zeros(len(rows)), info
         if self.market_alignment == "date":
-            col = changes.columns.get_loc(market)
+            col = change_columns.get_loc(market)
             with contextlib.suppress(DataValidationError):
                 info["market_clock"] = _clock_text(clock_of(levels, market, clocks))
             info["lag_days"] = 0.0
             return all_changes[rows, col], info
         if market not in cache:
-            series = levels[market].dropna()
+            column = levels[market].to_numpy(dtype="float64")
+            mrows = np.flatnonzero(~np.isnan(column))
             mclock = clock_of(levels, market, clocks)
-            seen = observation_times(pd.DatetimeIndex(series.index), mclock).asi8
-            cache[market] = (series, mclock, seen)
-        series, mclock, seen = cache[market]
+            cache[market] = (mrows, column[mrows], mclock, times.at(mrows, mclock))
+        mrows, mvalues, mclock, seen = cache[market]
         assert clock is not None
         info["market_clock"] = _clock_text(mclock)
-        at = observation_times(dates, clock).asi8
+        at = times.at(rows, clock)
         idx = np.searchsorted(seen, at, side="right") - 1
         ok = idx >= 0
         if ok.any():
-            paired = series.index.values[idx[ok]].astype("datetime64[ns]")
-            lag = (dates.values[ok] - paired) / np.timedelta64(1, "D")
+            paired = times.stamps[mrows[idx[ok]]]
+            lag = (times.stamps[rows[ok]] - paired) / np.timedelta64(1, "D")
             info["lag_days"] = float(np.median(lag))
-        plane = asof_changes(series, mkinds.get(market, "index"), mclock, clock, dates)
-        return plane.to_numpy(dtype="float64"), info
+        kind = mkinds.get(market, "index")
+        plane = _asof_change_values(mvalues, idx, kind)
+        if plane is None:  # an error to report: the public function words it
+            series = levels[market].dropna()
+            dates = pd.DatetimeIndex(times.stamps[rows])
+            return asof_changes(series, kind, mclock, clock, dates).to_numpy("float64"), info
+        return plane, info
+
+
+class _ObservationTimes:
+    """:func:`backtest.sessions.observation_times` of the rows of one date index.
+
+    The instants of all dates are converted once per clock and indexed by each
+    series' rows. A clock whose local time is ambiguous on some date of the index (a
+    repeated autumn hour, which :func:`observation_times` refuses) is converted per
+    call on the rows asked for, so a series without that date is unaffected and one
+    with it gets the same error as before.
+    """
+
+    def __init__(self, stamps: np.ndarray) -> None:
+        self.stamps = stamps
+        self._full: dict[Clock, np.ndarray | None] = {}
+
+    def at(self, rows: np.ndarray, clock: Clock) -> np.ndarray:
+        """``observation_times(dates[rows], clock).asi8``."""
+        if clock not in self._full:
+            try:
+                full = observation_times(pd.DatetimeIndex(self.stamps), clock).asi8
+            except ValueError:
+                full = None
+            self._full[clock] = full
+        full = self._full[clock]
+        if full is None:
+            return observation_times(pd.DatetimeIndex(self.stamps[rows]), clock).asi8
+        return full[rows]
+
+
+def _asof_change_values(values: np.ndarray, idx: np.ndarray, kind: str) -> np.ndarray | None:
+    """:func:`backtest.sessions.asof_changes` on arrays, or None if it would raise.
+
+    `values` are the market's observed levels, `idx` the position of the latest one
+    observed at each of the series' instants (-1: none yet). The carried levels are
+    changed as :func:`backtest.data.reactions` changes a column (log for FX and
+    indices, then the difference with the previous carried level, times 100), with the
+    same floating-point operations, so the numbers are identical.
+    """
+    if kind not in REACTION_UNITS:
+        return None
+    carried = np.full(len(idx), np.nan)
+    ok = idx >= 0
+    carried[ok] = values[idx[ok]]
+    if kind != "yield":
+        if (carried[ok] <= 0).any():
+            return None
+        carried = np.log(carried)
+    # Forward-fill, then lag one: the previous carried level (NaN before the first).
+    last = np.where(np.isnan(carried), -1, np.arange(len(carried)))
+    np.maximum.accumulate(last, out=last)
+    previous = np.full(len(carried), np.nan)
+    previous[1:] = np.where(last[:-1] >= 0, carried[np.maximum(last[:-1], 0)], np.nan)
+    return (carried - previous) * 100.0
 
 
 def _window_counts(usable: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:

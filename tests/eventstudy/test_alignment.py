@@ -407,3 +407,64 @@ def test_vix_liberation_day_is_april_3_with_the_default_guard(snapshot):
     plain = EventStudy(model="raw", series=("VIX",), session_guard=0).run(snapshot, ev)
     assert plain.day0.loc["liberation_day", "VIX"] == pd.Timestamp("2025-04-02")
     assert not plain.guarded.to_numpy().any()
+
+
+# The study's market plane (arrays, cached instants) against the public asof_changes -------
+
+
+def study_planes(res, levels: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The aligned market change of each studied series' own observations."""
+    planes = res._p.regressors[0]
+    return {s: planes[i, : levels[s].notna().sum()] for i, s in enumerate(res.series)}
+
+
+def test_study_market_planes_equal_asof_changes_bit_for_bit(snapshot):
+    # Tokyo series on New York, a New York series on itself's calendar, and a yield
+    # market (JGB10Y on UST10Y, basis points): each plane must be exactly the public
+    # function's (which goes through pandas and data.reactions).
+    market = {"JGB10Y": "UST10Y", "default": "SPX"}
+    names = ("NKY", "TOPIX", "JGB10Y", "VIX")
+    ev = events(("2025-04-02", "16:00", NY, "liberation_day"), ("2025-05-02", None, TOKYO, "kato"))
+    res = EventStudy(model="market", market=market, series=names, min_estimation=50).run(
+        snapshot, ev
+    )
+    got = study_planes(res, snapshot)
+    kinds = {"SPX": "index", "UST10Y": "yield"}
+    for name in names:
+        m = market.get(name, market["default"])
+        want = sessions.asof_changes(
+            snapshot[m],
+            kinds[m],
+            sessions.clock_of(snapshot, m),
+            sessions.clock_of(snapshot, name),
+            pd.DatetimeIndex(snapshot[name].dropna().index),
+        ).to_numpy()
+        assert np.array_equal(got[name], want, equal_nan=True), name
+
+
+def test_study_market_plane_with_an_ambiguous_clock_hour_on_another_series_date():
+    # A's clock (New York 01:30) is ambiguous on 2024-11-03 (autumn); only B has that
+    # date. A's plane is still computed (and equals the public function's); the date
+    # itself still raises for a series observed on it.
+    dates = pd.bdate_range("2024-06-03", "2024-12-31")
+    sunday = pd.Timestamp("2024-11-03")
+    index = dates.append(pd.DatetimeIndex([sunday])).sort_values()
+    rng = np.random.default_rng(11)
+    frame = pd.DataFrame(
+        {c: 100 * np.exp(np.cumsum(rng.normal(0, 1, len(index))) / 100) for c in "ABM"},
+        index=index,
+    )
+    frame.loc[sunday, ["A", "M"]] = np.nan
+    clocks = {"A": (NY, "01:30"), "B": (NY, "16:00"), "M": (NY, "16:00")}
+    kinds = dict.fromkeys("ABM", "index")
+    ev = events(("2024-12-02", None, NY, "e1"))
+    study = EventStudy(model="market", market="M", estimation_window=(-80, -6), min_estimation=30)
+    res = study.run(frame, ev, clocks=clocks, kinds=kinds)
+    got = study_planes(res, frame)
+    for name in ("A", "B"):
+        want = sessions.asof_changes(
+            frame["M"], "index", clocks["M"], clocks[name], frame[name].dropna().index
+        ).to_numpy()
+        assert np.array_equal(got[name], want, equal_nan=True), name
+    with pytest.raises(ValueError):
+        sessions.observation_times(pd.DatetimeIndex([sunday]), clocks["A"])
