@@ -20,6 +20,8 @@ of raising.
 from __future__ import annotations
 
 import math
+import os
+from typing import Any
 
 import numpy as np
 from numba import njit, types
@@ -29,7 +31,7 @@ _F8 = types.float64
 #: views both convert to it, so one compiled function serves every input.
 _IN = types.Array(_F8, 2, "A", readonly=True)
 
-__all__ = ["block_stats", "pbo_logits", "position_stats", "return_stats"]
+__all__ = ["block_stats", "pbo_logits", "pool", "position_stats", "return_stats", "threads"]
 
 #: Output columns of :func:`return_stats`.
 RETURN_STATS = (
@@ -256,3 +258,36 @@ def pbo_logits(in_sample, grand, n, sharpe, out):  # pragma: no cover - numba
         rank = below + (equal + 1) / 2
         omega = rank / (n + 1.0)
         out[c] = math.log(omega / (1.0 - omega))
+
+
+_THREADS: list[int] = []
+_POOL: list[Any] = []
+
+
+def threads(n: int | None = None) -> int:
+    """Threads the numba kernels share work over in this process; set it with `n`.
+
+    Default: ``BACKTEST_KERNEL_THREADS`` if set, else the CPUs this process may use.
+    The kernels release the GIL and each unit of work (a parameter set, a CSCV
+    combination) runs on one thread, so results do not depend on the count.
+    """
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"threads: must be >= 1, got {n}")
+        _THREADS[:] = [int(n)]
+        for old in _POOL:
+            old.shutdown(wait=False)
+        _POOL.clear()
+    if not _THREADS:
+        env = os.environ.get("BACKTEST_KERNEL_THREADS", "")
+        _THREADS.append(max(1, int(env)) if env.isdigit() else len(os.sched_getaffinity(0)))
+    return _THREADS[0]
+
+
+def pool() -> Any:
+    """The process's thread pool of :func:`threads` workers (made on first use)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(threads(), thread_name_prefix="backtest-kernels"))
+    return _POOL[0]

@@ -998,8 +998,21 @@ def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe
         ind = np.zeros((sel.shape[0], s))
         ind[np.arange(sel.shape[0])[:, None], sel] = 1.0
         in_sample = np.ascontiguousarray(ind @ flat)
-        # per (combination, trial): the metric in and out of sample, the pick, its rank
-        kernels.pbo_logits(
-            in_sample, grand, n, metric == "sharpe", logits[start : start + sel.shape[0]]
-        )
+        # per (combination, trial): the metric in and out of sample, the pick, its rank;
+        # the combinations shared over the kernels' threads (each row on one thread)
+        out = logits[start : start + sel.shape[0]]
+        parts = min(kernels.threads(), sel.shape[0])
+        if parts == 1:
+            kernels.pbo_logits(in_sample, grand, n, metric == "sharpe", out)
+        else:
+            cuts = [sel.shape[0] * i // parts for i in range(parts + 1)]
+            list(
+                kernels.pool().map(
+                    lambda a, b, m=in_sample, o=out: kernels.pbo_logits(
+                        m[a:b], grand, n, metric == "sharpe", o[a:b]
+                    ),
+                    cuts[:-1],
+                    cuts[1:],
+                )
+            )
     return PBOResult(float(np.mean(logits <= 0.0)), logits, int(n_comb))

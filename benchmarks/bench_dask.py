@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from backtest import data, engine
+from backtest.engine.book import rates_for
 from backtest.engine.chunks import Task, run_chunk
 from backtest.eventstudy import EventStudy
 from backtest.execution import Executor, executor
@@ -211,11 +212,13 @@ def shipped_bytes(
     combos = [strat.parse(c) for c in engine.grid(space) if c["fast"] < c["slow"]][:chunk]
     cfg = engine.ChunkSettings(name, keep_returns=False)  # what sweep sends each task
     task = Task(strat, combos, 0, cfg)
-    out = run_chunk(task, levels, None, None)
+    bars = levels[name].dropna().index
+    rates = rates_for(levels, [name], bars, rates=None, funding="short_rate", short_rates=None)
+    out = run_chunk(task, levels, None, None, rates)  # the short rates: shared, as in sweep
     return (
         len(pickle.dumps(task, protocol=5)),
         len(pickle.dumps(out, protocol=5)),
-        len(pickle.dumps((levels, None, None), protocol=5)),
+        len(pickle.dumps((levels, None, None, rates), protocol=5)),
     )
 
 

@@ -676,36 +676,23 @@ def simulate_kernel(
     )
 
 
-_THREADS: list[int] = []
-_POOL: list[Any] = []
-
-
 def kernel_threads(threads: int | None = None) -> int:
     """Threads the simulation kernel uses in this process; set it with `threads`.
 
     Default: ``BACKTEST_KERNEL_THREADS`` if set, else the CPUs this process may use.
     Each parameter set runs on one thread, so the results do not depend on it. Dask
     workers use 1 (the cluster parallelises over chunks).
+    (:func:`backtest.kernels.threads`, which the PBO's ranking shares.)
     """
-    import os
+    from backtest import kernels
 
-    if threads is not None:
-        if threads < 1:
-            raise ValueError(f"kernel_threads: threads must be >= 1, got {threads}")
-        _THREADS[:] = [int(threads)]
-        _POOL.clear()
-    if not _THREADS:
-        env = os.environ.get("BACKTEST_KERNEL_THREADS")
-        _THREADS.append(max(1, int(env)) if env and env.isdigit() else len(os.sched_getaffinity(0)))
-    return _THREADS[0]
+    return kernels.threads(threads)
 
 
 def _pool() -> Any:
-    from concurrent.futures import ThreadPoolExecutor
+    from backtest import kernels
 
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(kernel_threads(), thread_name_prefix="fastsim"))
-    return _POOL[0]
+    return kernels.pool()
 
 
 def _writable(a: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
