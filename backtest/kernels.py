@@ -31,7 +31,17 @@ _F8 = types.float64
 #: views both convert to it, so one compiled function serves every input.
 _IN = types.Array(_F8, 2, "A", readonly=True)
 
-__all__ = ["block_stats", "pbo_logits", "pool", "position_stats", "return_stats", "threads"]
+__all__ = [
+    "block_stats",
+    "block_stats_1d",
+    "pbo_logits",
+    "pool",
+    "position_stats",
+    "position_stats_1d",
+    "return_stats",
+    "return_stats_1d",
+    "threads",
+]
 
 #: Output columns of :func:`return_stats`.
 RETURN_STATS = (
@@ -50,6 +60,145 @@ RETURN_STATS = (
 POSITION_STATS = ("exposure", "trades", "turnover", "positive_days")
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def return_stats_1d(r, rf_p, ppy, out):  # pragma: no cover - numba
+    """The :data:`RETURN_STATS` of one column of returns, into ``out`` (10,)."""
+    t = r.shape[0]
+    for i in range(out.shape[0]):
+        out[i] = np.nan
+    ann = math.sqrt(ppy)
+    n = 0
+    growth = 1.0
+    sum_x = 0.0
+    sum_r = 0.0
+    up = 0
+    hi = -np.inf
+    lo = np.inf
+    peak = 1.0
+    max_dd = 0.0
+    for i in range(t):
+        v = r[i]
+        if np.isnan(v):
+            continue
+        n += 1
+        growth *= 1.0 + v
+        sum_x += v - rf_p
+        sum_r += v
+        if v > 0.0:
+            up += 1
+        hi = max(hi, v)
+        lo = min(lo, v)
+        if growth > peak:
+            peak = growth
+        dd = 1.0 - growth / peak
+        if dd > max_dd:
+            max_dd = dd
+    out[0] = n
+    if n == 0:
+        return
+    mean_x = sum_x / n
+    mean_r = sum_r / n
+    ss_x = 0.0
+    ss_r = 0.0
+    down = 0.0
+    for i in range(t):
+        v = r[i]
+        if np.isnan(v):
+            continue
+        d = v - rf_p - mean_x
+        ss_x += d * d
+        e = v - mean_r
+        ss_r += e * e
+        if v - rf_p < 0.0:
+            down += (v - rf_p) * (v - rf_p)
+    total = growth - 1.0
+    cagr = growth ** (ppy / n) - 1.0
+    out[1] = total
+    out[2] = cagr
+    if n >= 2 and hi != lo:
+        std_x = math.sqrt(ss_x / (n - 1.0))
+        out[3] = std_x * ann
+        out[4] = mean_x / std_x * ann
+        std_r = math.sqrt(ss_r / (n - 1.0))
+        if std_r > 0.0:
+            out[9] = mean_r / std_r
+    downside = math.sqrt(down / n)
+    if downside > 0.0:
+        out[5] = mean_x / downside * ann
+    out[6] = max_dd
+    if max_dd > 0.0:
+        out[7] = cagr / max_dd
+    out[8] = up / n
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def position_stats_1d(r, p, out):  # pragma: no cover - numba
+    """The :data:`POSITION_STATS` of one column, into ``out`` (4,)."""
+    t = r.shape[0]
+    n = 0
+    active = 0
+    wins = 0
+    entries = 0
+    turnover = 0.0
+    prev = 0.0
+    prev_sign = 0.0
+    for i in range(t):
+        q = p[i]
+        if np.isnan(q):
+            q = 0.0
+        sign = 0.0 if q == 0.0 else (1.0 if q > 0.0 else -1.0)
+        if sign != 0.0 and sign != prev_sign:
+            entries += 1
+        turnover += abs(q - prev)
+        prev = q
+        prev_sign = sign
+        v = r[i]
+        if np.isnan(v):
+            continue
+        n += 1
+        if q != 0.0:
+            active += 1
+            if v > 0.0:
+                wins += 1
+    out[0] = active / n
+    out[1] = entries
+    out[2] = turnover / n
+    out[3] = wins / active
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def block_stats_1d(m, bounds, out, col):  # pragma: no cover - numba
+    """The block statistics of one column, into ``out[:, :, col]``."""
+    t = m.shape[0]
+    s = bounds.size - 1
+    count = 0
+    total = 0.0
+    for i in range(t):
+        v = m[i]
+        if not np.isnan(v):
+            count += 1
+            total += v
+    center = total / count if count > 0 else 0.0
+    for b in range(s):
+        c = 0
+        sm = 0.0
+        sd = 0.0
+        sq = 0.0
+        for i in range(bounds[b], bounds[b + 1]):
+            v = m[i]
+            if np.isnan(v):
+                continue
+            c += 1
+            sm += v
+            d = v - center
+            sd += d
+            sq += d * d
+        out[b, 0, col] = c
+        out[b, 1, col] = sm
+        out[b, 2, col] = sd
+        out[b, 3, col] = sq
+
+
 @njit(_F8[:, :](_IN, _F8, _F8), cache=True, nogil=True, error_model="numpy")
 def return_stats(r, rf_p, ppy):  # pragma: no cover - numba
     """Per column of returns ``r`` (T, K): the :data:`RETURN_STATS`, shape (K, 10).
@@ -57,74 +206,10 @@ def return_stats(r, rf_p, ppy):  # pragma: no cover - numba
     ``sharpe_raw`` is the per-period Sharpe ratio of the raw returns (risk-free 0,
     not annualised), the quantity the deflated Sharpe ratio compares across trials.
     """
-    t, k = r.shape
+    k = r.shape[1]
     out = np.full((k, len(RETURN_STATS)), np.nan)
-    ann = math.sqrt(ppy)
     for j in range(k):
-        n = 0
-        growth = 1.0
-        sum_x = 0.0
-        sum_r = 0.0
-        up = 0
-        hi = -np.inf
-        lo = np.inf
-        peak = 1.0
-        max_dd = 0.0
-        for i in range(t):
-            v = r[i, j]
-            if np.isnan(v):
-                continue
-            n += 1
-            growth *= 1.0 + v
-            sum_x += v - rf_p
-            sum_r += v
-            if v > 0.0:
-                up += 1
-            hi = max(hi, v)
-            lo = min(lo, v)
-            # The running peak starts at the initial capital 1.
-            if growth > peak:
-                peak = growth
-            dd = 1.0 - growth / peak
-            if dd > max_dd:
-                max_dd = dd
-        out[j, 0] = n
-        if n == 0:
-            continue
-        mean_x = sum_x / n
-        mean_r = sum_r / n
-        ss_x = 0.0
-        ss_r = 0.0
-        down = 0.0
-        for i in range(t):
-            v = r[i, j]
-            if np.isnan(v):
-                continue
-            d = v - rf_p - mean_x
-            ss_x += d * d
-            e = v - mean_r
-            ss_r += e * e
-            if v - rf_p < 0.0:
-                down += (v - rf_p) * (v - rf_p)
-        total = growth - 1.0
-        cagr = growth ** (ppy / n) - 1.0
-        out[j, 1] = total
-        out[j, 2] = cagr
-        # Zero variance is decided exactly (all values equal), not by a tolerance.
-        if n >= 2 and hi != lo:
-            std_x = math.sqrt(ss_x / (n - 1.0))
-            out[j, 3] = std_x * ann
-            out[j, 4] = mean_x / std_x * ann
-            std_r = math.sqrt(ss_r / (n - 1.0))
-            if std_r > 0.0:
-                out[j, 9] = mean_r / std_r
-        downside = math.sqrt(down / n)
-        if downside > 0.0:
-            out[j, 5] = mean_x / downside * ann
-        out[j, 6] = max_dd
-        if max_dd > 0.0:
-            out[j, 7] = cagr / max_dd
-        out[j, 8] = up / n
+        return_stats_1d(r[:, j], rf_p, ppy, out[j])
     return out
 
 
@@ -135,38 +220,10 @@ def position_stats(r, p):  # pragma: no cover - numba
     Exposure and turnover are per non-missing return (turnover not yet annualised);
     NaN positions are flat; the position before the first bar is 0.
     """
-    t, k = r.shape
+    k = r.shape[1]
     out = np.full((k, len(POSITION_STATS)), np.nan)
     for j in range(k):
-        n = 0
-        active = 0
-        wins = 0
-        entries = 0
-        turnover = 0.0
-        prev = 0.0
-        prev_sign = 0.0
-        for i in range(t):
-            q = p[i, j]
-            if np.isnan(q):
-                q = 0.0
-            sign = 0.0 if q == 0.0 else (1.0 if q > 0.0 else -1.0)
-            if sign != 0.0 and sign != prev_sign:
-                entries += 1
-            turnover += abs(q - prev)
-            prev = q
-            prev_sign = sign
-            v = r[i, j]
-            if np.isnan(v):
-                continue
-            n += 1
-            if q != 0.0:
-                active += 1
-                if v > 0.0:
-                    wins += 1
-        out[j, 0] = active / n
-        out[j, 1] = entries
-        out[j, 2] = turnover / n
-        out[j, 3] = wins / active
+        position_stats_1d(r[:, j], p[:, j], out[j])
     return out
 
 
@@ -178,36 +235,10 @@ def block_stats(m, bounds):  # pragma: no cover - numba
     The centre is the column's mean over all rows (0 for an all-missing column), so
     the blocks' centred sums of one column do not depend on any other column.
     """
-    t, n = m.shape
-    s = bounds.size - 1
-    out = np.zeros((s, 4, n))
+    n = m.shape[1]
+    out = np.zeros((bounds.size - 1, 4, n))
     for j in range(n):
-        count = 0
-        total = 0.0
-        for i in range(t):
-            v = m[i, j]
-            if not np.isnan(v):
-                count += 1
-                total += v
-        center = total / count if count > 0 else 0.0
-        for b in range(s):
-            c = 0
-            sm = 0.0
-            sd = 0.0
-            sq = 0.0
-            for i in range(bounds[b], bounds[b + 1]):
-                v = m[i, j]
-                if np.isnan(v):
-                    continue
-                c += 1
-                sm += v
-                d = v - center
-                sd += d
-                sq += d * d
-            out[b, 0, j] = c
-            out[b, 1, j] = sm
-            out[b, 2, j] = sd
-            out[b, 3, j] = sq
+        block_stats_1d(m[:, j], bounds, out, j)
     return out
 
 

@@ -47,6 +47,10 @@ import math
 import numpy as np
 from numba import njit
 
+from backtest.kernels import block_stats_1d as _block_stats
+from backtest.kernels import position_stats_1d as _position_stats
+from backtest.kernels import return_stats_1d as _return_stats
+
 __all__ = ["legs_columns", "legs_record", "one_leg_columns", "one_leg_record"]
 
 _REL = 1e-9  # vectorbt.utils.math_.rel_tol
@@ -366,148 +370,6 @@ def _simulate(  # pragma: no cover - numba
     counts[1] = n_wins
     counts[2] = bad
     return n_orders
-
-
-# --------------------------------------------------------------------------- metrics of one column
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _return_stats(r, rf_p, ppy, out):  # pragma: no cover - numba
-    """backtest.kernels.return_stats of one column, into ``out`` (10,)."""
-    t = r.shape[0]
-    for i in range(out.shape[0]):
-        out[i] = np.nan
-    ann = math.sqrt(ppy)
-    n = 0
-    growth = 1.0
-    sum_x = 0.0
-    sum_r = 0.0
-    up = 0
-    hi = -np.inf
-    lo = np.inf
-    peak = 1.0
-    max_dd = 0.0
-    for i in range(t):
-        v = r[i]
-        if np.isnan(v):
-            continue
-        n += 1
-        growth *= 1.0 + v
-        sum_x += v - rf_p
-        sum_r += v
-        if v > 0.0:
-            up += 1
-        hi = max(hi, v)
-        lo = min(lo, v)
-        if growth > peak:
-            peak = growth
-        dd = 1.0 - growth / peak
-        if dd > max_dd:
-            max_dd = dd
-    out[0] = n
-    if n == 0:
-        return
-    mean_x = sum_x / n
-    mean_r = sum_r / n
-    ss_x = 0.0
-    ss_r = 0.0
-    down = 0.0
-    for i in range(t):
-        v = r[i]
-        if np.isnan(v):
-            continue
-        d = v - rf_p - mean_x
-        ss_x += d * d
-        e = v - mean_r
-        ss_r += e * e
-        if v - rf_p < 0.0:
-            down += (v - rf_p) * (v - rf_p)
-    total = growth - 1.0
-    cagr = growth ** (ppy / n) - 1.0
-    out[1] = total
-    out[2] = cagr
-    if n >= 2 and hi != lo:
-        std_x = math.sqrt(ss_x / (n - 1.0))
-        out[3] = std_x * ann
-        out[4] = mean_x / std_x * ann
-        std_r = math.sqrt(ss_r / (n - 1.0))
-        if std_r > 0.0:
-            out[9] = mean_r / std_r
-    downside = math.sqrt(down / n)
-    if downside > 0.0:
-        out[5] = mean_x / downside * ann
-    out[6] = max_dd
-    if max_dd > 0.0:
-        out[7] = cagr / max_dd
-    out[8] = up / n
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _position_stats(r, p, out):  # pragma: no cover - numba
-    """backtest.kernels.position_stats of one column, into ``out`` (4,)."""
-    t = r.shape[0]
-    n = 0
-    active = 0
-    wins = 0
-    entries = 0
-    turnover = 0.0
-    prev = 0.0
-    prev_sign = 0.0
-    for i in range(t):
-        q = p[i]
-        if np.isnan(q):
-            q = 0.0
-        sign = 0.0 if q == 0.0 else (1.0 if q > 0.0 else -1.0)
-        if sign != 0.0 and sign != prev_sign:
-            entries += 1
-        turnover += abs(q - prev)
-        prev = q
-        prev_sign = sign
-        v = r[i]
-        if np.isnan(v):
-            continue
-        n += 1
-        if q != 0.0:
-            active += 1
-            if v > 0.0:
-                wins += 1
-    out[0] = active / n
-    out[1] = entries
-    out[2] = turnover / n
-    out[3] = wins / active
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _block_stats(m, bounds, out, col):  # pragma: no cover - numba
-    """backtest.kernels.block_stats of one column into ``out[:, :, col]``."""
-    t = m.shape[0]
-    s = bounds.size - 1
-    count = 0
-    total = 0.0
-    for i in range(t):
-        v = m[i]
-        if not np.isnan(v):
-            count += 1
-            total += v
-    center = total / count if count > 0 else 0.0
-    for b in range(s):
-        c = 0
-        sm = 0.0
-        sd = 0.0
-        sq = 0.0
-        for i in range(bounds[b], bounds[b + 1]):
-            v = m[i]
-            if np.isnan(v):
-                continue
-            c += 1
-            sm += v
-            d = v - center
-            sd += d
-            sq += d * d
-        out[b, 0, col] = c
-        out[b, 1, col] = sm
-        out[b, 2, col] = sd
-        out[b, 3, col] = sq
 
 
 # --------------------------------------------------------------------------- one leg, fused
