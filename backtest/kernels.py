@@ -311,7 +311,9 @@ def threads(n: int | None = None) -> int:
         _POOL.clear()
     if not _THREADS:
         env = os.environ.get("BACKTEST_KERNEL_THREADS", "")
-        _THREADS.append(max(1, int(env)) if env.isdigit() else len(os.sched_getaffinity(0)))
+        affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere the CPU count
+        cpus = len(affinity(0)) if affinity else (os.cpu_count() or 1)
+        _THREADS.append(max(1, int(env)) if env.isdigit() else cpus)
     return _THREADS[0]
 
 

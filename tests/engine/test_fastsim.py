@@ -301,3 +301,22 @@ def test_results_do_not_depend_on_the_kernel_threads(snapshot):
     pd.testing.assert_frame_equal(runs[0].table, runs[1].table, check_exact=True)
     pd.testing.assert_frame_equal(runs[0].returns, runs[1].returns, check_exact=True)
     assert runs[0].selection == runs[1].selection
+
+
+def test_kernel_threads_setting(monkeypatch):
+    """BACKTEST_KERNEL_THREADS sets the default; an explicit count overrides; < 1 refused."""
+    from backtest import kernels
+
+    before = kernels.threads()
+    try:
+        monkeypatch.setenv("BACKTEST_KERNEL_THREADS", "3")
+        kernels._THREADS.clear()
+        assert kernels.threads() == 3 and bk.kernel_threads() == 3
+        monkeypatch.delenv("BACKTEST_KERNEL_THREADS")
+        kernels._THREADS.clear()
+        assert kernels.threads() >= 1
+        assert bk.kernel_threads(2) == 2
+        with pytest.raises(ValueError, match=">= 1"):
+            kernels.threads(0)
+    finally:
+        kernels.threads(before)
