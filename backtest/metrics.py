@@ -51,6 +51,7 @@ __all__ = [
     "PBOResult",
     "deflated_sharpe_ratio",
     "expected_max_sharpe",
+    "pbo_block_bounds",
     "pbo_block_stats",
     "pbo_cscv",
     "pbo_from_block_stats",
@@ -939,9 +940,31 @@ def pbo_block_stats(performance_matrix: pd.DataFrame | npt.ArrayLike, n_splits: 
             f"n_splits must be an even integer between 2 and the number of rows ({t}), "
             f"got {n_splits!r}"
         )
-    sizes = [len(b) for b in np.array_split(np.arange(t), int(n_splits))]
-    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    return np.asarray(kernels.block_stats(m, bounds))
+    return np.asarray(kernels.block_stats(m, pbo_block_bounds(t, int(n_splits))))
+
+
+def pbo_block_bounds(t: int, n_splits: int) -> npt.NDArray[np.int64]:
+    """Row bounds of the CSCV's contiguous blocks.
+
+    Parameters
+    ----------
+    t : int
+        Rows (periods).
+    n_splits : int
+        Blocks, sized as by ``numpy.array_split``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n_splits + 1`` int64 bounds: block ``b`` is rows ``bounds[b]:bounds[b + 1]``.
+
+    Examples
+    --------
+    >>> pbo_block_bounds(7, 2).tolist()
+    [0, 4, 7]
+    """
+    sizes = [len(b) for b in np.array_split(np.arange(t), n_splits)]
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
 def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe") -> PBOResult:

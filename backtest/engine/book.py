@@ -86,6 +86,11 @@ class Book:
         return np.column_stack([leg.close for leg in self.legs])
 
     @property
+    def funding_returns(self) -> np.ndarray:
+        """(bars, legs): each leg's funding rate accrued over each bar."""
+        return np.column_stack([leg.funding_return for leg in self.legs])
+
+    @property
     def funded(self) -> bool:
         """Whether any leg is charged a short rate (then excess returns differ)."""
         return any(leg.funding_series is not None for leg in self.legs)
@@ -322,7 +327,7 @@ def simulate(
         _check_filled(strat, book, h, weights, fees, slip, pf)
     excess = None
     if book.funded:
-        f = np.column_stack([leg.funding_return for leg in book.legs])  # (bars, legs)
+        f = book.funding_returns
         w_prev = np.vstack([np.zeros((1, h.shape[1])), weights[:-1]])
         charge = (w_prev * np.tile(f, k)).reshape(len(book.bars), k, n_legs).sum(axis=2)
         excess = r - charge
@@ -614,9 +619,8 @@ def simulate_kernel(
         k = held.shape[0] // n_legs
     funded = book.funded
     if splits is not None and bars >= 4 * splits:
-        sizes = [len(b) for b in np.array_split(np.arange(bars), int(splits))]
-        bounds = _writable(np.concatenate([[0], np.cumsum(sizes)]), np.int64)
-        blocks = np.zeros((len(sizes), 4, k))
+        bounds = _writable(mt.pbo_block_bounds(bars, int(splits)), np.int64)
+        blocks = np.zeros((bounds.size - 1, 4, k))
     else:
         bounds = _writable(np.empty(0), np.int64)
         blocks = np.zeros((0, 4, 0))
@@ -633,7 +637,7 @@ def simulate_kernel(
         fund1 = _writable(leg.funding_return if funded else np.empty(0))
     else:
         closes = _writable(book.closes)
-        fund = _writable(np.column_stack([g.funding_return for g in book.legs]) if funded else no2)
+        fund = _writable(book.funding_returns if funded else no2)
 
     def part(lo: int, hi: int) -> None:  # sets lo..hi-1, writing only their rows
         b_part = np.zeros((blocks.shape[0], 4, hi - lo)) if has_blocks else blocks
@@ -745,9 +749,7 @@ def record_kernel(book: Book, h: np.ndarray, fees: np.ndarray, slip: np.ndarray)
         counts = np.array([m[0, 9], np.round(m[0, 9] * m[0, 7]) if m[0, 9] else 0.0])
         weights = w.reshape(-1, 1)
     else:
-        fund = (
-            np.column_stack([g.funding_return for g in book.legs]) if funded else np.empty((0, 0))
-        )
+        fund = book.funding_returns if funded else np.empty((0, 0))
         c3 = np.empty(3)
         weights = np.empty((bars, n_legs))
         n = fastsim.legs_record(

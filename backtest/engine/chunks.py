@@ -355,7 +355,8 @@ def _kernel_chunk(
                 kept_x[j] = x[j]
     else:  # simulate the needed sets again, keeping their returns
         for legs, idx in groups.items():
-            where = [j for j in wanted if j in set(idx)]
+            members = set(idx)
+            where = [j for j in wanted if j in members]
             if not where:
                 continue
             pos = [idx.index(j) for j in where]

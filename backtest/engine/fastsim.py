@@ -758,8 +758,9 @@ def _one_leg(  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c):  # pragma: no cover - numba
-    """The in-sample Sharpe ratio of each validation fold (train rows ``folds[f, 0:2]``)."""
+def _finish(r, x, funded, folds, rf_p, ppy, rs, f_out, c, store, r_out, x_out):  # pragma: no cover
+    """A simulated set's epilogue: the in-sample Sharpe ratio of each validation fold
+    (train rows ``folds[f, 0:2]``) and, with `store`, its returns kept in row `c`."""
     for f in range(folds.shape[0]):
         lo = folds[f, 0]
         hi = folds[f, 1]
@@ -768,6 +769,10 @@ def _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c):  # pragma: no cover - 
         else:
             _return_stats(r[lo:hi], rf_p, ppy, rs)
         f_out[c, f] = rs[4]
+    if store:
+        r_out[c, :] = r
+        if funded:
+            x_out[c, :] = x
 
 
 # --------------------------------------------------------------------------- many columns
@@ -830,13 +835,7 @@ def one_leg_columns(  # pragma: no cover - numba
             close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c,
             no_f, no_i, no_w, no_w,
         )  # fmt: skip
-        _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c)
-        if store:
-            for t in range(n_bars):
-                r_out[c, t] = r[t]
-            if funded:
-                for t in range(n_bars):
-                    x_out[c, t] = x[t]
+        _finish(r, x, funded, folds, rf_p, ppy, rs, f_out, c, store, r_out, x_out)
     return k_sets
 
 
@@ -923,13 +922,7 @@ def legs_columns(  # pragma: no cover - numba
         m_out[c, 12] = raw
         if bounds.shape[0] > 0:
             _block_stats(score, bounds, b_out, c)
-        _folds(r, x, funded, folds, rf_p, ppy, rs, f_out, c)
-        if store:
-            for t in range(n_bars):
-                r_out[c, t] = r[t]
-            if funded:
-                for t in range(n_bars):
-                    x_out[c, t] = x[t]
+        _finish(r, x, funded, folds, rf_p, ppy, rs, f_out, c, store, r_out, x_out)
     return k_sets
 
 

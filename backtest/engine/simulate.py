@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.engine.records import TRADE_COLUMNS as _TRADE_COLUMNS
 from backtest.errors import DataValidationError, StrategyError
 from backtest.strategy import MarketData, Strategy, StrategyParams, get_strategy
 
@@ -36,17 +37,8 @@ __all__ = [
     "warm_up",
 ]
 
-#: Columns of a backtest's trade table.
-TRADE_COLUMNS = (
-    "leg",
-    "entry_date",
-    "exit_date",
-    "direction",
-    "entry_price",
-    "exit_price",
-    "return",
-    "status",
-)
+#: Columns of a backtest's trade table (defined with the trade records it is read from).
+TRADE_COLUMNS = _TRADE_COLUMNS
 
 
 def resolve(strategy: str | Strategy) -> Strategy:
