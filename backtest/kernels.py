@@ -9,11 +9,13 @@ the definitions (what each number means, how NaN and degenerate columns are trea
 are documented on the public functions there, and the tests check those functions
 against independent computations; call those functions, not the kernels.
 
-Every kernel is compiled eagerly for one signature, read-only arrays of layout ``A``
-(any strides), so C- and Fortran-ordered, writable and read-only inputs share one
-compiled function, and is cached
-on disk (``cache=True``): the compile cost is paid once per installation, not once per
-process or Dask worker.  ``error_model="numpy"`` makes 0/0 give NaN as in numpy instead
+Every kernel is compiled on first use, for one array type only: the per-column
+functions take C-ordered, writable float rows, and the public 2-D functions hand them
+the columns as rows of such a copy (no copy when the input already is one), so this
+module and the simulation kernel (:mod:`backtest.engine.fastsim`) share one compiled
+specialisation of each, cached on disk (``cache=True``): the compile cost is paid once
+per installation, not once per process or Dask worker, and a run compiles only the
+kernels it uses.  ``error_model="numpy"`` makes 0/0 give NaN as in numpy instead
 of raising.
 """
 
@@ -24,12 +26,7 @@ import os
 from typing import Any
 
 import numpy as np
-from numba import njit, types
-
-_F8 = types.float64
-#: Float 2-D arrays of any strides, read-only: writable arrays and pandas' read-only
-#: views both convert to it, so one compiled function serves every input.
-_IN = types.Array(_F8, 2, "A", readonly=True)
+from numba import njit
 
 __all__ = [
     "block_stats",
@@ -199,46 +196,69 @@ def block_stats_1d(m, bounds, out, col):  # pragma: no cover - numba
         out[b, 3, col] = sq
 
 
-@njit(_F8[:, :](_IN, _F8, _F8), cache=True, nogil=True, error_model="numpy")
-def return_stats(r, rf_p, ppy):  # pragma: no cover - numba
+def _rows(a: Any) -> np.ndarray:
+    """``a`` (T, K) as a C-ordered, writable float (K, T) array: each column a contiguous
+    row, the one array type the per-column kernels are compiled for (the simulation
+    kernel passes the same), so no second specialisation is ever compiled."""
+    return np.require(np.asarray(a, dtype=np.float64).T, np.float64, ["C", "W"])
+
+
+def return_stats(r: Any, rf_p: float, ppy: float) -> np.ndarray:
     """Per column of returns ``r`` (T, K): the :data:`RETURN_STATS`, shape (K, 10).
 
     ``sharpe_raw`` is the per-period Sharpe ratio of the raw returns (risk-free 0,
     not annualised), the quantity the deflated Sharpe ratio compares across trials.
     """
-    k = r.shape[1]
-    out = np.full((k, len(RETURN_STATS)), np.nan)
-    for j in range(k):
-        return_stats_1d(r[:, j], rf_p, ppy, out[j])
-    return out
+    return _return_stats_rows(_rows(r), float(rf_p), float(ppy))
 
 
-@njit(_F8[:, :](_IN, _IN), cache=True, nogil=True, error_model="numpy")
-def position_stats(r, p):  # pragma: no cover - numba
+def position_stats(r: Any, p: Any) -> np.ndarray:
     """Per column: the :data:`POSITION_STATS` from returns ``r`` and positions ``p`` (T, K).
 
     Exposure and turnover are per non-missing return (turnover not yet annualised);
     NaN positions are flat; the position before the first bar is 0.
     """
-    k = r.shape[1]
-    out = np.full((k, len(POSITION_STATS)), np.nan)
-    for j in range(k):
-        position_stats_1d(r[:, j], p[:, j], out[j])
-    return out
+    return _position_stats_rows(_rows(r), _rows(p))
 
 
-@njit(_F8[:, :, :](_IN, types.int64[:]), cache=True, nogil=True, error_model="numpy")
-def block_stats(m, bounds):  # pragma: no cover - numba
+def block_stats(m: Any, bounds: Any) -> np.ndarray:
     """Per contiguous row block and column of ``m`` (T, N): count, sum, centred sum and
     centred sum of squares, shape (S, 4, N) for the S blocks ``bounds[b]:bounds[b + 1]``.
 
     The centre is the column's mean over all rows (0 for an all-missing column), so
     the blocks' centred sums of one column do not depend on any other column.
     """
-    n = m.shape[1]
+    b = np.require(np.asarray(bounds, dtype=np.int64), np.int64, ["C", "W"])
+    return _block_stats_rows(_rows(m), b)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _return_stats_rows(rt, rf_p, ppy):  # pragma: no cover - numba
+    """:func:`return_stats` of the rows of ``rt`` (K, T)."""
+    k = rt.shape[0]
+    out = np.full((k, len(RETURN_STATS)), np.nan)
+    for j in range(k):
+        return_stats_1d(rt[j], rf_p, ppy, out[j])
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _position_stats_rows(rt, pt):  # pragma: no cover - numba
+    """:func:`position_stats` of the rows of ``rt`` and ``pt`` (K, T)."""
+    k = rt.shape[0]
+    out = np.full((k, len(POSITION_STATS)), np.nan)
+    for j in range(k):
+        position_stats_1d(rt[j], pt[j], out[j])
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _block_stats_rows(mt, bounds):  # pragma: no cover - numba
+    """:func:`block_stats` of the rows of ``mt`` (N, T)."""
+    n = mt.shape[0]
     out = np.zeros((bounds.size - 1, 4, n))
     for j in range(n):
-        block_stats_1d(m[:, j], bounds, out, j)
+        block_stats_1d(mt[j], bounds, out, j)
     return out
 
 

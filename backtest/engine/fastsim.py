@@ -37,12 +37,16 @@ The kernels compile on first use, once: the callers (:func:`backtest.engine.book
 simulate_kernel`, :func:`~backtest.engine.book.record_kernel`) pass C-ordered,
 writable float64/int64 arrays only (bars last: a set's row is contiguous), so each
 entry point has one specialisation, cached on disk (``cache=True``). A run that holds
-one leg never compiles the portfolio kernels.
+one leg never compiles the portfolio kernels, and its single backtests and sweeps share
+one compiled function (:func:`one_leg_record` is :func:`one_leg_columns` in record
+mode): the simulation is the largest function to compile, so it is compiled once. The
+helpers only kernels call are built without Python wrappers.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -56,6 +60,13 @@ __all__ = ["legs_columns", "legs_record", "one_leg_columns", "one_leg_record"]
 _REL = 1e-9  # vectorbt.utils.math_.rel_tol
 _ABS = 1e-12  # vectorbt.utils.math_.abs_tol
 _MIN_SIZE = 1e-8  # vectorbt.settings.portfolio["min_size"]: smaller orders are rejected
+#: Options of the functions only other kernels call: no CPython or C wrappers to build.
+_INNER: dict[str, Any] = {
+    "cache": True,
+    "nogil": True,
+    "no_cpython_wrapper": True,
+    "no_cfunc_wrapper": True,
+}
 _NO_ORDER = np.nan
 
 #: Columns of the metrics array of :func:`simulate_columns`: backtest.metrics.PERFORMANCE_COLUMNS.
@@ -65,7 +76,7 @@ N_METRICS = 12
 # --------------------------------------------------------------------------- vectorbt's arithmetic
 
 
-@njit(cache=True, nogil=True)
+@njit(**_INNER)
 def _is_close(a, b):  # pragma: no cover - numba
     if np.isnan(a) or np.isnan(b):
         return False
@@ -76,21 +87,21 @@ def _is_close(a, b):  # pragma: no cover - numba
     return abs(a - b) <= max(_REL * max(abs(a), abs(b)), _ABS)
 
 
-@njit(cache=True, nogil=True)
+@njit(**_INNER)
 def _is_close_or_less(a, b):  # pragma: no cover - numba
     if _is_close(a, b):
         return True
     return a < b
 
 
-@njit(cache=True, nogil=True)
+@njit(**_INNER)
 def _is_less(a, b):  # pragma: no cover - numba
     if _is_close(a, b):
         return False
     return a < b
 
 
-@njit(cache=True, nogil=True)
+@njit(**_INNER)
 def _add(a, b):  # pragma: no cover - numba
     """vectorbt's add_nb: ``a + b``, or 0 when the sum is zero within the tolerances."""
     if b == 0.0:  # the common case, decided as add_nb decides it
@@ -107,7 +118,7 @@ def _add(a, b):  # pragma: no cover - numba
     return a + b
 
 
-@njit(cache=True, nogil=True)
+@njit(**_INNER)
 def _trade_return(size, entry_price, entry_fees, exit_price, exit_fees, short):  # pragma: no cover
     entry_val = size * entry_price
     exit_val = size * exit_price
@@ -375,7 +386,7 @@ def _simulate(  # pragma: no cover - numba
 # --------------------------------------------------------------------------- one leg, fused
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(error_model="numpy", **_INNER)
 def _one_leg(  # pragma: no cover - numba
     close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, o_f, o_i, wts, vals
 ):
@@ -757,7 +768,7 @@ def _one_leg(  # pragma: no cover - numba
     return n_orders
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(error_model="numpy", **_INNER)
 def _finish(r, x, funded, folds, rf_p, ppy, rs, f_out, c, store, r_out, x_out):  # pragma: no cover
     """A simulated set's epilogue: the in-sample Sharpe ratio of each validation fold
     (train rows ``folds[f, 0:2]``) and, with `store`, its returns kept in row `c`."""
@@ -769,16 +780,18 @@ def _finish(r, x, funded, folds, rf_p, ppy, rs, f_out, c, store, r_out, x_out): 
         else:
             _return_stats(r[lo:hi], rf_p, ppy, rs)
         f_out[c, f] = rs[4]
-    if store:
-        r_out[c, :] = r
+    if store:  # element loops: a slice assignment compiles numba's shape-error formatting
+        for t in range(r.shape[0]):
+            r_out[c, t] = r[t]
         if funded:
-            x_out[c, :] = x
+            for t in range(x.shape[0]):
+                x_out[c, t] = x[t]
 
 
 # --------------------------------------------------------------------------- many columns
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(error_model="numpy", **_INNER)
 def _fill_signal(features, rule, levels, lag, c, h):  # pragma: no cover - numba
     """Weights of set ``c`` of a comparison rule (:class:`backtest.strategy.Crossing`)."""
     a = rule[c, 0]
@@ -803,7 +816,7 @@ def _fill_signal(features, rule, levels, lag, c, h):  # pragma: no cover - numba
 @njit(cache=True, nogil=True, error_model="numpy")
 def one_leg_columns(  # pragma: no cover - numba
     close, held, features, rule, levels, lag, fee, sl, fund, rf_p, ppy, bounds, folds, store,
-    r_out, x_out, m_out, b_out, f_out,
+    r_out, x_out, m_out, b_out, f_out, o_f, o_i, wts, vals,
 ):  # fmt: skip
     """Simulate and measure K parameter sets of a one-leg strategy.
 
@@ -813,6 +826,9 @@ def one_leg_columns(  # pragma: no cover - numba
     when ``features[t, rule[k, 0]] > features[t, rule[k, 1]]``, else ``levels[k,
     1]``, and 0 while the right side is NaN; it is held from bar ``t + lag``. Writes
     the metrics (and the PBO block sums, fold Sharpe ratios, returns when `store`).
+    Record mode (:func:`one_leg_record`, one set): non-empty ``o_f``/``o_i``/``wts``/
+    ``vals`` take the fills, weights and values. Returns the number of fills of the
+    last set. One entry point serves both uses, so the simulation is compiled once.
     """
     n_bars = close.shape[0]
     signal = held.shape[1] == 0
@@ -822,35 +838,64 @@ def one_leg_columns(  # pragma: no cover - numba
     x = np.empty(n_bars) if funded else np.empty(0)
     h = np.empty(n_bars)
     rs = np.empty(10)
-    no_f = np.empty((0, 4))
-    no_i = np.empty((0, 2), np.int64)
-    no_w = np.empty(0)
+    n_fills = 0
     for c in range(k_sets):
         if signal:
             _fill_signal(features, rule, levels, lag, c, h)
         else:
             for t in range(n_bars):
                 h[t] = held[c, t]
-        _one_leg(
-            close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c,
-            no_f, no_i, no_w, no_w,
+        n_fills = _one_leg(
+            close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, o_f, o_i, wts,
+            vals,
         )  # fmt: skip
         _finish(r, x, funded, folds, rf_p, ppy, rs, f_out, c, store, r_out, x_out)
-    return k_sets
+    return n_fills
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def one_leg_record(  # pragma: no cover - numba
-    close, h, fee, sl, fund, rf_p, ppy, r, x, m_out, o_f, o_i, wts, vals
-):
-    """One parameter set of a one-leg strategy with its fills, weights and values."""
-    bounds = np.empty(0, np.int64)
-    b_out = np.empty((0, 4, 0))
-    first = m_out.shape[0] - 1  # 0, as a runtime value
-    return _one_leg(
-        close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, first, o_f, o_i, wts,
-        vals,
+_NO_F = np.empty((0, 4))
+_NO_I = np.empty((0, 2), np.int64)
+_NO_W = np.empty(0)
+
+
+def no_record() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The empty record arrays of :func:`one_leg_columns` outside record mode."""
+    return _NO_F, _NO_I, _NO_W, _NO_W
+
+
+def one_leg_record(
+    close: np.ndarray,
+    h: np.ndarray,
+    fee: float,
+    sl: float,
+    fund: np.ndarray,
+    rf_p: float,
+    ppy: float,
+    r: np.ndarray,
+    x: np.ndarray,
+    m_out: np.ndarray,
+    o_f: np.ndarray,
+    o_i: np.ndarray,
+    wts: np.ndarray,
+    vals: np.ndarray,
+) -> int:
+    """One parameter set of a one-leg strategy with its fills, weights and values.
+
+    :func:`one_leg_columns` in record mode on one set: returns in ``r`` (and excess
+    returns in ``x`` when funded), metrics in ``m_out`` (1, N_METRICS + 1), fills in
+    ``o_f``/``o_i``, the weight and value at each close in ``wts``/``vals``; returns the
+    number of fills.
+    """
+    funded = fund.shape[0] > 0
+    r2 = r.reshape(1, -1)
+    x2 = x.reshape(1, -1) if funded else np.empty((0, 0))
+    n = one_leg_columns(
+        close, h.reshape(1, -1), np.empty((0, 0)), np.empty((0, 2), np.int64),
+        np.empty((0, 2)), 0, fee, sl, fund, rf_p, ppy, np.empty(0, np.int64),
+        np.empty((0, 4), np.int64), True, r2, x2, m_out, np.empty((0, 4, 0)),
+        np.empty((1, 0)), o_f, o_i, wts, vals,
     )  # fmt: skip
+    return int(n)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
