@@ -428,11 +428,11 @@ def _run(
 
     `written` receives the run directory once it is in place.
     """
+    from backtest.engine import precompile
+
+    precompile.start()  # on a cold numba cache, compile on the other core meanwhile
     from backtest.config import load_config
-    from backtest.engine import warm_up
-    from backtest.execution import check_scheduler, executor
-    from backtest.pipeline import default_run_dir, run, validate_config, write_run
-    from backtest.rundir import check_output
+    from backtest.execution import check_scheduler
 
     overrides: dict[str, object] = {}
     if offline:
@@ -447,6 +447,11 @@ def _run(
     if workers is not None:
         overrides["execution.workers"] = workers
     cfg = load_config(config, overrides)
+    from backtest.engine import warm_up
+    from backtest.execution import executor
+    from backtest.pipeline import default_run_dir, run, validate_config, write_run
+    from backtest.rundir import check_output
+
     validate_config(cfg, config)  # series, events files, strategies: before any work
     target = check_output(default_run_dir(cfg))  # before any work: nothing is touched
     with _progress() as progress:

@@ -590,7 +590,9 @@ def simulate_kernel(
     store : bool
         Keep every set's returns (else only the metrics).
     """
-    from backtest.engine import fastsim
+    from backtest.engine import fastsim, precompile
+
+    precompile.wait()  # a cold cache being filled by a child process: load, not compile
 
     n_legs = len(book.legs)
     bars = len(book.bars)
@@ -728,7 +730,9 @@ def record_kernel(book: Book, h: np.ndarray, fees: np.ndarray, slip: np.ndarray)
     ``orders`` (size, price, fees, side per fill), ``order_at`` (bar, leg per fill) and
     ``weights`` (bars, legs).
     """
-    from backtest.engine import fastsim
+    from backtest.engine import fastsim, precompile
+
+    precompile.wait()  # a cold cache being filled by a child process: load, not compile
 
     bars, n_legs = len(book.bars), len(book.legs)
     funded = book.funded

@@ -213,14 +213,16 @@ def dispose(obj: Any, _seen: set[int] | None = None) -> None:
 
 
 def warm_up() -> None:
-    """Compile the simulation kernels once (run on every Dask worker before the work).
+    """Compile the kernels a run uses once, or load them from the disk cache.
 
-    The numba kernel (:mod:`backtest.engine.fastsim`) of one leg, fused sweep and
-    record, compiles or loads from its disk cache here; the metrics kernels
-    (:mod:`backtest.kernels`) when imported. vectorbt is not imported: the engine takes
+    Run on every Dask worker before the work, and by ``backtest run`` in a child
+    process on a cold cache (:mod:`backtest.engine.precompile`). Compiles the numba
+    simulation kernel of one leg (:mod:`backtest.engine.fastsim`: fused sweep and
+    record) and the metrics kernels a run calls (:mod:`backtest.kernels`: return and
+    position statistics, the PBO's ranking). vectorbt is not imported: the engine takes
     it only when asked (``simulator="vectorbt"``).
     """
-    import backtest.kernels  # noqa: F401
+    from backtest import metrics as mt
     from backtest.engine.book import Book, record_kernel, simulate_kernel
     from backtest.engine.legs import Leg
 
@@ -233,6 +235,9 @@ def warm_up() -> None:
     strat = _WarmUp()
     simulate_kernel(strat, book, target, 1.0, 1.0, 0.0, 252.0, splits=2, folds=[(0, 4, 4, 8)])
     record_kernel(book, target.to_numpy(), np.array([1e-4]), np.array([1e-4]))
+    r = np.linspace(-0.01, 0.01, 16).reshape(8, 2)
+    mt.performance_arrays(r, np.ones((8, 2)), None, 0.0, 252.0)
+    mt.pbo_from_block_stats(np.abs(r).reshape(2, 4, 2) + 1.0)
 
 
 class _WarmUp(Strategy):

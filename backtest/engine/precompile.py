@@ -1,0 +1,93 @@
+"""Compile the numba kernels in a child process while the run does its other work.
+
+A fresh installation has an empty numba cache, so the first run would compile the
+simulation and metrics kernels (several seconds of one core) at its first backtest,
+after loading the data and running the event study. ``backtest run`` instead starts
+:func:`start` as soon as its configuration is read: a child process runs
+:func:`backtest.engine.simulate.warm_up`, which compiles every kernel a run uses into the
+disk cache, on the second core while this process imports, loads data and measures the
+event study. The first kernel call waits for it (:func:`wait`) and then loads the
+compiled code from the cache; the numbers are the same either way (the child writes
+the same cache entries this process would).
+
+Nothing here can make a run fail: when the cache is already filled no child is
+started; a child nobody waited for is stopped at exit; a child that fails (no
+writable cache, no second process allowed) only means this process compiles as it
+would have; ``BACKTEST_PRECOMPILE=0`` turns it off. numba writes its cache files
+atomically, so a child interrupted with the run leaves no partial entry.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+from typing import Any
+
+__all__ = ["cache_is_warm", "start", "wait"]
+
+#: The child's program: compile every kernel of a run into the disk cache.
+PROGRAM = "from backtest.engine.simulate import warm_up; warm_up()"
+_CHILDREN: list[subprocess.Popen[bytes]] = []
+
+
+def cache_is_warm() -> bool:
+    """Whether the simulation kernel's disk cache already has an entry.
+
+    Reads the index file numba keeps beside (or, with ``NUMBA_CACHE_DIR``, under)
+    the cache; any doubt counts as cold.
+    """
+    try:
+        from backtest.engine import fastsim
+
+        kernel: Any = fastsim.one_leg_columns
+        path = kernel._cache._cache_file._index_path
+    except Exception:  # numba's cache layout is internal: when in doubt, compile ahead
+        return False
+    return os.path.exists(path)
+
+
+def start(program: str = PROGRAM) -> bool:
+    """Start compiling the kernels in a child process, unless the cache is warm.
+
+    Returns whether a child was started. Idempotent: a second call while a child
+    runs does nothing. `program` is the Python code the child runs (tests replace it).
+    """
+    if _CHILDREN or os.environ.get("BACKTEST_PRECOMPILE", "1") == "0" or cache_is_warm():
+        return False
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", program],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:  # no process to spare: this process compiles on first use
+        return False
+    if not _CHILDREN:
+        atexit.register(_stop)
+    _CHILDREN.append(child)
+    return True
+
+
+def _stop() -> None:
+    """At exit: stop a child nobody waited for (the run needed no kernel, or failed)."""
+    while _CHILDREN:
+        _CHILDREN.pop().kill()
+
+
+def wait() -> None:
+    """Wait for a child started by :func:`start` (no-op when none runs).
+
+    Called before the first kernel call, so that call loads the compiled code from the
+    cache instead of compiling it a second time. The child's exit status is not
+    checked: if it failed, the call compiles here.
+    """
+    while _CHILDREN:
+        child = _CHILDREN.pop()
+        try:
+            child.wait()
+        except BaseException:  # an interrupt while waiting: do not leave the child behind
+            child.kill()
+            raise

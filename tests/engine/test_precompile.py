@@ -1,0 +1,90 @@
+"""The cold-cache compile in a child process (backtest.engine.precompile)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from backtest.engine import precompile
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cold(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(precompile, "cache_is_warm", lambda: False)
+    monkeypatch.delenv("BACKTEST_PRECOMPILE", raising=False)
+    yield
+    precompile.wait()
+
+
+def test_start_runs_one_child_and_wait_joins_it(cold: None) -> None:
+    assert precompile.start("import time; time.sleep(0.2)")
+    child = precompile._CHILDREN[0]
+    assert not precompile.start("raise SystemExit(5)")  # one at a time
+    precompile.wait()
+    assert child.returncode == 0
+    assert precompile._CHILDREN == []
+    precompile.wait()  # nothing to wait for
+
+
+def test_a_failing_child_does_not_fail_the_run(cold: None) -> None:
+    assert precompile.start("raise SystemExit(3)")
+    child = precompile._CHILDREN[0]
+    precompile.wait()
+    assert child.returncode == 3
+
+
+def test_no_child_when_turned_off_or_warm(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKTEST_PRECOMPILE", "0")
+    monkeypatch.setattr(precompile, "cache_is_warm", lambda: False)
+    assert not precompile.start("raise SystemExit(0)")
+    monkeypatch.delenv("BACKTEST_PRECOMPILE")
+    monkeypatch.setattr(precompile, "cache_is_warm", lambda: True)
+    assert not precompile.start("raise SystemExit(0)")
+    assert precompile._CHILDREN == []
+
+
+def test_stop_kills_a_child_nobody_waited_for(cold: None) -> None:
+    assert precompile.start("import time; time.sleep(60)")
+    child = precompile._CHILDREN[0]
+    precompile._stop()
+    assert child.wait(timeout=10) != 0
+    assert precompile._CHILDREN == []
+
+
+def test_the_child_fills_exactly_the_cache_this_process_uses(tmp_path: Path) -> None:
+    """On an empty cache: start, wait, then every kernel a run uses loads from the
+    cache (numba counts hits and misses per dispatcher) and nothing compiles here."""
+    script = textwrap.dedent(
+        """
+        from backtest.engine import precompile
+        assert not precompile.cache_is_warm()
+        assert precompile.start()
+        precompile.wait()
+        assert precompile.cache_is_warm()
+        from backtest import kernels
+        from backtest.engine import fastsim
+        from backtest.engine.simulate import warm_up
+        warm_up()
+        used = [fastsim.one_leg_columns, kernels._return_stats_rows,
+                kernels._position_stats_rows, kernels.pbo_logits]
+        for f in used:
+            assert not f.stats.cache_misses, (f, f.stats)
+            assert sum(f.stats.cache_hits.values()) == 1, (f, f.stats)
+        print("ok")
+        """
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    env.pop("BACKTEST_PRECOMPILE", None)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
