@@ -275,8 +275,13 @@ def leg_returns(
         income = parts["accrual"].to_numpy(copy=True)
         base = 100.0
     elif kind == "fx":
-        assert instrument is not None and rates is not None
+        assert instrument is not None
         b, q = str(instrument["base"]), str(instrument["quote"])
+        if rates is None:
+            raise DataValidationError(
+                f"leg {name!r} is an fx leg ({b}/{q}): its carry needs the short rates "
+                f"{table[b]!r} and {table[q]!r}, and no rates were given (rate_series)"
+            )
         parts = fx_total_return(
             own,
             _rate(rates, table[b], name),

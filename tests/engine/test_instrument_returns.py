@@ -224,6 +224,15 @@ def test_a_rate_starting_after_the_data_is_an_error(levels):
         Hold.run(frame, "UST10Y", rates=late)
 
 
+def test_an_fx_leg_without_rates_is_a_clear_error(levels):
+    from backtest.engine.legs import leg_returns
+
+    frame = window(levels, "USDJPY", "2024-01-01", "2024-06-30")
+    own = frame["USDJPY"].dropna()
+    with pytest.raises(DataValidationError, match=r"'USDJPY' is an fx leg .*needs the short"):
+        leg_returns(frame, "USDJPY", pd.DatetimeIndex(own.index), rates=None)
+
+
 def test_bond_spread_portfolio_equals_the_reference_on_real_yields(levels):
     """Issue 14 acceptance on real data: the two-leg UST10Y/JGB10Y portfolio's returns
     equal the independent reference simulation (tests/engine/reference_portfolio.py) fed
