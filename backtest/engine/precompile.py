@@ -2,13 +2,14 @@
 
 A fresh installation has an empty numba cache, so the first run would compile the
 simulation and metrics kernels (several seconds of one core) at its first backtest,
-after loading the data and running the event study. ``backtest run`` instead starts
-:func:`start` as soon as its configuration is read: a child process runs
-:func:`backtest.engine.simulate.warm_up`, which compiles every kernel a run uses into the
-disk cache, on the second core while this process imports, loads data and measures the
-event study. The first kernel call waits for it (:func:`wait`) and then loads the
-compiled code from the cache; the numbers are the same either way (the child writes
-the same cache entries this process would).
+after loading the data and running the event study. ``backtest run`` instead calls
+:func:`start` first thing: a child process runs
+``backtest.engine.simulate.warm_up(["simulation"])``, which compiles the simulation
+kernel (the largest) into the disk cache on the second core while this process
+imports, loads data and runs the event study. The first kernel call (:func:`wait`)
+compiles the metrics kernels here if the child is still busy, waits for the child and
+then loads the compiled simulation from the cache. The numbers are the same either
+way: the child writes the cache entries this process would.
 
 Nothing here can make a run fail: when the cache is already filled no child is
 started; a child nobody waited for is stopped at exit; a child that fails (no
@@ -27,8 +28,8 @@ from typing import Any
 
 __all__ = ["cache_is_warm", "start", "wait"]
 
-#: The child's program: compile every kernel of a run into the disk cache.
-PROGRAM = "from backtest.engine.simulate import warm_up; warm_up()"
+#: The child's program: compile the simulation kernel, the largest, into the disk cache.
+PROGRAM = "from backtest.engine.simulate import warm_up; warm_up(['simulation'])"
 _CHILDREN: list[subprocess.Popen[bytes]] = []
 
 
@@ -77,16 +78,22 @@ def _stop() -> None:
         _CHILDREN.pop().kill()
 
 
-def wait() -> None:
+def wait(metrics: bool = True) -> None:
     """Wait for a child started by :func:`start` (no-op when none runs).
 
     Called before the first kernel call, so that call loads the compiled code from the
-    cache instead of compiling it a second time. The child's exit status is not
-    checked: if it failed, the call compiles here.
+    cache instead of compiling it a second time. While the child still compiles the
+    simulation, this process compiles the metrics kernels (``warm_up(["metrics"])``)
+    rather than wait idle. The child's exit status is not checked: if it failed, the
+    call compiles here.
     """
     while _CHILDREN:
         child = _CHILDREN.pop()
         try:
+            if child.poll() is None and metrics:
+                from backtest.engine.simulate import warm_up
+
+                warm_up(["metrics"])
             child.wait()
         except BaseException:  # an interrupt while waiting: do not leave the child behind
             child.kill()

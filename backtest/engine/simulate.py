@@ -212,32 +212,48 @@ def dispose(obj: Any, _seen: set[int] | None = None) -> None:
             dispose(value, seen)
 
 
-def warm_up() -> None:
+#: What :func:`warm_up` can compile.
+WARM_UP_PARTS = ("simulation", "metrics")
+
+
+def warm_up(parts: Sequence[str] = WARM_UP_PARTS) -> None:
     """Compile the kernels a run uses once, or load them from the disk cache.
 
-    Run on every Dask worker before the work, and by ``backtest run`` in a child
-    process on a cold cache (:mod:`backtest.engine.precompile`). Compiles the numba
-    simulation kernel of one leg (:mod:`backtest.engine.fastsim`: fused sweep and
-    record) and the metrics kernels a run calls (:mod:`backtest.kernels`: return and
-    position statistics, the PBO's ranking). vectorbt is not imported: the engine takes
-    it only when asked (``simulator="vectorbt"``).
-    """
-    from backtest import metrics as mt
-    from backtest.engine.book import Book, record_kernel, simulate_kernel
-    from backtest.engine.legs import Leg
+    Run on every Dask worker before the work, and by ``backtest run`` on a cold cache
+    (:mod:`backtest.engine.precompile`: the simulation in a child process, the metrics
+    in the run's own process while it waits). vectorbt is not imported: the engine
+    takes it only when asked (``simulator="vectorbt"``).
 
-    bars = pd.bdate_range("2020-01-01", periods=8)
-    close = np.linspace(1.0, 2.0, 8)
-    zero = np.zeros(8)
-    leg = Leg("warm_up", "price", None, None, close, zero, zero, zero, 0)
-    book = Book(bars=bars, legs=(leg,), funding="none")
-    target = pd.DataFrame({0: np.r_[0.0, np.ones(7)]}, index=bars)
-    strat = _WarmUp()
-    simulate_kernel(strat, book, target, 1.0, 1.0, 0.0, 252.0, splits=2, folds=[(0, 4, 4, 8)])
-    record_kernel(book, target.to_numpy(), np.array([1e-4]), np.array([1e-4]))
-    r = np.linspace(-0.01, 0.01, 16).reshape(8, 2)
-    mt.performance_arrays(r, np.ones((8, 2)), None, 0.0, 252.0)
-    mt.pbo_from_block_stats(np.abs(r).reshape(2, 4, 2) + 1.0)
+    Parameters
+    ----------
+    parts : sequence of {"simulation", "metrics"}
+        ``"simulation"``: the numba simulation kernel of one leg
+        (:mod:`backtest.engine.fastsim`, fused sweep and record); ``"metrics"``: the
+        metrics kernels a run calls (:mod:`backtest.kernels`: return and position
+        statistics, the PBO's ranking). Default both.
+    """
+    unknown = set(parts) - set(WARM_UP_PARTS)
+    if unknown:
+        raise ValueError(f"warm_up: parts must be among {WARM_UP_PARTS}, got {sorted(unknown)}")
+    if "simulation" in parts:
+        from backtest.engine.book import Book, record_kernel, simulate_kernel
+        from backtest.engine.legs import Leg
+
+        bars = pd.bdate_range("2020-01-01", periods=8)
+        close = np.linspace(1.0, 2.0, 8)
+        zero = np.zeros(8)
+        leg = Leg("warm_up", "price", None, None, close, zero, zero, zero, 0)
+        book = Book(bars=bars, legs=(leg,), funding="none")
+        target = pd.DataFrame({0: np.r_[0.0, np.ones(7)]}, index=bars)
+        strat = _WarmUp()
+        simulate_kernel(strat, book, target, 1.0, 1.0, 0.0, 252.0, splits=2, folds=[(0, 4, 4, 8)])
+        record_kernel(book, target.to_numpy(), np.array([1e-4]), np.array([1e-4]))
+    if "metrics" in parts:
+        from backtest import metrics as mt
+
+        r = np.linspace(-0.01, 0.01, 16).reshape(8, 2)
+        mt.performance_arrays(r, np.ones((8, 2)), None, 0.0, 252.0)
+        mt.pbo_from_block_stats(np.abs(r).reshape(2, 4, 2) + 1.0)
 
 
 class _WarmUp(Strategy):

@@ -21,14 +21,14 @@ def cold(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(precompile, "cache_is_warm", lambda: False)
     monkeypatch.delenv("BACKTEST_PRECOMPILE", raising=False)
     yield
-    precompile.wait()
+    precompile.wait(metrics=False)
 
 
 def test_start_runs_one_child_and_wait_joins_it(cold: None) -> None:
     assert precompile.start("import time; time.sleep(0.2)")
     child = precompile._CHILDREN[0]
     assert not precompile.start("raise SystemExit(5)")  # one at a time
-    precompile.wait()
+    precompile.wait(metrics=False)
     assert child.returncode == 0
     assert precompile._CHILDREN == []
     precompile.wait()  # nothing to wait for
@@ -37,7 +37,7 @@ def test_start_runs_one_child_and_wait_joins_it(cold: None) -> None:
 def test_a_failing_child_does_not_fail_the_run(cold: None) -> None:
     assert precompile.start("raise SystemExit(3)")
     child = precompile._CHILDREN[0]
-    precompile.wait()
+    precompile.wait(metrics=False)
     assert child.returncode == 3
 
 
@@ -67,17 +67,19 @@ def test_the_child_fills_exactly_the_cache_this_process_uses(tmp_path: Path) -> 
         from backtest.engine import precompile
         assert not precompile.cache_is_warm()
         assert precompile.start()
-        precompile.wait()
+        precompile.wait()  # compiles the metrics kernels here while the child works
         assert precompile.cache_is_warm()
         from backtest import kernels
         from backtest.engine import fastsim
         from backtest.engine.simulate import warm_up
         warm_up()
-        used = [fastsim.one_leg_columns, kernels._return_stats_rows,
-                kernels._position_stats_rows, kernels.pbo_logits]
-        for f in used:
-            assert not f.stats.cache_misses, (f, f.stats)
-            assert sum(f.stats.cache_hits.values()) == 1, (f, f.stats)
+        f = fastsim.one_leg_columns  # from the child's cache entry
+        assert not f.stats.cache_misses, f.stats
+        assert sum(f.stats.cache_hits.values()) == 1, f.stats
+        for f in [kernels._return_stats_rows, kernels._position_stats_rows,
+                  kernels.pbo_logits]:  # compiled once, here, and not again
+            assert sum(f.stats.cache_misses.values()) + sum(f.stats.cache_hits.values()) == 1
+            assert len(f.signatures) == 1
         print("ok")
         """
     )
@@ -88,3 +90,10 @@ def test_the_child_fills_exactly_the_cache_this_process_uses(tmp_path: Path) -> 
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
+
+
+def test_warm_up_parts_are_checked() -> None:
+    from backtest.engine import warm_up
+
+    with pytest.raises(ValueError, match="parts must be among"):
+        warm_up(["simulation", "vectorbt"])
