@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python benchmarks/brown_warner.py --draws 1000
 	$(BIN)/python benchmarks/brown_warner.py --draws 1000 --window 0 5
 	$(BIN)/python benchmarks/bench_kernel.py
+	$(BIN)/python benchmarks/bench_coldstart.py
 	$(BIN)/python benchmarks/bench_strategies.py
 	$(BIN)/python benchmarks/bench_dask.py
 
