@@ -430,7 +430,8 @@ def _run(
     """
     from backtest.engine import precompile
 
-    precompile.start()  # on a cold numba cache, compile on the other core meanwhile
+    if precompile.wants_kernels(config):  # cold numba cache: compile on the other core
+        precompile.start()
     from backtest.config import load_config
     from backtest.execution import check_scheduler
 

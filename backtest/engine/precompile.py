@@ -26,7 +26,7 @@ import subprocess
 import sys
 from typing import Any
 
-__all__ = ["cache_is_warm", "start", "wait"]
+__all__ = ["cache_is_warm", "start", "wait", "wants_kernels"]
 
 #: The child's program: compile the simulation kernel, the largest, into the disk cache.
 PROGRAM = "from backtest.engine.simulate import warm_up; warm_up(['simulation'])"
@@ -47,6 +47,35 @@ def cache_is_warm() -> bool:
     except Exception:  # numba's cache layout is internal: when in doubt, compile ahead
         return False
     return os.path.exists(path)
+
+
+def wants_kernels(config: str | os.PathLike[str]) -> bool:
+    """Whether the run config at `config` (or a base it ``extends:``) has strategies.
+
+    A cheap look at the YAML before the config is loaded and checked, so an
+    event-study run starts no compile. Anything unreadable counts as no: the run
+    reports the problem itself.
+    """
+    import yaml
+
+    seen: set[str] = set()
+    path = os.path.abspath(config)
+    while path not in seen:
+        seen.add(path)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                raw = yaml.safe_load(fh)
+        except Exception:  # the run's own loader gives the clear error
+            return False
+        if not isinstance(raw, dict):
+            return False
+        if raw.get("strategies"):
+            return True
+        base = raw.get("extends")
+        if not isinstance(base, str):
+            return False
+        path = os.path.abspath(os.path.join(os.path.dirname(path), base))
+    return False
 
 
 def start(program: str = PROGRAM) -> bool:

@@ -97,3 +97,21 @@ def test_warm_up_parts_are_checked() -> None:
 
     with pytest.raises(ValueError, match="parts must be among"):
         warm_up(["simulation", "vectorbt"])
+
+
+def test_wants_kernels_reads_strategies_through_extends(tmp_path: Path) -> None:
+    root = ROOT / "configs"
+    assert precompile.wants_kernels(root / "usdjpy_strategies.yaml")
+    assert not precompile.wants_kernels(root / "april_2025_selloff.yaml")  # event study only
+    base = tmp_path / "base.yaml"
+    base.write_text("name: b\nstrategies:\n  - name: buy_and_hold\n    series: SPX\n")
+    child = tmp_path / "sub" / "child.yaml"
+    child.parent.mkdir()
+    child.write_text("extends: ../base.yaml\nname: c\n")
+    assert precompile.wants_kernels(child)
+    loop = tmp_path / "loop.yaml"
+    loop.write_text("extends: loop.yaml\n")
+    assert not precompile.wants_kernels(loop)
+    assert not precompile.wants_kernels(tmp_path / "missing.yaml")
+    (tmp_path / "bad.yaml").write_text("strategies: [\n")
+    assert not precompile.wants_kernels(tmp_path / "bad.yaml")
