@@ -164,8 +164,10 @@ def _round(values: Any) -> Any:
         v = arr.astype(float)
     elif arr.dtype.kind == "O":
         flat = arr.ravel().tolist()
-        if any(x is not None and not _is_number(x) for x in flat) or all(
-            x is None or isinstance(x, int | np.integer) for x in flat
+        # whether a cell is a number depends on its type alone: decide once per type
+        kinds = set(map(type, flat)) - {type(None)}
+        if not all(_is_number_type(t) for t in kinds) or all(
+            issubclass(t, int | np.integer) for t in kinds
         ):
             return values
         v = np.array([np.nan if x is None else float(x) for x in flat]).reshape(arr.shape)
@@ -185,8 +187,8 @@ def _round(values: Any) -> Any:
     return cells.tolist()
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, float | int | np.floating | np.integer) and not isinstance(x, bool)
+def _is_number_type(kind: type) -> bool:
+    return issubclass(kind, float | int | np.floating | np.integer) and not issubclass(kind, bool)
 
 
 def _rounded(trace: Mapping[str, Any]) -> dict[str, Any]:
