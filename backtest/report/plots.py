@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from scipy import stats as sps
 
+from backtest.distributions import t_ppf
 from backtest.errors import DataValidationError
 from backtest.report.attribution import attribution_figure
 from backtest.report.figures import FONT, UNIT_TITLE, car_figure, car_paths
@@ -183,7 +183,7 @@ def caar_paths(
                 continue
             mean = c.mean(axis=0)
             se = c.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.full(keep.sum(), np.nan)
-            quantile = float(sps.t.ppf(0.5 + level / 2, max(n - 1, 1)))
+            quantile = float(t_ppf(0.5 + level / 2, max(n - 1, 1)))
             out.append(
                 pd.DataFrame(
                     {
