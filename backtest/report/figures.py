@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from _plotly_utils.utils import convert_to_base64
 from plotly.subplots import make_subplots
 
 from backtest.report.formatting import incomplete_text, local_time, number, pvalue
@@ -49,6 +50,8 @@ __all__ = [
     "car_paths",
     "figure_html",
     "heatmap_figure",
+    "plotly_dict",
+    "subplot_layout",
     "timeline_figure",
 ]
 
@@ -123,6 +126,28 @@ def figure_html(fig: Figure, div_id: str) -> str:
         f'<script type="text/javascript">btDraw({target}, function () '
         f"{{ Plotly.newPlot({target}, {args}); }});</script>"
     )
+
+
+def plotly_dict(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` as :meth:`plotly.graph_objects.Figure.to_dict` would give it, in place.
+
+    NumPy arrays become plotly.js typed-array specs (``{"dtype": ..., "bdata": ...}``),
+    as ``go.Figure(spec).to_dict()`` does, without building the figure object: a page
+    drawn from a spec is the page drawn from the figure. (:func:`figure_html` rounds
+    plain lists of numbers, not typed arrays.)
+
+    Parameters
+    ----------
+    spec : dict
+        ``{"data": [...], "layout": {...}}``, changed in place.
+
+    Returns
+    -------
+    dict
+        `spec`.
+    """
+    convert_to_base64(spec)
+    return spec
 
 
 #: Significant digits of the numbers in the report's charts.
@@ -485,7 +510,7 @@ def car_figure(
             else f"{_p(s)} ({unit.get(s, '%')})"
         )
 
-    layout = copy.deepcopy(_grid(nrows, ncols, tuple(title(c) for c in cells)))
+    layout = _grid(nrows, ncols, tuple(title(c) for c in cells))
     data: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
     for i, cell in enumerate(cells):
@@ -547,15 +572,54 @@ def car_figure(
     return {"data": data, "layout": layout}
 
 
-@functools.cache
 def _grid(nrows: int, ncols: int, titles: tuple[str, ...]) -> dict[str, Any]:
     """Layout of a `nrows` x `ncols` grid of panels (axes ``x``, ``x2`` ... row-major)."""
+    return subplot_layout(nrows, ncols, titles, 0.045, min(0.5 / nrows, 0.16))
+
+
+def subplot_layout(
+    nrows: int,
+    ncols: int,
+    titles: tuple[str, ...] | None,
+    horizontal_spacing: float,
+    vertical_spacing: float,
+) -> dict[str, Any]:
+    """The layout of :func:`plotly.subplots.make_subplots` as a fresh plain dict.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        The grid; axes ``x``, ``x2`` ... are numbered row-major.
+    titles : tuple of str or None
+        ``subplot_titles`` (None: no titles).
+    horizontal_spacing, vertical_spacing : float
+        As :func:`~plotly.subplots.make_subplots` (fractions of the figure).
+
+    Returns
+    -------
+    dict
+        Axes (domains, anchors) and title annotations, without a template; the caller
+        may change it (each call returns its own copy of one cached layout per grid).
+    """
+    return copy.deepcopy(
+        _subplot_layout(nrows, ncols, titles, horizontal_spacing, vertical_spacing)
+    )
+
+
+@functools.cache
+def _subplot_layout(
+    nrows: int,
+    ncols: int,
+    titles: tuple[str, ...] | None,
+    horizontal_spacing: float,
+    vertical_spacing: float,
+) -> dict[str, Any]:
     fig = make_subplots(
         rows=nrows,
         cols=ncols,
         subplot_titles=titles,
-        horizontal_spacing=0.045,
-        vertical_spacing=min(0.5 / nrows, 0.16),
+        horizontal_spacing=horizontal_spacing,
+        vertical_spacing=vertical_spacing,
     )
     layout: dict[str, Any] = fig.layout.to_plotly_json()
     layout.pop("template", None)

@@ -46,6 +46,7 @@ from backtest.report.figures import (
     car_paths,
     figure_html,
     heatmap_figure,
+    plotly_dict,
     timeline_figure,
 )
 from backtest.report.formatting import (
@@ -63,7 +64,7 @@ from backtest.report.markdown import (
     placebo_rows,
     stars,
 )
-from backtest.report.plots import caar_figure, caar_paths
+from backtest.report.plots import caar_paths, caar_spec
 from backtest.report.signed import html_sections, signing_sentence
 from backtest.report.strategies import strategies_section
 from backtest.report.tables import MEAN_CAR_HEAD, mean_car_cells
@@ -329,7 +330,7 @@ def _caar_section(
         return []
     return [
         '<h2 id="caar">Pooled across events: cumulative average abnormal change</h2>',
-        figure(caar_figure(paths, es["units"], level=CAAR_LEVEL)),
+        figure(plotly_dict(caar_spec(paths, es["units"], level=CAAR_LEVEL))),
         '<p class="caption">'
         + _e(
             f"Mean over the events of each event's cumulative abnormal change, rebased to 0 "

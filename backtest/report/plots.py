@@ -33,7 +33,7 @@ from plotly.subplots import make_subplots
 from backtest.distributions import t_ppf
 from backtest.errors import DataValidationError
 from backtest.report.attribution import attribution_figure
-from backtest.report.figures import FONT, UNIT_TITLE, car_figure, car_paths
+from backtest.report.figures import FONT, UNIT_TITLE, car_figure, car_paths, subplot_layout
 from backtest.report.style import PALETTE
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ __all__ = [
     "SweepPlots",
     "caar_figure",
     "caar_paths",
+    "caar_spec",
     "drawdown_figure",
     "equity_figure",
     "reactions_figure",
@@ -242,7 +243,27 @@ def caar_figure(
     plotly.graph_objects.Figure
         Each panel: the CAAR line per group with its band, a dotted line at day 0 and
         the y axis titled ``CAAR (bp)`` or ``CAAR (% log change)``; x axis ``relative
-        day (sessions)``.
+        day (sessions)``. The figure of :func:`caar_spec`.
+    """
+    return _styled(go.Figure(caar_spec(paths, units, level=level, title=title)))
+
+
+def caar_spec(
+    paths: pd.DataFrame,
+    units: Mapping[str, str],
+    *,
+    level: float = 0.95,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """:func:`caar_figure` as a plain figure dict (what the HTML report draws).
+
+    The same traces and layout as the figure, without plotly's object model (which
+    validates every property and takes most of a second for this chart).
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``; arrays as NumPy arrays.
     """
     series = sorted(
         dict.fromkeys(paths["series"].astype(str)), key=lambda s: _unit(units.get(s)) != "bp"
@@ -251,70 +272,79 @@ def caar_figure(
     n = max(len(series), 1)
     ncols = min(3, n)
     nrows = math.ceil(n / ncols)
-    titles = [f"{s} ({_unit(units.get(s))})" for s in series]
-    fig = make_subplots(
-        rows=nrows,
-        cols=ncols,
-        subplot_titles=titles or None,
-        horizontal_spacing=0.08,
-        vertical_spacing=min(0.5 / nrows, 0.18),
-    )
+    titles = tuple(f"{s} ({_unit(units.get(s))})" for s in series)
+    layout = subplot_layout(nrows, ncols, titles or None, 0.08, min(0.5 / nrows, 0.18))
+    data: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
     pct = f"{100 * level:g}%"
+    by_pair = {(str(s), str(g)): p for (s, g), p in paths.groupby(["series", "group"], sort=False)}
     for i, s in enumerate(series):
-        row, col = i // ncols + 1, i % ncols + 1
+        axis = "" if i == 0 else str(i + 1)
+        cell = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
         u = _unit(units.get(s))
         for k, g in enumerate(groups):
-            p = paths[(paths["series"] == s) & (paths["group"] == g)]
-            if p.empty:
+            p = by_pair.get((s, g))
+            if p is None or p.empty:
                 continue
             colour = PALETTE[k % len(PALETTE)]
             x = p["rel_day"].to_numpy()
             label = "all events" if g == "all" and len(groups) == 1 else g
             nev = int(p["n"].iloc[0])
-            for edge, fill in (("upper", None), ("lower", "tonexty")):
-                fig.add_trace(
-                    go.Scatter(
-                        x=x,
-                        y=p[edge].to_numpy(),
-                        mode="lines",
-                        line={"width": 0},
-                        fill=fill,
-                        fillcolor=_rgba(colour, 0.18) if fill else None,
-                        hoverinfo="skip",
-                        showlegend=False,
-                        legendgroup=g,
-                    ),
-                    row=row,
-                    col=col,
-                )
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=p["caar"].to_numpy(),
-                    mode="lines+markers",
-                    marker={"size": 4, "color": colour},
-                    line={"color": colour, "width": 2},
-                    name=f"{label} (n={nev})",
-                    legendgroup=g,
-                    showlegend=i == 0,
-                    customdata=np.column_stack([p["lower"], p["upper"]]),
-                    hovertemplate=f"<b>{s}</b> {label} day %{{x:+d}}: CAAR %{{y:+.2f}} {u}"
+            edge = {
+                "hoverinfo": "skip",
+                "legendgroup": g,
+                "line": {"width": 0},
+                "mode": "lines",
+                "showlegend": False,
+                "type": "scatter",
+                "x": x,
+            }
+            data.append({**edge, "y": p["upper"].to_numpy(), **cell})
+            data.append(
+                {
+                    **edge,
+                    "fill": "tonexty",
+                    "fillcolor": _rgba(colour, 0.18),
+                    "y": p["lower"].to_numpy(),
+                    **cell,
+                }
+            )
+            data.append(
+                {
+                    "customdata": np.column_stack([p["lower"], p["upper"]]),
+                    "hovertemplate": f"<b>{s}</b> {label} day %{{x:+d}}: CAAR %{{y:+.2f}} {u}"
                     f"<br>{pct} band %{{customdata[0]:+.2f}} to %{{customdata[1]:+.2f}}"
                     "<extra></extra>",
-                ),
-                row=row,
-                col=col,
+                    "legendgroup": g,
+                    "line": {"color": colour, "width": 2},
+                    "marker": {"color": colour, "size": 4},
+                    "mode": "lines+markers",
+                    "name": f"{label} (n={nev})",
+                    "showlegend": i == 0,
+                    "type": "scatter",
+                    "x": x,
+                    "y": p["caar"].to_numpy(),
+                    **cell,
+                }
             )
-        fig.add_vline(x=0, line={"color": "#999", "width": 1, "dash": "dot"}, row=row, col=col)
-        fig.update_yaxes(
-            title_text="CAAR " + UNIT_TITLE[u],
-            zeroline=True,
-            zerolinecolor="#bbb",
-            row=row,
-            col=col,
+        shapes.append(
+            {
+                "line": {"color": "#999", "dash": "dot", "width": 1},
+                "type": "line",
+                "x0": 0,
+                "x1": 0,
+                "xref": f"x{axis}",
+                "y0": 0,
+                "y1": 1,
+                "yref": f"y{axis} domain",
+            }
         )
-        fig.update_xaxes(title_text="relative day (sessions)", dtick=5, tick0=0, row=row, col=col)
-    fig.update_layout(
+        layout[f"yaxis{axis}"].update(
+            title={"text": "CAAR " + UNIT_TITLE[u]}, zeroline=True, zerolinecolor="#bbb"
+        )
+        layout[f"xaxis{axis}"].update(title={"text": "relative day (sessions)"}, dtick=5, tick0=0)
+    layout.update(
+        shapes=shapes,
         title={
             "text": title or f"Pooled CAAR, day -1 = 0, with {pct} cross-sectional band (t, N-1 df)"
         },
@@ -324,7 +354,7 @@ def caar_figure(
         legend={"orientation": "h", "y": -0.12 if nrows == 1 else -0.05},
         showlegend=len(groups) > 1,
     )
-    return _styled(fig)
+    return {"data": data, "layout": layout}
 
 
 # Per-event reactions -----------------------------------------------------------------------
