@@ -49,9 +49,12 @@ __all__ = [
     "caar_paths",
     "caar_spec",
     "drawdown_figure",
+    "drawdown_spec",
     "equity_figure",
+    "equity_spec",
     "reactions_figure",
     "sweep_heatmap",
+    "sweep_heatmap_spec",
 ]
 
 #: Columns of :func:`caar_paths`.
@@ -443,30 +446,36 @@ def equity_figure(equity: pd.DataFrame) -> go.Figure:
     -------
     plotly.graph_objects.Figure
         A line per column (the :data:`~backtest.report.style.PALETTE` colour of its
-        position); y axis ``growth of 1 (x capital, log scale)``.
+        position); y axis ``growth of 1 (x capital, log scale)``. The figure of
+        :func:`equity_spec`.
     """
-    fig = go.Figure()
+    return _styled(go.Figure(equity_spec(equity)))
+
+
+def equity_spec(equity: pd.DataFrame) -> dict[str, Any]:
+    """:func:`equity_figure` as a plain figure dict (what the HTML report draws)."""
     x = [d.isoformat() for d in pd.DatetimeIndex(equity.index).date]
-    for i, col in enumerate(equity.columns):
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=equity[col].to_numpy(dtype=float),
-                mode="lines",
-                name=str(col),
-                line={"color": PALETTE[i % len(PALETTE)], "width": 1.5},
-                hovertemplate="%{y:.4f}",
-            )
-        )
-    fig.update_yaxes(type="log", title_text="growth of 1 (x capital, log scale)")
-    fig.update_xaxes(title_text="date")
-    fig.update_layout(
-        height=380,
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        legend={"orientation": "h"},
-        hovermode="x unified",
-    )
-    return _styled(fig)
+    data = [
+        {
+            "hovertemplate": "%{y:.4f}",
+            "line": {"color": PALETTE[i % len(PALETTE)], "width": 1.5},
+            "mode": "lines",
+            "name": str(col),
+            "x": list(x),
+            "y": equity[col].to_numpy(dtype=float),
+            "type": "scatter",
+        }
+        for i, col in enumerate(equity.columns)
+    ]
+    layout = {
+        "yaxis": {"type": "log", "title": {"text": "growth of 1 (x capital, log scale)"}},
+        "xaxis": {"title": {"text": "date"}},
+        "height": 380,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
+        "legend": {"orientation": "h"},
+        "hovermode": "x unified",
+    }
+    return {"data": data, "layout": layout}
 
 
 def drawdown_figure(equity: pd.DataFrame) -> go.Figure:
@@ -481,33 +490,39 @@ def drawdown_figure(equity: pd.DataFrame) -> go.Figure:
     -------
     plotly.graph_objects.Figure
         ``100 (V_t / max_{s<=t} V_s - 1)`` per column (NaN values do not set a peak);
-        y axis ``drawdown (% from peak)``.
+        y axis ``drawdown (% from peak)``. The figure of :func:`drawdown_spec`.
     """
-    fig = go.Figure()
+    return _styled(go.Figure(drawdown_spec(equity)))
+
+
+def drawdown_spec(equity: pd.DataFrame) -> dict[str, Any]:
+    """:func:`drawdown_figure` as a plain figure dict (what the HTML report draws)."""
     x = [d.isoformat() for d in pd.DatetimeIndex(equity.index).date]
+    data = []
     for i, col in enumerate(equity.columns):
         curve = equity[col].to_numpy(dtype=float)
         peak = np.fmax.accumulate(np.where(np.isfinite(curve), curve, np.nan))
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=100 * (curve / peak - 1.0),
-                mode="lines",
-                name=str(col),
-                line={"color": PALETTE[i % len(PALETTE)], "width": 1},
-                fill="tozeroy" if len(equity.columns) == 1 else None,
-                hovertemplate="%{y:.2f}%",
-            )
-        )
-    fig.update_yaxes(title_text="drawdown (% from peak)")
-    fig.update_xaxes(title_text="date")
-    fig.update_layout(
-        height=260,
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        legend={"orientation": "h"},
-        hovermode="x unified",
-    )
-    return _styled(fig)
+        trace: dict[str, Any] = {
+            "hovertemplate": "%{y:.2f}%",
+            "line": {"color": PALETTE[i % len(PALETTE)], "width": 1},
+            "mode": "lines",
+            "name": str(col),
+            "x": list(x),
+            "y": 100 * (curve / peak - 1.0),
+            "type": "scatter",
+        }
+        if len(equity.columns) == 1:
+            trace["fill"] = "tozeroy"
+        data.append(trace)
+    layout = {
+        "yaxis": {"title": {"text": "drawdown (% from peak)"}},
+        "xaxis": {"title": {"text": "date"}},
+        "height": 260,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
+        "legend": {"orientation": "h"},
+        "hovermode": "x unified",
+    }
+    return {"data": data, "layout": layout}
 
 
 def sweep_heatmap(table: pd.DataFrame, x: str, y: str, metric: str = "sharpe") -> go.Figure:
@@ -528,11 +543,25 @@ def sweep_heatmap(table: pd.DataFrame, x: str, y: str, metric: str = "sharpe") -
     plotly.graph_objects.Figure
         One cell per (x, y) value. Combinations that share an (x, y) pair (other
         parameters swept too) are aggregated by their maximum, and the title says so.
+        The figure of :func:`sweep_heatmap_spec`.
 
     Raises
     ------
     backtest.errors.DataValidationError
         `x`, `y` or `metric` is not a column of the table, or `x` equals `y`.
+    """
+    return _styled(go.Figure(sweep_heatmap_spec(table, x, y, metric)))
+
+
+def sweep_heatmap_spec(
+    table: pd.DataFrame, x: str, y: str, metric: str = "sharpe"
+) -> dict[str, Any]:
+    """:func:`sweep_heatmap` as a plain figure dict (what the HTML report draws).
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        As :func:`sweep_heatmap`.
     """
     for role, name in (("x", x), ("y", y), ("metric", metric)):
         if name not in table.columns:
@@ -549,26 +578,36 @@ def sweep_heatmap(table: pd.DataFrame, x: str, y: str, metric: str = "sharpe") -
     pivot = values.pivot_table(index=y, columns=x, values=metric, aggfunc="max", dropna=False)
     duplicated = bool(values.duplicated(subset=[x, y]).any())
     z = [[None if not np.isfinite(v) else float(v) for v in row] for row in pivot.to_numpy()]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[str(c) for c in pivot.columns],
-            y=[str(i) for i in pivot.index],
-            colorscale="RdBu",
-            zmid=0 if metric in ("sharpe", "sortino", "calmar", "total_return", "cagr") else None,
-            colorbar={"title": {"text": label}},
-            hovertemplate=f"{x}=%{{x}}, {y}=%{{y}}: {label} %{{z:.3f}}<extra></extra>",
-        )
-    )
+    trace: dict[str, Any] = {
+        "colorbar": {"title": {"text": label}},
+        "colorscale": _colorscale("RdBu"),
+        "hovertemplate": f"{x}=%{{x}}, {y}=%{{y}}: {label} %{{z:.3f}}<extra></extra>",
+        "x": [str(c) for c in pivot.columns],
+        "y": [str(i) for i in pivot.index],
+        "z": z,
+        "type": "heatmap",
+    }
+    if metric in ("sharpe", "sortino", "calmar", "total_return", "cagr"):
+        trace["zmid"] = 0
     title = f"{label} by {x} and {y}"
     if duplicated:
         title += " (max over the other parameters)"
-    fig.update_xaxes(title_text=f"{x} (parameter value)", type="category")
-    fig.update_yaxes(title_text=f"{y} (parameter value)", type="category")
-    fig.update_layout(
-        title={"text": title}, height=420, margin={"l": 60, "r": 20, "t": 50, "b": 50}
-    )
-    return _styled(fig)
+    layout = {
+        "xaxis": {"title": {"text": f"{x} (parameter value)"}, "type": "category"},
+        "yaxis": {"title": {"text": f"{y} (parameter value)"}, "type": "category"},
+        "title": {"text": title},
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "height": 420,
+    }
+    return {"data": [trace], "layout": layout}
+
+
+def _colorscale(name: str) -> list[list[Any]]:
+    """The named plotly colour scale as the list of [position, colour] plotly stores."""
+    from _plotly_utils.basevalidators import ColorscaleValidator
+
+    scale: list[list[Any]] = ColorscaleValidator("colorscale", "heatmap").validate_coerce(name)
+    return [list(step) for step in scale]
 
 
 # Accessors ---------------------------------------------------------------------------------
