@@ -908,12 +908,19 @@ def bootstrap_caar(
     e = e[keep]
     obs = ~np.isnan(e)
     filled = np.where(obs, e, 0.0)
-    rows = np.arange(n)[None, :]
-    total = np.zeros((draws, n))
-    count = np.zeros((draws, n), dtype=np.int64)
+    # every event's pseudo-window sum for each possible start, summed day by day in the
+    # order a draw sums them (so the same floats), then picked by each draw's start
+    starts = length - n_days + 1
+    sums = np.zeros((n, starts))
+    counts = np.zeros((n, starts), dtype=np.int64)
     for j in range(n_days):  # loop over days, not events
-        total += filled[rows, offsets + j]
-        count += obs[rows, offsets + j]
+        sums += filled[:, j : j + starts]
+        counts += obs[:, j : j + starts]
+    rows = np.arange(n)[None, :]
+    # C order, as the (draws, n) sums a draw-by-draw loop makes: the sum over events
+    # below then adds in the same order
+    total = np.ascontiguousarray(sums[rows, offsets])
+    count = np.ascontiguousarray(counts[rows, offsets])
     has = count > 0
     n_has = has.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):

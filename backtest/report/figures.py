@@ -481,14 +481,20 @@ def car_figure(
     """
     colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
     unit = {s: "bp" if u == "bp" else "%" for s, u in units.items()}
-    events = list(dict.fromkeys(paths["event"].astype(str)))
+    event_ids = paths["event"].astype(str)
+    events = list(dict.fromkeys(event_ids))
     several = len(events) > 1
+    # the rows of each (event, series) pair, in the order of `paths` (one pass, not one
+    # boolean mask per panel)
+    pairs = {
+        (str(ev), s): frame
+        for (ev, s), frame in paths.groupby([event_ids, paths["series"]], sort=False)
+    }
     cells: list[tuple[str, str] | None] = []
     ncols = 1
     blocks: list[list[tuple[str, str]]] = []
     for ev in events:
-        mine = paths[paths["event"].astype(str) == ev]
-        present = [s for s in series if (mine["series"] == s).any()]
+        present = [s for s in series if (ev, s) in pairs]
         for g in ("bp", "%"):
             block = [(ev, s) for s in present if unit.get(s, "%") == g]
             if block:
@@ -519,8 +525,7 @@ def car_figure(
         ev, s = cell
         axis = "" if i == 0 else str(i + 1)
         xref, yref = f"x{axis}", f"y{axis}"
-        mine = paths[(paths["event"].astype(str) == ev) & (paths["series"] == s)]
-        for trace in _band(mine, s, unit.get(s, "%"), colour[s]):
+        for trace in _band(pairs[ev, s], s, unit.get(s, "%"), colour[s]):
             data.append({**trace, "xaxis": xref, "yaxis": yref})
         if headline is not None:
             a, b = headline
