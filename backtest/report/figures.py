@@ -50,9 +50,11 @@ __all__ = [
     "car_paths",
     "figure_html",
     "heatmap_figure",
+    "heatmap_spec",
     "plotly_dict",
     "subplot_layout",
     "timeline_figure",
+    "timeline_spec",
 ]
 
 #: Two-sided 95% normal quantile of the CAR bands.
@@ -293,7 +295,28 @@ def timeline_figure(
         A row of event markers above one panel per series with data, each point at its
         observation instant in UTC (:func:`backtest.sessions.observation_times`), a
         dotted line at each event's instant; and the series without a clock, plotted
-        at midnight UTC. None when there are no events or no levels.
+        at midnight UTC. None when there are no events or no levels. The figure of
+        :func:`timeline_spec`.
+    """
+    spec = timeline_spec(events, levels, provenance)
+    if spec is None:
+        return None
+    figure, clockless = spec
+    return Timeline(go.Figure(figure), clockless)
+
+
+def timeline_spec(
+    events: Sequence[Mapping[str, Any]],
+    levels: pd.DataFrame,
+    provenance: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, Any], list[str]] | None:
+    """:func:`timeline_figure` as a plain figure dict (what the HTML report draws).
+
+    Returns
+    -------
+    tuple or None
+        ``({"data": [...], "layout": {...}}, clockless)``; None as
+        :func:`timeline_figure`.
     """
     series = [c for c in levels.columns if levels[c].notna().any()]
     if not events or not series or levels.empty:
@@ -305,34 +328,31 @@ def timeline_figure(
     i1 = min(int(index.searchsorted(last, side="right")) + SPAN, len(index))
     span = levels.iloc[i0:i1]
     n = len(series)
-    fig = make_subplots(
-        rows=n + 1,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.018,
-        row_heights=[0.6] + [1.0] * n,
+    layout = subplot_layout(
+        n + 1, 1, None, 0.2, 0.018, shared_xaxes=True, row_heights=(0.6, *[1.0] * n)
     )
     instants = [_event_instant(e) for e in events]
-    fig.add_trace(
-        go.Scatter(
-            x=instants,
-            y=[0] * len(events),
-            mode="markers+text" if len(events) <= EVENT_LABELS else "markers",
-            text=[_p(e["event"]) for e in events],
-            textposition=[
+    data: list[dict[str, Any]] = [
+        {
+            "cliponaxis": False,
+            "customdata": [[_p(e["event"]), _p(local_time(e)), _p(e["label"])] for e in events],
+            "hovertemplate": "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
+            "<extra></extra>",
+            "marker": {"color": "#444", "size": 11, "symbol": "triangle-down"},
+            "mode": "markers+text" if len(events) <= EVENT_LABELS else "markers",
+            "showlegend": False,
+            "text": [_p(e["event"]) for e in events],
+            "textposition": [
                 "top right" if i % 2 == 0 else "bottom right" for i in range(len(events))
             ],
-            marker={"symbol": "triangle-down", "size": 11, "color": "#444"},
-            customdata=[[_p(e["event"]), _p(local_time(e)), _p(e["label"])] for e in events],
-            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
-            "<extra></extra>",
-            showlegend=False,
-            cliponaxis=False,
-        ),
-        row=1,
-        col=1,
-    )
-    fig.update_yaxes(visible=False, range=[-1.6, 1.6], fixedrange=True, row=1, col=1)
+            "x": instants,
+            "y": [0] * len(events),
+            "type": "scatter",
+            "xaxis": "x",
+            "yaxis": "y",
+        }
+    ]
+    layout["yaxis"].update(visible=False, range=[-1.6, 1.6], fixedrange=True)
     clockless = []
     for i, name in enumerate(series):
         col = span[name].dropna()
@@ -345,31 +365,30 @@ def timeline_figure(
             clock_text = ""
         else:  # the clock and zone are the same for every point: in the template
             clock_text = f" {p['obs_time']} {p['timezone']}"
-        fig.add_trace(
-            go.Scatter(
-                x=at,
-                y=col.to_numpy(),
-                mode="lines",
-                line={"color": PALETTE[i % len(PALETTE)], "width": 1.4},
-                name=name,
-                customdata=when,
-                hovertemplate=f"<b>{_p(name)}</b> %{{y}} {_p(p.get('unit', ''))}"
+        data.append(
+            {
+                "customdata": when,
+                "hovertemplate": f"<b>{_p(name)}</b> %{{y}} {_p(p.get('unit', ''))}"
                 f"<br>observed %{{customdata}}{_p(clock_text)}<extra></extra>",
-                showlegend=False,
-            ),
-            row=i + 2,
-            col=1,
+                "line": {"color": PALETTE[i % len(PALETTE)], "width": 1.4},
+                "mode": "lines",
+                "name": name,
+                "showlegend": False,
+                "x": at,
+                "y": col.to_numpy(),
+                "type": "scatter",
+                "xaxis": f"x{i + 2}",
+                "yaxis": f"y{i + 2}",
+            }
         )
         level_unit = p.get("unit")
-        fig.update_yaxes(
-            title_text=_p(name) + (f"<br>({_p(level_unit)})" if level_unit else ""),
-            title_font={"size": 11},
-            row=i + 2,
-            col=1,
-        )
-    fig.update_xaxes(title_text="observation time (UTC)", row=n + 1, col=1)
+        layout[f"yaxis{i + 2}"]["title"] = {
+            "text": _p(name) + (f"<br>({_p(level_unit)})" if level_unit else ""),
+            "font": {"size": 11},
+        }
+    layout[f"xaxis{n + 1}"]["title"] = {"text": "observation time (UTC)"}
     line = {"color": "rgba(80,80,80,0.55)", "width": 1, "dash": "dot"}
-    fig.update_layout(
+    layout.update(
         shapes=[
             {
                 "type": "line",
@@ -387,7 +406,7 @@ def timeline_figure(
         margin={"l": 70, "r": 20, "t": 20, "b": 50},
         hovermode="closest",
     )
-    return Timeline(fig, clockless)
+    return {"data": data, "layout": layout}, clockless
 
 
 # CAR paths ---------------------------------------------------------------------------------
@@ -588,6 +607,9 @@ def subplot_layout(
     titles: tuple[str, ...] | None,
     horizontal_spacing: float,
     vertical_spacing: float,
+    *,
+    shared_xaxes: bool = False,
+    row_heights: tuple[float, ...] | None = None,
 ) -> dict[str, Any]:
     """The layout of :func:`plotly.subplots.make_subplots` as a fresh plain dict.
 
@@ -599,6 +621,10 @@ def subplot_layout(
         ``subplot_titles`` (None: no titles).
     horizontal_spacing, vertical_spacing : float
         As :func:`~plotly.subplots.make_subplots` (fractions of the figure).
+    shared_xaxes : bool
+        As :func:`~plotly.subplots.make_subplots`.
+    row_heights : tuple of float, optional
+        Relative row heights, top first (default equal).
 
     Returns
     -------
@@ -607,7 +633,9 @@ def subplot_layout(
         may change it (each call returns its own copy of one cached layout per grid).
     """
     return copy.deepcopy(
-        _subplot_layout(nrows, ncols, titles, horizontal_spacing, vertical_spacing)
+        _subplot_layout(
+            nrows, ncols, titles, horizontal_spacing, vertical_spacing, shared_xaxes, row_heights
+        )
     )
 
 
@@ -618,6 +646,8 @@ def _subplot_layout(
     titles: tuple[str, ...] | None,
     horizontal_spacing: float,
     vertical_spacing: float,
+    shared_xaxes: bool,
+    row_heights: tuple[float, ...] | None,
 ) -> dict[str, Any]:
     fig = make_subplots(
         rows=nrows,
@@ -625,6 +655,8 @@ def _subplot_layout(
         subplot_titles=titles,
         horizontal_spacing=horizontal_spacing,
         vertical_spacing=vertical_spacing,
+        shared_xaxes=shared_xaxes,
+        row_heights=list(row_heights) if row_heights is not None else None,
     )
     layout: dict[str, Any] = fig.layout.to_plotly_json()
     layout.pop("template", None)
@@ -679,7 +711,18 @@ def heatmap_figure(results: Mapping[str, Any]) -> go.Figure:
         One cell per event and series: text, the CAR in its unit with significance
         marks (:func:`backtest.report.markdown.headline_table`); colour, the per-event
         t clipped at ``±T_CLIP``; hover, CAR, t, p and day 0. Excluded pairs are
-        empty (grey).
+        empty (grey). The figure of :func:`heatmap_spec`.
+    """
+    return go.Figure(heatmap_spec(results))
+
+
+def heatmap_spec(results: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`heatmap_figure` as a plain figure dict (what the HTML report draws).
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``.
     """
     window = results["event_study"]["windows"][0]
     header, rows = headline_table(results)
@@ -707,30 +750,29 @@ def heatmap_figure(results: Mapping[str, Any]) -> go.Figure:
         z.append(zrow)
         hover.append(hrow)
     text = [[_p(c) for c in row[1:]] for row in rows]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[_p(s) for s in series],
-            y=[_p(e) for e in events],
-            text=text,
-            texttemplate="%{text}",
-            textfont={"size": 11},
-            customdata=hover,
-            hovertemplate="%{customdata}<extra></extra>",
-            colorscale=T_COLORSCALE,
-            zmin=-T_CLIP,
-            zmax=T_CLIP,
-            zmid=0,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "t"}, "thickness": 12, "len": 0.9},
-        )
-    )
-    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False)
-    fig.update_xaxes(side="top", showgrid=False)
-    fig.update_layout(
-        height=max(240, 110 + 34 * len(events)),
-        margin={"l": 20, "r": 20, "t": 50, "b": 20},
-        plot_bgcolor="#e4e7eb",
-    )
-    return fig
+    trace = {
+        "colorbar": {"len": 0.9, "thickness": 12, "title": {"text": "t"}},
+        "colorscale": [list(step) for step in T_COLORSCALE],
+        "customdata": hover,
+        "hovertemplate": "%{customdata}<extra></extra>",
+        "text": text,
+        "textfont": {"size": 11},
+        "texttemplate": "%{text}",
+        "x": [_p(s) for s in series],
+        "xgap": 2,
+        "y": [_p(e) for e in events],
+        "ygap": 2,
+        "z": z,
+        "zmax": T_CLIP,
+        "zmid": 0,
+        "zmin": -T_CLIP,
+        "type": "heatmap",
+    }
+    layout = {
+        "yaxis": {"autorange": "reversed", "automargin": True, "showgrid": False},
+        "xaxis": {"side": "top", "showgrid": False},
+        "height": max(240, 110 + 34 * len(events)),
+        "margin": {"l": 20, "r": 20, "t": 50, "b": 20},
+        "plot_bgcolor": "#e4e7eb",
+    }
+    return {"data": [trace], "layout": layout}

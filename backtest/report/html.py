@@ -45,9 +45,9 @@ from backtest.report.figures import (
     car_figure,
     car_paths,
     figure_html,
-    heatmap_figure,
+    heatmap_spec,
     plotly_dict,
-    timeline_figure,
+    timeline_spec,
 )
 from backtest.report.formatting import (
     incomplete_text,
@@ -224,10 +224,11 @@ def _timeline_section(
     res: Mapping[str, Any], levels: pd.DataFrame, figure: Callable[[Figure], str]
 ) -> list[str]:
     out = ['<h2 id="timeline">Event timeline</h2>']
-    timeline = timeline_figure(res["events"], levels, res["data"]["series"])
+    timeline = timeline_spec(res["events"], levels, res["data"]["series"])
     if timeline is None:
         return [*out, "<p>No levels to show.</p>"]
-    out.append(figure(timeline.figure))
+    spec, clockless = timeline
+    out.append(figure(plotly_dict(spec)))
     note = (
         f"Levels from {SPAN} sessions before the first event to {SPAN} after the last, one "
         "panel per series, each point placed at its observation instant (the series' "
@@ -235,10 +236,8 @@ def _timeline_section(
         "point to the right of an event's dotted line (date-only events sit at local "
         "midnight). Hover a triangle for the event."
     )
-    if timeline.clockless:
-        note += " Observation clock unknown, plotted at midnight UTC: " + ", ".join(
-            timeline.clockless
-        )
+    if clockless:
+        note += " Observation clock unknown, plotted at midnight UTC: " + ", ".join(clockless)
     out.append(f'<p class="caption">{_e(note)}</p>')
     return out
 
@@ -354,7 +353,7 @@ def _heatmap_section(res: Mapping[str, Any], figure: Callable[[Figure], str]) ->
     a, b = res["event_study"]["windows"][0]["window"]
     return [
         f'<h2 id="heatmap">Headline window: cumulative abnormal change, {window_text((a, b))}</h2>',
-        figure(heatmap_figure(res)),
+        figure(plotly_dict(heatmap_spec(res))),
         f'<p class="caption">Cell text: the CAR in its natural unit (bp for yields, % log '
         f"change for FX and indices) with significance marks. Colour: the per-event t "
         f"statistic (CAR / its forecast-error sd), clipped at ±{T_CLIP:g}, so series in "
