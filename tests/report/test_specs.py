@@ -123,20 +123,39 @@ def test_timeline_spec_is_the_timeline_figure(equity):
     assert figures.timeline_spec([], levels, provenance) is None
 
 
-def test_subplot_layout_is_make_subplots_layout():
+@pytest.mark.parametrize(
+    ("rows", "cols", "titles", "h", "v", "shared", "heights"),
+    [
+        (1, 1, None, 0.2, 0.3, False, None),
+        (1, 3, ("a", "b", "c"), 0.08, 0.18, False, None),
+        (2, 3, ("a", "b", "c", "d", "e"), 0.08, 0.18, False, None),
+        (3, 5, ("a", "", "c", "d", "e", "f", "g", "", "", "j", "k"), 0.045, 0.16, False, None),
+        (7, 5, tuple("abcdefghijklmnopqrstuvwxyz"), 0.045, 0.5 / 7, False, None),
+        (6, 1, None, 0.2, 0.018, True, (0.6, 1.0, 1.0, 1.0, 1.0, 1.0)),
+        (2, 1, None, 0.2, 0.018, True, (0.6, 1.0)),
+        (3, 2, ("x", "y"), 0.1, 0.05, True, (1.0, 2.0, 0.5)),
+        (4, 3, None, 0.0, 0.0, True, None),
+    ],
+)
+def test_subplot_layout_is_make_subplots_layout(rows, cols, titles, h, v, shared, heights):
+    """Axes, domains (the same floats), shared-axis matching and title annotations."""
     from plotly.subplots import make_subplots
 
-    for rows, cols, titles in ((1, 1, None), (2, 3, ("a", "b", "c", "d", "e")), (4, 1, None)):
-        fig = make_subplots(
-            rows=rows,
-            cols=cols,
-            subplot_titles=titles,
-            horizontal_spacing=0.08,
-            vertical_spacing=0.1,
-        )
-        want = fig.layout.to_plotly_json()
-        want.pop("template", None)
-        got = figures.subplot_layout(rows, cols, titles, 0.08, 0.1)
-        assert json.loads(json.dumps(got)) == json.loads(json.dumps(want))
-        got["xaxis"]["title"] = "changed"  # a fresh copy each call
-        assert "title" not in figures.subplot_layout(rows, cols, titles, 0.08, 0.1)["xaxis"]
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=titles,
+        horizontal_spacing=h,
+        vertical_spacing=v,
+        shared_xaxes=shared,
+        row_heights=list(heights) if heights else None,
+    )
+    want = fig.layout.to_plotly_json()
+    want.pop("template", None)
+    got = figures.subplot_layout(rows, cols, titles, h, v, shared_xaxes=shared, row_heights=heights)
+    assert json.loads(json.dumps(got)) == json.loads(json.dumps(want))
+    got["xaxis"]["title"] = "changed"  # a fresh copy each call
+    again = figures.subplot_layout(
+        rows, cols, titles, h, v, shared_xaxes=shared, row_heights=heights
+    )
+    assert "title" not in again["xaxis"]
