@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from backtest import metrics as mt
+from backtest.data.dates import finite_or_none, iso_dates
 from backtest.errors import DataValidationError
 
 if TYPE_CHECKING:
@@ -358,10 +359,10 @@ def rolling_figure(sharpe: pd.Series, volatility: pd.Series, window: int) -> dic
     from backtest.report.style import PALETTE
 
     def xs(s: pd.Series) -> list[str]:
-        return [d.isoformat() for d in pd.DatetimeIndex(s.index).date]
+        return iso_dates(s.index)
 
     def ys(s: pd.Series, scale: float = 1.0) -> list[float | None]:
-        return [None if not np.isfinite(v) else scale * float(v) for v in s.to_numpy()]
+        return finite_or_none(s.to_numpy(), scale)
 
     return {
         "data": [
@@ -406,8 +407,8 @@ def underwater_figure(drawdown: pd.Series) -> dict[str, Any]:
                 "type": "scatter",
                 "mode": "lines",
                 "name": "drawdown",
-                "x": [d.isoformat() for d in pd.DatetimeIndex(drawdown.index).date],
-                "y": [None if not np.isfinite(v) else 100.0 * float(v) for v in drawdown],
+                "x": iso_dates(drawdown.index),
+                "y": finite_or_none(drawdown.to_numpy(), 100.0),
                 "fill": "tozeroy",
                 "line": {"color": PALETTE[3], "width": 1},
             }

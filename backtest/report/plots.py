@@ -30,6 +30,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from backtest.data.dates import iso_dates
 from backtest.distributions import t_ppf
 from backtest.errors import DataValidationError
 from backtest.report.attribution import attribution_figure
@@ -454,7 +455,7 @@ def equity_figure(equity: pd.DataFrame) -> go.Figure:
 
 def equity_spec(equity: pd.DataFrame) -> dict[str, Any]:
     """:func:`equity_figure` as a plain figure dict (what the HTML report draws)."""
-    x = [d.isoformat() for d in pd.DatetimeIndex(equity.index).date]
+    x = iso_dates(equity.index)
     data = [
         {
             "hovertemplate": "%{y:.4f}",
@@ -497,7 +498,7 @@ def drawdown_figure(equity: pd.DataFrame) -> go.Figure:
 
 def drawdown_spec(equity: pd.DataFrame) -> dict[str, Any]:
     """:func:`drawdown_figure` as a plain figure dict (what the HTML report draws)."""
-    x = [d.isoformat() for d in pd.DatetimeIndex(equity.index).date]
+    x = iso_dates(equity.index)
     data = []
     for i, col in enumerate(equity.columns):
         curve = equity[col].to_numpy(dtype=float)
