@@ -182,18 +182,21 @@ def average_ranks(a: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """
     arr = np.asarray(a, dtype=np.float64)
     rows = arr.reshape(-1, arr.shape[-1]) if arr.ndim else arr.reshape(1, 1)
-    out = np.full(rows.shape, np.nan)
-    for i, row in enumerate(rows):
-        keep = ~np.isnan(row)
-        vals = row[keep]
-        order = np.argsort(vals, kind="stable")
-        ordered = vals[order]
-        first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        counts = np.diff(np.r_[first, ordered.size])
-        ranks = np.empty(ordered.size)
-        ranks[order] = np.repeat(first + 1 + (counts - 1) / 2.0, counts)
-        out[i, keep] = ranks
-    return out.reshape(arr.shape)
+    m, k = rows.shape
+    if rows.size == 0:
+        return np.full(arr.shape, np.nan)
+    # NaN sorts last in each row, so the others' ordinal ranks are those without it
+    order = np.argsort(rows, axis=1, kind="stable")
+    ordered = np.take_along_axis(rows, order, axis=1)
+    first = np.ones((m, k), dtype=bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]  # a new value (each NaN is one)
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, rows.size))
+    average = (starts % k) + 1 + (counts - 1) / 2.0
+    ranks = np.empty((m, k))
+    np.put_along_axis(ranks, order, np.repeat(average, counts).reshape(m, k), axis=1)
+    ranks[np.isnan(rows)] = np.nan
+    return ranks.reshape(arr.shape)
 
 
 def _central_moments(x: npt.NDArray[np.float64]) -> tuple[np.float64, Any, Any, Any]:
