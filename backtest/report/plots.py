@@ -166,11 +166,7 @@ def caar_paths(
     out: list[pd.DataFrame] = []
     for name in dict.fromkeys(frame["series"]):
         one = frame[frame["series"] == name]
-        wide = one.pivot_table(
-            index="event", columns="rel_day", values="abnormal", aggfunc="first", dropna=False
-        ).reindex(columns=days)
-        wide = wide.reindex(list(dict.fromkeys(one["event"])))
-        ar = wide.to_numpy(dtype=float)
+        events, ar = _event_by_day(one, lo, len(days))
         ar = np.where(np.isfinite(ar), ar, 0.0)
         after = np.cumsum(np.where(days >= 0, ar, 0.0), axis=1)
         # before[:, j] = minus the sum of days j..-1; C(tau) for tau < -1 is minus the
@@ -181,7 +177,7 @@ def caar_paths(
         cum = np.where(days >= 0, after, np.where(days == -1, 0.0, shifted))
         keep = (days >= a) & (days <= b)
         for gname, ids in members.items():
-            rows = np.array([ids is None or e in ids for e in wide.index], dtype=bool)
+            rows = np.array([ids is None or e in ids for e in events], dtype=bool)
             c = cum[rows][:, keep]
             n = int(rows.sum())
             if n == 0:
@@ -206,6 +202,25 @@ def caar_paths(
     if not out:
         return pd.DataFrame({c: [] for c in CAAR_COLUMNS})
     return pd.concat(out, ignore_index=True)[list(CAAR_COLUMNS)]
+
+
+def _event_by_day(one: pd.DataFrame, lo: int, n_days: int) -> tuple[list[str], np.ndarray]:
+    """Events (in order of appearance) x relative days ``lo, lo + 1, ...``: abnormal changes.
+
+    A cell holds the first non-NaN value of its (event, day), NaN without one: the
+    ``pivot_table(index="event", columns="rel_day", aggfunc="first", dropna=False)``
+    of `one` reindexed to the days and to the events in order, without pandas' groupby.
+    """
+    codes, uniques = pd.factorize(one["event"], use_na_sentinel=False)
+    day = one["rel_day"].to_numpy(dtype=float)
+    value = one["abnormal"].to_numpy(dtype=float)
+    pos = day - lo
+    ok = ~np.isnan(value) & (pos >= 0) & (pos < n_days) & (pos == np.floor(pos))
+    cell = codes[ok] * n_days + pos[ok].astype(np.int64)
+    _, at = np.unique(cell, return_index=True)  # the first row of each cell
+    out = np.full(len(uniques) * n_days, np.nan)
+    out[cell[at]] = value[ok][at]
+    return [str(e) for e in uniques], out.reshape(len(uniques), n_days)
 
 
 def _window_pair(window: Any) -> tuple[int, int]:

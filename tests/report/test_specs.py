@@ -159,3 +159,31 @@ def test_subplot_layout_is_make_subplots_layout(rows, cols, titles, h, v, shared
         rows, cols, titles, h, v, shared_xaxes=shared, row_heights=heights
     )
     assert "title" not in again["xaxis"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_caar_event_by_day_table_is_pandas_pivot_table(seed):
+    """caar_paths' events x days table: pandas' pivot_table ("first" non-NaN value)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for e in range(8):
+        for d in range(-8, 14):
+            if rng.random() < 0.15:
+                continue
+            value = np.nan if rng.random() < 0.1 else float(rng.normal())
+            rows.append({"event": f"e{e}", "rel_day": d, "abnormal": value})
+            if rng.random() < 0.05:  # a second row for the same event and day
+                rows.append({"event": f"e{e}", "rel_day": d, "abnormal": float(rng.normal())})
+    rows.append({"event": "empty", "rel_day": 0, "abnormal": np.nan})
+    one = pd.DataFrame(rows).sample(frac=1.0, random_state=seed)
+    lo, days = -5, np.arange(-5, 11)
+    want = (
+        one.pivot_table(
+            index="event", columns="rel_day", values="abnormal", aggfunc="first", dropna=False
+        )
+        .reindex(columns=days)
+        .reindex(list(dict.fromkeys(one["event"])))
+    )
+    events, got = plots._event_by_day(one, lo, len(days))
+    assert events == list(want.index)
+    np.testing.assert_array_equal(got, want.to_numpy(dtype=float))
