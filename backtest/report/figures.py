@@ -197,7 +197,7 @@ def _round(values: Any) -> Any:
             issubclass(t, int | np.integer) for t in kinds
         ):
             return values
-        v = np.array([np.nan if x is None else float(x) for x in flat]).reshape(arr.shape)
+        v = np.array(flat, dtype=float).reshape(arr.shape)  # None -> NaN
     else:
         return values
     finite = np.isfinite(v)
