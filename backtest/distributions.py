@@ -93,19 +93,49 @@ def t_ppf(q: npt.ArrayLike, df: npt.ArrayLike) -> Any:
 
 
 def norm_cdf(x: npt.ArrayLike) -> Any:
-    """Standard normal distribution function, ``scipy.stats.norm.cdf(x)`` (``ndtr``)."""
+    """Standard normal distribution function, ``scipy.stats.norm.cdf(x)`` (``ndtr``).
+
+    Parameters
+    ----------
+    x : array_like
+        Quantiles.
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        :math:`\\Phi(x)`.
+    """
     return _out(np.asarray(special.ndtr(np.asarray(x, dtype=np.float64)), dtype=np.float64))
 
 
 def norm_sf(x: npt.ArrayLike) -> Any:
-    """Standard normal survival function, ``scipy.stats.norm.sf(x)`` (``ndtr(-x)``)."""
+    """Standard normal survival function, ``scipy.stats.norm.sf(x)`` (``ndtr(-x)``).
+
+    Parameters
+    ----------
+    x : array_like
+        Quantiles.
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        :math:`1 - \\Phi(x)`, computed as :math:`\\Phi(-x)`.
+    """
     return _out(np.asarray(special.ndtr(-np.asarray(x, dtype=np.float64)), dtype=np.float64))
 
 
 def norm_ppf(q: npt.ArrayLike) -> Any:
     """Standard normal quantile function, ``scipy.stats.norm.ppf(q)`` (``ndtri``).
 
-    Probabilities outside [0, 1] give NaN; 0 and 1 give -inf and inf.
+    Parameters
+    ----------
+    q : array_like
+        Probabilities; outside [0, 1] give NaN, 0 and 1 give -inf and inf.
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        :math:`\\Phi^{-1}(q)`.
     """
     qa = np.asarray(q, dtype=np.float64)
     with np.errstate(invalid="ignore"):
@@ -137,12 +167,28 @@ def chi2_cdf(x: npt.ArrayLike, df: npt.ArrayLike) -> Any:
         Quantiles (0 at or below zero).
     df : array_like
         Degrees of freedom (> 0; otherwise the result is NaN).
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        :math:`P(\\chi^2_{df} \\le x)`.
     """
     return _nonnegative_support(x, (df,), lambda d, v: special.chdtr(d, v), 0.0)
 
 
 def chi2_sf(x: npt.ArrayLike, df: npt.ArrayLike) -> Any:
-    """Chi-squared survival function, ``scipy.stats.chi2.sf(x, df)`` (``chdtrc``)."""
+    """Chi-squared survival function, ``scipy.stats.chi2.sf(x, df)`` (``chdtrc``).
+
+    Parameters
+    ----------
+    x, df : array_like
+        As :func:`chi2_cdf`.
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        :math:`P(\\chi^2_{df} > x)`.
+    """
     return _nonnegative_support(x, (df,), lambda d, v: special.chdtrc(d, v), 1.0)
 
 
@@ -155,12 +201,28 @@ def f_cdf(x: npt.ArrayLike, dfn: npt.ArrayLike, dfd: npt.ArrayLike) -> Any:
         Quantiles (0 at or below zero).
     dfn, dfd : array_like
         Numerator and denominator degrees of freedom (> 0; otherwise NaN).
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        :math:`P(F_{dfn, dfd} \\le x)`.
     """
     return _nonnegative_support(x, (dfn, dfd), lambda n, d, v: special.fdtr(n, d, v), 0.0)
 
 
 def f_sf(x: npt.ArrayLike, dfn: npt.ArrayLike, dfd: npt.ArrayLike) -> Any:
-    """F survival function, ``scipy.stats.f.sf(x, dfn, dfd)`` (``fdtrc``)."""
+    """F survival function, ``scipy.stats.f.sf(x, dfn, dfd)`` (``fdtrc``).
+
+    Parameters
+    ----------
+    x, dfn, dfd : array_like
+        As :func:`f_cdf`.
+
+    Returns
+    -------
+    numpy.float64 or numpy.ndarray
+        :math:`P(F_{dfn, dfd} > x)`.
+    """
     return _nonnegative_support(x, (dfn, dfd), lambda n, d, v: special.fdtrc(n, d, v), 1.0)
 
 
@@ -212,6 +274,16 @@ def _central_moments(x: npt.NDArray[np.float64]) -> tuple[np.float64, Any, Any, 
 def skew(x: npt.ArrayLike) -> float:
     """Sample skewness, biased: ``scipy.stats.skew(x, bias=True)`` of a 1-D sample.
 
+    Parameters
+    ----------
+    x : array_like
+        The sample (no NaN; a NaN gives NaN).
+
+    Returns
+    -------
+    float
+        The skewness; NaN for an empty or constant sample.
+
     Notes
     -----
     :math:`m_3 / m_2^{3/2}` with :math:`m_k` the k-th central sample moment; NaN when
@@ -229,6 +301,16 @@ def skew(x: npt.ArrayLike) -> float:
 
 def kurtosis(x: npt.ArrayLike) -> float:
     """Sample kurtosis (non-excess), biased: ``scipy.stats.kurtosis(x, fisher=False)``.
+
+    Parameters
+    ----------
+    x : array_like
+        The sample (no NaN; a NaN gives NaN).
+
+    Returns
+    -------
+    float
+        The kurtosis (3 for a normal distribution); NaN for an empty or constant sample.
 
     Notes
     -----

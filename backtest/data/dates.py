@@ -211,6 +211,16 @@ def iso_dates(index: pd.Index | npt.ArrayLike) -> list[str]:
     ``[d.isoformat() for d in pd.DatetimeIndex(index).date]`` without a Python date
     object per element. Time-zone-aware timestamps give their local date.
 
+    Parameters
+    ----------
+    index : pandas.Index or array_like
+        Timestamps (anything :class:`pandas.DatetimeIndex` accepts).
+
+    Returns
+    -------
+    list of str
+        One ISO 8601 date per timestamp.
+
     Examples
     --------
     >>> iso_dates(pd.to_datetime(["2025-04-02 16:00", "1969-12-31 23:59"]))
@@ -229,6 +239,18 @@ def finite_or_none(values: npt.ArrayLike, scale: float = 1.0) -> list[float | No
 
     ``[None if not np.isfinite(v) else scale * float(v) for v in values]``, vectorised
     (the same floats).
+
+    Parameters
+    ----------
+    values : array_like
+        Numbers.
+    scale : float
+        Factor applied to each finite value (e.g. 100 for percent).
+
+    Returns
+    -------
+    list of float or None
+        Python floats, None where the value is NaN or infinite.
 
     Examples
     --------

@@ -312,6 +312,11 @@ def timeline_spec(
 ) -> tuple[dict[str, Any], list[str]] | None:
     """:func:`timeline_figure` as a plain figure dict (what the HTML report draws).
 
+    Parameters
+    ----------
+    events, levels, provenance
+        As :func:`timeline_figure`.
+
     Returns
     -------
     tuple or None
@@ -784,6 +789,11 @@ def heatmap_figure(results: Mapping[str, Any]) -> go.Figure:
 
 def heatmap_spec(results: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`heatmap_figure` as a plain figure dict (what the HTML report draws).
+
+    Parameters
+    ----------
+    results : Mapping
+        The run's ``results.json``.
 
     Returns
     -------

@@ -279,6 +279,17 @@ def caar_spec(
     The same traces and layout as the figure, without plotly's object model (which
     validates every property and takes most of a second for this chart).
 
+    Parameters
+    ----------
+    paths : pandas.DataFrame
+        As :func:`caar_figure`.
+    units : Mapping
+        As :func:`caar_figure`.
+    level : float
+        As :func:`caar_figure`.
+    title : str, optional
+        As :func:`caar_figure`.
+
     Returns
     -------
     dict
@@ -469,7 +480,18 @@ def equity_figure(equity: pd.DataFrame) -> go.Figure:
 
 
 def equity_spec(equity: pd.DataFrame) -> dict[str, Any]:
-    """:func:`equity_figure` as a plain figure dict (what the HTML report draws)."""
+    """:func:`equity_figure` as a plain figure dict (what the HTML report draws).
+
+    Parameters
+    ----------
+    equity : pandas.DataFrame
+        As :func:`equity_figure`.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``; arrays as NumPy arrays.
+    """
     x = iso_dates(equity.index)
     data = [
         {
@@ -512,7 +534,18 @@ def drawdown_figure(equity: pd.DataFrame) -> go.Figure:
 
 
 def drawdown_spec(equity: pd.DataFrame) -> dict[str, Any]:
-    """:func:`drawdown_figure` as a plain figure dict (what the HTML report draws)."""
+    """:func:`drawdown_figure` as a plain figure dict (what the HTML report draws).
+
+    Parameters
+    ----------
+    equity : pandas.DataFrame
+        As :func:`drawdown_figure`.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``; arrays as NumPy arrays.
+    """
     x = iso_dates(equity.index)
     data = []
     for i, col in enumerate(equity.columns):
@@ -573,6 +606,20 @@ def sweep_heatmap_spec(
     table: pd.DataFrame, x: str, y: str, metric: str = "sharpe"
 ) -> dict[str, Any]:
     """:func:`sweep_heatmap` as a plain figure dict (what the HTML report draws).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As :func:`sweep_heatmap`.
+    x, y : str
+        As :func:`sweep_heatmap`.
+    metric : str
+        As :func:`sweep_heatmap`.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``.
 
     Raises
     ------
