@@ -41,8 +41,9 @@ from typing import Literal, NamedTuple, get_args
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
+from backtest.distributions import kurtosis, norm_cdf, norm_ppf, skew
 from backtest.errors import DataValidationError
 
 __all__ = [
@@ -594,7 +595,7 @@ def _expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
     """
     g = np.euler_gamma
     return 0 + np.sqrt(sr_variance) * (
-        (1 - g) * stats.norm.ppf(1 - 1 / n_trials) + g * stats.norm.ppf(1 - 1 / (n_trials * math.e))
+        (1 - g) * norm_ppf(1 - 1 / n_trials) + g * norm_ppf(1 - 1 / (n_trials * math.e))
     )
 
 
@@ -615,8 +616,8 @@ def _sharpe_and_moments(
     if t < 2 or np.all(x == x[0]):
         return float("nan"), t, float("nan"), float("nan")
     sr = float(x.mean() / x.std(ddof=1))
-    g3 = float(stats.skew(x, bias=True))
-    g4 = float(stats.kurtosis(x, fisher=False, bias=True))
+    g3 = skew(x)
+    g4 = kurtosis(x)
     return sr, t, g3, g4
 
 
@@ -778,7 +779,7 @@ def deflated_sharpe_ratio(
     est = np.array([sr])
     with np.errstate(divide="ignore", invalid="ignore"):
         sr0 = _expected_max_sharpe(float(finite.var(ddof=1)), int(n_trials))
-        out = stats.norm.cdf(
+        out = norm_cdf(
             ((est - sr0) * np.sqrt(t - 1))
             / np.sqrt(1 - np.array([g3]) * est + ((np.array([g4]) - 1) / 4) * est**2)
         )

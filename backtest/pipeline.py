@@ -251,6 +251,7 @@ def run(
         placebo = pl.as_dict()
         placebo["tests"] = [r for r in placebo["tests"] if r["test"] in cfg_es.tests]
     strategies, equity = [], {}
+    benchmarks: dict[Any, Any] = {}  # buy-and-hold benchmarks of the tearsheets, shared
     for i, sc in enumerate(config.strategies):
         stage = f"strategy {sc.name}"
         progress(stage)
@@ -264,6 +265,7 @@ def run(
             _per_task(tasks, stage),
             config.execution.chunk_memory_bytes,
             rates,
+            benchmarks,
         )
         strategies.append(entry)
         equity[f"{i}:{sc.name}[{sc.series}]"] = curve
@@ -633,8 +635,13 @@ def _run_strategy(
     tasks: Callable[[int, int], None] | None = None,
     chunk_memory: int | None = None,
     rates: pd.DataFrame | None = None,
+    benchmarks: dict[Any, Any] | None = None,
 ) -> tuple[dict[str, Any], pd.Series, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame]:
     """Backtest, sweep and validate one configured strategy.
+
+    `benchmarks` holds the buy-and-hold benchmarks of the tearsheets computed so far on
+    these levels and rates, by :func:`backtest.tearsheet.benchmark_key`; this strategy's
+    is taken from it or added to it.
 
     Returns its results.json entry, its equity curve, its sweep table (or None), its
     daily attribution table (or None when the engine gives no attribution) and its
@@ -646,7 +653,7 @@ def _run_strategy(
     ``sweep.best_metrics`` are the sweep's best combination by Sharpe, side by side.
     """
     from backtest import engine
-    from backtest.tearsheet import tearsheet
+    from backtest.tearsheet import benchmark_key, buy_and_hold, tearsheet
 
     costs = {
         "fees_bps": sc.fees_bps,
@@ -734,7 +741,11 @@ def _run_strategy(
         }
     )
     entry.update(_portfolio_fields(bt))
-    sheet = tearsheet(bt, levels=levels, rates=rates)
+    benchmarks = {} if benchmarks is None else benchmarks
+    key = benchmark_key(bt)
+    if key not in benchmarks:
+        benchmarks[key] = buy_and_hold(bt, levels, rates)
+    sheet = tearsheet(bt, benchmarks[key], levels=levels, rates=rates)
     entry["tearsheet"] = sheet.as_dict()
     daily = pd.DataFrame(
         {

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from backtest import metrics as mt
+from backtest.data.dates import finite_or_none, iso_dates
 from backtest.errors import DataValidationError
 
 if TYPE_CHECKING:
@@ -71,7 +72,9 @@ __all__ = [
     "DEFAULT_WINDOW",
     "TRADE_METRICS",
     "Tearsheet",
+    "benchmark_key",
     "benchmark_stats",
+    "buy_and_hold",
     "monthly_figure",
     "monthly_returns",
     "rolling_figure",
@@ -356,10 +359,10 @@ def rolling_figure(sharpe: pd.Series, volatility: pd.Series, window: int) -> dic
     from backtest.report.style import PALETTE
 
     def xs(s: pd.Series) -> list[str]:
-        return [d.isoformat() for d in pd.DatetimeIndex(s.index).date]
+        return iso_dates(s.index)
 
     def ys(s: pd.Series, scale: float = 1.0) -> list[float | None]:
-        return [None if not np.isfinite(v) else scale * float(v) for v in s.to_numpy()]
+        return finite_or_none(s.to_numpy(), scale)
 
     return {
         "data": [
@@ -404,8 +407,8 @@ def underwater_figure(drawdown: pd.Series) -> dict[str, Any]:
                 "type": "scatter",
                 "mode": "lines",
                 "name": "drawdown",
-                "x": [d.isoformat() for d in pd.DatetimeIndex(drawdown.index).date],
-                "y": [None if not np.isfinite(v) else 100.0 * float(v) for v in drawdown],
+                "x": iso_dates(drawdown.index),
+                "y": finite_or_none(drawdown.to_numpy(), 100.0),
                 "fill": "tozeroy",
                 "line": {"color": PALETTE[3], "width": 1},
             }
@@ -643,21 +646,76 @@ def _buy_and_hold(
     ppy: float,
 ) -> pd.Series:
     """Excess returns of buy-and-hold of `series`, as the engine computes them."""
+    res = buy_and_hold(bt, levels, rates, series=series, periods_per_year=ppy)
+    out = res.excess_returns if res.excess_returns is not None else res.returns
+    return out.astype(np.float64)
+
+
+def benchmark_key(
+    bt: BacktestResult, series: str | None = None, periods_per_year: float | None = None
+) -> tuple[str, int, Any, float]:
+    """What :func:`buy_and_hold` of `bt` depends on besides the levels and rates.
+
+    Two backtests with the same key on the same levels and rates have the same
+    buy-and-hold benchmark, so a run computes it once (:func:`backtest.pipeline.run`).
+
+    Returns
+    -------
+    tuple
+        ``(series, periods per year, funding, risk_free)``.
+    """
+    settings: Mapping[str, Any] = bt.settings or {}
+    ppy = float(periods_per_year or settings.get("periods_per_year", 252))
+    return (
+        bt.series if series is None else series,
+        int(ppy),
+        settings.get("funding", "short_rate"),
+        float(settings.get("risk_free", 0.0) or 0.0),
+    )
+
+
+def buy_and_hold(
+    bt: BacktestResult,
+    levels: pd.DataFrame,
+    rates: pd.DataFrame | None = None,
+    *,
+    series: str | None = None,
+    periods_per_year: float | None = None,
+) -> BacktestResult:
+    """The default benchmark of :func:`tearsheet`: buy-and-hold run by the engine.
+
+    Parameters
+    ----------
+    bt : BacktestResult
+        The strategy's backtest: its funding, risk-free rate and periods per year
+        (``settings``) are the benchmark's.
+    levels : pandas.DataFrame
+        The levels the backtest ran on.
+    rates : pandas.DataFrame, optional
+        Short rates for the funding, as :func:`backtest.engine.backtest`.
+    series : str, optional
+        The series held (default ``bt.series``).
+    periods_per_year : float, optional
+        Default the backtest's own (``settings``, 252).
+
+    Returns
+    -------
+    BacktestResult
+        Buy-and-hold of `series` without costs; ``tearsheet(bt, buy_and_hold(bt,
+        levels, rates), ...)`` is ``tearsheet(bt, levels=levels, rates=rates)``.
+    """
     from backtest import engine
 
-    settings: Mapping[str, Any] = bt.settings or {}
-    funding = settings.get("funding", "short_rate")
-    res = engine.backtest(
+    name, ppy, funding, risk_free = benchmark_key(bt, series, periods_per_year)
+    return engine.backtest(
         "buy_and_hold",
         {},
         levels,
-        series=series,
-        periods_per_year=int(ppy),
+        series=name,
+        periods_per_year=ppy,
         funding=funding,
-        risk_free=float(settings.get("risk_free", 0.0) or 0.0),
+        risk_free=risk_free,
         rates=rates,
         # the strategy itself ran on these levels, so its series may be held
         allow_untradable=True,
     )
-    out = res.excess_returns if res.excess_returns is not None else res.returns
-    return out.astype(np.float64)

@@ -265,6 +265,21 @@ def test_tearsheet_of_a_backtest_against_buy_and_hold(levels):
     assert given.benchmark == "usdjpy"
 
 
+def test_shared_buy_and_hold_benchmark_gives_the_same_tearsheet(levels):
+    """The pipeline computes buy-and-hold once per benchmark_key and passes it as benchmark."""
+    bt = engine.backtest("buy_and_hold", {}, levels, series="USDJPY", fees_bps=2.0)
+    other = engine.backtest(
+        "ma_crossover", {"fast": 5, "slow": 40}, levels, series="USDJPY", slippage_bps=1.0
+    )
+    assert ts.benchmark_key(bt) == ts.benchmark_key(other) == ("USDJPY", 252, "short_rate", 0.0)
+    bench = ts.buy_and_hold(other, levels)
+    for strategy in (bt, other):
+        own = ts.tearsheet(strategy, levels=levels)
+        shared = ts.tearsheet(strategy, bench, levels=levels)
+        assert shared.as_dict() == own.as_dict()
+        pd.testing.assert_series_equal(shared.benchmark_excess, own.benchmark_excess)
+
+
 def test_tearsheet_bad_input_names_what_was_expected(levels):
     bt = engine.backtest("buy_and_hold", {}, levels, series="USDJPY")
     with pytest.raises(DataValidationError, match="levels="):

@@ -23,11 +23,19 @@ import re
 from typing import TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from backtest.errors import DataValidationError
 
-__all__ = ["DateLike", "check_iso_text", "non_iso_reason", "parse_date"]
+__all__ = [
+    "DateLike",
+    "check_iso_text",
+    "finite_or_none",
+    "iso_dates",
+    "non_iso_reason",
+    "parse_date",
+]
 
 DateLike: TypeAlias = str | dt.date | dt.datetime | pd.Timestamp | np.datetime64
 
@@ -195,3 +203,62 @@ def parse_date(value: DateLike | None, what: str) -> pd.Timestamp | None:
             f"dates: write '{ts:%Y-%m-%d}'"
         )
     return ts
+
+
+def iso_dates(index: pd.Index | npt.ArrayLike) -> list[str]:
+    """The calendar date of each timestamp as ``YYYY-MM-DD`` (``NaT`` for a missing one).
+
+    ``[d.isoformat() for d in pd.DatetimeIndex(index).date]`` without a Python date
+    object per element. Time-zone-aware timestamps give their local date.
+
+    Parameters
+    ----------
+    index : pandas.Index or array_like
+        Timestamps (anything :class:`pandas.DatetimeIndex` accepts).
+
+    Returns
+    -------
+    list of str
+        One ISO 8601 date per timestamp.
+
+    Examples
+    --------
+    >>> iso_dates(pd.to_datetime(["2025-04-02 16:00", "1969-12-31 23:59"]))
+    ['2025-04-02', '1969-12-31']
+    """
+    idx = pd.DatetimeIndex(index)
+    if idx.tz is not None:
+        idx = idx.tz_localize(None)
+    days = idx.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    out: list[str] = np.datetime_as_string(days, unit="D").tolist()
+    return out
+
+
+def finite_or_none(values: npt.ArrayLike, scale: float = 1.0) -> list[float | None]:
+    """``scale * v`` for each finite value as a float, None for NaN and infinities.
+
+    ``[None if not np.isfinite(v) else scale * float(v) for v in values]``, vectorised
+    (the same floats).
+
+    Parameters
+    ----------
+    values : array_like
+        Numbers.
+    scale : float
+        Factor applied to each finite value (e.g. 100 for percent).
+
+    Returns
+    -------
+    list of float or None
+        Python floats, None where the value is NaN or infinite.
+
+    Examples
+    --------
+    >>> finite_or_none([0.5, float("nan"), -1.0], 100.0)
+    [50.0, None, -100.0]
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    out = (arr * scale).astype(object)
+    out[~np.isfinite(arr)] = None
+    result: list[float | None] = out.tolist()
+    return result

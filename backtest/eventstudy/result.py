@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import stats as sps
 
+from backtest.distributions import t_sf
 from backtest.errors import DataValidationError
 from backtest.eventstudy import policy, signing
 from backtest.eventstudy import stats as st
@@ -595,7 +595,7 @@ class EventStudyResult:
         sd = np.sqrt(win.var_car)
         t = win.car / sd
         df = self._dof()
-        pval = 2.0 * sps.t.sf(np.abs(t), np.maximum(df, 1))
+        pval = 2.0 * t_sf(np.abs(t), np.maximum(df, 1))
         sigma_move = win.car / np.sqrt(p.sigma2 * win.n)
         emp = self._empirical(win.car, win.n)
         pct = np.full((E, S), np.nan)

@@ -18,12 +18,13 @@ Conventions
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
+from backtest.distributions import average_ranks, norm_sf, t_sf
 from backtest.errors import DataValidationError
 from backtest.eventstudy.policy import DEFAULT_DRAWS
 
@@ -105,11 +106,11 @@ def _nan_result(n: int) -> TestResult:
 
 
 def _t_pvalue(t: float, df: float) -> float:
-    return float(2.0 * stats.t.sf(abs(t), df))
+    return float(2.0 * t_sf(abs(t), df))
 
 
 def _norm_pvalue(z: float) -> float:
-    return float(2.0 * stats.norm.sf(abs(z)))
+    return float(2.0 * norm_sf(abs(z)))
 
 
 def _t_result(x: FloatArray) -> TestResult:
@@ -539,7 +540,7 @@ def corrado(ar_est: npt.ArrayLike, ar_win: npt.ArrayLike) -> TestResult:
     est, a, n = _with_window(ar_est, ar_win, ("ar_est", "ar_win"))
     if n < 1:
         return _nan_result(n)
-    ranks = stats.rankdata(a, axis=1, nan_policy="omit")
+    ranks = average_ranks(a)
     m = (~np.isnan(a)).sum(axis=1)
     u = ranks / (m + 1.0)[:, None] - 0.5
     ubar = _day_means(u)
@@ -665,10 +666,55 @@ def wilcoxon(x: npt.ArrayLike) -> TestResult:
     n = int(nonzero.size)
     if n < 1:
         return _nan_result(n)
-    ranks = stats.rankdata(np.abs(nonzero))
+    ranks = average_ranks(np.abs(nonzero))
     w_plus = float(ranks[nonzero > 0].sum())
-    pvalue = float(stats.wilcoxon(v, zero_method="wilcox", alternative="two-sided").pvalue)
-    return TestResult(w_plus, pvalue, n)
+    return TestResult(w_plus, _wilcoxon_pvalue(v, ranks, w_plus), n)
+
+
+def _wilcoxon_pvalue(v: FloatArray, ranks: FloatArray, w_plus: float) -> float:
+    """Two-sided p-value of ``scipy.stats.wilcoxon(v, zero_method="wilcox")``.
+
+    `v` holds the values (no NaN, zeros included), `ranks` the average ranks of the
+    non-zero ones' absolute values, `w_plus` the sum of the positive ones'. scipy's
+    default method (1.17): exact for at most 50 values without ties or zeros; a
+    sign-flip permutation test (left to scipy, imported here) for at most 13 values
+    with ties or zeros; else the normal approximation without continuity correction,
+    with the tie correction of the variance.
+    """
+    size, n = v.size, ranks.size
+    _, counts = np.unique(ranks, return_counts=True)
+    ties = bool((counts > 1).any())
+    zeros = size > n
+    if size <= 50 and not ties and not zeros:
+        pmf = _wilcoxon_null(n)
+        mean = n * (n + 1) / 4
+        k = math.floor(w_plus)  # integral: no ties
+        sf = pmf[k:].sum() if k <= mean else 1 - pmf[:k].sum()
+        cdf = pmf[: k + 1].sum() if k <= mean else 1 - pmf[k + 1 :].sum()
+        return float(np.clip(2 * np.minimum(sf, cdf), 0, 1))
+    if size <= 13:
+        from scipy import stats  # the permutation test: rare, and scipy.stats is slow to import
+
+        return float(stats.wilcoxon(v, zero_method="wilcox", alternative="two-sided").pvalue)
+    count = float(n)
+    mn = count * (count + 1.0) * 0.25
+    se = count * (count + 1.0) * (2.0 * count + 1.0)
+    t = counts.astype(np.float64)
+    se = math.sqrt((se - float(np.sum(t**3 - t)) / 2) / 24)
+    z = (w_plus - mn) / se
+    return float(2 * norm_sf(abs(z)))
+
+
+def _wilcoxon_null(n: int) -> FloatArray:
+    """Null distribution of :math:`W^+` for `n` untied values (scipy's recursion)."""
+    c = np.ones(1, dtype=np.float64)
+    for k in range(1, n + 1):
+        prev = c
+        c = np.zeros(k * (k + 1) // 2 + 1, dtype=np.float64)
+        m = len(prev)
+        c[:m] = prev * 0.5
+        c[-m:] += prev * 0.5
+    return c
 
 
 # ------------------------------------------------------------ dependence-robust
@@ -862,12 +908,19 @@ def bootstrap_caar(
     e = e[keep]
     obs = ~np.isnan(e)
     filled = np.where(obs, e, 0.0)
-    rows = np.arange(n)[None, :]
-    total = np.zeros((draws, n))
-    count = np.zeros((draws, n), dtype=np.int64)
+    # every event's pseudo-window sum for each possible start, summed day by day in the
+    # order a draw sums them (so the same floats), then picked by each draw's start
+    starts = length - n_days + 1
+    sums = np.zeros((n, starts))
+    counts = np.zeros((n, starts), dtype=np.int64)
     for j in range(n_days):  # loop over days, not events
-        total += filled[rows, offsets + j]
-        count += obs[rows, offsets + j]
+        sums += filled[:, j : j + starts]
+        counts += obs[:, j : j + starts]
+    rows = np.arange(n)[None, :]
+    # C order, as the (draws, n) sums a draw-by-draw loop makes: the sum over events
+    # below then adds in the same order
+    total = np.ascontiguousarray(sums[rows, offsets])
+    count = np.ascontiguousarray(counts[rows, offsets])
     has = count > 0
     n_has = has.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):

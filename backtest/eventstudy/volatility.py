@@ -63,8 +63,8 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
+from backtest.distributions import chi2_cdf, chi2_sf, f_cdf, f_sf, t_sf
 from backtest.errors import DataValidationError
 from backtest.eventstudy.stats import TestResult
 
@@ -139,8 +139,8 @@ def variance_ratio(sar: npt.ArrayLike, df: npt.ArrayLike) -> VarianceRatios:
     nn = np.maximum(n, 1).astype(np.float64)
     dd = np.where(known | ~(d > 0), 1.0, d)
     stat = np.where(known, n * vr, vr)
-    lower = np.where(known, sps.chi2.cdf(stat, nn), sps.f.cdf(stat, nn, dd))
-    upper = np.where(known, sps.chi2.sf(stat, nn), sps.f.sf(stat, nn, dd))
+    lower = np.where(known, chi2_cdf(stat, nn), f_cdf(stat, nn, dd))
+    upper = np.where(known, chi2_sf(stat, nn), f_sf(stat, nn, dd))
     pvalue = np.minimum(1.0, 2.0 * np.minimum(lower, upper))
     bad = (n == 0) | ~(known | (d > 0))
     pvalue = np.where(bad, np.nan, pvalue)
@@ -187,7 +187,7 @@ def savickas(q: npt.ArrayLike) -> TestResult:
     if not sd > 0:
         return TestResult(float("nan"), float("nan"), n)
     t = (float(np.mean(x)) - 1.0) / (sd / np.sqrt(n))
-    return TestResult(t, float(2.0 * sps.t.sf(abs(t), n - 1)), n)
+    return TestResult(t, float(2.0 * t_sf(abs(t), n - 1)), n)
 
 
 def savickas_by_date(q: npt.ArrayLike, dates: npt.ArrayLike) -> TestResult:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtest.data.dates import iso_dates
 from backtest.report.style import PALETTE
 from backtest.report.tables import escape, table
 
@@ -207,7 +208,7 @@ def attribution_figure(daily: pd.DataFrame, title: str) -> dict[str, Any]:
         returns) and, when there is funding, a dashed one for the excess return (every
         component; the top of the gains plus the bottom of the losses).
     """
-    x = [d.isoformat() for d in pd.DatetimeIndex(daily.index).date]
+    x = iso_dates(daily.index)
     cumulative = 100 * daily.astype(float).fillna(0.0).cumsum()
     legs = list(dict.fromkeys(str(c).rpartition(":")[0] for c in daily.columns))
     traces: list[dict[str, Any]] = []

@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.subplots import make_subplots
+from _plotly_utils.utils import convert_to_base64
 
+from backtest.errors import DataValidationError
 from backtest.report.formatting import incomplete_text, local_time, number, pvalue
 from backtest.report.markdown import fmt_change, headline_table, stars
 from backtest.report.style import PALETTE
@@ -49,7 +50,11 @@ __all__ = [
     "car_paths",
     "figure_html",
     "heatmap_figure",
+    "heatmap_spec",
+    "plotly_dict",
+    "subplot_layout",
     "timeline_figure",
+    "timeline_spec",
 ]
 
 #: Two-sided 95% normal quantile of the CAR bands.
@@ -125,6 +130,28 @@ def figure_html(fig: Figure, div_id: str) -> str:
     )
 
 
+def plotly_dict(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` as :meth:`plotly.graph_objects.Figure.to_dict` would give it, in place.
+
+    NumPy arrays become plotly.js typed-array specs (``{"dtype": ..., "bdata": ...}``),
+    as ``go.Figure(spec).to_dict()`` does, without building the figure object: a page
+    drawn from a spec is the page drawn from the figure. (:func:`figure_html` rounds
+    plain lists of numbers, not typed arrays.)
+
+    Parameters
+    ----------
+    spec : dict
+        ``{"data": [...], "layout": {...}}``, changed in place.
+
+    Returns
+    -------
+    dict
+        `spec`.
+    """
+    convert_to_base64(spec)
+    return spec
+
+
 #: Significant digits of the numbers in the report's charts.
 DIGITS = 8
 
@@ -164,11 +191,13 @@ def _round(values: Any) -> Any:
         v = arr.astype(float)
     elif arr.dtype.kind == "O":
         flat = arr.ravel().tolist()
-        if any(x is not None and not _is_number(x) for x in flat) or all(
-            x is None or isinstance(x, int | np.integer) for x in flat
+        # whether a cell is a number depends on its type alone: decide once per type
+        kinds = set(map(type, flat)) - {type(None)}
+        if not all(_is_number_type(t) for t in kinds) or all(
+            issubclass(t, int | np.integer) for t in kinds
         ):
             return values
-        v = np.array([np.nan if x is None else float(x) for x in flat]).reshape(arr.shape)
+        v = np.array(flat, dtype=float).reshape(arr.shape)  # None -> NaN
     else:
         return values
     finite = np.isfinite(v)
@@ -185,8 +214,8 @@ def _round(values: Any) -> Any:
     return cells.tolist()
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, float | int | np.floating | np.integer) and not isinstance(x, bool)
+def _is_number_type(kind: type) -> bool:
+    return issubclass(kind, float | int | np.floating | np.integer) and not issubclass(kind, bool)
 
 
 def _rounded(trace: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,7 +295,33 @@ def timeline_figure(
         A row of event markers above one panel per series with data, each point at its
         observation instant in UTC (:func:`backtest.sessions.observation_times`), a
         dotted line at each event's instant; and the series without a clock, plotted
-        at midnight UTC. None when there are no events or no levels.
+        at midnight UTC. None when there are no events or no levels. The figure of
+        :func:`timeline_spec`.
+    """
+    spec = timeline_spec(events, levels, provenance)
+    if spec is None:
+        return None
+    figure, clockless = spec
+    return Timeline(go.Figure(figure), clockless)
+
+
+def timeline_spec(
+    events: Sequence[Mapping[str, Any]],
+    levels: pd.DataFrame,
+    provenance: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, Any], list[str]] | None:
+    """:func:`timeline_figure` as a plain figure dict (what the HTML report draws).
+
+    Parameters
+    ----------
+    events, levels, provenance
+        As :func:`timeline_figure`.
+
+    Returns
+    -------
+    tuple or None
+        ``({"data": [...], "layout": {...}}, clockless)``; None as
+        :func:`timeline_figure`.
     """
     series = [c for c in levels.columns if levels[c].notna().any()]
     if not events or not series or levels.empty:
@@ -278,34 +333,31 @@ def timeline_figure(
     i1 = min(int(index.searchsorted(last, side="right")) + SPAN, len(index))
     span = levels.iloc[i0:i1]
     n = len(series)
-    fig = make_subplots(
-        rows=n + 1,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.018,
-        row_heights=[0.6] + [1.0] * n,
+    layout = subplot_layout(
+        n + 1, 1, None, 0.2, 0.018, shared_xaxes=True, row_heights=(0.6, *[1.0] * n)
     )
     instants = [_event_instant(e) for e in events]
-    fig.add_trace(
-        go.Scatter(
-            x=instants,
-            y=[0] * len(events),
-            mode="markers+text" if len(events) <= EVENT_LABELS else "markers",
-            text=[_p(e["event"]) for e in events],
-            textposition=[
+    data: list[dict[str, Any]] = [
+        {
+            "cliponaxis": False,
+            "customdata": [[_p(e["event"]), _p(local_time(e)), _p(e["label"])] for e in events],
+            "hovertemplate": "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
+            "<extra></extra>",
+            "marker": {"color": "#444", "size": 11, "symbol": "triangle-down"},
+            "mode": "markers+text" if len(events) <= EVENT_LABELS else "markers",
+            "showlegend": False,
+            "text": [_p(e["event"]) for e in events],
+            "textposition": [
                 "top right" if i % 2 == 0 else "bottom right" for i in range(len(events))
             ],
-            marker={"symbol": "triangle-down", "size": 11, "color": "#444"},
-            customdata=[[_p(e["event"]), _p(local_time(e)), _p(e["label"])] for e in events],
-            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<br>%{customdata[2]}"
-            "<extra></extra>",
-            showlegend=False,
-            cliponaxis=False,
-        ),
-        row=1,
-        col=1,
-    )
-    fig.update_yaxes(visible=False, range=[-1.6, 1.6], fixedrange=True, row=1, col=1)
+            "x": instants,
+            "y": [0] * len(events),
+            "type": "scatter",
+            "xaxis": "x",
+            "yaxis": "y",
+        }
+    ]
+    layout["yaxis"].update(visible=False, range=[-1.6, 1.6], fixedrange=True)
     clockless = []
     for i, name in enumerate(series):
         col = span[name].dropna()
@@ -318,31 +370,30 @@ def timeline_figure(
             clock_text = ""
         else:  # the clock and zone are the same for every point: in the template
             clock_text = f" {p['obs_time']} {p['timezone']}"
-        fig.add_trace(
-            go.Scatter(
-                x=at,
-                y=col.to_numpy(),
-                mode="lines",
-                line={"color": PALETTE[i % len(PALETTE)], "width": 1.4},
-                name=name,
-                customdata=when,
-                hovertemplate=f"<b>{_p(name)}</b> %{{y}} {_p(p.get('unit', ''))}"
+        data.append(
+            {
+                "customdata": when,
+                "hovertemplate": f"<b>{_p(name)}</b> %{{y}} {_p(p.get('unit', ''))}"
                 f"<br>observed %{{customdata}}{_p(clock_text)}<extra></extra>",
-                showlegend=False,
-            ),
-            row=i + 2,
-            col=1,
+                "line": {"color": PALETTE[i % len(PALETTE)], "width": 1.4},
+                "mode": "lines",
+                "name": name,
+                "showlegend": False,
+                "x": at,
+                "y": col.to_numpy(),
+                "type": "scatter",
+                "xaxis": f"x{i + 2}",
+                "yaxis": f"y{i + 2}",
+            }
         )
         level_unit = p.get("unit")
-        fig.update_yaxes(
-            title_text=_p(name) + (f"<br>({_p(level_unit)})" if level_unit else ""),
-            title_font={"size": 11},
-            row=i + 2,
-            col=1,
-        )
-    fig.update_xaxes(title_text="observation time (UTC)", row=n + 1, col=1)
+        layout[f"yaxis{i + 2}"]["title"] = {
+            "text": _p(name) + (f"<br>({_p(level_unit)})" if level_unit else ""),
+            "font": {"size": 11},
+        }
+    layout[f"xaxis{n + 1}"]["title"] = {"text": "observation time (UTC)"}
     line = {"color": "rgba(80,80,80,0.55)", "width": 1, "dash": "dot"}
-    fig.update_layout(
+    layout.update(
         shapes=[
             {
                 "type": "line",
@@ -360,7 +411,7 @@ def timeline_figure(
         margin={"l": 70, "r": 20, "t": 20, "b": 50},
         hovermode="closest",
     )
-    return Timeline(fig, clockless)
+    return {"data": data, "layout": layout}, clockless
 
 
 # CAR paths ---------------------------------------------------------------------------------
@@ -446,22 +497,28 @@ def car_figure(
     -------
     dict
         A plain figure dict (plotly's object model takes seconds for dozens of
-        events); the grid comes from :func:`plotly.subplots.make_subplots`. Each panel
-        has the CAR line and its band, ``±BAND_Z x sd_car``, a dotted line at day 0;
+        events); the grid is make_subplots' (:func:`subplot_layout`). Each panel has
+        the CAR line and its band, ``±BAND_Z x sd_car``, a dotted line at day 0;
         the first panel of each row has its y axis titled with the unit (``CAR (bp)``
         or ``CAR (% log change)``), the bottom row its x axis (``relative day
         (sessions)``).
     """
     colour = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(series)}
     unit = {s: "bp" if u == "bp" else "%" for s, u in units.items()}
-    events = list(dict.fromkeys(paths["event"].astype(str)))
+    event_ids = paths["event"].astype(str)
+    events = list(dict.fromkeys(event_ids))
     several = len(events) > 1
+    # the rows of each (event, series) pair, in the order of `paths` (one pass, not one
+    # boolean mask per panel)
+    pairs = {
+        (str(ev), s): frame
+        for (ev, s), frame in paths.groupby([event_ids, paths["series"]], sort=False)
+    }
     cells: list[tuple[str, str] | None] = []
     ncols = 1
     blocks: list[list[tuple[str, str]]] = []
     for ev in events:
-        mine = paths[paths["event"].astype(str) == ev]
-        present = [s for s in series if (mine["series"] == s).any()]
+        present = [s for s in series if (ev, s) in pairs]
         for g in ("bp", "%"):
             block = [(ev, s) for s in present if unit.get(s, "%") == g]
             if block:
@@ -483,7 +540,7 @@ def car_figure(
             else f"{_p(s)} ({unit.get(s, '%')})"
         )
 
-    layout = copy.deepcopy(_grid(nrows, ncols, tuple(title(c) for c in cells)))
+    layout = _grid(nrows, ncols, tuple(title(c) for c in cells))
     data: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
     for i, cell in enumerate(cells):
@@ -492,8 +549,7 @@ def car_figure(
         ev, s = cell
         axis = "" if i == 0 else str(i + 1)
         xref, yref = f"x{axis}", f"y{axis}"
-        mine = paths[(paths["event"].astype(str) == ev) & (paths["series"] == s)]
-        for trace in _band(mine, s, unit.get(s, "%"), colour[s]):
+        for trace in _band(pairs[ev, s], s, unit.get(s, "%"), colour[s]):
             data.append({**trace, "xaxis": xref, "yaxis": yref})
         if headline is not None:
             a, b = headline
@@ -545,19 +601,137 @@ def car_figure(
     return {"data": data, "layout": layout}
 
 
-@functools.cache
 def _grid(nrows: int, ncols: int, titles: tuple[str, ...]) -> dict[str, Any]:
     """Layout of a `nrows` x `ncols` grid of panels (axes ``x``, ``x2`` ... row-major)."""
-    fig = make_subplots(
-        rows=nrows,
-        cols=ncols,
-        subplot_titles=titles,
-        horizontal_spacing=0.045,
-        vertical_spacing=min(0.5 / nrows, 0.16),
+    return subplot_layout(nrows, ncols, titles, 0.045, min(0.5 / nrows, 0.16))
+
+
+def subplot_layout(
+    nrows: int,
+    ncols: int,
+    titles: tuple[str, ...] | None,
+    horizontal_spacing: float,
+    vertical_spacing: float,
+    *,
+    shared_xaxes: bool = False,
+    row_heights: tuple[float, ...] | None = None,
+) -> dict[str, Any]:
+    """The layout of :func:`plotly.subplots.make_subplots` as a fresh plain dict.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        The grid; axes ``x``, ``x2`` ... are numbered row-major.
+    titles : tuple of str or None
+        ``subplot_titles`` (None: no titles).
+    horizontal_spacing, vertical_spacing : float
+        As :func:`~plotly.subplots.make_subplots` (fractions of the figure).
+    shared_xaxes : bool
+        As :func:`~plotly.subplots.make_subplots`.
+    row_heights : tuple of float, optional
+        Relative row heights, top first (default equal).
+
+    Returns
+    -------
+    dict
+        Axes (domains, anchors) and title annotations, without a template; the caller
+        may change it (each call returns its own copy of one cached layout per grid).
+    """
+    return copy.deepcopy(
+        _subplot_layout(
+            nrows, ncols, titles, horizontal_spacing, vertical_spacing, shared_xaxes, row_heights
+        )
     )
-    layout: dict[str, Any] = fig.layout.to_plotly_json()
-    layout.pop("template", None)
+
+
+@functools.cache
+def _subplot_layout(
+    nrows: int,
+    ncols: int,
+    titles: tuple[str, ...] | None,
+    horizontal_spacing: float,
+    vertical_spacing: float,
+    shared_xaxes: bool,
+    row_heights: tuple[float, ...] | None,
+) -> dict[str, Any]:
+    """make_subplots' grid (plotly 6/7, ``start_cell="top-left"``, one x/y pair per cell).
+
+    The same arithmetic in the same order as :func:`plotly.subplots.make_subplots`, so
+    the same floats (``tests/report/test_specs.py`` compares the two), without building
+    plotly's figure objects (a quarter of a second for the first figure of a process).
+    """
+    if not 0 <= horizontal_spacing <= 1 or not 0 <= vertical_spacing <= 1:
+        raise DataValidationError(
+            f"subplot spacings must be between 0 and 1, got {horizontal_spacing}, "
+            f"{vertical_spacing}"
+        )
+    widths = [(1.0 - horizontal_spacing * (ncols - 1)) / ncols] * ncols
+    if row_heights is None:
+        heights = [(1.0 - vertical_spacing * (nrows - 1)) / nrows] * nrows
+    else:
+        total = float(sum(row_heights))
+        heights = [(1.0 - vertical_spacing * (nrows - 1)) * (h / total) for h in row_heights]
+        heights = list(reversed(heights))  # plotly lists heights top first, builds bottom up
+    row_seq = range(nrows)[::-1]
+    grid = [
+        [
+            (
+                (sum(widths[:c]) + c * horizontal_spacing),
+                (sum(heights[:r]) + r * vertical_spacing),
+            )
+            for c in range(ncols)
+        ]
+        for r in row_seq
+    ]
+    layout: dict[str, Any] = {}
+    domains: list[list[float]] = []
+    for r in range(nrows):
+        for c in range(ncols):
+            x_s = grid[r][c][0] + 0.0
+            x_e = grid[r][c][0] + widths[c] - 0.0
+            y_s = _clip_unit(grid[r][c][1] + 0.0)
+            y_e = _clip_unit(grid[r][c][1] + heights[-1 - r] - 0.0)
+            k = r * ncols + c + 1
+            n = "" if k == 1 else str(k)
+            layout[f"xaxis{n}"] = {"anchor": f"y{n}", "domain": [x_s, x_e]}
+            layout[f"yaxis{n}"] = {"anchor": f"x{n}", "domain": [y_s, y_e]}
+            domains += [[x_s, x_e], [y_s, y_e]]
+    if shared_xaxes:  # each column's axes match its bottom one, which alone shows labels
+        for c in range(ncols):
+            bottom = (nrows - 1) * ncols + c + 1
+            for r in range(nrows - 2, -1, -1):
+                k = r * ncols + c + 1
+                axis = layout[f"xaxis{'' if k == 1 else k}"]
+                axis["matches"] = f"x{'' if bottom == 1 else bottom}"
+                axis["showticklabels"] = False
+    font = {"size": 16}
+    annotations = [
+        {
+            "font": font,
+            "showarrow": False,
+            "text": text,
+            "x": sum(domains[2 * i]) / 2.0,
+            "xanchor": "center",
+            "xref": "paper",
+            "y": domains[2 * i + 1][1],
+            "yanchor": "bottom",
+            "yref": "paper",
+        }
+        for i, text in enumerate(titles or ())
+        if text and 2 * i < len(domains)
+    ]
+    if annotations:  # plotly keeps no empty list
+        layout["annotations"] = annotations
     return layout
+
+
+def _clip_unit(v: float) -> float:
+    """make_subplots' rounding of a domain end within 0.01 outside [0, 1]."""
+    if -0.01 < v < 0.0:
+        return 0.0
+    if 1.0 < v < 1.01:
+        return 1.0
+    return v
 
 
 def _band(path: pd.DataFrame, series: str, unit: str, colour: str) -> list[dict[str, Any]]:
@@ -608,7 +782,23 @@ def heatmap_figure(results: Mapping[str, Any]) -> go.Figure:
         One cell per event and series: text, the CAR in its unit with significance
         marks (:func:`backtest.report.markdown.headline_table`); colour, the per-event
         t clipped at ``±T_CLIP``; hover, CAR, t, p and day 0. Excluded pairs are
-        empty (grey).
+        empty (grey). The figure of :func:`heatmap_spec`.
+    """
+    return go.Figure(heatmap_spec(results))
+
+
+def heatmap_spec(results: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`heatmap_figure` as a plain figure dict (what the HTML report draws).
+
+    Parameters
+    ----------
+    results : Mapping
+        The run's ``results.json``.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``.
     """
     window = results["event_study"]["windows"][0]
     header, rows = headline_table(results)
@@ -636,30 +826,29 @@ def heatmap_figure(results: Mapping[str, Any]) -> go.Figure:
         z.append(zrow)
         hover.append(hrow)
     text = [[_p(c) for c in row[1:]] for row in rows]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[_p(s) for s in series],
-            y=[_p(e) for e in events],
-            text=text,
-            texttemplate="%{text}",
-            textfont={"size": 11},
-            customdata=hover,
-            hovertemplate="%{customdata}<extra></extra>",
-            colorscale=T_COLORSCALE,
-            zmin=-T_CLIP,
-            zmax=T_CLIP,
-            zmid=0,
-            xgap=2,
-            ygap=2,
-            colorbar={"title": {"text": "t"}, "thickness": 12, "len": 0.9},
-        )
-    )
-    fig.update_yaxes(autorange="reversed", automargin=True, showgrid=False)
-    fig.update_xaxes(side="top", showgrid=False)
-    fig.update_layout(
-        height=max(240, 110 + 34 * len(events)),
-        margin={"l": 20, "r": 20, "t": 50, "b": 20},
-        plot_bgcolor="#e4e7eb",
-    )
-    return fig
+    trace = {
+        "colorbar": {"len": 0.9, "thickness": 12, "title": {"text": "t"}},
+        "colorscale": [list(step) for step in T_COLORSCALE],
+        "customdata": hover,
+        "hovertemplate": "%{customdata}<extra></extra>",
+        "text": text,
+        "textfont": {"size": 11},
+        "texttemplate": "%{text}",
+        "x": [_p(s) for s in series],
+        "xgap": 2,
+        "y": [_p(e) for e in events],
+        "ygap": 2,
+        "z": z,
+        "zmax": T_CLIP,
+        "zmid": 0,
+        "zmin": -T_CLIP,
+        "type": "heatmap",
+    }
+    layout = {
+        "yaxis": {"autorange": "reversed", "automargin": True, "showgrid": False},
+        "xaxis": {"side": "top", "showgrid": False},
+        "height": max(240, 110 + 34 * len(events)),
+        "margin": {"l": 20, "r": 20, "t": 50, "b": 20},
+        "plot_bgcolor": "#e4e7eb",
+    }
+    return {"data": [trace], "layout": layout}

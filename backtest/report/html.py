@@ -45,8 +45,9 @@ from backtest.report.figures import (
     car_figure,
     car_paths,
     figure_html,
-    heatmap_figure,
-    timeline_figure,
+    heatmap_spec,
+    plotly_dict,
+    timeline_spec,
 )
 from backtest.report.formatting import (
     incomplete_text,
@@ -63,7 +64,7 @@ from backtest.report.markdown import (
     placebo_rows,
     stars,
 )
-from backtest.report.plots import caar_figure, caar_paths
+from backtest.report.plots import caar_paths, caar_spec
 from backtest.report.signed import html_sections, signing_sentence
 from backtest.report.strategies import strategies_section
 from backtest.report.tables import MEAN_CAR_HEAD, mean_car_cells
@@ -223,10 +224,11 @@ def _timeline_section(
     res: Mapping[str, Any], levels: pd.DataFrame, figure: Callable[[Figure], str]
 ) -> list[str]:
     out = ['<h2 id="timeline">Event timeline</h2>']
-    timeline = timeline_figure(res["events"], levels, res["data"]["series"])
+    timeline = timeline_spec(res["events"], levels, res["data"]["series"])
     if timeline is None:
         return [*out, "<p>No levels to show.</p>"]
-    out.append(figure(timeline.figure))
+    spec, clockless = timeline
+    out.append(figure(plotly_dict(spec)))
     note = (
         f"Levels from {SPAN} sessions before the first event to {SPAN} after the last, one "
         "panel per series, each point placed at its observation instant (the series' "
@@ -234,10 +236,8 @@ def _timeline_section(
         "point to the right of an event's dotted line (date-only events sit at local "
         "midnight). Hover a triangle for the event."
     )
-    if timeline.clockless:
-        note += " Observation clock unknown, plotted at midnight UTC: " + ", ".join(
-            timeline.clockless
-        )
+    if clockless:
+        note += " Observation clock unknown, plotted at midnight UTC: " + ", ".join(clockless)
     out.append(f'<p class="caption">{_e(note)}</p>')
     return out
 
@@ -329,7 +329,7 @@ def _caar_section(
         return []
     return [
         '<h2 id="caar">Pooled across events: cumulative average abnormal change</h2>',
-        figure(caar_figure(paths, es["units"], level=CAAR_LEVEL)),
+        figure(plotly_dict(caar_spec(paths, es["units"], level=CAAR_LEVEL))),
         '<p class="caption">'
         + _e(
             f"Mean over the events of each event's cumulative abnormal change, rebased to 0 "
@@ -353,7 +353,7 @@ def _heatmap_section(res: Mapping[str, Any], figure: Callable[[Figure], str]) ->
     a, b = res["event_study"]["windows"][0]["window"]
     return [
         f'<h2 id="heatmap">Headline window: cumulative abnormal change, {window_text((a, b))}</h2>',
-        figure(heatmap_figure(res)),
+        figure(plotly_dict(heatmap_spec(res))),
         f'<p class="caption">Cell text: the CAR in its natural unit (bp for yields, % log '
         f"change for FX and indices) with significance marks. Colour: the per-event t "
         f"statistic (CAR / its forecast-error sd), clipped at ±{T_CLIP:g}, so series in "

@@ -29,11 +29,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from scipy import stats as sps
 
+from backtest.data.dates import iso_dates
+from backtest.distributions import t_ppf
 from backtest.errors import DataValidationError
 from backtest.report.attribution import attribution_figure
-from backtest.report.figures import FONT, UNIT_TITLE, car_figure, car_paths
+from backtest.report.figures import FONT, UNIT_TITLE, car_figure, car_paths, subplot_layout
 from backtest.report.style import PALETTE
 
 if TYPE_CHECKING:
@@ -47,10 +48,14 @@ __all__ = [
     "SweepPlots",
     "caar_figure",
     "caar_paths",
+    "caar_spec",
     "drawdown_figure",
+    "drawdown_spec",
     "equity_figure",
+    "equity_spec",
     "reactions_figure",
     "sweep_heatmap",
+    "sweep_heatmap_spec",
 ]
 
 #: Columns of :func:`caar_paths`.
@@ -161,11 +166,7 @@ def caar_paths(
     out: list[pd.DataFrame] = []
     for name in dict.fromkeys(frame["series"]):
         one = frame[frame["series"] == name]
-        wide = one.pivot_table(
-            index="event", columns="rel_day", values="abnormal", aggfunc="first", dropna=False
-        ).reindex(columns=days)
-        wide = wide.reindex(list(dict.fromkeys(one["event"])))
-        ar = wide.to_numpy(dtype=float)
+        events, ar = _event_by_day(one, lo, len(days))
         ar = np.where(np.isfinite(ar), ar, 0.0)
         after = np.cumsum(np.where(days >= 0, ar, 0.0), axis=1)
         # before[:, j] = minus the sum of days j..-1; C(tau) for tau < -1 is minus the
@@ -176,14 +177,14 @@ def caar_paths(
         cum = np.where(days >= 0, after, np.where(days == -1, 0.0, shifted))
         keep = (days >= a) & (days <= b)
         for gname, ids in members.items():
-            rows = np.array([ids is None or e in ids for e in wide.index], dtype=bool)
+            rows = np.array([ids is None or e in ids for e in events], dtype=bool)
             c = cum[rows][:, keep]
             n = int(rows.sum())
             if n == 0:
                 continue
             mean = c.mean(axis=0)
             se = c.std(axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.full(keep.sum(), np.nan)
-            quantile = float(sps.t.ppf(0.5 + level / 2, max(n - 1, 1)))
+            quantile = float(t_ppf(0.5 + level / 2, max(n - 1, 1)))
             out.append(
                 pd.DataFrame(
                     {
@@ -201,6 +202,25 @@ def caar_paths(
     if not out:
         return pd.DataFrame({c: [] for c in CAAR_COLUMNS})
     return pd.concat(out, ignore_index=True)[list(CAAR_COLUMNS)]
+
+
+def _event_by_day(one: pd.DataFrame, lo: int, n_days: int) -> tuple[list[str], np.ndarray]:
+    """Events (in order of appearance) x relative days ``lo, lo + 1, ...``: abnormal changes.
+
+    A cell holds the first non-NaN value of its (event, day), NaN without one: the
+    ``pivot_table(index="event", columns="rel_day", aggfunc="first", dropna=False)``
+    of `one` reindexed to the days and to the events in order, without pandas' groupby.
+    """
+    codes, uniques = pd.factorize(one["event"], use_na_sentinel=False)
+    day = one["rel_day"].to_numpy(dtype=float)
+    value = one["abnormal"].to_numpy(dtype=float)
+    pos = day - lo
+    ok = ~np.isnan(value) & (pos >= 0) & (pos < n_days) & (pos == np.floor(pos))
+    cell = codes[ok] * n_days + pos[ok].astype(np.int64)
+    _, at = np.unique(cell, return_index=True)  # the first row of each cell
+    out = np.full(len(uniques) * n_days, np.nan)
+    out[cell[at]] = value[ok][at]
+    return [str(e) for e in uniques], out.reshape(len(uniques), n_days)
 
 
 def _window_pair(window: Any) -> tuple[int, int]:
@@ -242,7 +262,38 @@ def caar_figure(
     plotly.graph_objects.Figure
         Each panel: the CAAR line per group with its band, a dotted line at day 0 and
         the y axis titled ``CAAR (bp)`` or ``CAAR (% log change)``; x axis ``relative
-        day (sessions)``.
+        day (sessions)``. The figure of :func:`caar_spec`.
+    """
+    return _styled(go.Figure(caar_spec(paths, units, level=level, title=title)))
+
+
+def caar_spec(
+    paths: pd.DataFrame,
+    units: Mapping[str, str],
+    *,
+    level: float = 0.95,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """:func:`caar_figure` as a plain figure dict (what the HTML report draws).
+
+    The same traces and layout as the figure, without plotly's object model (which
+    validates every property and takes most of a second for this chart).
+
+    Parameters
+    ----------
+    paths : pandas.DataFrame
+        As :func:`caar_figure`.
+    units : Mapping
+        As :func:`caar_figure`.
+    level : float
+        As :func:`caar_figure`.
+    title : str, optional
+        As :func:`caar_figure`.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``; arrays as NumPy arrays.
     """
     series = sorted(
         dict.fromkeys(paths["series"].astype(str)), key=lambda s: _unit(units.get(s)) != "bp"
@@ -251,70 +302,79 @@ def caar_figure(
     n = max(len(series), 1)
     ncols = min(3, n)
     nrows = math.ceil(n / ncols)
-    titles = [f"{s} ({_unit(units.get(s))})" for s in series]
-    fig = make_subplots(
-        rows=nrows,
-        cols=ncols,
-        subplot_titles=titles or None,
-        horizontal_spacing=0.08,
-        vertical_spacing=min(0.5 / nrows, 0.18),
-    )
+    titles = tuple(f"{s} ({_unit(units.get(s))})" for s in series)
+    layout = subplot_layout(nrows, ncols, titles or None, 0.08, min(0.5 / nrows, 0.18))
+    data: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
     pct = f"{100 * level:g}%"
+    by_pair = {(str(s), str(g)): p for (s, g), p in paths.groupby(["series", "group"], sort=False)}
     for i, s in enumerate(series):
-        row, col = i // ncols + 1, i % ncols + 1
+        axis = "" if i == 0 else str(i + 1)
+        cell = {"xaxis": f"x{axis}", "yaxis": f"y{axis}"}
         u = _unit(units.get(s))
         for k, g in enumerate(groups):
-            p = paths[(paths["series"] == s) & (paths["group"] == g)]
-            if p.empty:
+            p = by_pair.get((s, g))
+            if p is None or p.empty:
                 continue
             colour = PALETTE[k % len(PALETTE)]
             x = p["rel_day"].to_numpy()
             label = "all events" if g == "all" and len(groups) == 1 else g
             nev = int(p["n"].iloc[0])
-            for edge, fill in (("upper", None), ("lower", "tonexty")):
-                fig.add_trace(
-                    go.Scatter(
-                        x=x,
-                        y=p[edge].to_numpy(),
-                        mode="lines",
-                        line={"width": 0},
-                        fill=fill,
-                        fillcolor=_rgba(colour, 0.18) if fill else None,
-                        hoverinfo="skip",
-                        showlegend=False,
-                        legendgroup=g,
-                    ),
-                    row=row,
-                    col=col,
-                )
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=p["caar"].to_numpy(),
-                    mode="lines+markers",
-                    marker={"size": 4, "color": colour},
-                    line={"color": colour, "width": 2},
-                    name=f"{label} (n={nev})",
-                    legendgroup=g,
-                    showlegend=i == 0,
-                    customdata=np.column_stack([p["lower"], p["upper"]]),
-                    hovertemplate=f"<b>{s}</b> {label} day %{{x:+d}}: CAAR %{{y:+.2f}} {u}"
+            edge = {
+                "hoverinfo": "skip",
+                "legendgroup": g,
+                "line": {"width": 0},
+                "mode": "lines",
+                "showlegend": False,
+                "type": "scatter",
+                "x": x,
+            }
+            data.append({**edge, "y": p["upper"].to_numpy(), **cell})
+            data.append(
+                {
+                    **edge,
+                    "fill": "tonexty",
+                    "fillcolor": _rgba(colour, 0.18),
+                    "y": p["lower"].to_numpy(),
+                    **cell,
+                }
+            )
+            data.append(
+                {
+                    "customdata": np.column_stack([p["lower"], p["upper"]]),
+                    "hovertemplate": f"<b>{s}</b> {label} day %{{x:+d}}: CAAR %{{y:+.2f}} {u}"
                     f"<br>{pct} band %{{customdata[0]:+.2f}} to %{{customdata[1]:+.2f}}"
                     "<extra></extra>",
-                ),
-                row=row,
-                col=col,
+                    "legendgroup": g,
+                    "line": {"color": colour, "width": 2},
+                    "marker": {"color": colour, "size": 4},
+                    "mode": "lines+markers",
+                    "name": f"{label} (n={nev})",
+                    "showlegend": i == 0,
+                    "type": "scatter",
+                    "x": x,
+                    "y": p["caar"].to_numpy(),
+                    **cell,
+                }
             )
-        fig.add_vline(x=0, line={"color": "#999", "width": 1, "dash": "dot"}, row=row, col=col)
-        fig.update_yaxes(
-            title_text="CAAR " + UNIT_TITLE[u],
-            zeroline=True,
-            zerolinecolor="#bbb",
-            row=row,
-            col=col,
+        shapes.append(
+            {
+                "line": {"color": "#999", "dash": "dot", "width": 1},
+                "type": "line",
+                "x0": 0,
+                "x1": 0,
+                "xref": f"x{axis}",
+                "y0": 0,
+                "y1": 1,
+                "yref": f"y{axis} domain",
+            }
         )
-        fig.update_xaxes(title_text="relative day (sessions)", dtick=5, tick0=0, row=row, col=col)
-    fig.update_layout(
+        layout[f"yaxis{axis}"].update(
+            title={"text": "CAAR " + UNIT_TITLE[u]}, zeroline=True, zerolinecolor="#bbb"
+        )
+        layout[f"xaxis{axis}"].update(title={"text": "relative day (sessions)"}, dtick=5, tick0=0)
+    layout.update(
+        shapes=shapes,
         title={
             "text": title or f"Pooled CAAR, day -1 = 0, with {pct} cross-sectional band (t, N-1 df)"
         },
@@ -324,7 +384,7 @@ def caar_figure(
         legend={"orientation": "h", "y": -0.12 if nrows == 1 else -0.05},
         showlegend=len(groups) > 1,
     )
-    return _styled(fig)
+    return {"data": data, "layout": layout}
 
 
 # Per-event reactions -----------------------------------------------------------------------
@@ -413,30 +473,47 @@ def equity_figure(equity: pd.DataFrame) -> go.Figure:
     -------
     plotly.graph_objects.Figure
         A line per column (the :data:`~backtest.report.style.PALETTE` colour of its
-        position); y axis ``growth of 1 (x capital, log scale)``.
+        position); y axis ``growth of 1 (x capital, log scale)``. The figure of
+        :func:`equity_spec`.
     """
-    fig = go.Figure()
-    x = [d.isoformat() for d in pd.DatetimeIndex(equity.index).date]
-    for i, col in enumerate(equity.columns):
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=equity[col].to_numpy(dtype=float),
-                mode="lines",
-                name=str(col),
-                line={"color": PALETTE[i % len(PALETTE)], "width": 1.5},
-                hovertemplate="%{y:.4f}",
-            )
-        )
-    fig.update_yaxes(type="log", title_text="growth of 1 (x capital, log scale)")
-    fig.update_xaxes(title_text="date")
-    fig.update_layout(
-        height=380,
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        legend={"orientation": "h"},
-        hovermode="x unified",
-    )
-    return _styled(fig)
+    return _styled(go.Figure(equity_spec(equity)))
+
+
+def equity_spec(equity: pd.DataFrame) -> dict[str, Any]:
+    """:func:`equity_figure` as a plain figure dict (what the HTML report draws).
+
+    Parameters
+    ----------
+    equity : pandas.DataFrame
+        As :func:`equity_figure`.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``; arrays as NumPy arrays.
+    """
+    x = iso_dates(equity.index)
+    data = [
+        {
+            "hovertemplate": "%{y:.4f}",
+            "line": {"color": PALETTE[i % len(PALETTE)], "width": 1.5},
+            "mode": "lines",
+            "name": str(col),
+            "x": list(x),
+            "y": equity[col].to_numpy(dtype=float),
+            "type": "scatter",
+        }
+        for i, col in enumerate(equity.columns)
+    ]
+    layout = {
+        "yaxis": {"type": "log", "title": {"text": "growth of 1 (x capital, log scale)"}},
+        "xaxis": {"title": {"text": "date"}},
+        "height": 380,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
+        "legend": {"orientation": "h"},
+        "hovermode": "x unified",
+    }
+    return {"data": data, "layout": layout}
 
 
 def drawdown_figure(equity: pd.DataFrame) -> go.Figure:
@@ -451,33 +528,50 @@ def drawdown_figure(equity: pd.DataFrame) -> go.Figure:
     -------
     plotly.graph_objects.Figure
         ``100 (V_t / max_{s<=t} V_s - 1)`` per column (NaN values do not set a peak);
-        y axis ``drawdown (% from peak)``.
+        y axis ``drawdown (% from peak)``. The figure of :func:`drawdown_spec`.
     """
-    fig = go.Figure()
-    x = [d.isoformat() for d in pd.DatetimeIndex(equity.index).date]
+    return _styled(go.Figure(drawdown_spec(equity)))
+
+
+def drawdown_spec(equity: pd.DataFrame) -> dict[str, Any]:
+    """:func:`drawdown_figure` as a plain figure dict (what the HTML report draws).
+
+    Parameters
+    ----------
+    equity : pandas.DataFrame
+        As :func:`drawdown_figure`.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``; arrays as NumPy arrays.
+    """
+    x = iso_dates(equity.index)
+    data = []
     for i, col in enumerate(equity.columns):
         curve = equity[col].to_numpy(dtype=float)
         peak = np.fmax.accumulate(np.where(np.isfinite(curve), curve, np.nan))
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=100 * (curve / peak - 1.0),
-                mode="lines",
-                name=str(col),
-                line={"color": PALETTE[i % len(PALETTE)], "width": 1},
-                fill="tozeroy" if len(equity.columns) == 1 else None,
-                hovertemplate="%{y:.2f}%",
-            )
-        )
-    fig.update_yaxes(title_text="drawdown (% from peak)")
-    fig.update_xaxes(title_text="date")
-    fig.update_layout(
-        height=260,
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        legend={"orientation": "h"},
-        hovermode="x unified",
-    )
-    return _styled(fig)
+        trace: dict[str, Any] = {
+            "hovertemplate": "%{y:.2f}%",
+            "line": {"color": PALETTE[i % len(PALETTE)], "width": 1},
+            "mode": "lines",
+            "name": str(col),
+            "x": list(x),
+            "y": 100 * (curve / peak - 1.0),
+            "type": "scatter",
+        }
+        if len(equity.columns) == 1:
+            trace["fill"] = "tozeroy"
+        data.append(trace)
+    layout = {
+        "yaxis": {"title": {"text": "drawdown (% from peak)"}},
+        "xaxis": {"title": {"text": "date"}},
+        "height": 260,
+        "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
+        "legend": {"orientation": "h"},
+        "hovermode": "x unified",
+    }
+    return {"data": data, "layout": layout}
 
 
 def sweep_heatmap(table: pd.DataFrame, x: str, y: str, metric: str = "sharpe") -> go.Figure:
@@ -498,11 +592,39 @@ def sweep_heatmap(table: pd.DataFrame, x: str, y: str, metric: str = "sharpe") -
     plotly.graph_objects.Figure
         One cell per (x, y) value. Combinations that share an (x, y) pair (other
         parameters swept too) are aggregated by their maximum, and the title says so.
+        The figure of :func:`sweep_heatmap_spec`.
 
     Raises
     ------
     backtest.errors.DataValidationError
         `x`, `y` or `metric` is not a column of the table, or `x` equals `y`.
+    """
+    return _styled(go.Figure(sweep_heatmap_spec(table, x, y, metric)))
+
+
+def sweep_heatmap_spec(
+    table: pd.DataFrame, x: str, y: str, metric: str = "sharpe"
+) -> dict[str, Any]:
+    """:func:`sweep_heatmap` as a plain figure dict (what the HTML report draws).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        As :func:`sweep_heatmap`.
+    x, y : str
+        As :func:`sweep_heatmap`.
+    metric : str
+        As :func:`sweep_heatmap`.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``.
+
+    Raises
+    ------
+    backtest.errors.DataValidationError
+        As :func:`sweep_heatmap`.
     """
     for role, name in (("x", x), ("y", y), ("metric", metric)):
         if name not in table.columns:
@@ -519,26 +641,36 @@ def sweep_heatmap(table: pd.DataFrame, x: str, y: str, metric: str = "sharpe") -
     pivot = values.pivot_table(index=y, columns=x, values=metric, aggfunc="max", dropna=False)
     duplicated = bool(values.duplicated(subset=[x, y]).any())
     z = [[None if not np.isfinite(v) else float(v) for v in row] for row in pivot.to_numpy()]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[str(c) for c in pivot.columns],
-            y=[str(i) for i in pivot.index],
-            colorscale="RdBu",
-            zmid=0 if metric in ("sharpe", "sortino", "calmar", "total_return", "cagr") else None,
-            colorbar={"title": {"text": label}},
-            hovertemplate=f"{x}=%{{x}}, {y}=%{{y}}: {label} %{{z:.3f}}<extra></extra>",
-        )
-    )
+    trace: dict[str, Any] = {
+        "colorbar": {"title": {"text": label}},
+        "colorscale": _colorscale("RdBu"),
+        "hovertemplate": f"{x}=%{{x}}, {y}=%{{y}}: {label} %{{z:.3f}}<extra></extra>",
+        "x": [str(c) for c in pivot.columns],
+        "y": [str(i) for i in pivot.index],
+        "z": z,
+        "type": "heatmap",
+    }
+    if metric in ("sharpe", "sortino", "calmar", "total_return", "cagr"):
+        trace["zmid"] = 0
     title = f"{label} by {x} and {y}"
     if duplicated:
         title += " (max over the other parameters)"
-    fig.update_xaxes(title_text=f"{x} (parameter value)", type="category")
-    fig.update_yaxes(title_text=f"{y} (parameter value)", type="category")
-    fig.update_layout(
-        title={"text": title}, height=420, margin={"l": 60, "r": 20, "t": 50, "b": 50}
-    )
-    return _styled(fig)
+    layout = {
+        "xaxis": {"title": {"text": f"{x} (parameter value)"}, "type": "category"},
+        "yaxis": {"title": {"text": f"{y} (parameter value)"}, "type": "category"},
+        "title": {"text": title},
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "height": 420,
+    }
+    return {"data": [trace], "layout": layout}
+
+
+def _colorscale(name: str) -> list[list[Any]]:
+    """The named plotly colour scale as the list of [position, colour] plotly stores."""
+    from _plotly_utils.basevalidators import ColorscaleValidator
+
+    scale: list[list[Any]] = ColorscaleValidator("colorscale", "heatmap").validate_coerce(name)
+    return [list(step) for step in scale]
 
 
 # Accessors ---------------------------------------------------------------------------------

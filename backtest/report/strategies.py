@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from backtest.report.attribution import html_section as attribution_section
+from backtest.report.figures import plotly_dict
 from backtest.report.formatting import metric_cell
-from backtest.report.plots import drawdown_figure, equity_figure, sweep_heatmap
+from backtest.report.plots import drawdown_spec, equity_spec, sweep_heatmap_spec
 from backtest.report.tables import escape, table
 from backtest.report.tearsheet import html_section as tearsheet_section
 
@@ -70,8 +71,8 @@ def strategies_section(
     equity_path = run_dir / "tables" / "equity.parquet"
     if equity_path.is_file():
         equity = pd.read_parquet(equity_path).set_index("date")
-        out.append(figure(equity_figure(equity)))
-        out.append(figure(drawdown_figure(equity)))
+        out.append(figure(plotly_dict(equity_spec(equity))))
+        out.append(figure(plotly_dict(drawdown_spec(equity))))
         out.append(
             '<p class="caption">Growth of 1 (log scale) and drawdown from the running peak '
             "(%), the charts of <code>bt.plot.equity()</code> and <code>bt.plot.drawdown()"
@@ -114,7 +115,8 @@ def strategies_section(
             table_path = run_dir / "tables" / f"sweep_{strategies.index(s)}_{s['name']}.parquet"
             if len(params) == 2 and table_path.is_file():
                 a, b = params
-                out.append(figure(sweep_heatmap(pd.read_parquet(table_path), b, a, "sharpe")))
+                spec = sweep_heatmap_spec(pd.read_parquet(table_path), b, a, "sharpe")
+                out.append(figure(plotly_dict(spec)))
         val = s.get("validation")
         if val:
             out.append(

@@ -732,3 +732,47 @@ def test_corrado_all_ties_is_undefined_not_noise():
     a = np.array([[-1.0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]])
     res = st.corrado(a[:, :4], a[:, 4:])
     assert np.isnan(res.statistic) and np.isnan(res.pvalue)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_bootstrap_matches_a_draw_by_draw_loop(seed):
+    """The p-value equals a plain loop over draws and events (same offsets, same sums).
+
+    The reference draws the offsets as documented (one start per cluster and draw, from
+    ``numpy.random.default_rng(seed)``) and sums each pseudo window day by day.
+    """
+    rng = np.random.default_rng(100 + seed)
+    n_ev, length = int(rng.integers(2, 9)), int(rng.integers(6, 40))
+    resid = rng.normal(size=(n_ev, length))
+    resid[rng.random(resid.shape) < 0.15] = NAN
+    car = rng.normal(size=n_ev) * 0.5
+    car[0] = NAN if seed % 3 == 0 else car[0]
+    n_days = int(rng.integers(1, length + 1))
+    clusters = rng.integers(0, 3, size=n_ev) if seed % 2 else None
+    draws = 199
+    res = st.bootstrap_caar(resid, car, n_days, draws=draws, seed=seed, clusters=clusters)
+
+    keep = [i for i in range(n_ev) if not np.isnan(car[i])]
+    labels = list(range(len(keep))) if clusters is None else [clusters[i] for i in keep]
+    _, group = np.unique(labels, return_inverse=True)
+    draw_rng = np.random.default_rng(seed)
+    starts = draw_rng.integers(0, length - n_days + 1, size=(draws, int(group.max()) + 1))
+    caar = sum(car[i] for i in keep) / len(keep)
+    exceed = valid = 0
+    for d in range(draws):
+        pseudo = []
+        for k, i in enumerate(keep):
+            total, seen = 0.0, 0
+            for j in range(n_days):
+                v = resid[i, starts[d, group[k]] + j]
+                if not np.isnan(v):
+                    total += v
+                    seen += 1
+            if seen:
+                pseudo.append(total)
+        if pseudo:
+            valid += 1
+            exceed += abs(sum(pseudo) / len(pseudo)) >= abs(caar)
+    assert res.n == len(keep)
+    assert res.statistic == pytest.approx(caar, rel=1e-12)
+    assert res.pvalue == pytest.approx((1 + exceed) / (1 + valid), rel=1e-12)
