@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -166,6 +166,26 @@ class RiskOffYen(Strategy[RiskOffYenParams]):
 
     def positions(self, data: MarketData, params: RiskOffYenParams) -> pd.Series:
         """Target positions: -1 after a risk-off z-score spike, else 0."""
+        aligned = self._aligned_z(data, params)
+        out = _short_on_spikes(aligned, params.threshold, params.exit_threshold, params.hold)
+        return pd.Series(out, index=data.price.index, name=data.series)
+
+    def positions_many(self, data: MarketData, params: Sequence[RiskOffYenParams]) -> pd.DataFrame:
+        """Positions of many parameter sets; the aligned z-score is computed once per
+        signal, transform and lookback."""
+        ps = list(params)
+        index = data.price.index
+        z: dict[tuple[str, str, int], np.ndarray] = {}
+        out = np.empty((len(index), len(ps)))
+        for i, p in enumerate(ps):
+            key = (p.signal, p.signal_transform, p.lookback)
+            if key not in z:
+                z[key] = self._aligned_z(data, p)
+            out[:, i] = _short_on_spikes(z[key], p.threshold, p.exit_threshold, p.hold)
+        return pd.DataFrame(out, index=index, columns=pd.RangeIndex(len(ps)))
+
+    def _aligned_z(self, data: MarketData, params: RiskOffYenParams) -> np.ndarray:
+        """The signal's z-score as of each traded bar (see the class notes)."""
         require_columns(data, [params.signal], self.name)
         own = data.levels[[params.signal]].dropna()
         x = (
@@ -174,7 +194,4 @@ class RiskOffYen(Strategy[RiskOffYenParams]):
             else reactions(own)[params.signal]
         )
         z = zscore(x, params.lookback)
-        price = data.price
-        aligned = asof(z, data.levels, params.signal, data.series, price.index)
-        out = _short_on_spikes(aligned, params.threshold, params.exit_threshold, params.hold)
-        return pd.Series(out, index=price.index, name=data.series)
+        return asof(z, data.levels, params.signal, data.series, data.price.index)

@@ -102,6 +102,7 @@ class TestRiskOffYenContract(StrategyContract):
         {"threshold": 1.5, "hold": 5, "lookback": 20},
         {"signal": "UST10Y", "signal_transform": "change", "threshold": 2.0},
         {"threshold": 2.5, "exit_threshold": 1.0, "hold": 20},
+        {"threshold": 3.0, "hold": 10, "lookback": 20},  # shares the second's z-score
     )
 
 
