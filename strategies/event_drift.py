@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -107,22 +108,49 @@ class EventDrift(Strategy[EventDriftParams]):
 
     def positions(self, data: MarketData, params: EventDriftParams) -> pd.Series:
         """Target positions: the sign of each event's day-0 reaction, held `hold` bars."""
+        out = _hold_signs(*self._day0(data, params), params)
+        return pd.Series(out, index=data.price.index, name=data.series)
+
+    def positions_many(self, data: MarketData, params: Sequence[EventDriftParams]) -> pd.DataFrame:
+        """Positions of many parameter sets; the events' day 0 and reactions are found
+        once per category selection."""
+        ps = list(params)
+        index = data.price.index
+        found: dict[tuple[str, ...] | None, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        out = np.empty((len(index), len(ps)))
+        for i, p in enumerate(ps):
+            key = None if p.categories is None else tuple(p.categories)
+            if key not in found:
+                found[key] = self._day0(data, p)
+            out[:, i] = _hold_signs(*found[key], p)
+        return pd.DataFrame(out, index=index, columns=pd.RangeIndex(len(ps)))
+
+    def _day0(
+        self, data: MarketData, params: EventDriftParams
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each selected event's day-0 bar and time stamp, and the day-0 changes."""
         ev = self._events(data, params)
-        price = data.price
-        n = len(price)
-        out = np.zeros(n)
         bars = day0_bars(data, ev)
         change = reactions(data.levels[[data.series]])[data.series]
-        r0 = change.reindex(price.index).to_numpy(dtype="float64")
+        r0 = change.reindex(data.price.index).to_numpy(dtype="float64")
         stamps = pd.DatetimeIndex(ev["timestamp"]).as_unit("ns").asi8
-        sign = 1.0 if params.mode == "momentum" else -1.0
-        # Oldest first, so later events overwrite the positions of earlier ones.
-        for e in np.lexsort((stamps, bars)):
-            bar = int(bars[e])
-            if bar >= n:
-                continue
-            move = r0[bar]
-            if not np.isfinite(move) or move == 0.0 or abs(move) < params.min_move:
-                continue
-            out[bar : bar + params.hold] = sign * np.sign(move)
-        return pd.Series(out, index=price.index, name=data.series)
+        return np.asarray(bars), stamps, r0
+
+
+def _hold_signs(
+    bars: np.ndarray, stamps: np.ndarray, r0: np.ndarray, params: EventDriftParams
+) -> np.ndarray:
+    """The positions of :class:`EventDrift` from the events' day-0 bars and changes."""
+    n = len(r0)
+    out = np.zeros(n)
+    sign = 1.0 if params.mode == "momentum" else -1.0
+    # Oldest first, so later events overwrite the positions of earlier ones.
+    for e in np.lexsort((stamps, bars)):
+        bar = int(bars[e])
+        if bar >= n:
+            continue
+        move = r0[bar]
+        if not np.isfinite(move) or move == 0.0 or abs(move) < params.min_move:
+            continue
+        out[bar : bar + params.hold] = sign * np.sign(move)
+    return out
