@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["Panel", "concat_series", "gather", "take", "window_index"]
+__all__ = ["Panel", "concat_series", "event_window", "gather", "take", "window_index"]
 
 
 def gather(
@@ -71,6 +72,116 @@ def take(values: np.ndarray, index: tuple[np.ndarray, np.ndarray]) -> np.ndarray
     out = values.reshape(*lead, S * T)[..., flat]
     out[..., outside] = np.nan
     return out
+
+
+def event_window(
+    y2: np.ndarray,
+    off2: np.ndarray,
+    X2: np.ndarray,
+    dates2: np.ndarray,
+    lengths: np.ndarray,
+    day0: np.ndarray,
+    rel: np.ndarray,
+    constant: bool,
+    beta: np.ndarray,
+    xtx_inv: np.ndarray,
+    sigma2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Event-window arrays of every (event, series) pair from the fitted model.
+
+    Parameters
+    ----------
+    y2, off2 : numpy.ndarray
+        ``(S, T)`` changes and the model's offset (the part of normal change that is
+        not estimated) over each series' own observations.
+    X2 : numpy.ndarray
+        ``(F, S, T)`` non-constant regressors.
+    dates2 : numpy.ndarray
+        ``(S, T)`` ``datetime64[ns]`` dates of the observations.
+    lengths : numpy.ndarray
+        ``(S,)`` observations of each series.
+    day0 : numpy.ndarray
+        ``(E, S)`` day-0 positions.
+    rel : numpy.ndarray
+        ``(W,)`` relative days of the event window.
+    constant : bool
+        Whether the model has an intercept (the first coefficient).
+    beta, xtx_inv, sigma2 : numpy.ndarray
+        ``(E, S, k)``, ``(E, S, k, k)`` and ``(E, S)`` fits
+        (:func:`backtest.eventstudy.models.fit_sums`).
+
+    Returns
+    -------
+    actual, normal, abnormal, var_ar : numpy.ndarray
+        ``(E, S, W)`` change, normal change, their difference and its forecast-error
+        variance ``sigma2 (1 + x' (X'X)^-1 x)``; NaN outside the data and where the
+        offset is missing.
+    dates : numpy.ndarray
+        ``(E, S, W)`` dates (NaT outside the data).
+    x_win : numpy.ndarray
+        ``(E, S, W, k)`` the regressors of each day (intercept first), NaN where the
+        day is not usable.
+
+    """
+    k = X2.shape[0] + int(constant)
+    window = _Windows(lengths, day0, rel, y2.shape[-1])
+    y_win = window.take(y2, np.nan)
+    # No offset (every model but market_adjusted): zeros, NaN outside the data.
+    off_win = window.take(off2 if off2.any() else np.zeros_like(y2), np.nan)
+    x_reg = window.take(X2, np.nan)  # (F', E, S, W)
+    gap = np.isnan(off_win)
+    planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
+    for plane in planes[int(constant) :]:
+        plane[gap] = np.nan
+    X_win = np.stack(planes, axis=-1) if planes else np.zeros((*off_win.shape, 0))
+    d_win = window.take(dates2, np.datetime64("NaT"))
+    normal = off_win.copy()
+    lev = np.zeros_like(off_win)
+    term = np.empty_like(off_win)
+    for i in range(k):  # planes[i] is X_win[..., i], contiguous; terms in place
+        normal += np.multiply(planes[i], beta[..., i, None], out=term)
+        for j in range(k):
+            np.multiply(planes[i], xtx_inv[..., i, j, None], out=term)
+            lev += np.multiply(term, planes[j], out=term)
+    ar = y_win - normal
+    lev += 1.0
+    var_ar = np.multiply(sigma2[..., None], lev, out=lev)
+    return y_win, normal, ar, var_ar, d_win, X_win
+
+
+class _Windows:
+    """Gathers of the event windows of every (event, series) pair: what :func:`take` of
+    :func:`window_index` returns, for contiguous relative days.
+
+    Each series' row is copied once into a row padded with the fill value (and with it
+    past the series' own observations), so that every window is a contiguous slice and
+    the gather copies ``W`` values a pair instead of computing ``W`` positions.
+    """
+
+    def __init__(self, lengths: np.ndarray, day0: np.ndarray, rel: np.ndarray, T: int) -> None:
+        self.W = len(rel)
+        self.contiguous = self.W > 0 and bool((np.diff(rel) == 1).all())
+        if not self.contiguous:
+            self.at = window_index(lengths, day0, rel, T)
+            return
+        self.lengths, self.T = lengths, T
+        self.left = max(0, -int(rel[0]))  # day0 >= 0, so the first day is >= rel[0]
+        self.width = self.left + T + max(0, int(rel[-1]) + 1)  # day0 <= T
+        S = len(lengths)
+        self.start = day0 + (int(rel[0]) + self.left) + (np.arange(S) * self.width)[None, :]
+
+    def take(self, values: np.ndarray, fill: Any) -> np.ndarray:
+        """``(..., E, S, W)`` values at ``day0 + rel`` of ``(..., S, T)`` `values`,
+        `fill` (NaN or NaT) outside each series' observations."""
+        if not self.contiguous:
+            return take(values, self.at)
+        *lead, S, T = values.shape
+        padded = np.full((*lead, S, self.width), fill, dtype=values.dtype)
+        padded[..., self.left : self.left + T] = values
+        for s in np.flatnonzero(self.lengths < T):  # past the series' own observations
+            padded[..., s, self.left + self.lengths[s] : self.left + T] = fill
+        flat = padded.reshape(*lead, S * self.width)
+        return sliding_window_view(flat, self.W, axis=-1)[..., self.start, :]
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from backtest.eventstudy.models import (
     n_params,
     window_sums,
 )
-from backtest.eventstudy.panel import Panel, concat_series, take, window_index
+from backtest.eventstudy.panel import Panel, concat_series, event_window
 from backtest.eventstudy.placebo import Rerun
 from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION, KP_CORRELATIONS
 from backtest.eventstudy.result import EventStudyResult
@@ -801,30 +801,10 @@ class EventStudy:
             sigma2_[:, null], nobs_[:, null], ok_[:, null] = red.sigma2, red.nobs, red.ok
             fit = Fit(beta_, xtx_, sigma2_, nobs_, ok_)
             k_series[null] = 1
-        at = window_index(lengths, day0, rel_win, T)
-        y_win = take(y2, at)
-        # No offset (every model but market_adjusted): zeros, NaN outside the data.
-        off_win = take(off2, at) if off2.any() else np.where(at[1], np.nan, 0.0)
-        x_reg = take(X2, at)  # (F', E, S, W)
-        gap = np.isnan(off_win)
-        planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
-        for plane in planes[int(constant) :]:
-            plane[gap] = np.nan
-        X_win = np.stack(planes, axis=-1) if planes else np.zeros((*off_win.shape, 0))
-        d_win = take(dates2, at)
         beta, xtx_inv, sigma2 = fit.beta, fit.xtx_inv, fit.sigma2
-        normal = off_win.copy()
-        lev = np.zeros_like(off_win)
-        term = np.empty_like(off_win)
-        for i in range(k):  # planes[i] is X_win[..., i], contiguous; terms in place
-            normal += np.multiply(planes[i], beta[..., i, None], out=term)
-            for j in range(k):
-                np.multiply(planes[i], xtx_inv[..., i, j, None], out=term)
-                lev += np.multiply(term, planes[j], out=term)
-        ar = y_win - normal
-        lev += 1.0
-        var_ar = np.multiply(sigma2[..., None], lev, out=lev)
-
+        y_win, normal, ar, var_ar, d_win, X_win = event_window(
+            y2, off2, X2, dates2, lengths, day0, rel_win, constant, beta, xtx_inv, sigma2
+        )
         has_day0 = day0 < lengths[None, :]
         nobs = fit.nobs
         reasons = np.full((E, S), "", dtype=object)
