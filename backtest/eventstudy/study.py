@@ -514,7 +514,10 @@ class EventStudy:
                 + (f" (the {', '.join(own)} series is the model's regressor)" if own else "")
             )
         check_levels(levels, where=where, columns=[*names, *self.regressors])
-        changes = data_reactions(levels[list(dict.fromkeys([*names, *self.regressors]))], kinds)
+        used = list(dict.fromkeys([*names, *self.regressors]))
+        # Checked just above, all columns of `levels` in order: no copy, no second check.
+        whole = used == list(levels.columns)
+        changes = data_reactions(levels if whole else levels[used], kinds, check=False)
         units = changes.attrs["backtest"]["units"]
         kinds_used = {n: _kind(levels, n, kinds) for n in names}
         extra = (
@@ -704,39 +707,36 @@ class EventStudy:
         need_obs = instants is not None or (x_arrays is not None and x_arrays[2] is not None)
         market_cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray]] = {}
         times = _ObservationTimes(stamps)
-        alignment: list[dict[str, Any]] = []
         # Series observed on the same dates, with the same clock and market, share their
         # dates, day 0s and market plane: computed for the first, copied to the others.
         calendars = [bits.tobytes() for bits in np.packbits(observed, axis=0).T]
-        first_of: dict[tuple[bytes, Clock | None, str | None], int] = {}
-        own: dict[bytes, np.ndarray] = {}
+        own: dict[bytes, list[int]] = {}  # series observed on each calendar
+        groups: dict[tuple[bytes, Clock | None, str | None], list[int]] = {}
         for s, name in enumerate(names):
-            if calendars[s] not in own:
-                own[calendars[s]] = np.flatnonzero(observed[:, s])
-            rows = own[calendars[s]]
-            n = len(rows)
-            y2[s, :n] = all_changes[rows, at_change[s]]
+            own.setdefault(calendars[s], []).append(s)
             clock = None
             if need_obs or (market_model and self.market_alignment == "asof"):
                 clock = clock_of(levels, name, clocks)
-            key = (calendars[s], clock, markets[s] if market_model else None)
-            if key in first_of:
-                r = first_of[key]
-                f2[:, s, :n], dates2[s, :n] = f2[:, r, :n], dates2[r, :n]
-                day0[:, s], guarded[:, s], day0_x[:, s] = day0[:, r], guarded[:, r], day0_x[:, r]
-                if market_model:
-                    alignment.append({**alignment[r], "series": name})
-                continue
-            first_of[key] = s
+            groups.setdefault(
+                (calendars[s], clock, markets[s] if market_model else None), []
+            ).append(s)
+        rows_of = {cal: np.flatnonzero(observed[:, members[0]]) for cal, members in own.items()}
+        for cal, members in own.items():
+            rows = rows_of[cal]
+            y2[members, : len(rows)] = all_changes[rows[:, None], at_change[members]].T
+        infos: list[dict[str, Any]] = [{} for _ in names]
+        for (cal, clock, market), members in groups.items():
+            s, rest = members[0], members[1:]
+            rows = rows_of[cal]
+            n = len(rows)
             dates2[s, :n] = stamps[rows]
             dates_ns = stamps[rows].astype("int64")
             obs = times.at(rows, clock) if need_obs and clock is not None else None
             if market_model:
-                f2[0, s, :n], info = self._market_plane(
-                    name, markets[s], rows, times, clock, levels, all_changes,
+                f2[0, s, :n], infos[s] = self._market_plane(
+                    names[s], market, rows, times, clock, levels, all_changes,
                     changes.columns, clocks, mkinds or {}, market_cache,
                 )  # fmt: skip
-                alignment.append(info)
             else:
                 f2[:, s, :n] = rg[rows].T
             day0[:, s] = day0_from_arrays(
@@ -747,6 +747,13 @@ class EventStudy:
                 guarded[:, s] = timed & (plain != day0[:, s]) & (plain < n)
             if x_arrays is not None:
                 day0_x[:, s] = day0_from_arrays(*x_arrays, dates_ns, obs, guard=self.session_guard)
+            if rest:  # same dates, clock and market: the same dates, day 0s and market plane
+                f2[:, rest, :n], dates2[rest, :n] = f2[:, s, None, :n], dates2[s, :n]
+                day0[:, rest], guarded[:, rest] = day0[:, s, None], guarded[:, s, None]
+                day0_x[:, rest] = day0_x[:, s, None]
+                for r in rest:
+                    infos[r] = {**infos[s], "series": names[r]}
+        alignment = infos if market_model else []
         null = np.array([m is None for m in markets], dtype=bool) if market_model else None
         if self.dimson_lags:
             f2 = lagged_planes(f2[0], lengths, self.dimson_lags)
