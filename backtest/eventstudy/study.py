@@ -516,7 +516,7 @@ class EventStudy:
         check_levels(levels, where=where, columns=[*names, *self.regressors])
         used = list(dict.fromkeys([*names, *self.regressors]))
         # Checked just above, all columns of `levels` in order: no copy, no second check.
-        whole = used == list(levels.columns)
+        whole = used == levels.columns.tolist()
         changes = data_reactions(levels if whole else levels[used], kinds, check=False)
         units = changes.attrs["backtest"]["units"]
         kinds_used = {n: _kind(levels, n, kinds) for n in names}
@@ -686,14 +686,14 @@ class EventStudy:
         # Plain arrays: selecting columns of a frame deep-copies its attrs every time.
         missing = np.isnan(levels.to_numpy(dtype="float64"))
         all_changes = changes.to_numpy(dtype="float64")
-        at_change = changes.columns.get_indexer(list(names))
+        at_change = _positions(changes.columns, names)
         rg = (
-            all_changes[:, changes.columns.get_indexer(regs)]
+            all_changes[:, _positions(changes.columns, regs)]
             if regs
             else np.empty((len(all_changes), 0))
         )
         stamps = levels.index.values.astype("datetime64[ns]")
-        observed = ~missing[:, levels.columns.get_indexer(list(names))]
+        observed = ~missing[:, _positions(levels.columns, names)]
         lengths = observed.sum(axis=0)
         T = max(int(lengths.max()), 1)
         y2 = np.full((S, T), np.nan)
@@ -723,7 +723,8 @@ class EventStudy:
         rows_of = {cal: np.flatnonzero(observed[:, members[0]]) for cal, members in own.items()}
         for cal, members in own.items():
             rows = rows_of[cal]
-            y2[members, : len(rows)] = all_changes[rows[:, None], at_change[members]].T
+            part = all_changes.T[at_change[members]]  # (members, dates): rows of the columns
+            y2[members, : len(rows)] = part if len(rows) == len(stamps) else part[:, rows]
         infos: list[dict[str, Any]] = [{} for _ in names]
         for (cal, clock, market), members in groups.items():
             s, rest = members[0], members[1:]
@@ -982,6 +983,13 @@ def _asof_change_values(values: np.ndarray, idx: np.ndarray, kind: str) -> np.nd
     previous = np.full(len(carried), np.nan)
     previous[1:] = np.where(last[:-1] >= 0, carried[np.maximum(last[:-1], 0)], np.nan)
     return (carried - previous) * 100.0
+
+
+def _positions(index: pd.Index, names: Sequence[str]) -> np.ndarray:
+    """Positions of `names` (all present) in a unique `index`: ``index.get_indexer``
+    without its cost on string indexes (a dictionary of a few dozen names)."""
+    at = {name: i for i, name in enumerate(index.tolist())}
+    return np.array([at[name] for name in names], dtype=np.intp)
 
 
 def _window_counts(usable: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:
