@@ -76,7 +76,7 @@ def take(values: np.ndarray, index: tuple[np.ndarray, np.ndarray]) -> np.ndarray
 
 def event_window(
     y2: np.ndarray,
-    off2: np.ndarray,
+    off2: np.ndarray | None,
     X2: np.ndarray,
     dates2: np.ndarray,
     lengths: np.ndarray,
@@ -91,9 +91,11 @@ def event_window(
 
     Parameters
     ----------
-    y2, off2 : numpy.ndarray
-        ``(S, T)`` changes and the model's offset (the part of normal change that is
-        not estimated) over each series' own observations.
+    y2 : numpy.ndarray
+        ``(S, T)`` changes over each series' own observations.
+    off2 : numpy.ndarray or None
+        ``(S, T)`` the model's offset (the part of normal change that is not
+        estimated); None: zero (every model but ``market_adjusted``).
     X2 : numpy.ndarray
         ``(F, S, T)`` non-constant regressors.
     dates2 : numpy.ndarray
@@ -126,18 +128,20 @@ def event_window(
     k = X2.shape[0] + int(constant)
     window = _Windows(lengths, day0, rel, y2.shape[-1])
     y_win = window.take(y2, np.nan)
-    # No offset (every model but market_adjusted): zeros, NaN outside the data.
-    off_win = window.take(off2 if off2.any() else np.zeros_like(y2), np.nan)
+    if off2 is not None and off2.any():
+        normal = window.take(off2, np.nan)  # the offset, then the model's terms added
+        gap = np.isnan(normal)
+    else:  # no offset: zeros, NaN outside the data (normal starts from it)
+        gap = window.outside()
+        normal = np.where(gap, np.nan, 0.0)
     x_reg = window.take(X2, np.nan)  # (F', E, S, W)
-    gap = np.isnan(off_win)
     planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
     for plane in planes[int(constant) :]:
         plane[gap] = np.nan
-    X_win = np.stack(planes, axis=-1) if planes else np.zeros((*off_win.shape, 0))
+    X_win = np.stack(planes, axis=-1) if planes else np.zeros((*normal.shape, 0))
     d_win = window.take(dates2, np.datetime64("NaT"))
-    normal = off_win.copy()
-    lev = np.zeros_like(off_win)
-    term = np.empty_like(off_win)
+    lev = np.zeros_like(normal)
+    term = np.empty_like(normal)
     for i in range(k):  # planes[i] is X_win[..., i], contiguous; terms in place
         normal += np.multiply(planes[i], beta[..., i, None], out=term)
         for j in range(k):
@@ -153,22 +157,33 @@ class _Windows:
     """Gathers of the event windows of every (event, series) pair: what :func:`take` of
     :func:`window_index` returns, for contiguous relative days.
 
-    Each series' row is copied once into a row padded with the fill value (and with it
-    past the series' own observations), so that every window is a contiguous slice and
-    the gather copies ``W`` values a pair instead of computing ``W`` positions.
+    A window inside the series' observations is a contiguous slice of its row, so
+    the gather copies ``W`` values a pair instead of computing ``W`` positions; the
+    few windows that run outside the data are gathered position by position.
     """
 
     def __init__(self, lengths: np.ndarray, day0: np.ndarray, rel: np.ndarray, T: int) -> None:
-        self.W = len(rel)
-        self.contiguous = self.W > 0 and bool((np.diff(rel) == 1).all())
+        self.W = W = len(rel)
+        self.shape = (*day0.shape, W)
+        self.contiguous = 0 < W <= T and bool((np.diff(rel) == 1).all())
         if not self.contiguous:
             self.at = window_index(lengths, day0, rel, T)
             return
-        self.lengths, self.T = lengths, T
-        self.left = max(0, -int(rel[0]))  # day0 >= 0, so the first day is >= rel[0]
-        self.width = self.left + T + max(0, int(rel[-1]) + 1)  # day0 <= T
         S = len(lengths)
-        self.start = day0 + (int(rel[0]) + self.left) + (np.arange(S) * self.width)[None, :]
+        first = day0 + int(rel[0])
+        self.start = np.clip(first, 0, T - W) + (np.arange(S) * T)[None, :]
+        self.edge = np.nonzero((first < 0) | (first + W > lengths[None, :]))
+        pos = first[self.edge][:, None] + np.arange(W)  # (edge pairs, W)
+        self.edge_outside = (pos < 0) | (pos >= lengths[self.edge[1]][:, None])
+        self.edge_flat = np.clip(pos, 0, T - 1) + (self.edge[1] * T)[:, None]
+
+    def outside(self) -> np.ndarray:
+        """``(E, S, W)`` bool: the day is not among the series' observations."""
+        if not self.contiguous:
+            return self.at[1]
+        out = np.zeros(self.shape, dtype=bool)
+        out[self.edge] = self.edge_outside
+        return out
 
     def take(self, values: np.ndarray, fill: Any) -> np.ndarray:
         """``(..., E, S, W)`` values at ``day0 + rel`` of ``(..., S, T)`` `values`,
@@ -176,12 +191,13 @@ class _Windows:
         if not self.contiguous:
             return take(values, self.at)
         *lead, S, T = values.shape
-        padded = np.full((*lead, S, self.width), fill, dtype=values.dtype)
-        padded[..., self.left : self.left + T] = values
-        for s in np.flatnonzero(self.lengths < T):  # past the series' own observations
-            padded[..., s, self.left + self.lengths[s] : self.left + T] = fill
-        flat = padded.reshape(*lead, S * self.width)
-        return sliding_window_view(flat, self.W, axis=-1)[..., self.start, :]
+        flat = values.reshape(*lead, S * T)
+        out = sliding_window_view(flat, self.W, axis=-1)[..., self.start, :]
+        if len(self.edge[0]):
+            edge = flat[..., self.edge_flat]
+            edge[..., self.edge_outside] = fill
+            out[..., self.edge[0], self.edge[1], :] = edge
+        return out
 
 
 @dataclass(frozen=True)

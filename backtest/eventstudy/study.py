@@ -766,7 +766,9 @@ class EventStudy:
         w0, w1 = self.event_window
         rel_est = np.arange(e0, e1 + 1)
         rel_win = np.arange(w0, w1 + 1)
-        target = y2 - off2
+        # design(): an offset only for market_adjusted; y - 0.0 is y, bit for bit.
+        offset = off2 if self.model == "market_adjusted" else None
+        target = y2 - off2 if offset is not None else y2
         # The span of each series' data: first to last observation with every model
         # input (a change and, for market/factor models, the regressors). A window day
         # outside it is "not in the data"; a regressor gap inside it is a missing day.
@@ -811,7 +813,7 @@ class EventStudy:
             k_series[null] = 1
         beta, xtx_inv, sigma2 = fit.beta, fit.xtx_inv, fit.sigma2
         y_win, normal, ar, var_ar, d_win, X_win = event_window(
-            y2, off2, X2, dates2, lengths, day0, rel_win, constant, beta, xtx_inv, sigma2
+            y2, offset, X2, dates2, lengths, day0, rel_win, constant, beta, xtx_inv, sigma2
         )
         has_day0 = day0 < lengths[None, :]
         nobs = fit.nobs
