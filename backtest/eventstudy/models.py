@@ -240,8 +240,9 @@ def _distinct_rows(
         if not len(left):
             break
         ref = int(left[0])
-        same = (usable[left] == usable[ref]).all(axis=1)
-        same &= (bits[:, left] == bits[:, ref, None]).all(axis=(0, 2))
+        rows = slice(None) if len(left) == S else left  # all series: no copies
+        same = (usable[rows] == usable[ref]).all(axis=1)
+        same &= (bits[:, rows] == bits[:, ref, None]).all(axis=(0, 2))
         group[left[same]] = len(reps)
         reps.append(ref)
         left = left[~same]

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["Panel", "concat_series", "event_window", "gather", "take", "window_index"]
+__all__ = [
+    "Panel",
+    "concat_series",
+    "event_window",
+    "gather",
+    "take",
+    "window_index",
+    "window_regressors",
+]
 
 
 def gather(
@@ -86,7 +95,7 @@ def event_window(
     beta: np.ndarray,
     xtx_inv: np.ndarray,
     sigma2: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Event-window arrays of every (event, series) pair from the fitted model.
 
     Parameters
@@ -120,10 +129,12 @@ def event_window(
         offset is missing.
     dates : numpy.ndarray
         ``(E, S, W)`` dates (NaT outside the data).
-    x_win : numpy.ndarray
-        ``(E, S, W, k)`` the regressors of each day (intercept first), NaN where the
-        day is not usable.
-
+    x_reg : numpy.ndarray
+        ``(F, E, S, W)`` the non-constant regressors of each day, NaN where the day is
+        not usable.
+    gap : numpy.ndarray
+        ``(E, S, W)`` bool: the day is outside the data or its offset is missing
+        (:func:`window_regressors` makes the regressor matrix of each day from both).
     """
     k = X2.shape[0] + int(constant)
     window = _Windows(lengths, day0, rel, y2.shape[-1])
@@ -135,14 +146,13 @@ def event_window(
         gap = window.outside()
         normal = np.where(gap, np.nan, 0.0)
     x_reg = window.take(X2, np.nan)  # (F', E, S, W)
-    planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
-    for plane in planes[int(constant) :]:
+    for plane in x_reg:
         plane[gap] = np.nan
-    X_win = np.stack(planes, axis=-1) if planes else np.zeros((*normal.shape, 0))
+    planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
     d_win = window.take(dates2, np.datetime64("NaT"))
     lev = np.zeros_like(normal)
     term = np.empty_like(normal)
-    for i in range(k):  # planes[i] is X_win[..., i], contiguous; terms in place
+    for i in range(k):  # planes[i] is window_regressors(...)[..., i]; terms in place
         normal += np.multiply(planes[i], beta[..., i, None], out=term)
         for j in range(k):
             np.multiply(planes[i], xtx_inv[..., i, j, None], out=term)
@@ -150,7 +160,14 @@ def event_window(
     ar = y_win - normal
     lev += 1.0
     var_ar = np.multiply(sigma2[..., None], lev, out=lev)
-    return y_win, normal, ar, var_ar, d_win, X_win
+    return y_win, normal, ar, var_ar, d_win, x_reg, gap
+
+
+def window_regressors(x_reg: np.ndarray, gap: np.ndarray, constant: bool) -> np.ndarray:
+    """``(E, S, W, k)`` regressors of each event-window day, intercept first (1, NaN in a
+    `gap`), from the ``(F, E, S, W)`` non-constant ones of :func:`event_window`."""
+    planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
+    return np.stack(planes, axis=-1) if planes else np.zeros((*gap.shape, 0))
 
 
 class _Windows:
@@ -215,7 +232,8 @@ class Panel:
     abnormal: np.ndarray
     var_ar: np.ndarray
     dates: np.ndarray
-    x_win: np.ndarray
+    x_reg: np.ndarray  # (F, E, S, W) non-constant regressors of the event-window days
+    window_gap: np.ndarray  # (E, S, W) day outside the data or without its offset
     xtx_inv: np.ndarray
     beta: np.ndarray
     sigma2: np.ndarray
@@ -238,6 +256,13 @@ class Panel:
     guarded: np.ndarray | None = None
     # Per series: how its market change is paired with its days (market models).
     alignment: tuple[dict[str, Any], ...] = ()
+
+    @cached_property
+    def x_win(self) -> np.ndarray:
+        """``(E, S, W, k)`` regressors of each event-window day (intercept first), NaN
+        where the day is not usable; built on first use (the CAR variances need it,
+        the abnormal changes do not)."""
+        return window_regressors(self.x_reg, self.window_gap, self.constant)
 
     def dof(self) -> np.ndarray:
         """``(E, S)`` residual degrees of freedom ``L - k`` of each fit."""
@@ -303,7 +328,8 @@ def concat_series(panels: list[Panel]) -> Panel:
         abnormal=cat("abnormal"),
         var_ar=cat("var_ar"),
         dates=cat("dates"),
-        x_win=cat("x_win"),
+        x_reg=cat("x_reg", axis=2),
+        window_gap=cat("window_gap"),
         xtx_inv=cat("xtx_inv"),
         beta=cat("beta"),
         sigma2=cat("sigma2"),

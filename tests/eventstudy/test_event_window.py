@@ -14,7 +14,13 @@ import math
 import numpy as np
 import pytest
 
-from backtest.eventstudy.panel import _Windows, event_window, take, window_index
+from backtest.eventstudy.panel import (
+    _Windows,
+    event_window,
+    take,
+    window_index,
+    window_regressors,
+)
 
 NAT = np.datetime64("NaT", "ns")
 
@@ -101,7 +107,9 @@ def test_event_window_equals_the_definition_bit_for_bit(F, constant, with_offset
     xtx_inv = a + np.swapaxes(a, -1, -2)
     sigma2 = rng.random((E, S))
     args = (y2, off2, X2, dates2, lengths, day0, rel, constant, beta, xtx_inv, sigma2)
-    got, want = event_window(*args), reference(*args)
+    *got, x_reg, gap = event_window(*args)
+    got.append(window_regressors(x_reg, gap, constant))
+    want = reference(*args)
     for g, w in zip(got, want, strict=True):
         assert same_bits(g, w)
 
