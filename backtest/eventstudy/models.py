@@ -197,16 +197,17 @@ def window_sums(
     m = _n_moments(k)
     r = 1 + k * (k + 1) // 2  # moments of the regressors alone come first
     usable = np.isfinite(target) & np.isfinite(planes).all(axis=0)
-    xs = np.where(usable, planes, 0.0)
     sums = np.empty((*start.shape, m))
     into = np.moveaxis(sums, -1, 0)  # (m, E, S) view
     b = max(1, min(block, S))
     out, work = np.empty((max(r, m - r), b, T + 1)), np.empty((b, T))
-    reps, group = _distinct_rows(usable, xs)
+    reps, group = _distinct_rows(usable, planes)
     for a in range(0, len(reps), b):
         n = min(b, len(reps) - a)
         part = out[:r, :n]
-        _regressor_prefix(usable[reps[a : a + n]], xs[:, reps[a : a + n]], constant, part, work)
+        first = reps[a : a + n]
+        xs = np.where(usable[first], planes[:, first], 0.0)  # 0 on unusable days
+        _regressor_prefix(usable[first], xs, constant, part, work)
         members = np.flatnonzero((group >= a) & (group < a + n))
         row = (group[members] - a)[None, :]
         lo, hi = start[:, members], stop[:, members]
@@ -215,7 +216,8 @@ def window_sums(
         n = min(b, S - a)
         part = out[: m - r, :n]
         cut = slice(a, a + n)
-        _target_prefix(target[cut], usable[cut], xs[:, cut], constant, part, work[:n])
+        xs = np.where(usable[cut], planes[:, cut], 0.0)
+        _target_prefix(target[cut], usable[cut], xs, constant, part, work[:n])
         s_idx = np.arange(n)[None, :]
         lo, hi = start[:, cut], stop[:, cut]
         np.subtract(part[:, s_idx, hi], part[:, s_idx, lo], out=into[r:, :, cut])
@@ -223,16 +225,17 @@ def window_sums(
 
 
 def _distinct_rows(
-    usable: np.ndarray, xs: np.ndarray, rounds: int = 8
+    usable: np.ndarray, planes: np.ndarray, rounds: int = 8
 ) -> tuple[list[int], np.ndarray]:
-    """Series whose usable days and (masked) regressors are equal bit for bit.
+    """Series whose usable days and regressors are equal bit for bit (so are the
+    regressors set to 0 on unusable days, and every sum of them).
 
     Returns the first series of each distinct row and, per series, the position of
     its row in that list. Rows are compared with the first series not yet matched,
     `rounds` times; the series left after that keep a row of their own.
     """
     S = len(usable)
-    bits = xs.view(np.uint64)  # equal bits, not equal values: -0.0 is not 0.0
+    bits = np.ascontiguousarray(planes).view(np.uint64)  # bits, not values: -0.0 != 0.0
     group = np.full(S, -1, dtype=np.int64)
     reps: list[int] = []
     left = np.arange(S)
