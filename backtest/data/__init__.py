@@ -290,9 +290,15 @@ def reactions(
             values[:, ~is_yield] = np.log(prices)
     # Change since each series' own previous observation: forward-fill, then lag one row.
     # A closed day (NaN) is skipped, not read as zero, and the next change spans the gap.
-    change = np.empty_like(values)
+    # Differenced in place, last rows first, a block of rows at a time (so each block's
+    # previous rows are still the levels when it is read): no second frame-sized array.
+    change = values
+    previous = _forward_filled(values[:-1])  # values[:-1] itself when no column has a gap
+    block = 256
+    for stop in range(len(values), 1, -block):
+        start = max(1, stop - block)
+        np.subtract(values[start:stop], previous[start - 1 : stop - 1], out=change[start:stop])
     change[0] = np.nan
-    np.subtract(values[1:], _forward_filled(values[:-1]), out=change[1:])
     change *= 100.0
     frame = pd.DataFrame(change, index=levels.index, columns=levels.columns, copy=False)
     frame.attrs["backtest"] = {"units": units}

@@ -157,7 +157,7 @@ def event_window(
         for j in range(k):
             np.multiply(planes[i], xtx_inv[..., i, j, None], out=term)
             lev += np.multiply(term, planes[j], out=term)
-    ar = y_win - normal
+    ar = np.subtract(y_win, normal, out=term)
     lev += 1.0
     var_ar = np.multiply(sigma2[..., None], lev, out=lev)
     return y_win, normal, ar, var_ar, d_win, x_reg, gap
