@@ -232,7 +232,6 @@ class Panel:
     abnormal: np.ndarray
     var_ar: np.ndarray
     dates: np.ndarray
-    x_reg: np.ndarray  # (F, E, S, W) non-constant regressors of the event-window days
     window_gap: np.ndarray  # (E, S, W) day outside the data or without its offset
     xtx_inv: np.ndarray
     beta: np.ndarray
@@ -260,9 +259,12 @@ class Panel:
     @cached_property
     def x_win(self) -> np.ndarray:
         """``(E, S, W, k)`` regressors of each event-window day (intercept first), NaN
-        where the day is not usable; built on first use (the CAR variances need it,
-        the abnormal changes do not)."""
-        return window_regressors(self.x_reg, self.window_gap, self.constant)
+        where the day is not usable; gathered on first use (the CAR variances need it,
+        the abnormal changes do not) as :func:`event_window` gathers it."""
+        T = self.regressors.shape[-1]
+        x_reg = _Windows(self.lengths, self.day0_pos, self.rel_win, T).take(self.regressors, np.nan)
+        x_reg[:, self.window_gap] = np.nan
+        return window_regressors(x_reg, self.window_gap, self.constant)
 
     def dof(self) -> np.ndarray:
         """``(E, S)`` residual degrees of freedom ``L - k`` of each fit."""
@@ -328,7 +330,6 @@ def concat_series(panels: list[Panel]) -> Panel:
         abnormal=cat("abnormal"),
         var_ar=cat("var_ar"),
         dates=cat("dates"),
-        x_reg=cat("x_reg", axis=2),
         window_gap=cat("window_gap"),
         xtx_inv=cat("xtx_inv"),
         beta=cat("beta"),

@@ -812,7 +812,7 @@ class EventStudy:
             fit = Fit(beta_, xtx_, sigma2_, nobs_, ok_)
             k_series[null] = 1
         beta, xtx_inv, sigma2 = fit.beta, fit.xtx_inv, fit.sigma2
-        y_win, normal, ar, var_ar, d_win, x_reg, gap = event_window(
+        y_win, normal, ar, var_ar, d_win, _, gap = event_window(
             y2, offset, X2, dates2, lengths, day0, rel_win, constant, beta, xtx_inv, sigma2
         )
         has_day0 = day0 < lengths[None, :]
@@ -853,7 +853,6 @@ class EventStudy:
             abnormal=ar,
             var_ar=var_ar,
             dates=d_win.astype("datetime64[ns]", copy=False),
-            x_reg=x_reg,
             window_gap=gap,
             xtx_inv=xtx_inv,
             beta=beta,
