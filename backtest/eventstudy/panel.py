@@ -87,7 +87,6 @@ def event_window(
     y2: np.ndarray,
     off2: np.ndarray | None,
     X2: np.ndarray,
-    dates2: np.ndarray,
     lengths: np.ndarray,
     day0: np.ndarray,
     rel: np.ndarray,
@@ -95,7 +94,7 @@ def event_window(
     beta: np.ndarray,
     xtx_inv: np.ndarray,
     sigma2: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Event-window arrays of every (event, series) pair from the fitted model.
 
     Parameters
@@ -107,8 +106,6 @@ def event_window(
         estimated); None: zero (every model but ``market_adjusted``).
     X2 : numpy.ndarray
         ``(F, S, T)`` non-constant regressors.
-    dates2 : numpy.ndarray
-        ``(S, T)`` ``datetime64[ns]`` dates of the observations.
     lengths : numpy.ndarray
         ``(S,)`` observations of each series.
     day0 : numpy.ndarray
@@ -127,8 +124,6 @@ def event_window(
         ``(E, S, W)`` change, normal change, their difference and its forecast-error
         variance ``sigma2 (1 + x' (X'X)^-1 x)``; NaN outside the data and where the
         offset is missing.
-    dates : numpy.ndarray
-        ``(E, S, W)`` dates (NaT outside the data).
     x_reg : numpy.ndarray
         ``(F, E, S, W)`` the non-constant regressors of each day, NaN where the day is
         not usable.
@@ -149,7 +144,6 @@ def event_window(
     for plane in x_reg:
         plane[gap] = np.nan
     planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
-    d_win = window.take(dates2, np.datetime64("NaT"))
     lev = np.zeros_like(normal)
     term = np.empty_like(normal)
     for i in range(k):  # planes[i] is window_regressors(...)[..., i]; terms in place
@@ -160,7 +154,7 @@ def event_window(
     ar = np.subtract(y_win, normal, out=term)
     lev += 1.0
     var_ar = np.multiply(sigma2[..., None], lev, out=lev)
-    return y_win, normal, ar, var_ar, d_win, x_reg, gap
+    return y_win, normal, ar, var_ar, x_reg, gap
 
 
 def window_regressors(x_reg: np.ndarray, gap: np.ndarray, constant: bool) -> np.ndarray:
@@ -179,20 +173,29 @@ class _Windows:
     few windows that run outside the data are gathered position by position.
     """
 
-    def __init__(self, lengths: np.ndarray, day0: np.ndarray, rel: np.ndarray, T: int) -> None:
+    def __init__(
+        self,
+        lengths: np.ndarray,
+        day0: np.ndarray,
+        rel: np.ndarray,
+        T: int,
+        rows: np.ndarray | None = None,
+    ) -> None:
+        # rows: the row of each series in the arrays taken (default its own)
         self.W = W = len(rel)
         self.shape = (*day0.shape, W)
         self.contiguous = 0 < W <= T and bool((np.diff(rel) == 1).all())
+        row = np.arange(len(lengths)) if rows is None else rows
         if not self.contiguous:
-            self.at = window_index(lengths, day0, rel, T)
+            flat, outside = window_index(lengths, day0, rel, T)
+            self.at = (flat + ((row - np.arange(len(lengths))) * T)[None, :, None], outside)
             return
-        S = len(lengths)
         first = day0 + int(rel[0])
-        self.start = np.clip(first, 0, T - W) + (np.arange(S) * T)[None, :]
+        self.start = np.clip(first, 0, T - W) + (row * T)[None, :]
         self.edge = np.nonzero((first < 0) | (first + W > lengths[None, :]))
         pos = first[self.edge][:, None] + np.arange(W)  # (edge pairs, W)
         self.edge_outside = (pos < 0) | (pos >= lengths[self.edge[1]][:, None])
-        self.edge_flat = np.clip(pos, 0, T - 1) + (self.edge[1] * T)[:, None]
+        self.edge_flat = np.clip(pos, 0, T - 1) + (row[self.edge[1]] * T)[:, None]
 
     def outside(self) -> np.ndarray:
         """``(E, S, W)`` bool: the day is not among the series' observations."""
@@ -207,8 +210,8 @@ class _Windows:
         `fill` (NaN or NaT) outside each series' observations."""
         if not self.contiguous:
             return take(values, self.at)
-        *lead, S, T = values.shape
-        flat = values.reshape(*lead, S * T)
+        *lead, R, T = values.shape
+        flat = values.reshape(*lead, R * T)
         out = sliding_window_view(flat, self.W, axis=-1)[..., self.start, :]
         if len(self.edge[0]):
             edge = flat[..., self.edge_flat]
@@ -231,7 +234,10 @@ class Panel:
     normal: np.ndarray
     abnormal: np.ndarray
     var_ar: np.ndarray
-    dates: np.ndarray
+    # (G, T) dates of the observations of each distinct calendar, and (S,) the
+    # calendar of each series: the event window's dates are gathered on demand
+    calendar_dates: np.ndarray
+    calendar_of: np.ndarray
     window_gap: np.ndarray  # (E, S, W) day outside the data or without its offset
     xtx_inv: np.ndarray
     beta: np.ndarray
@@ -265,6 +271,18 @@ class Panel:
         x_reg = _Windows(self.lengths, self.day0_pos, self.rel_win, T).take(self.regressors, np.nan)
         x_reg[:, self.window_gap] = np.nan
         return window_regressors(x_reg, self.window_gap, self.constant)
+
+    def window_dates(self) -> np.ndarray:
+        """``(E, S, W)`` dates of the event-window days (NaT outside the data), a new
+        array on each call."""
+        window = _Windows(
+            self.lengths,
+            self.day0_pos,
+            self.rel_win,
+            self.calendar_dates.shape[-1],
+            rows=self.calendar_of,
+        )
+        return window.take(self.calendar_dates, np.datetime64("NaT"))
 
     def dof(self) -> np.ndarray:
         """``(E, S)`` residual degrees of freedom ``L - k`` of each fit."""
@@ -310,6 +328,14 @@ def concat_series(panels: list[Panel]) -> Panel:
     first = panels[0]
     T = max(p.target.shape[1] for p in panels)
 
+    T_dates = max(p.calendar_dates.shape[1] for p in panels)
+    calendar_offsets = np.cumsum([0] + [len(p.calendar_dates) for p in panels[:-1]])
+
+    def pad_dates(a: np.ndarray, n: int) -> np.ndarray:
+        out = np.full((len(a), n), np.datetime64("NaT"), dtype="datetime64[ns]")
+        out[:, : a.shape[1]] = a
+        return out
+
     def pad(a: np.ndarray) -> np.ndarray:
         out = np.full((*a.shape[:-1], T), np.nan)
         out[..., : a.shape[-1]] = a
@@ -329,7 +355,12 @@ def concat_series(panels: list[Panel]) -> Panel:
         normal=cat("normal"),
         abnormal=cat("abnormal"),
         var_ar=cat("var_ar"),
-        dates=cat("dates"),
+        calendar_dates=np.concatenate(
+            [pad_dates(p.calendar_dates, T_dates) for p in panels], axis=0
+        ),
+        calendar_of=np.concatenate(
+            [p.calendar_of + g for p, g in zip(panels, calendar_offsets, strict=True)]
+        ),
         window_gap=cat("window_gap"),
         xtx_inv=cat("xtx_inv"),
         beta=cat("beta"),

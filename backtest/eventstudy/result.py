@@ -434,6 +434,7 @@ class EventStudyResult:
             standardized = ar / sd
         w0, w1 = self._design.event_window
         complete = np.repeat((~self._incomplete(w0, w1)[1]).ravel(), W)
+        dates = p.window_dates().reshape(E * S * W)  # gathered for this table
         # One array per column, taken as they are (copy=False): no block is built by
         # copying columns together, and no column is inserted into a built frame.
         columns = {
@@ -444,7 +445,7 @@ class EventStudyResult:
                 s, dtype=pd.CategoricalDtype(pd.Index(self._series))
             ),
             "rel_day": rel_day,
-            "date": column(p.dates),
+            "date": dates if everything else dates[keep],
             "actual": column(p.actual),
             "normal": column(p.normal),
             "abnormal": ar,

@@ -698,7 +698,6 @@ class EventStudy:
         T = max(int(lengths.max()), 1)
         y2 = np.full((S, T), np.nan)
         f2 = np.full((F, S, T), np.nan)
-        dates2 = np.full((S, T), np.datetime64("NaT"), dtype="datetime64[ns]")
         day0 = np.empty((E, S), dtype=np.int64)
         guarded = np.zeros((E, S), dtype=bool)
         local, timed, instants = event_arrays(ev)
@@ -721,6 +720,12 @@ class EventStudy:
                 (calendars[s], clock, markets[s] if market_model else None), []
             ).append(s)
         rows_of = {cal: np.flatnonzero(observed[:, members[0]]) for cal, members in own.items()}
+        # The dates of each calendar's observations, once per calendar.
+        calendar_of = np.empty(S, dtype=np.intp)
+        calendar_dates = np.full((len(own), T), np.datetime64("NaT"), dtype="datetime64[ns]")
+        for g, (cal, members) in enumerate(own.items()):
+            calendar_of[members] = g
+            calendar_dates[g, : len(rows_of[cal])] = stamps[rows_of[cal]]
         for cal, members in own.items():
             rows = rows_of[cal]
             part = all_changes.T[at_change[members]]  # (members, dates): rows of the columns
@@ -730,7 +735,6 @@ class EventStudy:
             s, rest = members[0], members[1:]
             rows = rows_of[cal]
             n = len(rows)
-            dates2[s, :n] = stamps[rows]
             dates_ns = stamps[rows].astype("int64")
             obs = times.at(rows, clock) if need_obs and clock is not None else None
             if market_model:
@@ -749,7 +753,7 @@ class EventStudy:
             if x_arrays is not None:
                 day0_x[:, s] = day0_from_arrays(*x_arrays, dates_ns, obs, guard=self.session_guard)
             if rest:  # same dates, clock and market: the same dates, day 0s and market plane
-                f2[:, rest, :n], dates2[rest, :n] = f2[:, s, None, :n], dates2[s, :n]
+                f2[:, rest, :n] = f2[:, s, None, :n]
                 day0[:, rest], guarded[:, rest] = day0[:, s, None], guarded[:, s, None]
                 day0_x[:, rest] = day0_x[:, s, None]
                 for r in rest:
@@ -812,8 +816,8 @@ class EventStudy:
             fit = Fit(beta_, xtx_, sigma2_, nobs_, ok_)
             k_series[null] = 1
         beta, xtx_inv, sigma2 = fit.beta, fit.xtx_inv, fit.sigma2
-        y_win, normal, ar, var_ar, d_win, _, gap = event_window(
-            y2, offset, X2, dates2, lengths, day0, rel_win, constant, beta, xtx_inv, sigma2
+        y_win, normal, ar, var_ar, _, gap = event_window(
+            y2, offset, X2, lengths, day0, rel_win, constant, beta, xtx_inv, sigma2
         )
         has_day0 = day0 < lengths[None, :]
         nobs = fit.nobs
@@ -829,15 +833,15 @@ class EventStudy:
             s_first = np.nonzero(first)[1]
             reasons[first] = [
                 "no observation before the event: it falls on or before the series' first "
-                f"observation ({str(dates2[j, 0])[:10]}), so neither its day-0 change nor "
-                "an estimation window is in the data"
+                f"observation ({str(calendar_dates[calendar_of[j], 0])[:10]}), so neither "
+                "its day-0 change nor an estimation window is in the data"
                 for j in s_first
             ]
         reasons[~has_day0] = "no observation after the event (series ends before it)"
         included = reasons == ""
         day0_date = np.where(
             has_day0 & ~first,
-            dates2[np.arange(S)[None, :], np.clip(day0, 0, T - 1)],
+            calendar_dates[calendar_of[None, :], np.clip(day0, 0, T - 1)],
             np.datetime64("NaT"),
         )
         history = {name: y2[s, : lengths[s]] for s, name in enumerate(names)}
@@ -852,7 +856,8 @@ class EventStudy:
             normal=normal,
             abnormal=ar,
             var_ar=var_ar,
-            dates=d_win.astype("datetime64[ns]", copy=False),
+            calendar_dates=calendar_dates,
+            calendar_of=calendar_of,
             window_gap=gap,
             xtx_inv=xtx_inv,
             beta=beta,

@@ -94,8 +94,12 @@ def test_event_window_equals_the_definition_bit_for_bit(F, constant, with_offset
     for s, n in enumerate(lengths):  # padding past each series' data, as the study has
         y2[s, n:] = np.nan
         X2[:, s, n:] = 0.0  # not NaN: must not leak into the windows
-    dates2 = np.datetime64("2020-01-01", "ns") + np.arange(T).astype("timedelta64[D]")
-    dates2 = np.broadcast_to(dates2, (S, T)).copy()
+    # two calendars; the dates of each series are its calendar's
+    calendars = np.datetime64("2020-01-01", "ns") + np.stack(
+        [np.arange(T), 2 * np.arange(T)]
+    ).astype("timedelta64[D]")
+    calendar_of = np.array([0, 1, 0, 1, 1])
+    dates2 = calendars[calendar_of]
     rel = np.arange(-3, 5)
     # day 0 anywhere in [0, length]: windows before the first and past the last day
     day0 = np.stack([rng.integers(0, n + 1, size=E) for n in lengths], axis=1)
@@ -107,8 +111,9 @@ def test_event_window_equals_the_definition_bit_for_bit(F, constant, with_offset
     xtx_inv = a + np.swapaxes(a, -1, -2)
     sigma2 = rng.random((E, S))
     args = (y2, off2, X2, dates2, lengths, day0, rel, constant, beta, xtx_inv, sigma2)
-    *got, x_reg, gap = event_window(*args)
-    got.append(window_regressors(x_reg, gap, constant))
+    *got, x_reg, gap = event_window(*args[:3], *args[4:])  # no dates: gathered apart
+    dates = _Windows(lengths, day0, rel, T, rows=calendar_of).take(calendars, NAT)
+    got += [dates, window_regressors(x_reg, gap, constant)]
     want = reference(*args)
     for g, w in zip(got, want, strict=True):
         assert same_bits(g, w)
@@ -133,3 +138,7 @@ def test_window_gathers_equal_take_of_window_index(rel, T):
     assert same_bits(windows.take(values, np.nan), take(values, at))
     assert same_bits(windows.take(dates, NAT), take(dates, at))
     assert np.array_equal(windows.outside(), at[1])
+    # rows of another array: series 0 and 2 read row 1, series 1 and 3 row 0
+    rows = np.array([1, 0, 1, 0])
+    mapped = _Windows(lengths, day0, rel, T, rows=rows)
+    assert same_bits(mapped.take(dates[:2], NAT), take(dates[:2][rows], at))
