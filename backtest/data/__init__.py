@@ -210,6 +210,8 @@ def _forward_filled(values: np.ndarray) -> np.ndarray:
 def reactions(
     levels: pd.DataFrame,
     kinds: Mapping[str, str] | None = None,
+    *,
+    check: bool = True,
 ) -> pd.DataFrame:
     """Per-observation change of each series in its natural unit.
 
@@ -220,6 +222,9 @@ def reactions(
     kinds : mapping of str to {"yield", "fx", "index"}, optional
         Kind of each column. By default taken from the provenance that
         :func:`load` attaches, then from the catalog.
+    check : bool
+        Run :func:`check_levels` on `levels` first (default). ``False`` is for a
+        caller that has just checked the same columns itself.
 
     Returns
     -------
@@ -245,7 +250,8 @@ def reactions(
     >>> reactions(lv)["UST10Y"].round(6).tolist()
     [nan, nan, 9.0]
     """
-    check_levels(levels, where="reactions", require_data=False)
+    if check:
+        check_levels(levels, where="reactions", require_data=False)
     provenance = levels.attrs.get("backtest", {}).get("series", {})
     units: dict[str, str] = {}
     kind_of: dict[str, str] = {}
@@ -268,7 +274,8 @@ def reactions(
         kind_of[column] = kind
         is_yield[j] = kind == "yield"
     values = levels.to_numpy(dtype="float64", copy=True)
-    prices = values[:, ~is_yield]
+    no_yield = not is_yield.any()  # the usual price frame: logs in place, no column copies
+    prices = values if no_yield else values[:, ~is_yield]
     if (prices <= 0).any():
         row, col = np.argwhere(prices <= 0)[0]
         column = levels.columns[np.flatnonzero(~is_yield)[col]]
@@ -277,13 +284,22 @@ def reactions(
             f"level on {levels.index[row].date()}; log returns need positive prices"
         )
     with np.errstate(divide="ignore", invalid="ignore"):
-        values[:, ~is_yield] = np.log(prices)
+        if no_yield:
+            np.log(values, out=values)
+        else:
+            values[:, ~is_yield] = np.log(prices)
     # Change since each series' own previous observation: forward-fill, then lag one row.
     # A closed day (NaN) is skipped, not read as zero, and the next change spans the gap.
-    change = np.empty_like(values)
+    # Differenced in place, last rows first, a block of rows at a time (so each block's
+    # previous rows are still the levels when it is read): no second frame-sized array.
+    change = values
+    previous = _forward_filled(values[:-1])  # values[:-1] itself when no column has a gap
+    block = 256
+    for stop in range(len(values), 1, -block):
+        start = max(1, stop - block)
+        np.subtract(values[start:stop], previous[start - 1 : stop - 1], out=change[start:stop])
     change[0] = np.nan
-    np.subtract(values[1:], _forward_filled(values[:-1]), out=change[1:])
     change *= 100.0
-    frame = pd.DataFrame(change, index=levels.index, columns=levels.columns)
+    frame = pd.DataFrame(change, index=levels.index, columns=levels.columns, copy=False)
     frame.attrs["backtest"] = {"units": units}
     return frame

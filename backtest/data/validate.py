@@ -117,13 +117,14 @@ def check_levels(
             "levels.loc[:, ~levels.columns.duplicated()]"
         )
     # Columns the caller will use; a missing one is the caller's to report.
-    used = list(levels.columns) if columns is None else list(dict.fromkeys(columns))
-    used = [c for c in used if c in levels.columns]
+    names = levels.columns.tolist()
+    position = {c: i for i, c in enumerate(names)}  # columns are unique (checked above)
+    used = names if columns is None else [c for c in dict.fromkeys(columns) if c in position]
     if not used:
         return
     dtypes = levels.dtypes
     if all(d == np.float64 for d in dtypes.tolist()):  # the usual frame: plain floats
-        at = levels.columns.get_indexer(used)
+        at = np.array([position[c] for c in used], dtype=np.intp)
         array = levels.to_numpy()
         inf = np.isinf(array).any(axis=0)[at]
         has_data = np.isfinite(array).any(axis=0)[at]

@@ -173,7 +173,10 @@ def window_sums(
 
     The same numbers as differencing :func:`moments` at `stop` and `start`, computed
     `block` series at a time, so that only one block's prefix sums are in memory (a
-    run's fixed cost is mostly memory first touched, not arithmetic).
+    run's fixed cost is mostly memory first touched, not arithmetic). The sums of the
+    regressors alone (the usable-day count and ``x_i x_j``) are computed once for
+    series that share their usable days and regressors (series on one calendar
+    with one market, say), with the same operations, so they are the same numbers.
 
     Parameters
     ----------
@@ -190,19 +193,65 @@ def window_sums(
         ``(E, S, m)``: the window sums :func:`fit_sums` solves.
     """
     S, T = target.shape
-    m = _n_moments(planes.shape[0] + int(constant))
+    k = planes.shape[0] + int(constant)
+    m = _n_moments(k)
+    r = 1 + k * (k + 1) // 2  # moments of the regressors alone come first
+    usable = np.isfinite(target) & np.isfinite(planes).all(axis=0)
     sums = np.empty((*start.shape, m))
+    into = np.moveaxis(sums, -1, 0)  # (m, E, S) view
     b = max(1, min(block, S))
-    out, work = np.empty((m, b, T + 1)), np.empty((b, T))
+    out, work = np.empty((max(r, m - r), b, T + 1)), np.empty((b, T))
+    reps, group = _distinct_rows(usable, planes)
+    for a in range(0, len(reps), b):
+        n = min(b, len(reps) - a)
+        part = out[:r, :n]
+        first = reps[a : a + n]
+        xs = np.where(usable[first], planes[:, first], 0.0)  # 0 on unusable days
+        _regressor_prefix(usable[first], xs, constant, part, work)
+        members = np.flatnonzero((group >= a) & (group < a + n))
+        row = (group[members] - a)[None, :]
+        lo, hi = start[:, members], stop[:, members]
+        into[:r, :, members] = part[:, row, hi] - part[:, row, lo]
     for a in range(0, S, b):
         n = min(b, S - a)
-        part = out[:, :n]
-        _prefix_sums(target[a : a + n], planes[:, a : a + n], constant, part, work[:n])
+        part = out[: m - r, :n]
+        cut = slice(a, a + n)
+        xs = np.where(usable[cut], planes[:, cut], 0.0)
+        _target_prefix(target[cut], usable[cut], xs, constant, part, work[:n])
         s_idx = np.arange(n)[None, :]
-        lo, hi = start[:, a : a + n], stop[:, a : a + n]
-        into = np.moveaxis(sums[:, a : a + n], -1, 0)  # (m, E, n) view
-        np.subtract(part[:, s_idx, hi], part[:, s_idx, lo], out=into)
+        lo, hi = start[:, cut], stop[:, cut]
+        np.subtract(part[:, s_idx, hi], part[:, s_idx, lo], out=into[r:, :, cut])
     return sums
+
+
+def _distinct_rows(
+    usable: np.ndarray, planes: np.ndarray, rounds: int = 8
+) -> tuple[list[int], np.ndarray]:
+    """Series whose usable days and regressors are equal bit for bit (so are the
+    regressors set to 0 on unusable days, and every sum of them).
+
+    Returns the first series of each distinct row and, per series, the position of
+    its row in that list. Rows are compared with the first series not yet matched,
+    `rounds` times; the series left after that keep a row of their own.
+    """
+    S = len(usable)
+    bits = np.ascontiguousarray(planes).view(np.uint64)  # bits, not values: -0.0 != 0.0
+    group = np.full(S, -1, dtype=np.int64)
+    reps: list[int] = []
+    left = np.arange(S)
+    for _ in range(rounds):
+        if not len(left):
+            break
+        ref = int(left[0])
+        rows = slice(None) if len(left) == S else left  # all series: no copies
+        same = (usable[rows] == usable[ref]).all(axis=1)
+        same &= (bits[:, rows] == bits[:, ref, None]).all(axis=(0, 2))
+        group[left[same]] = len(reps)
+        reps.append(ref)
+        left = left[~same]
+    group[left] = np.arange(len(reps), len(reps) + len(left))
+    reps.extend(int(s) for s in left)
+    return reps, group
 
 
 def _n_moments(k: int) -> int:
@@ -210,41 +259,65 @@ def _n_moments(k: int) -> int:
     return 1 + k * (k + 1) // 2 + k + 1
 
 
+def _cumsum_into(values: np.ndarray, out: np.ndarray) -> None:
+    """``out[:, 0] = 0`` and ``out[:, 1:]`` the cumulative sums of `values` (float64)."""
+    out[:, 0] = 0.0
+    np.cumsum(values, axis=1, dtype=np.float64, out=out[:, 1:])
+
+
+def _regressor_prefix(
+    usable: np.ndarray, xs: np.ndarray, constant: bool, out: np.ndarray, work: np.ndarray
+) -> None:
+    """The first ``1 + k (k + 1) / 2`` columns of :func:`moments` (usable-day count and
+    ``x_i x_j``) into `out`, from `xs` the regressors set to 0 on unusable days.
+
+    `work` is ``(>= S, T)`` scratch. A product with the intercept's column (1 on usable
+    days, else 0) equals the other factor exactly (both are 0 on unusable days), so it
+    is summed without multiplying; ``1 x 1`` repeats the indicator's sums.
+    """
+    n = len(usable)
+    cols: list[np.ndarray | None] = ([None] if constant else []) + list(xs)
+    _cumsum_into(usable, out[0])
+    c = 1
+    for i, a in enumerate(cols):
+        for b in cols[: i + 1]:
+            if a is None:  # 1 x 1: the indicator again
+                out[c] = out[0]
+            elif b is None:
+                _cumsum_into(a, out[c])
+            else:
+                _cumsum_into(np.multiply(a, b, out=work[:n]), out[c])
+            c += 1
+
+
+def _target_prefix(
+    target: np.ndarray,
+    usable: np.ndarray,
+    xs: np.ndarray,
+    constant: bool,
+    out: np.ndarray,
+    work: np.ndarray,
+) -> None:
+    """The last ``k + 1`` columns of :func:`moments` (``x_i t`` and ``t^2``) into `out`."""
+    t = np.where(usable, target, 0.0)
+    cols: list[np.ndarray | None] = ([None] if constant else []) + list(xs)
+    for c, a in enumerate(cols):
+        _cumsum_into(t if a is None else np.multiply(a, t, out=work), out[c])
+    _cumsum_into(np.multiply(t, t, out=work), out[len(cols)])
+
+
 def _prefix_sums(
     target: np.ndarray, planes: np.ndarray, constant: bool, out: np.ndarray, work: np.ndarray
 ) -> None:
     """Write :func:`moments` of `target` and `planes` into `out` (``(m, S, T + 1)``).
 
-    `work` is ``(S, T)`` scratch. A product with the intercept's column (1 on usable
-    days, else 0) equals the other factor exactly (both are 0 on unusable days), so it
-    is summed without multiplying; ``1 x 1`` repeats the indicator's sums.
+    `work` is ``(S, T)`` scratch.
     """
     usable = np.isfinite(target) & np.isfinite(planes).all(axis=0)
-    t = np.where(usable, target, 0.0)
-    # None: the intercept's column (1 on usable days); its products are not multiplied.
-    xs: list[np.ndarray | None] = ([None] if constant else []) + [
-        np.where(usable, plane, 0.0) for plane in planes
-    ]
-    out[:, :, 0] = 0.0
-
-    def put(c: int, values: np.ndarray) -> None:
-        np.cumsum(values, axis=1, dtype=np.float64, out=out[c, :, 1:])
-
-    put(0, usable)
-    c = 1
-    for i, a in enumerate(xs):
-        for b in xs[: i + 1]:
-            if a is None:  # 1 x 1: the indicator again
-                out[c] = out[0]
-            elif b is None:
-                put(c, a)
-            else:
-                put(c, np.multiply(a, b, out=work))
-            c += 1
-    for a in xs:
-        put(c, t if a is None else np.multiply(a, t, out=work))
-        c += 1
-    put(c, np.multiply(t, t, out=work))
+    xs = np.where(usable, planes, 0.0)
+    r = 1 + (planes.shape[0] + int(constant)) * (planes.shape[0] + int(constant) + 1) // 2
+    _regressor_prefix(usable, xs, constant, out[:r], work)
+    _target_prefix(target, usable, xs, constant, out[r:], work)
 
 
 def fit_windows(prefix: np.ndarray, start: np.ndarray, stop: np.ndarray, k: int) -> Fit:

@@ -420,29 +420,40 @@ class EventStudyResult:
             out = values.reshape(E * S * W)
             return out if everything else out[keep]
 
-        rel_day = np.broadcast_to(p.rel_win, (E * S, W)).ravel()
+        rel_day = np.tile(p.rel_win, E * S)  # a new array (ravel of one pair: a read-only view)
         if not everything:
             e, s, rel_day = e[keep], s[keep], rel_day[keep]
-        # The five float columns are written into one block, which the frame keeps as
-        # it is (a dict of columns would be copied into one block again).
-        floats = np.empty((5, len(e)))
-        for row, values in zip(floats[:3], (p.actual, p.normal, p.abnormal), strict=True):
-            row[:] = flat(values)
-        ar, sd, standardized = floats[2], floats[3], floats[4]
-        np.sqrt(flat(p.var_ar), out=sd)
+
+        def column(values: np.ndarray) -> np.ndarray:  # a copy: the frame owns its columns
+            out = flat(values)
+            return out.copy() if everything else out
+
+        ar = column(p.abnormal)
+        sd = np.sqrt(flat(p.var_ar))
+        with np.errstate(invalid="ignore", divide="ignore"):  # sd = 0: perfect fit
+            standardized = ar / sd
         w0, w1 = self._design.event_window
         complete = np.repeat((~self._incomplete(w0, w1)[1]).ravel(), W)
-        with np.errstate(invalid="ignore", divide="ignore"):  # sd = 0: perfect fit
-            np.divide(ar, sd, out=standardized)
-        frame = pd.DataFrame(
-            floats.T, columns=["actual", "normal", "abnormal", "sd", "standardized"], copy=False
-        )
-        frame.insert(0, "event", pd.Categorical.from_codes(e, categories=self.event_ids))
-        frame.insert(1, "series", pd.Categorical.from_codes(s, categories=self._series))
-        frame.insert(2, "rel_day", rel_day)
-        frame.insert(3, "date", flat(p.dates))
-        frame["window_complete"] = complete if everything else complete[keep]
-        return frame
+        dates = p.window_dates().reshape(E * S * W)  # gathered for this table
+        # One array per column, taken as they are (copy=False): no block is built by
+        # copying columns together, and no column is inserted into a built frame.
+        columns = {
+            "event": pd.Categorical.from_codes(
+                e, dtype=pd.CategoricalDtype(pd.Index(self.event_ids))
+            ),
+            "series": pd.Categorical.from_codes(
+                s, dtype=pd.CategoricalDtype(pd.Index(self._series))
+            ),
+            "rel_day": rel_day,
+            "date": dates if everything else dates[keep],
+            "actual": column(p.actual),
+            "normal": column(p.normal),
+            "abnormal": ar,
+            "sd": sd,
+            "standardized": standardized,
+            "window_complete": complete if everything else complete[keep],
+        }
+        return pd.DataFrame(columns, copy=False)
 
     @property
     def abnormal(self) -> pd.DataFrame:

@@ -54,7 +54,7 @@ from backtest.eventstudy.models import (
     n_params,
     window_sums,
 )
-from backtest.eventstudy.panel import Panel, concat_series, take, window_index
+from backtest.eventstudy.panel import Panel, concat_series, event_window
 from backtest.eventstudy.placebo import Rerun
 from backtest.eventstudy.policy import DEFAULT_KP_CORRELATION, KP_CORRELATIONS
 from backtest.eventstudy.result import EventStudyResult
@@ -514,7 +514,10 @@ class EventStudy:
                 + (f" (the {', '.join(own)} series is the model's regressor)" if own else "")
             )
         check_levels(levels, where=where, columns=[*names, *self.regressors])
-        changes = data_reactions(levels[list(dict.fromkeys([*names, *self.regressors]))], kinds)
+        used = list(dict.fromkeys([*names, *self.regressors]))
+        # Checked just above, all columns of `levels` in order: no copy, no second check.
+        whole = used == levels.columns.tolist()
+        changes = data_reactions(levels if whole else levels[used], kinds, check=False)
         units = changes.attrs["backtest"]["units"]
         kinds_used = {n: _kind(levels, n, kinds) for n in names}
         extra = (
@@ -683,19 +686,18 @@ class EventStudy:
         # Plain arrays: selecting columns of a frame deep-copies its attrs every time.
         missing = np.isnan(levels.to_numpy(dtype="float64"))
         all_changes = changes.to_numpy(dtype="float64")
-        at_change = changes.columns.get_indexer(list(names))
+        at_change = _positions(changes.columns, names)
         rg = (
-            all_changes[:, changes.columns.get_indexer(regs)]
+            all_changes[:, _positions(changes.columns, regs)]
             if regs
             else np.empty((len(all_changes), 0))
         )
         stamps = levels.index.values.astype("datetime64[ns]")
-        observed = ~missing[:, levels.columns.get_indexer(list(names))]
+        observed = ~missing[:, _positions(levels.columns, names)]
         lengths = observed.sum(axis=0)
         T = max(int(lengths.max()), 1)
         y2 = np.full((S, T), np.nan)
         f2 = np.full((F, S, T), np.nan)
-        dates2 = np.full((S, T), np.datetime64("NaT"), dtype="datetime64[ns]")
         day0 = np.empty((E, S), dtype=np.int64)
         guarded = np.zeros((E, S), dtype=bool)
         local, timed, instants = event_arrays(ev)
@@ -704,39 +706,42 @@ class EventStudy:
         need_obs = instants is not None or (x_arrays is not None and x_arrays[2] is not None)
         market_cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray]] = {}
         times = _ObservationTimes(stamps)
-        alignment: list[dict[str, Any]] = []
         # Series observed on the same dates, with the same clock and market, share their
         # dates, day 0s and market plane: computed for the first, copied to the others.
         calendars = [bits.tobytes() for bits in np.packbits(observed, axis=0).T]
-        first_of: dict[tuple[bytes, Clock | None, str | None], int] = {}
-        own: dict[bytes, np.ndarray] = {}
+        own: dict[bytes, list[int]] = {}  # series observed on each calendar
+        groups: dict[tuple[bytes, Clock | None, str | None], list[int]] = {}
         for s, name in enumerate(names):
-            if calendars[s] not in own:
-                own[calendars[s]] = np.flatnonzero(observed[:, s])
-            rows = own[calendars[s]]
-            n = len(rows)
-            y2[s, :n] = all_changes[rows, at_change[s]]
+            own.setdefault(calendars[s], []).append(s)
             clock = None
             if need_obs or (market_model and self.market_alignment == "asof"):
                 clock = clock_of(levels, name, clocks)
-            key = (calendars[s], clock, markets[s] if market_model else None)
-            if key in first_of:
-                r = first_of[key]
-                f2[:, s, :n], dates2[s, :n] = f2[:, r, :n], dates2[r, :n]
-                day0[:, s], guarded[:, s], day0_x[:, s] = day0[:, r], guarded[:, r], day0_x[:, r]
-                if market_model:
-                    alignment.append({**alignment[r], "series": name})
-                continue
-            first_of[key] = s
-            dates2[s, :n] = stamps[rows]
+            groups.setdefault(
+                (calendars[s], clock, markets[s] if market_model else None), []
+            ).append(s)
+        rows_of = {cal: np.flatnonzero(observed[:, members[0]]) for cal, members in own.items()}
+        # The dates of each calendar's observations, once per calendar.
+        calendar_of = np.empty(S, dtype=np.intp)
+        calendar_dates = np.full((len(own), T), np.datetime64("NaT"), dtype="datetime64[ns]")
+        for g, (cal, members) in enumerate(own.items()):
+            calendar_of[members] = g
+            calendar_dates[g, : len(rows_of[cal])] = stamps[rows_of[cal]]
+        for cal, members in own.items():
+            rows = rows_of[cal]
+            part = all_changes.T[at_change[members]]  # (members, dates): rows of the columns
+            y2[members, : len(rows)] = part if len(rows) == len(stamps) else part[:, rows]
+        infos: list[dict[str, Any]] = [{} for _ in names]
+        for (cal, clock, market), members in groups.items():
+            s, rest = members[0], members[1:]
+            rows = rows_of[cal]
+            n = len(rows)
             dates_ns = stamps[rows].astype("int64")
             obs = times.at(rows, clock) if need_obs and clock is not None else None
             if market_model:
-                f2[0, s, :n], info = self._market_plane(
-                    name, markets[s], rows, times, clock, levels, all_changes,
+                f2[0, s, :n], infos[s] = self._market_plane(
+                    names[s], market, rows, times, clock, levels, all_changes,
                     changes.columns, clocks, mkinds or {}, market_cache,
                 )  # fmt: skip
-                alignment.append(info)
             else:
                 f2[:, s, :n] = rg[rows].T
             day0[:, s] = day0_from_arrays(
@@ -747,6 +752,13 @@ class EventStudy:
                 guarded[:, s] = timed & (plain != day0[:, s]) & (plain < n)
             if x_arrays is not None:
                 day0_x[:, s] = day0_from_arrays(*x_arrays, dates_ns, obs, guard=self.session_guard)
+            if rest:  # same dates, clock and market: the same dates, day 0s and market plane
+                f2[:, rest, :n] = f2[:, s, None, :n]
+                day0[:, rest], guarded[:, rest] = day0[:, s, None], guarded[:, s, None]
+                day0_x[:, rest] = day0_x[:, s, None]
+                for r in rest:
+                    infos[r] = {**infos[s], "series": names[r]}
+        alignment = infos if market_model else []
         null = np.array([m is None for m in markets], dtype=bool) if market_model else None
         if self.dimson_lags:
             f2 = lagged_planes(f2[0], lengths, self.dimson_lags)
@@ -758,7 +770,9 @@ class EventStudy:
         w0, w1 = self.event_window
         rel_est = np.arange(e0, e1 + 1)
         rel_win = np.arange(w0, w1 + 1)
-        target = y2 - off2
+        # design(): an offset only for market_adjusted; y - 0.0 is y, bit for bit.
+        offset = off2 if self.model == "market_adjusted" else None
+        target = y2 - off2 if offset is not None else y2
         # The span of each series' data: first to last observation with every model
         # input (a change and, for market/factor models, the regressors). A window day
         # outside it is "not in the data"; a regressor gap inside it is a missing day.
@@ -801,30 +815,10 @@ class EventStudy:
             sigma2_[:, null], nobs_[:, null], ok_[:, null] = red.sigma2, red.nobs, red.ok
             fit = Fit(beta_, xtx_, sigma2_, nobs_, ok_)
             k_series[null] = 1
-        at = window_index(lengths, day0, rel_win, T)
-        y_win = take(y2, at)
-        # No offset (every model but market_adjusted): zeros, NaN outside the data.
-        off_win = take(off2, at) if off2.any() else np.where(at[1], np.nan, 0.0)
-        x_reg = take(X2, at)  # (F', E, S, W)
-        gap = np.isnan(off_win)
-        planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
-        for plane in planes[int(constant) :]:
-            plane[gap] = np.nan
-        X_win = np.stack(planes, axis=-1) if planes else np.zeros((*off_win.shape, 0))
-        d_win = take(dates2, at)
         beta, xtx_inv, sigma2 = fit.beta, fit.xtx_inv, fit.sigma2
-        normal = off_win.copy()
-        lev = np.zeros_like(off_win)
-        term = np.empty_like(off_win)
-        for i in range(k):  # planes[i] is X_win[..., i], contiguous; terms in place
-            normal += np.multiply(planes[i], beta[..., i, None], out=term)
-            for j in range(k):
-                np.multiply(planes[i], xtx_inv[..., i, j, None], out=term)
-                lev += np.multiply(term, planes[j], out=term)
-        ar = y_win - normal
-        lev += 1.0
-        var_ar = np.multiply(sigma2[..., None], lev, out=lev)
-
+        y_win, normal, ar, var_ar, _, gap = event_window(
+            y2, offset, X2, lengths, day0, rel_win, constant, beta, xtx_inv, sigma2
+        )
         has_day0 = day0 < lengths[None, :]
         nobs = fit.nobs
         reasons = np.full((E, S), "", dtype=object)
@@ -839,15 +833,15 @@ class EventStudy:
             s_first = np.nonzero(first)[1]
             reasons[first] = [
                 "no observation before the event: it falls on or before the series' first "
-                f"observation ({str(dates2[j, 0])[:10]}), so neither its day-0 change nor "
-                "an estimation window is in the data"
+                f"observation ({str(calendar_dates[calendar_of[j], 0])[:10]}), so neither "
+                "its day-0 change nor an estimation window is in the data"
                 for j in s_first
             ]
         reasons[~has_day0] = "no observation after the event (series ends before it)"
         included = reasons == ""
         day0_date = np.where(
             has_day0 & ~first,
-            dates2[np.arange(S)[None, :], np.clip(day0, 0, T - 1)],
+            calendar_dates[calendar_of[None, :], np.clip(day0, 0, T - 1)],
             np.datetime64("NaT"),
         )
         history = {name: y2[s, : lengths[s]] for s, name in enumerate(names)}
@@ -862,8 +856,9 @@ class EventStudy:
             normal=normal,
             abnormal=ar,
             var_ar=var_ar,
-            dates=d_win.astype("datetime64[ns]", copy=False),
-            x_win=X_win,
+            calendar_dates=calendar_dates,
+            calendar_of=calendar_of,
+            window_gap=gap,
             xtx_inv=xtx_inv,
             beta=beta,
             sigma2=sigma2,
@@ -995,6 +990,13 @@ def _asof_change_values(values: np.ndarray, idx: np.ndarray, kind: str) -> np.nd
     previous = np.full(len(carried), np.nan)
     previous[1:] = np.where(last[:-1] >= 0, carried[np.maximum(last[:-1], 0)], np.nan)
     return (carried - previous) * 100.0
+
+
+def _positions(index: pd.Index, names: Sequence[str]) -> np.ndarray:
+    """Positions of `names` (all present) in a unique `index`: ``index.get_indexer``
+    without its cost on string indexes (a dictionary of a few dozen names)."""
+    at = {name: i for i, name in enumerate(index.tolist())}
+    return np.array([at[name] for name in names], dtype=np.intp)
 
 
 def _window_counts(usable: np.ndarray, start: np.ndarray, stop: np.ndarray) -> np.ndarray:

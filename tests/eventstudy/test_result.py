@@ -66,6 +66,18 @@ def test_design_and_result_are_read_only(res):
     assert str(res) == res.summary()
 
 
+def test_abnormal_table_owns_its_columns(res):
+    # The long table is built without copying columns together; writing into one
+    # table must still leave the result (and the next table) as it was.
+    first = res.abnormal
+    before = first.copy()
+    first.loc[0, ["actual", "normal", "abnormal", "sd", "standardized"]] = -999.0
+    first.loc[0, "date"] = pd.Timestamp("1900-01-01")
+    first.loc[0, "rel_day"] = 99
+    first.loc[0, "window_complete"] = not bool(before.loc[0, "window_complete"])
+    pd.testing.assert_frame_equal(res.abnormal, before)
+
+
 def test_result_re_exports_the_policy_names():
     assert result_mod.TESTS is TESTS
     assert result_mod.INDEPENDENCE_TESTS is INDEPENDENCE_TESTS
