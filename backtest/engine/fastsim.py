@@ -441,146 +441,144 @@ def _one_leg(  # pragma: no cover - numba
     b_sum = 0.0
     n_orders = 0
     settled = False
-    for t in range(n_bars):
+    t = 0
+    while t < n_bars:  # a bar that may trade, then the quiet bars after it
         price = close[t]
         if not np.isnan(price):
             val = price
         w = h[t]
         changed = w != prev
-        if not changed and settled:  # no order, the state rounded already: mark to market
-            value = cash_s + (val * assets_s if assets_s != 0 else 0.0)
-        else:
-            before_cash, before_units, before_cs, before_as = cash, units, cash_s, assets_s
-            value = cash
-            if units != 0:
-                value += units * val
-            if abs(cash) <= _ABS:
-                cash = 0.0
-            if abs(units) <= _ABS:
-                units = 0.0
-            flow = 0.0
-            a_flow = 0.0
-            v = value
-            if abs(v) <= _ABS:
-                v = 0.0
-            if changed and not np.isnan(price) and not np.isnan(v) and v > 0.0:
-                pos = units
-                size = w
-                size *= v
-                size /= val
-                size -= pos
-                filled = False
-                if size > 0.0:
-                    adj = price * (1.0 + sl)
-                    if cash != 0.0:
-                        req_cash = size * adj
-                        req_fees = req_cash * fee + 0.0
-                        total = req_cash + req_fees
-                        ok = True
-                        if _is_close_or_less(total, cash):
-                            fill = size
-                            paid = req_fees
-                            spent = total
-                        else:
-                            max_req = _add(cash, -0.0) / (1.0 + fee)
-                            ok = max_req > 0.0
-                            fill = max_req / adj
-                            paid = cash - max_req
-                            spent = cash
-                        if ok and abs(size) > _ABS and not _is_less(fill, _MIN_SIZE):
-                            cash = _add(cash, -spent)
-                            units = _add(pos, fill)
-                            flow = _add(0.0, -fill * adj - paid)
-                            a_flow = _add(0.0, fill)
-                            filled = True
-                    side = 0
-                else:
-                    adj = price * (1.0 - sl)
-                    fill = -size
-                    if abs(fill) > _ABS and not _is_less(fill, _MIN_SIZE):
-                        acq = fill * adj
-                        paid = acq * fee + 0.0
-                        got = _add(acq, -paid)
-                        if got >= 0.0:
-                            cash = cash + got
-                            units = _add(pos, -fill)
-                            flow = _add(0.0, fill * adj - paid)
-                            a_flow = _add(0.0, -fill)
-                            filled = True
-                    side = 1
-                if filled:
-                    if rec:
-                        o_f[n_orders, 0] = fill
-                        o_f[n_orders, 1] = adj
-                        o_f[n_orders, 2] = paid
-                        o_f[n_orders, 3] = side
-                        o_i[n_orders, 0] = t
-                        o_i[n_orders, 1] = 0
-                    n_orders += 1
-                    if not in_pos:
-                        in_pos = True
-                        short = side == 1
-                        es = 0.0
-                        eg = 0.0
-                        ef = 0.0
-                    if short == (side == 1):
-                        es += fill
-                        eg += fill * adj
-                        ef += paid
-                    elif _is_close_or_less(fill, es):
-                        closed = _is_close(fill, es)
-                        exit_size = es if closed else fill
-                        entry_price = eg / es
-                        entry_fees = exit_size / es * ef
-                        ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short)
-                        if not np.isnan(ret):
-                            n_trades += 1.0
-                            if ret > 0.0:
-                                n_wins += 1.0
-                        if closed:
-                            in_pos = False
-                        else:
-                            frac = (es - fill) / es
-                            es *= frac
-                            eg *= frac
-                            ef *= frac
+        before_cash, before_units, before_cs, before_as = cash, units, cash_s, assets_s
+        value = cash
+        if units != 0:
+            value += units * val
+        if abs(cash) <= _ABS:
+            cash = 0.0
+        if abs(units) <= _ABS:
+            units = 0.0
+        flow = 0.0
+        a_flow = 0.0
+        v = value
+        if abs(v) <= _ABS:
+            v = 0.0
+        if changed and not np.isnan(price) and not np.isnan(v) and v > 0.0:
+            pos = units
+            size = w
+            size *= v
+            size /= val
+            size -= pos
+            filled = False
+            if size > 0.0:
+                adj = price * (1.0 + sl)
+                if cash != 0.0:
+                    req_cash = size * adj
+                    req_fees = req_cash * fee + 0.0
+                    total = req_cash + req_fees
+                    ok = True
+                    if _is_close_or_less(total, cash):
+                        fill = size
+                        paid = req_fees
+                        spent = total
                     else:
-                        cl = es
-                        cl_fees = cl / fill * paid
-                        entry_price = eg / es
-                        entry_fees = cl / es * ef
-                        ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short)
-                        if not np.isnan(ret):
-                            n_trades += 1.0
-                            if ret > 0.0:
-                                n_wins += 1.0
-                        es = fill - cl
-                        eg = es * adj
-                        ef = paid - cl_fees
-                        short = not short
-            prev = w
-            # add_nb, its common case (nothing traded) written out
-            if a_flow == 0.0:
-                if abs(assets_s) <= _ABS:
-                    assets_s = 0.0
+                        max_req = _add(cash, -0.0) / (1.0 + fee)
+                        ok = max_req > 0.0
+                        fill = max_req / adj
+                        paid = cash - max_req
+                        spent = cash
+                    if ok and abs(size) > _ABS and not _is_less(fill, _MIN_SIZE):
+                        cash = _add(cash, -spent)
+                        units = _add(pos, fill)
+                        flow = _add(0.0, -fill * adj - paid)
+                        a_flow = _add(0.0, fill)
+                        filled = True
+                side = 0
             else:
-                assets_s = _add(assets_s, a_flow)
-            asset_value = 0.0
-            if assets_s != 0:
-                asset_value += val * assets_s
-            g_flow = 0.0 + flow
-            if g_flow == 0.0:
-                if abs(cash_s) <= _ABS:
-                    cash_s = 0.0
-            else:
-                cash_s = _add(cash_s, g_flow)
-            value = cash_s + asset_value
-            settled = (
-                cash == before_cash
-                and units == before_units
-                and cash_s == before_cs
-                and assets_s == before_as
-            )
+                adj = price * (1.0 - sl)
+                fill = -size
+                if abs(fill) > _ABS and not _is_less(fill, _MIN_SIZE):
+                    acq = fill * adj
+                    paid = acq * fee + 0.0
+                    got = _add(acq, -paid)
+                    if got >= 0.0:
+                        cash = cash + got
+                        units = _add(pos, -fill)
+                        flow = _add(0.0, fill * adj - paid)
+                        a_flow = _add(0.0, -fill)
+                        filled = True
+                side = 1
+            if filled:
+                if rec:
+                    o_f[n_orders, 0] = fill
+                    o_f[n_orders, 1] = adj
+                    o_f[n_orders, 2] = paid
+                    o_f[n_orders, 3] = side
+                    o_i[n_orders, 0] = t
+                    o_i[n_orders, 1] = 0
+                n_orders += 1
+                if not in_pos:
+                    in_pos = True
+                    short = side == 1
+                    es = 0.0
+                    eg = 0.0
+                    ef = 0.0
+                if short == (side == 1):
+                    es += fill
+                    eg += fill * adj
+                    ef += paid
+                elif _is_close_or_less(fill, es):
+                    closed = _is_close(fill, es)
+                    exit_size = es if closed else fill
+                    entry_price = eg / es
+                    entry_fees = exit_size / es * ef
+                    ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short)
+                    if not np.isnan(ret):
+                        n_trades += 1.0
+                        if ret > 0.0:
+                            n_wins += 1.0
+                    if closed:
+                        in_pos = False
+                    else:
+                        frac = (es - fill) / es
+                        es *= frac
+                        eg *= frac
+                        ef *= frac
+                else:
+                    cl = es
+                    cl_fees = cl / fill * paid
+                    entry_price = eg / es
+                    entry_fees = cl / es * ef
+                    ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short)
+                    if not np.isnan(ret):
+                        n_trades += 1.0
+                        if ret > 0.0:
+                            n_wins += 1.0
+                    es = fill - cl
+                    eg = es * adj
+                    ef = paid - cl_fees
+                    short = not short
+        prev = w
+        # add_nb, its common case (nothing traded) written out
+        if a_flow == 0.0:
+            if abs(assets_s) <= _ABS:
+                assets_s = 0.0
+        else:
+            assets_s = _add(assets_s, a_flow)
+        asset_value = 0.0
+        if assets_s != 0:
+            asset_value += val * assets_s
+        g_flow = 0.0 + flow
+        if g_flow == 0.0:
+            if abs(cash_s) <= _ABS:
+                cash_s = 0.0
+        else:
+            cash_s = _add(cash_s, g_flow)
+        value = cash_s + asset_value
+        settled = (
+            cash == before_cash
+            and units == before_units
+            and cash_s == before_cs
+            and assets_s == before_as
+        )
         if v_prev == 0.0:
             rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
         else:
@@ -624,8 +622,8 @@ def _one_leg(  # pragma: no cover - numba
                     max_dd = dd
                 peak = growth
                 trough = growth
-            elif growth < trough:
-                trough = growth
+            else:  # a select, not a branch: a new low is a coin toss
+                trough = growth if growth < trough else trough
             held_now = int(q != 0.0)
             active += held_now
             wins += held_now & up_now
@@ -647,6 +645,74 @@ def _one_leg(  # pragma: no cover - numba
             if not np.isnan(sv):
                 b_count += 1.0
                 b_sum += sv
+        t += 1
+        if not settled:
+            continue
+        # Quiet bars: the weight unchanged and the state rounded already, so no order
+        # and nothing to round; the value is marked to market. The same operations as
+        # the bar above, in the same order, without what cannot change (the position
+        # statistics: q is p_prev; the order and trade state).
+        held_now = int(q != 0.0)
+        while t < n_bars and h[t] == prev:
+            price = close[t]
+            if not np.isnan(price):
+                val = price
+            value = cash_s + (val * assets_s if assets_s != 0 else 0.0)
+            if v_prev == 0.0:
+                rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
+            else:
+                rt = (value - v_prev) / v_prev
+                if v_prev < 0.0:
+                    rt *= -1.0
+            r[t] = rt
+            xt = np.nan
+            if funded:
+                xt = rt - (0.0 + w_last * fund[t])
+                x[t] = xt
+            if funded or rec:
+                w_last = val * assets_s / value if assets_s != 0 else 0.0 / value
+            if rec:
+                wts[t] = w_last
+                vals[t] = value
+            v_prev = value
+            if not np.isnan(rt):
+                n += 1
+                growth *= 1.0 + rt
+                sum_x += rt - rf_p
+                sum_r += rt
+                up_now = int(rt > 0.0)
+                up += up_now
+                hi = max(hi, rt)
+                lo = min(lo, rt)
+                if growth > peak:
+                    dd = 1.0 - trough / peak
+                    if dd > max_dd:
+                        max_dd = dd
+                    peak = growth
+                    trough = growth
+                else:
+                    trough = growth if growth < trough else trough
+                active += held_now
+                wins += held_now & up_now
+            sv = xt if funded else rt
+            if funded and not np.isnan(xt):
+                xn += 1
+                x_sum_x += xt - 0.0
+                x_sum_r += xt
+                x_hi = max(x_hi, xt)
+                x_lo = min(x_lo, xt)
+            if n_blocks > 0:
+                while t >= blk_end:
+                    b_out[blk, 0, c] = b_count
+                    b_out[blk, 1, c] = b_sum
+                    b_count = 0.0
+                    b_sum = 0.0
+                    blk += 1
+                    blk_end = bounds[blk + 1]
+                if not np.isnan(sv):
+                    b_count += 1.0
+                    b_sum += sv
+            t += 1
     if n_blocks > 0:
         b_out[blk, 0, c] = b_count
         b_out[blk, 1, c] = b_sum
