@@ -653,6 +653,72 @@ def _one_leg(  # pragma: no cover - numba
         # the bar above, in the same order, without what cannot change (the position
         # statistics: q is p_prev; the order and trade state).
         held_now = int(q != 0.0)
+        if assets_s == 0 and not rec:
+            # Flat: the value is cash_s + 0.0 on every quiet bar, the value of the bar
+            # above, so every return is the same rt. Where that is 0 (and the funding
+            # charge 0.0 + 0 * fund is 0: finite funding), adding it again changes no
+            # sum, maximum or minimum, growth * 1.0 is growth and the drawdown state
+            # is settled: the statistics of the run are those of one bar, with the
+            # counts times its length (floats of whole numbers: exact). Only the sum
+            # of rt - rf_p with rf_p != 0 is added bar by bar.
+            e = t
+            while e < n_bars and h[e] == prev:
+                e += 1
+            value = cash_s + 0.0
+            if v_prev == 0.0:
+                rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
+            else:
+                rt = (value - v_prev) / v_prev
+                if v_prev < 0.0:
+                    rt *= -1.0
+            flat = e > t and rt == 0.0
+            if flat and funded:
+                flat = w_last == 0.0
+                for i in range(t, e):
+                    if not np.isfinite(fund[i]):
+                        flat = False
+            if flat:
+                for i in range(t, e):
+                    r[i] = rt
+                    if funded:
+                        x[i] = rt  # rt - (0.0 + w_last * fund[i]), bit for bit
+                for i in range(e - 1, t - 1, -1):
+                    if not np.isnan(close[i]):
+                        val = close[i]
+                        break
+                k = e - t
+                n += k
+                if rf_p == 0.0:
+                    sum_x += rt - rf_p
+                else:
+                    for _i in range(k):
+                        sum_x += rt - rf_p
+                sum_r += rt
+                hi = max(hi, rt)
+                lo = min(lo, rt)
+                active += held_now * k
+                if funded:
+                    xn += k
+                    x_sum_x += rt - 0.0
+                    x_sum_r += rt
+                    x_hi = max(x_hi, rt)
+                    x_lo = min(x_lo, rt)
+                if n_blocks > 0:
+                    i = t
+                    while i < e:
+                        while i >= blk_end:
+                            b_out[blk, 0, c] = b_count
+                            b_out[blk, 1, c] = b_sum
+                            b_count = 0.0
+                            b_sum = 0.0
+                            blk += 1
+                            blk_end = bounds[blk + 1]
+                        stop = min(e, blk_end)
+                        b_count += float(stop - i)
+                        b_sum += rt
+                        i = stop
+                v_prev = value
+                t = e
         while t < n_bars and h[t] == prev:
             price = close[t]
             if not np.isnan(price):
