@@ -646,14 +646,16 @@ def _one_leg(  # pragma: no cover - numba
                 b_count += 1.0
                 b_sum += sv
         t += 1
-        if not settled:
+        if not settled or rec:
             continue
         # Quiet bars: the weight unchanged and the state rounded already, so no order
         # and nothing to round; the value is marked to market. The same operations as
         # the bar above, in the same order, without what cannot change (the position
-        # statistics: q is p_prev; the order and trade state).
+        # statistics: q is p_prev; the order and trade state). The record mode takes
+        # the bar above for them: the same numbers (cash_s + 0.0 + v is cash_s + v,
+        # cash_s never being -0.0), with the weights and values recorded.
         held_now = int(q != 0.0)
-        if assets_s == 0 and not rec:
+        if assets_s == 0:
             # Flat: the value is cash_s + 0.0 on every quiet bar, the value of the bar
             # above, so every return is the same rt. Where that is 0 (and the funding
             # charge 0.0 + 0 * fund is 0: finite funding), adding it again changes no
@@ -661,9 +663,6 @@ def _one_leg(  # pragma: no cover - numba
             # is settled: the statistics of the run are those of one bar, with the
             # counts times its length (floats of whole numbers: exact). Only the sum
             # of rt - rf_p with rf_p != 0 is added bar by bar.
-            e = t
-            while e < n_bars and h[e] == prev:
-                e += 1
             value = cash_s + 0.0
             if v_prev == 0.0:
                 rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
@@ -671,28 +670,27 @@ def _one_leg(  # pragma: no cover - numba
                 rt = (value - v_prev) / v_prev
                 if v_prev < 0.0:
                     rt *= -1.0
-            flat = e > t and rt == 0.0
-            if flat and funded:
-                flat = w_last == 0.0
-                for i in range(t, e):
-                    if not np.isfinite(fund[i]):
-                        flat = False
-            if flat:
+            flat = rt == 0.0 and (w_last == 0.0 or not funded)
+            price = val  # the last price of the run, below
+            e = t
+            while e < n_bars and h[e] == prev:
+                if not np.isnan(close[e]):
+                    price = close[e]
+                if funded and not np.isfinite(fund[e]):
+                    flat = False
+                e += 1
+            if flat and e > t:
+                val = price
+                if rf_p == 0.0:
+                    sum_x += rt - rf_p
                 for i in range(t, e):
                     r[i] = rt
                     if funded:
                         x[i] = rt  # rt - (0.0 + w_last * fund[i]), bit for bit
-                for i in range(e - 1, t - 1, -1):
-                    if not np.isnan(close[i]):
-                        val = close[i]
-                        break
+                    if rf_p != 0.0:
+                        sum_x += rt - rf_p
                 k = e - t
                 n += k
-                if rf_p == 0.0:
-                    sum_x += rt - rf_p
-                else:
-                    for _i in range(k):
-                        sum_x += rt - rf_p
                 sum_r += rt
                 hi = max(hi, rt)
                 lo = min(lo, rt)
@@ -703,20 +701,18 @@ def _one_leg(  # pragma: no cover - numba
                     x_sum_r += rt
                     x_hi = max(x_hi, rt)
                     x_lo = min(x_lo, rt)
-                if n_blocks > 0:
-                    i = t
-                    while i < e:
-                        while i >= blk_end:
-                            b_out[blk, 0, c] = b_count
-                            b_out[blk, 1, c] = b_sum
-                            b_count = 0.0
-                            b_sum = 0.0
-                            blk += 1
-                            blk_end = bounds[blk + 1]
-                        stop = min(e, blk_end)
-                        b_count += float(stop - i)
-                        b_sum += rt
-                        i = stop
+                while n_blocks > 0 and t < e:
+                    while t >= blk_end:
+                        b_out[blk, 0, c] = b_count
+                        b_out[blk, 1, c] = b_sum
+                        b_count = 0.0
+                        b_sum = 0.0
+                        blk += 1
+                        blk_end = bounds[blk + 1]
+                    stop = min(e, blk_end)
+                    b_count += float(stop - t)
+                    b_sum += rt
+                    t = stop
                 v_prev = value
                 t = e
         while t < n_bars and h[t] == prev:
@@ -735,11 +731,7 @@ def _one_leg(  # pragma: no cover - numba
             if funded:
                 xt = rt - (0.0 + w_last * fund[t])
                 x[t] = xt
-            if funded or rec:
                 w_last = val * assets_s / value if assets_s != 0 else 0.0 / value
-            if rec:
-                wts[t] = w_last
-                vals[t] = value
             v_prev = value
             if not np.isnan(rt):
                 n += 1
