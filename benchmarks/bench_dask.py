@@ -32,6 +32,10 @@ Usage::
     PYTHONPATH=. python benchmarks/bench_dask.py [--series USDJPY SPX NKY TOPIX]
         [--fast-max 100] [--slow-max 1320] [--chunk-size 2000] [--es-series 2000]
         [--es-events 200] [--block-size 200] [--rate-tasks 5000] [--plan-workers 100]
+        [--local-only]
+
+``--local-only`` times the local sweep alone (one kernel thread; no event study, no
+clusters), wall and CPU time.
 
 ``--fast-max 20 --slow-max 300 --es-series 200 --es-events 50`` gives a quick run.
 Needs ``pip install 'backtest[dask]'`` and the ``eventstudy`` package (dev extra) for
