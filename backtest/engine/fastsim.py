@@ -386,7 +386,9 @@ def _one_leg(  # pragma: no cover - numba
     state in scalars and the first pass of every statistic done while simulating;
     the second pass (centred sums) reads the returns back from ``r``/``x``.
     The maximum drawdown is taken per run below a peak, at its lowest point (the
-    same value: ``1 - g / peak`` is monotone in ``g``). With `rec`, the fills go to
+    same value: ``1 - g / peak`` is monotone in ``g``). Bars without an order in a
+    settled state run in an inner loop, and a flat run of them with a zero return is
+    measured at once (the same sums: see the comments). With `rec`, the fills go to
     ``o_f``/``o_i`` and the weight and value at each close to ``wts``/``vals``;
     returns the number of fills.
     """
@@ -651,9 +653,10 @@ def _one_leg(  # pragma: no cover - numba
         # Quiet bars: the weight unchanged and the state rounded already, so no order
         # and nothing to round; the value is marked to market. The same operations as
         # the bar above, in the same order, without what cannot change (the position
-        # statistics: q is p_prev; the order and trade state). The record mode takes
-        # the bar above for them: the same numbers (cash_s + 0.0 + v is cash_s + v,
-        # cash_s never being -0.0), with the weights and values recorded.
+        # statistics: q is p_prev; the order and trade state). In record mode the
+        # quiet bars go through the loop's first part instead, which gives the same
+        # numbers (its cash_s + (0.0 + v) is cash_s + v: cash_s is never -0.0) and
+        # records the weights and values.
         held_now = int(q != 0.0)
         if assets_s == 0:
             # Flat: the value is cash_s + 0.0 on every quiet bar, the value of the bar
