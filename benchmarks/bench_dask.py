@@ -32,6 +32,10 @@ Usage::
     PYTHONPATH=. python benchmarks/bench_dask.py [--series USDJPY SPX NKY TOPIX]
         [--fast-max 100] [--slow-max 1320] [--chunk-size 2000] [--es-series 2000]
         [--es-events 200] [--block-size 200] [--rate-tasks 5000] [--plan-workers 100]
+        [--local-only]
+
+``--local-only`` times the local sweep alone (one kernel thread; no event study, no
+clusters), wall and CPU time.
 
 ``--fast-max 20 --slow-max 300 --es-series 200 --es-events 50`` gives a quick run.
 Needs ``pip install 'backtest[dask]'`` and the ``eventstudy`` package (dev extra) for
@@ -225,6 +229,42 @@ def shipped_bytes(
 # Main -------------------------------------------------------------------------------------------
 
 
+def local_sweep_only(
+    levels: pd.DataFrame,
+    series: list[str],
+    space: dict[str, Any],
+    chunk: int,
+    total: int,
+    command: str,
+) -> int:
+    """``--local-only``: the sweep in this process on one kernel thread, timed."""
+    from backtest.engine.book import kernel_threads
+
+    engine.warm_up()
+    kernel_threads(1)
+    small = {"fast": [5, 10], "slow": [50], "direction": ["long", "both"]}
+    run_sweeps(levels, series[:1], small, 2, None)
+    reset_peak()
+    t0, c0 = time.perf_counter(), time.process_time()
+    sweeps = run_sweeps(levels, series, space, chunk, None)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    best = sweeps[series[0]]
+    top = best.table.iloc[best.best]
+    print()
+    print("SUMMARY (--local-only)")
+    print(f"  command: {command}")
+    print(
+        f"  sweep of {total:,} combinations in this process, 1 kernel thread: wall {wall:,.1f} s "
+        f"({total / wall:,.0f} comb/s, {1e6 * wall / total:.1f} us per combination), CPU "
+        f"{cpu:,.1f} s, peak RSS {peak_mib():,.0f} MiB"
+    )
+    print(
+        f"  {series[0]} best: {top[['fast', 'slow', 'direction', 'sharpe']].to_dict()}, "
+        f"DSR {best.selection['dsr']:.3f}, PBO {best.selection['pbo']:.3f}"
+    )
+    return 0
+
+
 def fmt_mib(values: list[float]) -> str:
     return ", ".join(f"{v:,.0f}" for v in values) + " MiB"
 
@@ -241,6 +281,11 @@ def main() -> int:
     parser.add_argument("--rate-tasks", type=int, default=5000)
     parser.add_argument("--plan-workers", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--local-only",
+        action="store_true",
+        help="only the sweep in this process on one kernel thread (no event study, no clusters)",
+    )
     args = parser.parse_args()
     command = f"cd {os.getcwd()} && PYTHONPATH=. {shlex.join([sys.executable, *sys.argv])}"
 
@@ -259,6 +304,8 @@ def main() -> int:
         f"{len(args.series)} series = {total:,} combinations; chunk_size {args.chunk_size}; "
         f"bars per series {bars} ({START[:4]}-{END[:4]}, bundled snapshot); keep_returns=False"
     )
+    if args.local_only:
+        return local_sweep_only(levels, args.series, space, args.chunk_size, total, command)
     study, es_levels, events, kinds, clocks, what = event_study_input(
         args.es_series, args.es_events, args.block_size, args.seed
     )

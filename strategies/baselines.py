@@ -6,6 +6,7 @@ oldest trend-following rule there is.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -64,6 +65,57 @@ def _sma(csum: np.ndarray, window: int) -> np.ndarray:
     if window <= n:
         out[window - 1 :] = (csum[window:] - csum[:-window]) / window
     return out
+
+
+class _Averages:
+    """Moving averages of one price series, each window computed once and kept.
+
+    Row ``rows[w]`` of :attr:`values` is ``_sma(csum, w)``, bit for bit: a sweep's
+    chunks (:meth:`MACrossover.crossings`) share every window's average instead of
+    computing it again per chunk. Rows are added in order of first use; the array
+    doubles when full (the rows a caller already holds stay valid in the old one).
+    """
+
+    def __init__(self, key: bytes, price: np.ndarray) -> None:
+        self.key = key
+        self.csum = _running_sum(price)
+        self.values = np.empty((0, len(price)))
+        self.rows: dict[int, int] = {}
+
+    def take(self, windows: Sequence[int]) -> tuple[np.ndarray, dict[int, int]]:
+        """The rows of `windows` (computed where new) and the array holding them."""
+        new = [w for w in dict.fromkeys(windows) if w not in self.rows]
+        if new:
+            used = len(self.rows)
+            if used + len(new) > self.values.shape[0]:
+                grown = np.empty((max(used + len(new), 2 * used), self.values.shape[1]))
+                grown[:used] = self.values[:used]
+                self.values = grown
+            for i, w in enumerate(new):
+                self.values[used + i] = _sma(self.csum, w)
+                self.rows[w] = used + i
+        return self.values[: len(self.rows)], self.rows
+
+
+#: Bytes of moving averages kept per price series (beyond: started afresh).
+_AVERAGES_BUDGET = 1 << 27
+_AVERAGES: list[_Averages] = []  # the latest two series, most recent last
+_AVERAGES_LOCK = threading.Lock()
+
+
+def _averages(price: np.ndarray, windows: Sequence[int]) -> tuple[np.ndarray, dict[int, int]]:
+    """Every window's average of `price` as rows of one shared array (see :class:`_Averages`)."""
+    key = price.tobytes()
+    with _AVERAGES_LOCK:
+        hit = next((a for a in _AVERAGES if a.key == key), None)
+        if hit is not None:
+            _AVERAGES.remove(hit)
+        distinct = len(set(windows) | (set(hit.rows) if hit is not None else set()))
+        if hit is None or distinct * max(len(price), 1) * 8 > _AVERAGES_BUDGET:
+            hit = _Averages(key, price)
+        _AVERAGES.append(hit)
+        del _AVERAGES[:-2]
+        return hit.take(windows)
 
 
 class MACrossoverParams(StrategyParams):
@@ -149,16 +201,17 @@ class MACrossover(Strategy[MACrossoverParams]):
 
     def crossings(self, data: MarketData, params: Sequence[MACrossoverParams]) -> Crossing:
         """The rule as a :class:`~backtest.strategy.Crossing`: each distinct window's
-        average once (the columns of :meth:`positions_many`), fast vs slow."""
+        average once (the columns of :meth:`positions_many`), fast vs slow.
+
+        The averages are kept between calls (per price series, the latest two, up to
+        128 MiB each), so the chunks of a sweep compute each window once; the
+        features array is shared by those calls and must not be modified.
+        """
         ps = list(params)
-        csum = _running_sum(data.price.to_numpy(dtype="float64"))
-        windows = sorted({w for p in ps for w in (p.fast, p.slow)})
-        column = {w: j for j, w in enumerate(windows)}
-        features = np.empty((len(csum) - 1, len(windows)), order="F")
-        for j, w in enumerate(windows):
-            features[:, j] = _sma(csum, w)
+        price = np.ascontiguousarray(data.price.to_numpy(dtype="float64"))
+        values, column = _averages(price, [w for p in ps for w in (p.fast, p.slow)])
         return Crossing(
-            features=features,
+            features=values.T,
             left=np.array([column[p.fast] for p in ps], dtype=np.int64),
             right=np.array([column[p.slow] for p in ps], dtype=np.int64),
             above=np.ones(len(ps)),

@@ -397,7 +397,9 @@ def _one_leg(  # pragma: no cover - numba
     state in scalars and the first pass of every statistic done while simulating;
     the second pass (centred sums) reads the returns back from ``r``/``x``.
     The maximum drawdown is taken per run below a peak, at its lowest point (the
-    same value: ``1 - g / peak`` is monotone in ``g``). With `rec`, the fills go to
+    same value: ``1 - g / peak`` is monotone in ``g``). Bars without an order in a
+    settled state run in an inner loop, and a flat run of them with a zero return is
+    measured at once (the same sums: see the comments). With `rec`, the fills go to
     ``o_f``/``o_i`` and the weight and value at each close to ``wts``/``vals``;
     returns the number of fills.
     """
@@ -452,146 +454,144 @@ def _one_leg(  # pragma: no cover - numba
     b_sum = 0.0
     n_orders = 0
     settled = False
-    for t in range(n_bars):
+    t = 0
+    while t < n_bars:  # a bar that may trade, then the quiet bars after it
         price = close[t]
         if not np.isnan(price):
             val = price
         w = h[t]
         changed = w != prev
-        if not changed and settled:  # no order, the state rounded already: mark to market
-            value = cash_s + (val * assets_s if assets_s != 0 else 0.0)
-        else:
-            before_cash, before_units, before_cs, before_as = cash, units, cash_s, assets_s
-            value = cash
-            if units != 0:
-                value += units * val
-            if abs(cash) <= _ABS:
-                cash = 0.0
-            if abs(units) <= _ABS:
-                units = 0.0
-            flow = 0.0
-            a_flow = 0.0
-            v = value
-            if abs(v) <= _ABS:
-                v = 0.0
-            if changed and not np.isnan(price) and not np.isnan(v) and v > 0.0:
-                pos = units
-                size = w
-                size *= v
-                size /= val
-                size -= pos
-                filled = False
-                if size > 0.0:
-                    adj = price * (1.0 + sl)
-                    if cash != 0.0:
-                        req_cash = size * adj
-                        req_fees = req_cash * fee + 0.0
-                        total = req_cash + req_fees
-                        ok = True
-                        if _is_close_or_less(total, cash):
-                            fill = size
-                            paid = req_fees
-                            spent = total
-                        else:
-                            max_req = _add(cash, -0.0) / (1.0 + fee)
-                            ok = max_req > 0.0
-                            fill = max_req / adj
-                            paid = cash - max_req
-                            spent = cash
-                        if ok and abs(size) > _ABS and not _is_less(fill, _MIN_SIZE):
-                            cash = _add(cash, -spent)
-                            units = _add(pos, fill)
-                            flow = _add(0.0, -fill * adj - paid)
-                            a_flow = _add(0.0, fill)
-                            filled = True
-                    side = 0
-                else:
-                    adj = price * (1.0 - sl)
-                    fill = -size
-                    if abs(fill) > _ABS and not _is_less(fill, _MIN_SIZE):
-                        acq = fill * adj
-                        paid = acq * fee + 0.0
-                        got = _add(acq, -paid)
-                        if got >= 0.0:
-                            cash = cash + got
-                            units = _add(pos, -fill)
-                            flow = _add(0.0, fill * adj - paid)
-                            a_flow = _add(0.0, -fill)
-                            filled = True
-                    side = 1
-                if filled:
-                    if rec:
-                        o_f[n_orders, 0] = fill
-                        o_f[n_orders, 1] = adj
-                        o_f[n_orders, 2] = paid
-                        o_f[n_orders, 3] = side
-                        o_i[n_orders, 0] = t
-                        o_i[n_orders, 1] = 0
-                    n_orders += 1
-                    if not in_pos:
-                        in_pos = True
-                        short = side == 1
-                        es = 0.0
-                        eg = 0.0
-                        ef = 0.0
-                    if short == (side == 1):
-                        es += fill
-                        eg += fill * adj
-                        ef += paid
-                    elif _is_close_or_less(fill, es):
-                        closed = _is_close(fill, es)
-                        exit_size = es if closed else fill
-                        entry_price = eg / es
-                        entry_fees = exit_size / es * ef
-                        ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short)
-                        if not np.isnan(ret):
-                            n_trades += 1.0
-                            if ret > 0.0:
-                                n_wins += 1.0
-                        if closed:
-                            in_pos = False
-                        else:
-                            frac = (es - fill) / es
-                            es *= frac
-                            eg *= frac
-                            ef *= frac
+        before_cash, before_units, before_cs, before_as = cash, units, cash_s, assets_s
+        value = cash
+        if units != 0:
+            value += units * val
+        if abs(cash) <= _ABS:
+            cash = 0.0
+        if abs(units) <= _ABS:
+            units = 0.0
+        flow = 0.0
+        a_flow = 0.0
+        v = value
+        if abs(v) <= _ABS:
+            v = 0.0
+        if changed and not np.isnan(price) and not np.isnan(v) and v > 0.0:
+            pos = units
+            size = w
+            size *= v
+            size /= val
+            size -= pos
+            filled = False
+            if size > 0.0:
+                adj = price * (1.0 + sl)
+                if cash != 0.0:
+                    req_cash = size * adj
+                    req_fees = req_cash * fee + 0.0
+                    total = req_cash + req_fees
+                    ok = True
+                    if _is_close_or_less(total, cash):
+                        fill = size
+                        paid = req_fees
+                        spent = total
                     else:
-                        cl = es
-                        cl_fees = cl / fill * paid
-                        entry_price = eg / es
-                        entry_fees = cl / es * ef
-                        ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short)
-                        if not np.isnan(ret):
-                            n_trades += 1.0
-                            if ret > 0.0:
-                                n_wins += 1.0
-                        es = fill - cl
-                        eg = es * adj
-                        ef = paid - cl_fees
-                        short = not short
-            prev = w
-            # add_nb, its common case (nothing traded) written out
-            if a_flow == 0.0:
-                if abs(assets_s) <= _ABS:
-                    assets_s = 0.0
+                        max_req = _add(cash, -0.0) / (1.0 + fee)
+                        ok = max_req > 0.0
+                        fill = max_req / adj
+                        paid = cash - max_req
+                        spent = cash
+                    if ok and abs(size) > _ABS and not _is_less(fill, _MIN_SIZE):
+                        cash = _add(cash, -spent)
+                        units = _add(pos, fill)
+                        flow = _add(0.0, -fill * adj - paid)
+                        a_flow = _add(0.0, fill)
+                        filled = True
+                side = 0
             else:
-                assets_s = _add(assets_s, a_flow)
-            asset_value = 0.0
-            if assets_s != 0:
-                asset_value += val * assets_s
-            g_flow = 0.0 + flow
-            if g_flow == 0.0:
-                if abs(cash_s) <= _ABS:
-                    cash_s = 0.0
-            else:
-                cash_s = _add(cash_s, g_flow)
-            value = cash_s + asset_value
-            settled = (
-                cash == before_cash
-                and units == before_units
-                and cash_s == before_cs
-                and assets_s == before_as
-            )
+                adj = price * (1.0 - sl)
+                fill = -size
+                if abs(fill) > _ABS and not _is_less(fill, _MIN_SIZE):
+                    acq = fill * adj
+                    paid = acq * fee + 0.0
+                    got = _add(acq, -paid)
+                    if got >= 0.0:
+                        cash = cash + got
+                        units = _add(pos, -fill)
+                        flow = _add(0.0, fill * adj - paid)
+                        a_flow = _add(0.0, -fill)
+                        filled = True
+                side = 1
+            if filled:
+                if rec:
+                    o_f[n_orders, 0] = fill
+                    o_f[n_orders, 1] = adj
+                    o_f[n_orders, 2] = paid
+                    o_f[n_orders, 3] = side
+                    o_i[n_orders, 0] = t
+                    o_i[n_orders, 1] = 0
+                n_orders += 1
+                if not in_pos:
+                    in_pos = True
+                    short = side == 1
+                    es = 0.0
+                    eg = 0.0
+                    ef = 0.0
+                if short == (side == 1):
+                    es += fill
+                    eg += fill * adj
+                    ef += paid
+                elif _is_close_or_less(fill, es):
+                    closed = _is_close(fill, es)
+                    exit_size = es if closed else fill
+                    entry_price = eg / es
+                    entry_fees = exit_size / es * ef
+                    ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short)
+                    if not np.isnan(ret):
+                        n_trades += 1.0
+                        if ret > 0.0:
+                            n_wins += 1.0
+                    if closed:
+                        in_pos = False
+                    else:
+                        frac = (es - fill) / es
+                        es *= frac
+                        eg *= frac
+                        ef *= frac
+                else:
+                    cl = es
+                    cl_fees = cl / fill * paid
+                    entry_price = eg / es
+                    entry_fees = cl / es * ef
+                    ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short)
+                    if not np.isnan(ret):
+                        n_trades += 1.0
+                        if ret > 0.0:
+                            n_wins += 1.0
+                    es = fill - cl
+                    eg = es * adj
+                    ef = paid - cl_fees
+                    short = not short
+        prev = w
+        # add_nb, its common case (nothing traded) written out
+        if a_flow == 0.0:
+            if abs(assets_s) <= _ABS:
+                assets_s = 0.0
+        else:
+            assets_s = _add(assets_s, a_flow)
+        asset_value = 0.0
+        if assets_s != 0:
+            asset_value += val * assets_s
+        g_flow = 0.0 + flow
+        if g_flow == 0.0:
+            if abs(cash_s) <= _ABS:
+                cash_s = 0.0
+        else:
+            cash_s = _add(cash_s, g_flow)
+        value = cash_s + asset_value
+        settled = (
+            cash == before_cash
+            and units == before_units
+            and cash_s == before_cs
+            and assets_s == before_as
+        )
         if v_prev == 0.0:
             rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
         else:
@@ -635,8 +635,8 @@ def _one_leg(  # pragma: no cover - numba
                     max_dd = dd
                 peak = growth
                 trough = growth
-            elif growth < trough:
-                trough = growth
+            else:  # a select, not a branch: a new low is a coin toss
+                trough = growth if growth < trough else trough
             held_now = int(q != 0.0)
             active += held_now
             wins += held_now & up_now
@@ -658,6 +658,133 @@ def _one_leg(  # pragma: no cover - numba
             if not np.isnan(sv):
                 b_count += 1.0
                 b_sum += sv
+        t += 1
+        if not settled or rec:
+            continue
+        # Quiet bars: the weight unchanged and the state rounded already, so no order
+        # and nothing to round; the value is marked to market. The same operations as
+        # the bar above, in the same order, without what cannot change (the position
+        # statistics: q is p_prev; the order and trade state). In record mode the
+        # quiet bars go through the loop's first part instead, which gives the same
+        # numbers (its cash_s + (0.0 + v) is cash_s + v: cash_s is never -0.0) and
+        # records the weights and values.
+        held_now = int(q != 0.0)
+        if assets_s == 0:
+            # Flat: the value is cash_s + 0.0 on every quiet bar, the value of the bar
+            # above, so every return is the same rt. Where that is 0 (and the funding
+            # charge 0.0 + 0 * fund is 0: finite funding), adding it again changes no
+            # sum, maximum or minimum, growth * 1.0 is growth and the drawdown state
+            # is settled: the statistics of the run are those of one bar, with the
+            # counts times its length (floats of whole numbers: exact). Only the sum
+            # of rt - rf_p with rf_p != 0 is added bar by bar.
+            value = cash_s + 0.0
+            if v_prev == 0.0:
+                rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
+            else:
+                rt = (value - v_prev) / v_prev
+                if v_prev < 0.0:
+                    rt *= -1.0
+            flat = rt == 0.0 and (w_last == 0.0 or not funded)
+            price = val  # the last price of the run, below
+            e = t
+            while e < n_bars and h[e] == prev:
+                if not np.isnan(close[e]):
+                    price = close[e]
+                if funded and not np.isfinite(fund[e]):
+                    flat = False
+                e += 1
+            if flat and e > t:
+                val = price
+                if rf_p == 0.0:
+                    sum_x += rt - rf_p
+                for i in range(t, e):
+                    r[i] = rt
+                    if funded:
+                        x[i] = rt  # rt - (0.0 + w_last * fund[i]), bit for bit
+                    if rf_p != 0.0:
+                        sum_x += rt - rf_p
+                k = e - t
+                n += k
+                sum_r += rt
+                hi = max(hi, rt)
+                lo = min(lo, rt)
+                active += held_now * k
+                if funded:
+                    xn += k
+                    x_sum_x += rt - 0.0
+                    x_sum_r += rt
+                    x_hi = max(x_hi, rt)
+                    x_lo = min(x_lo, rt)
+                while n_blocks > 0 and t < e:
+                    while t >= blk_end:
+                        b_out[blk, 0, c] = b_count
+                        b_out[blk, 1, c] = b_sum
+                        b_count = 0.0
+                        b_sum = 0.0
+                        blk += 1
+                        blk_end = bounds[blk + 1]
+                    stop = min(e, blk_end)
+                    b_count += float(stop - t)
+                    b_sum += rt
+                    t = stop
+                v_prev = value
+                t = e
+        while t < n_bars and h[t] == prev:
+            price = close[t]
+            if not np.isnan(price):
+                val = price
+            value = cash_s + (val * assets_s if assets_s != 0 else 0.0)
+            if v_prev == 0.0:
+                rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
+            else:
+                rt = (value - v_prev) / v_prev
+                if v_prev < 0.0:
+                    rt *= -1.0
+            r[t] = rt
+            xt = np.nan
+            if funded:
+                xt = rt - (0.0 + w_last * fund[t])
+                x[t] = xt
+                w_last = val * assets_s / value if assets_s != 0 else 0.0 / value
+            v_prev = value
+            if not np.isnan(rt):
+                n += 1
+                growth *= 1.0 + rt
+                sum_x += rt - rf_p
+                sum_r += rt
+                up_now = int(rt > 0.0)
+                up += up_now
+                hi = max(hi, rt)
+                lo = min(lo, rt)
+                if growth > peak:
+                    dd = 1.0 - trough / peak
+                    if dd > max_dd:
+                        max_dd = dd
+                    peak = growth
+                    trough = growth
+                else:
+                    trough = growth if growth < trough else trough
+                active += held_now
+                wins += held_now & up_now
+            sv = xt if funded else rt
+            if funded and not np.isnan(xt):
+                xn += 1
+                x_sum_x += xt - 0.0
+                x_sum_r += xt
+                x_hi = max(x_hi, xt)
+                x_lo = min(x_lo, xt)
+            if n_blocks > 0:
+                while t >= blk_end:
+                    b_out[blk, 0, c] = b_count
+                    b_out[blk, 1, c] = b_sum
+                    b_count = 0.0
+                    b_sum = 0.0
+                    blk += 1
+                    blk_end = bounds[blk + 1]
+                if not np.isnan(sv):
+                    b_count += 1.0
+                    b_sum += sv
+            t += 1
     if n_blocks > 0:
         b_out[blk, 0, c] = b_count
         b_out[blk, 1, c] = b_sum

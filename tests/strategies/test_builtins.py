@@ -193,6 +193,49 @@ def test_ma_crossover_positions_many_computes_each_window_once(monkeypatch):
     assert sorted(calls) == [5, 10, 20, 50, 100, 200]
 
 
+def test_ma_crossover_crossings_share_each_window_across_calls(monkeypatch):
+    """A sweep's chunks compute each window's average once; every chunk's features are
+    pandas' rolling means (an independent reference) and the chunk's rule equals
+    positions_many exactly, also after the shared array grew or was started afresh."""
+    import strategies.baselines as baselines
+
+    calls: list[int] = []
+    real = baselines._sma
+    monkeypatch.setattr(
+        baselines, "_sma", lambda csum, window: calls.append(window) or real(csum, window)
+    )
+    monkeypatch.setattr(baselines, "_AVERAGES", [])
+    frame = snapshot_levels(("USDJPY",))
+    data = MarketData(frame, "USDJPY")
+    price = data.price
+    rule = MACrossover()
+    chunks = [
+        [rule.parse({"fast": f, "slow": s}) for f in (2, 5) for s in (10, 30)],
+        [rule.parse({"fast": f, "slow": s, "direction": "both"}) for f in (5, 7) for s in (30, 60)],
+        [rule.parse({"fast": f, "slow": s}) for f in range(1, 6) for s in range(40, 46)],
+    ]
+    rules = [rule.crossings(data, sets) for sets in chunks]
+    wanted = {w for sets in chunks for p in sets for w in (p.fast, p.slow)}
+    assert sorted(calls) == sorted(wanted)  # each window once over the three chunks
+    for sets, cross in zip(chunks, rules, strict=True):
+        feats = np.asarray(cross.features)
+        for p, a, b in zip(sets, cross.left, cross.right, strict=True):
+            for w, col in ((p.fast, a), (p.slow, b)):
+                want = price.rolling(w).mean().to_numpy()
+                np.testing.assert_allclose(feats[:, col], want, rtol=1e-12, atol=0)
+        left, right = feats[:, cross.left], feats[:, cross.right]
+        built = np.where(np.isnan(right), 0.0, np.where(left > right, cross.above, cross.below))
+        np.testing.assert_array_equal(built, rule.positions_many(data, sets).to_numpy())
+    calls.clear()
+    rule.crossings(data, chunks[2])  # all known: nothing computed
+    assert calls == []
+    monkeypatch.setattr(baselines, "_AVERAGES_BUDGET", 8 * len(price) * 3)  # 3 rows at most
+    cross = rule.crossings(data, chunks[0])  # 4 windows > budget: afresh, same numbers
+    assert sorted(calls) == [2, 5, 10, 30]
+    left = np.asarray(cross.features)[:, cross.left]
+    np.testing.assert_array_equal(left[:, 0], real(baselines._running_sum(price.to_numpy()), 2))
+
+
 @pytest.mark.parametrize(
     "bad", [{"fast": 3, "slow": 3}, {"fast": 10, "slow": 5}, {"fast": 0}, {"slow": 1}]
 )
