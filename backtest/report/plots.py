@@ -22,7 +22,7 @@ the functions above.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -492,28 +492,47 @@ def equity_spec(equity: pd.DataFrame) -> dict[str, Any]:
     dict
         ``{"data": [...], "layout": {...}}``; arrays as NumPy arrays.
     """
+    data = _date_lines(equity, lambda curve: curve, "%{y:.4f}", 1.5)
+    yaxis = {"type": "log", "title": {"text": "growth of 1 (x capital, log scale)"}}
+    return {"data": data, "layout": _date_layout(yaxis, 380)}
+
+
+def _drawdown_pct(curve: np.ndarray) -> np.ndarray:
+    """``100 (V_t / max_{s<=t} V_s - 1)``; NaN values do not set a peak."""
+    peak = np.fmax.accumulate(np.where(np.isfinite(curve), curve, np.nan))
+    return 100 * (curve / peak - 1.0)
+
+
+def _date_lines(
+    equity: pd.DataFrame, values: Callable[[np.ndarray], np.ndarray], hover: str, width: float
+) -> list[dict[str, Any]]:
+    """One line trace per column of `equity` over its dates: ``values`` of the column,
+    in the :data:`~backtest.report.style.PALETTE` colour of its position."""
     x = iso_dates(equity.index)
-    data = [
+    return [
         {
-            "hovertemplate": "%{y:.4f}",
-            "line": {"color": PALETTE[i % len(PALETTE)], "width": 1.5},
+            "hovertemplate": hover,
+            "line": {"color": PALETTE[i % len(PALETTE)], "width": width},
             "mode": "lines",
             "name": str(col),
             "x": list(x),
-            "y": equity[col].to_numpy(dtype=float),
+            "y": values(equity[col].to_numpy(dtype=float)),
             "type": "scatter",
         }
         for i, col in enumerate(equity.columns)
     ]
-    layout = {
-        "yaxis": {"type": "log", "title": {"text": "growth of 1 (x capital, log scale)"}},
+
+
+def _date_layout(yaxis: dict[str, Any], height: int) -> dict[str, Any]:
+    """The layout of the equity and drawdown charts: dates across, one legend row."""
+    return {
+        "yaxis": yaxis,
         "xaxis": {"title": {"text": "date"}},
-        "height": 380,
+        "height": height,
         "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
         "legend": {"orientation": "h"},
         "hovermode": "x unified",
     }
-    return {"data": data, "layout": layout}
 
 
 def drawdown_figure(equity: pd.DataFrame) -> go.Figure:
@@ -546,32 +565,11 @@ def drawdown_spec(equity: pd.DataFrame) -> dict[str, Any]:
     dict
         ``{"data": [...], "layout": {...}}``; arrays as NumPy arrays.
     """
-    x = iso_dates(equity.index)
-    data = []
-    for i, col in enumerate(equity.columns):
-        curve = equity[col].to_numpy(dtype=float)
-        peak = np.fmax.accumulate(np.where(np.isfinite(curve), curve, np.nan))
-        trace: dict[str, Any] = {
-            "hovertemplate": "%{y:.2f}%",
-            "line": {"color": PALETTE[i % len(PALETTE)], "width": 1},
-            "mode": "lines",
-            "name": str(col),
-            "x": list(x),
-            "y": 100 * (curve / peak - 1.0),
-            "type": "scatter",
-        }
-        if len(equity.columns) == 1:
-            trace["fill"] = "tozeroy"
-        data.append(trace)
-    layout = {
-        "yaxis": {"title": {"text": "drawdown (% from peak)"}},
-        "xaxis": {"title": {"text": "date"}},
-        "height": 260,
-        "margin": {"l": 60, "r": 20, "t": 30, "b": 40},
-        "legend": {"orientation": "h"},
-        "hovermode": "x unified",
-    }
-    return {"data": data, "layout": layout}
+    data = _date_lines(equity, _drawdown_pct, "%{y:.2f}%", 1)
+    if len(data) == 1:
+        data[0]["fill"] = "tozeroy"
+    yaxis = {"title": {"text": "drawdown (% from peak)"}}
+    return {"data": data, "layout": _date_layout(yaxis, 260)}
 
 
 def sweep_heatmap(table: pd.DataFrame, x: str, y: str, metric: str = "sharpe") -> go.Figure:
