@@ -84,9 +84,6 @@ PBOMetric = Literal["sharpe", "mean"]
 #: Performance measures accepted by :func:`pbo_cscv`.
 PBO_METRICS: tuple[str, ...] = get_args(PBOMetric)
 
-# Upper bound on the number of (combination x trial) cells held at once by pbo_cscv.
-_PBO_CHUNK_CELLS = 2_000_000
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -1011,32 +1008,27 @@ def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe
     flat = st.reshape(s, 4 * n)
     grand = flat.sum(axis=0)
 
-    combos = np.array(list(itertools.combinations(range(s), s // 2)))
+    combos = np.array(list(itertools.combinations(range(s), s // 2)), dtype=np.int64)
     n_comb = combos.shape[0]
     logits = np.empty(n_comb, dtype=np.float64)
-    chunk = max(1, _PBO_CHUNK_CELLS // (4 * n))
     from backtest import kernels
 
-    for start in range(0, n_comb, chunk):
-        sel = combos[start : start + chunk]
-        ind = np.zeros((sel.shape[0], s))
-        ind[np.arange(sel.shape[0])[:, None], sel] = 1.0
-        in_sample = np.ascontiguousarray(ind @ flat)
-        # per (combination, trial): the metric in and out of sample, the pick, its rank;
-        # the combinations shared over the kernels' threads (each row on one thread)
-        out = logits[start : start + sel.shape[0]]
-        parts = min(kernels.threads(), sel.shape[0])
-        if parts == 1:
-            kernels.pbo_logits(in_sample, grand, n, metric == "sharpe", out)
-        else:
-            cuts = [sel.shape[0] * i // parts for i in range(parts + 1)]
-            list(
-                kernels.pool().map(
-                    lambda a, b, m=in_sample, o=out: kernels.pbo_logits(
-                        m[a:b], grand, n, metric == "sharpe", o[a:b]
-                    ),
-                    cuts[:-1],
-                    cuts[1:],
-                )
+    # per (combination, trial): the metric in and out of sample, the pick, its rank;
+    # the combinations shared over the kernels' threads (each one on one thread)
+    flat = np.ascontiguousarray(flat)
+    sharpe = metric == "sharpe"
+    parts = min(kernels.threads(), n_comb)
+    cuts = [n_comb * i // parts for i in range(parts + 1)]
+    if parts == 1:
+        kernels.pbo_cscv_logits(flat, grand, combos, n, sharpe, logits)
+    else:
+        list(
+            kernels.pool().map(
+                lambda a, b: kernels.pbo_cscv_logits(
+                    flat, grand, combos[a:b], n, sharpe, logits[a:b]
+                ),
+                cuts[:-1],
+                cuts[1:],
             )
+        )
     return PBOResult(float(np.mean(logits <= 0.0)), logits, int(n_comb))

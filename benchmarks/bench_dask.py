@@ -34,8 +34,9 @@ Usage::
         [--es-events 200] [--block-size 200] [--rate-tasks 5000] [--plan-workers 100]
         [--local-only]
 
-``--local-only`` times the local sweep alone (one kernel thread; no event study, no
-clusters), wall and CPU time.
+``--local-only`` times the local sweep alone on one core (the process pinned to one CPU,
+BLAS included, where the OS allows; one kernel thread; no event study, no clusters),
+wall and CPU time.
 
 ``--fast-max 20 --slow-max 300 --es-series 200 --es-events 50`` gives a quick run.
 Needs ``pip install 'backtest[dask]'`` and the ``eventstudy`` package (dev extra) for
@@ -237,9 +238,12 @@ def local_sweep_only(
     total: int,
     command: str,
 ) -> int:
-    """``--local-only``: the sweep in this process on one kernel thread, timed."""
+    """``--local-only``: the sweep in this process on one core, timed."""
     from backtest.engine.book import kernel_threads
 
+    pin = getattr(os, "sched_setaffinity", None)  # Linux: every thread (BLAS too) on one CPU
+    if pin is not None:
+        pin(0, {min(os.sched_getaffinity(0))})
     engine.warm_up()
     kernel_threads(1)
     small = {"fast": [5, 10], "slow": [50], "direction": ["long", "both"]}
@@ -248,13 +252,14 @@ def local_sweep_only(
     t0, c0 = time.perf_counter(), time.process_time()
     sweeps = run_sweeps(levels, series, space, chunk, None)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    where = f"on CPU {sorted(os.sched_getaffinity(0))}" if pin is not None else "1 kernel thread"
     best = sweeps[series[0]]
     top = best.table.iloc[best.best]
     print()
     print("SUMMARY (--local-only)")
     print(f"  command: {command}")
     print(
-        f"  sweep of {total:,} combinations in this process, 1 kernel thread: wall {wall:,.1f} s "
+        f"  sweep of {total:,} combinations in this process, {where}: wall {wall:,.1f} s "
         f"({total / wall:,.0f} comb/s, {1e6 * wall / total:.1f} us per combination), CPU "
         f"{cpu:,.1f} s, peak RSS {peak_mib():,.0f} MiB"
     )

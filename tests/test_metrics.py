@@ -530,13 +530,44 @@ def test_pbo_matches_loop_implementation(metric, t, s, n):
     assert res.pbo == pbo
 
 
-def test_pbo_accepts_dataframe_and_chunks(monkeypatch):
-    # Invariant: chunked equals whole (values checked against _pbo_by_loops above).
+def test_pbo_accepts_dataframe():
     m = np.random.default_rng(0).normal(size=(120, 7))
     whole = mt.pbo_cscv(pd.DataFrame(m), n_splits=8)
-    monkeypatch.setattr(mt, "_PBO_CHUNK_CELLS", 50)  # forces many small chunks
-    chunked = mt.pbo_cscv(m, n_splits=8)
-    np.testing.assert_array_equal(whole.logits, chunked.logits)
+    np.testing.assert_array_equal(whole.logits, mt.pbo_cscv(m, n_splits=8).logits)
+
+
+@pytest.mark.parametrize("metric", ["sharpe", "mean"])
+def test_pbo_over_several_tiles_matches_loops(metric):
+    # Reference: the loops above. The kernel reads the trials in tiles of PBO_TILE;
+    # 2.3 tiles of trials, the best in-sample trial placed in a later tile, a trial
+    # tied with it (the first maximum is picked) and out-of-sample ties to rank.
+    from backtest import kernels
+
+    n = 2 * kernels.PBO_TILE + 300
+    m = np.random.default_rng(11).normal(0.0, 0.01, (96, n))
+    m[:, n - 5] = m[:, 10] + 0.004  # best everywhere, in the last tile
+    m[:, n - 3] = m[:, n - 5]  # its twin: the first one is picked
+    m[:, 700] = m[:, 3]  # ties out of sample
+    pbo, logits = _pbo_by_loops(m, 6, metric)
+    res = mt.pbo_cscv(m, n_splits=6, metric=metric)
+    np.testing.assert_allclose(res.logits, logits, rtol=1e-10, atol=1e-12)
+    assert res.pbo == pbo
+
+
+def test_pbo_same_on_any_thread_count():
+    # Invariant: each combination is computed on one thread, whatever the count.
+    from backtest import kernels
+
+    m = np.random.default_rng(3).normal(0.0, 0.01, (120, 700))
+    before = kernels.threads()
+    try:
+        kernels.threads(1)
+        one = mt.pbo_cscv(m, n_splits=8)
+        kernels.threads(3)
+        three = mt.pbo_cscv(m, n_splits=8)
+    finally:
+        kernels.threads(before)
+    np.testing.assert_array_equal(one.logits, three.logits)
 
 
 def test_pbo_from_column_chunks_equals_whole_matrix():

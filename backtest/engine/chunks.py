@@ -160,6 +160,7 @@ def run_chunk(
     events: pd.DataFrame | None,
     day0: pd.DataFrame | None,
     rates: pd.DataFrame | None = None,
+    book: Book | None = None,
 ) -> Chunk:
     """One chunk of a sweep: positions, one vectorbt call per set of legs, metrics.
 
@@ -172,6 +173,11 @@ def run_chunk(
         The data shared by every task (as in :func:`backtest.engine.sweep`).
     rates : pandas.DataFrame, optional
         The short rates the legs need (loaded once by the sweep).
+    book : Book, optional
+        The book the sweep opened (:func:`~backtest.engine.book.open_book` with this
+        task's settings): the parameter sets holding its legs on its bars use it
+        instead of opening their own. It holds the same arrays, so the results are
+        the same; it saves every task the legs' total returns and carry.
 
     Returns
     -------
@@ -198,27 +204,16 @@ def run_chunk(
                 groups.setdefault(tuple(leg_names(strat, p, cfg.series)), []).append(i)
         data = market_data(strat, chunk[0], levels, cfg.series, events, day0)
         bars = data.price.index
-        books = {
-            legs: open_book(
-                levels,
-                legs,
-                bars,
-                rates=rates,
-                funding=cfg.funding,  # type: ignore[arg-type]
-                short_rates=dict(cfg.short_rates),
-                allow_untradable=cfg.allow_untradable,
-            )
-            for legs in groups
-        }
+        opened = {legs: _book(levels, legs, bars, rates, cfg, book) for legs in groups}
         if simulator_of(cfg.simulator) == "kernel":
-            return _kernel_chunk(strat, chunk, lo, cfg, groups, books, data, rf_p, ppy)
+            return _kernel_chunk(strat, chunk, lo, cfg, groups, opened, data, rf_p, ppy)
         n = len(chunk)
         r = np.empty((len(bars), n))
         x: np.ndarray | None = None
         columns = {name: np.empty(n) for name in METRICS}
         sharpe_raw = np.empty(n)
         for legs, idx in groups.items():
-            book = books[legs]
+            book = opened[legs]
             target = targets(strat, data, [chunk[i] for i in idx], legs, bars)
             sim = simulate(strat, book, target, cfg.fees_bps, cfg.slippage_bps)
             cols, raw = measure(sim, len(legs), rf_p, ppy)
@@ -274,6 +269,32 @@ def run_chunk(
         fold_returns=fold_returns,
         excess=None if x is None else pd.DataFrame(x[:, keep], index=bars, columns=labels[keep]),
         fold_excess=fold_excess,
+    )
+
+
+def _book(
+    levels: pd.DataFrame,
+    legs: tuple[str, ...],
+    bars: pd.DatetimeIndex,
+    rates: pd.DataFrame | None,
+    cfg: ChunkSettings,
+    given: Book | None,
+) -> Book:
+    """The book of `legs` on `bars`: `given` when it holds them on those bars, else opened."""
+    if (
+        given is not None
+        and tuple(given.names) == legs
+        and (given.bars is bars or given.bars.equals(bars))
+    ):
+        return given
+    return open_book(
+        levels,
+        legs,
+        bars,
+        rates=rates,
+        funding=cfg.funding,  # type: ignore[arg-type]
+        short_rates=dict(cfg.short_rates),
+        allow_untradable=cfg.allow_untradable,
     )
 
 

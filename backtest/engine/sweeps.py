@@ -311,7 +311,7 @@ def sweep(
     chunks = Tasks(strat, full, valid, chunk_size, settings)
     runner: Executor = executor if executor is not None else LocalExecutor()
     parts: list[Chunk] = runner.map(
-        run_chunk, chunks, shared=(levels, events, day0, rates), progress=progress
+        run_chunk, chunks, shared=(levels, events, day0, rates, book), progress=progress
     )
     perf_all = pd.concat([part.metrics for part in parts])
     params_frame = pd.DataFrame(columns, index=pd.RangeIndex(n_valid))
