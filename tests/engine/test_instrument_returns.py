@@ -267,3 +267,42 @@ def test_bond_spread_portfolio_equals_the_reference_on_real_yields(levels):
     np.testing.assert_allclose(bt.returns.to_numpy(), ref["returns"].to_numpy(), atol=1e-12)
     costs = bt.attribution.xs("costs", axis=1, level=1)
     np.testing.assert_allclose(costs.to_numpy(), -ref["costs"].to_numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("simulator", ["kernel", "vectorbt"])
+def test_chunks_use_the_sweeps_book_only_on_its_legs_and_bars(levels, monkeypatch, simulator):
+    # Invariant: a chunk given the sweep's book (the same arrays) gives what it gives
+    # opening its own; a book of other bars or legs is not used.
+    from backtest.engine import book as book_mod
+    from backtest.engine import chunks
+
+    frame = window(levels, "UST10Y", "2020-01-01", "2025-12-31")
+    strat = engine.simulate.resolve("ma_crossover")
+    combos = [{"fast": 5, "slow": 60}, {"fast": 20, "slow": 120}]
+    cfg = chunks.ChunkSettings("UST10Y", fees_bps=1.0, simulator=simulator)
+    bars = frame["UST10Y"].dropna().index
+    rates = book_mod.rates_for(
+        frame, ["UST10Y", "SPX"], bars, rates=None, funding="short_rate", short_rates=None
+    )
+    given = book_mod.open_book(frame, ["UST10Y"], bars, rates=rates)
+    opened: list[tuple[str, ...]] = []
+    real_open = chunks.open_book
+    monkeypatch.setattr(
+        chunks,
+        "open_book",
+        lambda lv, legs, *a, **k: opened.append(tuple(legs)) or real_open(lv, legs, *a, **k),
+    )
+    task = (strat, combos, 0, cfg)
+    own = chunks.run_chunk(task, frame, None, None, rates)
+    assert opened == [("UST10Y",)]
+    shared = chunks.run_chunk(task, frame, None, None, rates, given)
+    assert opened == [("UST10Y",)]  # not opened again
+    pd.testing.assert_frame_equal(shared.metrics, own.metrics)
+    pd.testing.assert_frame_equal(shared.returns, own.returns)
+    np.testing.assert_array_equal(shared.blocks, own.blocks)
+    short = book_mod.open_book(frame, ["UST10Y"], bars[5:], rates=rates)
+    other = book_mod.open_book(frame, ["SPX"], bars, rates=rates)
+    for wrong in (short, other):
+        again = chunks.run_chunk(task, frame, None, None, rates, wrong)
+        pd.testing.assert_frame_equal(again.metrics, own.metrics)
+    assert opened == [("UST10Y",)] * 3
