@@ -41,6 +41,9 @@ one leg never compiles the portfolio kernels, and its single backtests and sweep
 one compiled function (:func:`one_leg_record` is :func:`one_leg_columns` in record
 mode): the simulation is the largest function to compile, so it is compiled once. The
 helpers only kernels call are built without Python wrappers.
+
+NaN is tested as ``x != x`` (``x == x``: not NaN), the IEEE definition: numba compiles
+``np.isnan`` on a scalar into slower code, and these tests run on every bar.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ N_METRICS = 12
 
 @njit(**_INNER)
 def _is_close(a, b):  # pragma: no cover - numba
-    if np.isnan(a) or np.isnan(b):
+    if a != a or b != b:
         return False
     if np.isinf(a) or np.isinf(b):
         return False
@@ -110,7 +113,7 @@ def _add(a, b):  # pragma: no cover - numba
         return a
     sa = 1.0 if a > 0.0 else (-1.0 if a < 0.0 else 0.0)
     sb = 1.0 if b > 0.0 else -1.0
-    if np.isnan(a) or np.isnan(b):
+    if a != a or b != b:
         return a + b
     zero = _is_close(abs(a), abs(b)) if sa != sb else _is_close(a + b, 0.0)
     if zero:
@@ -182,7 +185,7 @@ def _simulate(  # pragma: no cover - numba
             a_flow[j] = 0.0
         for j in range(n_legs):
             c = close[t, j]
-            if not np.isnan(c):
+            if c == c:
                 val[j] = c
         value = cash
         for j in range(n_legs):
@@ -219,15 +222,15 @@ def _simulate(  # pragma: no cover - numba
             if not changed[j]:
                 continue
             price = close[t, j]
-            if np.isnan(price):
+            if price != price:
                 continue  # ignored: no price
             v = value
             if abs(v) <= _ABS:
                 v = 0.0
-            if np.isnan(v) or v <= 0.0:
+            if v != v or v <= 0.0:
                 continue  # ignored / rejected: no value to size the order
             vp = val[j]
-            if np.isnan(vp):
+            if vp != vp:
                 continue
             size = h[t, j]
             size *= v
@@ -304,7 +307,7 @@ def _simulate(  # pragma: no cover - numba
                 entry_price = eg[j] / es[j]
                 entry_fees = exit_size / es[j] * ef[j]
                 ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short[j])
-                if not np.isnan(ret):
+                if ret == ret:
                     n_trades += 1.0
                     if ret > 0.0:
                         n_wins += 1.0
@@ -321,7 +324,7 @@ def _simulate(  # pragma: no cover - numba
                 entry_price = eg[j] / es[j]
                 entry_fees = cl / es[j] * ef[j]
                 ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short[j])
-                if not np.isnan(ret):
+                if ret == ret:
                     n_trades += 1.0
                     if ret > 0.0:
                         n_wins += 1.0
@@ -373,7 +376,7 @@ def _simulate(  # pragma: no cover - numba
             entry_price = eg[j] / es[j]
             entry_fees = es[j] / es[j] * ef[j]
             ret = _trade_return(es[j], entry_price, entry_fees, close[n_bars - 1, j], 0.0, short[j])
-            if not np.isnan(ret):
+            if ret == ret:
                 n_trades += 1.0
                 if ret > 0.0:
                     n_wins += 1.0
@@ -407,6 +410,7 @@ def _one_leg(  # pragma: no cover - numba
     funded = fund.shape[0] > 0
     rec = o_f.shape[0] > 0  # record mode (a runtime value: one compiled function for both)
     ann = math.sqrt(ppy)
+    rf0 = rf_p == 0.0  # then rt - rf_p is rt: the excess sums are the plain ones
     n_blocks = bounds.shape[0] - 1
     cash = 1.0
     units = 0.0
@@ -435,7 +439,6 @@ def _one_leg(  # pragma: no cover - numba
     trough = 1.0
     max_dd = 0.0
     xn = 0
-    x_sum_x = 0.0
     x_sum_r = 0.0
     x_hi = -np.inf
     x_lo = np.inf
@@ -457,7 +460,7 @@ def _one_leg(  # pragma: no cover - numba
     t = 0
     while t < n_bars:  # a bar that may trade, then the quiet bars after it
         price = close[t]
-        if not np.isnan(price):
+        if price == price:
             val = price
         w = h[t]
         changed = w != prev
@@ -474,7 +477,7 @@ def _one_leg(  # pragma: no cover - numba
         v = value
         if abs(v) <= _ABS:
             v = 0.0
-        if changed and not np.isnan(price) and not np.isnan(v) and v > 0.0:
+        if changed and price == price and v == v and v > 0.0:
             pos = units
             size = w
             size *= v
@@ -544,7 +547,7 @@ def _one_leg(  # pragma: no cover - numba
                     entry_price = eg / es
                     entry_fees = exit_size / es * ef
                     ret = _trade_return(exit_size, entry_price, entry_fees, adj, paid, short)
-                    if not np.isnan(ret):
+                    if ret == ret:
                         n_trades += 1.0
                         if ret > 0.0:
                             n_wins += 1.0
@@ -561,7 +564,7 @@ def _one_leg(  # pragma: no cover - numba
                     entry_price = eg / es
                     entry_fees = cl / es * ef
                     ret = _trade_return(cl, entry_price, entry_fees, adj, cl_fees, short)
-                    if not np.isnan(ret):
+                    if ret == ret:
                         n_trades += 1.0
                         if ret > 0.0:
                             n_wins += 1.0
@@ -611,7 +614,7 @@ def _one_leg(  # pragma: no cover - numba
         v_prev = value
         # first pass of the statistics
         q = w
-        if np.isnan(q):
+        if q != q:
             q = 0.0
         if q != p_prev:  # else: no entry, turnover + 0
             sgn = 0.0 if q == 0.0 else (1.0 if q > 0.0 else -1.0)
@@ -620,10 +623,11 @@ def _one_leg(  # pragma: no cover - numba
             turnover += abs(q - p_prev)
             p_prev = q
             p_sign = sgn
-        if not np.isnan(rt):
+        if rt == rt:
             n += 1
             growth *= 1.0 + rt
-            sum_x += rt - rf_p
+            if not rf0:
+                sum_x += rt - rf_p
             sum_r += rt
             up_now = int(rt > 0.0)  # branch-free: rt's sign is a coin toss
             up += up_now
@@ -641,9 +645,8 @@ def _one_leg(  # pragma: no cover - numba
             active += held_now
             wins += held_now & up_now
         sv = xt if funded else rt
-        if funded and not np.isnan(xt):
+        if funded and xt == xt:
             xn += 1
-            x_sum_x += xt - 0.0
             x_sum_r += xt
             x_hi = max(x_hi, xt)
             x_lo = min(x_lo, xt)
@@ -655,7 +658,7 @@ def _one_leg(  # pragma: no cover - numba
                 b_sum = 0.0
                 blk += 1
                 blk_end = bounds[blk + 1]
-            if not np.isnan(sv):
+            if sv == sv:
                 b_count += 1.0
                 b_sum += sv
         t += 1
@@ -695,13 +698,11 @@ def _one_leg(  # pragma: no cover - numba
                 e += 1
             if flat and e > t:
                 val = price
-                if rf_p == 0.0:
-                    sum_x += rt - rf_p
                 for i in range(t, e):
                     r[i] = rt
                     if funded:
                         x[i] = rt  # rt - (0.0 + w_last * fund[i]), bit for bit
-                    if rf_p != 0.0:
+                    if not rf0:
                         sum_x += rt - rf_p
                 k = e - t
                 n += k
@@ -711,7 +712,6 @@ def _one_leg(  # pragma: no cover - numba
                 active += held_now * k
                 if funded:
                     xn += k
-                    x_sum_x += rt - 0.0
                     x_sum_r += rt
                     x_hi = max(x_hi, rt)
                     x_lo = min(x_lo, rt)
@@ -731,7 +731,7 @@ def _one_leg(  # pragma: no cover - numba
                 t = e
         while t < n_bars and h[t] == prev:
             price = close[t]
-            if not np.isnan(price):
+            if price == price:
                 val = price
             value = cash_s + (val * assets_s if assets_s != 0 else 0.0)
             if v_prev == 0.0:
@@ -747,10 +747,11 @@ def _one_leg(  # pragma: no cover - numba
                 x[t] = xt
                 w_last = val * assets_s / value if assets_s != 0 else 0.0 / value
             v_prev = value
-            if not np.isnan(rt):
+            if rt == rt:
                 n += 1
                 growth *= 1.0 + rt
-                sum_x += rt - rf_p
+                if not rf0:
+                    sum_x += rt - rf_p
                 sum_r += rt
                 up_now = int(rt > 0.0)
                 up += up_now
@@ -767,9 +768,8 @@ def _one_leg(  # pragma: no cover - numba
                 active += held_now
                 wins += held_now & up_now
             sv = xt if funded else rt
-            if funded and not np.isnan(xt):
+            if funded and xt == xt:
                 xn += 1
-                x_sum_x += xt - 0.0
                 x_sum_r += xt
                 x_hi = max(x_hi, xt)
                 x_lo = min(x_lo, xt)
@@ -781,7 +781,7 @@ def _one_leg(  # pragma: no cover - numba
                     b_sum = 0.0
                     blk += 1
                     blk_end = bounds[blk + 1]
-                if not np.isnan(sv):
+                if sv == sv:
                     b_count += 1.0
                     b_sum += sv
             t += 1
@@ -795,66 +795,60 @@ def _one_leg(  # pragma: no cover - numba
         entry_price = eg / es
         entry_fees = es / es * ef
         ret = _trade_return(es, entry_price, entry_fees, close[n_bars - 1], 0.0, short)
-        if not np.isnan(ret):
+        if ret == ret:
             n_trades += 1.0
             if ret > 0.0:
                 n_wins += 1.0
     # second pass: centred sums
+    if rf0:
+        sum_x = sum_r
     mean_x = sum_x / n
     mean_r = sum_r / n
-    x_mean_x = x_sum_x / xn
     x_mean_r = x_sum_r / xn
-    s_count = xn if funded else n
-    s_total = x_sum_r if funded else sum_r
-    center = s_total / s_count if s_count > 0 else 0.0
     ss_x = 0.0
     ss_r = 0.0
     down = 0.0
-    x_ss_x = 0.0
     x_ss_r = 0.0
     x_down = 0.0
-    blk = 0
-    blk_end = bounds[1] if n_blocks > 0 else n_bars + 1
-    sd = 0.0
-    sq = 0.0
-    for t in range(n_bars):
-        rt = r[t]
-        if not np.isnan(rt):
-            d = rt - rf_p - mean_x
-            ss_x += d * d
-            e = rt - mean_r
-            ss_r += e * e
-            short_fall = min(rt - rf_p, 0.0)  # adds 0 unless below rf_p, as a branch would
-            down += short_fall * short_fall
-        if funded:
-            sv = x[t]
-            if not np.isnan(sv):
-                d = sv - 0.0 - x_mean_x
-                x_ss_x += d * d
-                e = sv - x_mean_r
-                x_ss_r += e * e
-                short_fall = min(sv - 0.0, 0.0)
-                x_down += short_fall * short_fall
-        else:
-            sv = rt
-        if n_blocks > 0:
-            while t >= blk_end:
-                b_out[blk, 2, c] = sd
-                b_out[blk, 3, c] = sq
-                sd = 0.0
-                sq = 0.0
-                blk += 1
-                blk_end = bounds[blk + 1]
-            if not np.isnan(sv):
-                d = sv - center
-                sd += d
-                sq += d * d
-    if n_blocks > 0:
-        b_out[blk, 2, c] = sd
-        b_out[blk, 3, c] = sq
-        for b in range(blk + 1, n_blocks):
-            b_out[b, 2, c] = 0.0
-            b_out[b, 3, c] = 0.0
+    # one pass per PBO block (the whole series when there are none); a block's centred
+    # sums centre on the mean of the series they sum (mean_r, or x_mean_r when funded),
+    # as the variance does, so they add the same e and e * e
+    one = n_blocks <= 0  # bounds empty: no blocks
+    for blk in range(1 if one else n_blocks):
+        start = 0 if one else bounds[blk]
+        stop = n_bars if one else bounds[blk + 1]
+        sd = 0.0
+        sq = 0.0
+        for t in range(start, stop):
+            rt = r[t]
+            if rt == rt:
+                e = rt - mean_r
+                ee = e * e
+                ss_r += ee
+                if not rf0:
+                    d = rt - rf_p - mean_x
+                    ss_x += d * d
+                short_fall = rt - rf_p  # min(rt - rf_p, 0.0); the sign of a zero squares away
+                short_fall = 0.0 if short_fall >= 0.0 else short_fall
+                down += short_fall * short_fall
+                if not funded:
+                    sd += e
+                    sq += ee
+            if funded:
+                sv = x[t]
+                if sv == sv:
+                    e = sv - x_mean_r
+                    ee = e * e
+                    x_ss_r += ee
+                    short_fall = 0.0 if sv >= 0.0 else sv
+                    x_down += short_fall * short_fall
+                    sd += e
+                    sq += ee
+        if not one:
+            b_out[blk, 2, c] = sd
+            b_out[blk, 3, c] = sq
+    if rf0:
+        ss_x = ss_r
     for i in range(N_METRICS + 1):
         m_out[c, i] = np.nan
     if n > 0:
@@ -878,15 +872,15 @@ def _one_leg(  # pragma: no cover - numba
             m_out[c, 6] = cagr / max_dd
     if funded and xn > 0:
         if xn >= 2 and x_hi != x_lo:
-            std_x = math.sqrt(x_ss_x / (xn - 1.0))
+            std_x = math.sqrt(x_ss_r / (xn - 1.0))
             m_out[c, 2] = std_x * ann
-            m_out[c, 3] = x_mean_x / std_x * ann
+            m_out[c, 3] = x_mean_r / std_x * ann
             std_r = math.sqrt(x_ss_r / (xn - 1.0))
             if std_r > 0.0:
                 m_out[c, 12] = x_mean_r / std_r
         downside = math.sqrt(x_down / xn)
         if downside > 0.0:
-            m_out[c, 4] = x_mean_x / downside * ann
+            m_out[c, 4] = x_mean_r / downside * ann
     m_out[c, 7] = n_wins / n_trades
     m_out[c, 8] = wins / active
     m_out[c, 9] = n_trades
@@ -929,13 +923,13 @@ def _fill_signal(features, rule, levels, lag, c, h):  # pragma: no cover - numba
             continue
         s = t - lag
         right = features[b, s]
-        if np.isnan(right):
+        if right != right:
             w = 0.0
         elif features[a, s] > right:
             w = levels[c, 0]
         else:
             w = levels[c, 1]
-        if np.isnan(w):
+        if w != w:
             w = 0.0
         h[t] = min(max(w, -1.0), 1.0)
 

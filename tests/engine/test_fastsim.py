@@ -85,11 +85,12 @@ def test_kernel_equals_vectorbt_on_random_books(seed):
         fees, slip = float(rng.choice([0.0, 1.0, 7.5])), float(rng.choice([0.0, 2.0]))
         rf_p = 0.0 if funded else float(rng.choice([0.0, 1e-4]))
         folds = [(0, bars // 2, bars // 2, bars), (bars // 4, bars * 3 // 4, 0, 0)]
+        splits = None if rng.random() < 0.3 else 4  # without PBO blocks: one pass per set
 
         sim = bk.simulate(strat, book, target, fees, slip)  # vectorbt
         cols, raw = bk.measure(sim, n_legs, rf_p, 252.0)
         got = bk.simulate_kernel(
-            strat, book, target, fees, slip, rf_p, 252.0, splits=4, folds=folds
+            strat, book, target, fees, slip, rf_p, 252.0, splits=splits, folds=folds
         )
 
         np.testing.assert_allclose(got.returns, sim.returns, rtol=0, atol=TOL)
@@ -104,7 +105,10 @@ def test_kernel_equals_vectorbt_on_random_books(seed):
         np.testing.assert_array_equal(got.columns["trades"], sim.counts[0])
         np.testing.assert_allclose(got.sharpe_raw, raw, rtol=TOL, atol=TOL, equal_nan=True)
         score = sim.excess if funded else sim.returns
-        np.testing.assert_allclose(got.blocks, mt.pbo_block_stats(score, 4), rtol=TOL, atol=TOL)
+        if splits is None:
+            assert got.blocks is None
+        else:
+            np.testing.assert_allclose(got.blocks, mt.pbo_block_stats(score, 4), rtol=TOL, atol=TOL)
         for k, (a, b, _, _) in enumerate(folds):
             ins = mt.performance_arrays(
                 sim.returns[a:b], None, None, rf_p, 252.0, excess=None if not funded else score[a:b]
