@@ -328,36 +328,37 @@ def pbo_cscv_logits(flat, grand, combos, n, sharpe, out):  # pragma: no cover - 
     v = np.empty(PBO_TILE)
     best = np.full(n_comb, -1, np.int64)
     best_v = np.full(n_comb, -np.inf)
-    for j0 in range(0, n, PBO_TILE):
-        m = min(PBO_TILE, n - j0)
-        for c in range(n_comb):
-            _pbo_tile(flat, grand, combos[c], n, j0, m, sharpe, False, acc, v)
-            b = best[c]
-            b_v = best_v[c]
-            for jj in range(m):
-                if b < 0 or v[jj] > b_v:  # the first maximum, as numpy's argmax
-                    b = j0 + jj
-                    b_v = v[jj]
-            best[c] = b
-            best_v[c] = b_v
     chosen = np.empty(n_comb)
-    for c in range(n_comb):
-        _pbo_tile(flat, grand, combos[c], n, best[c], 1, sharpe, True, acc, v)
-        chosen[c] = v[0]
     below = np.zeros(n_comb, np.int64)
     equal = np.zeros(n_comb, np.int64)
-    for j0 in range(0, n, PBO_TILE):
-        m = min(PBO_TILE, n - j0)
-        for c in range(n_comb):
-            _pbo_tile(flat, grand, combos[c], n, j0, m, sharpe, True, acc, v)
-            ch = chosen[c]
-            lo = 0
-            eq = 0
-            for jj in range(m):
-                lo += int(v[jj] < ch)
-                eq += int(v[jj] == ch)
-            below[c] += lo
-            equal[c] += eq
+    # phase 0: each combination's first in-sample maximum; 1: its out-of-sample metric;
+    # 2: the rank of that among every trial's (one call site: compiled once)
+    for phase in range(3):
+        for j0 in range(0, 1 if phase == 1 else n, PBO_TILE):
+            m = 1 if phase == 1 else min(PBO_TILE, n - j0)
+            for c in range(n_comb):
+                first = best[c] if phase == 1 else j0
+                _pbo_tile(flat, grand, combos[c], n, first, m, sharpe, phase > 0, acc, v)
+                if phase == 0:
+                    b = best[c]
+                    b_v = best_v[c]
+                    for jj in range(m):
+                        if b < 0 or v[jj] > b_v:  # the first maximum, as numpy's argmax
+                            b = j0 + jj
+                            b_v = v[jj]
+                    best[c] = b
+                    best_v[c] = b_v
+                elif phase == 1:
+                    chosen[c] = v[0]
+                else:
+                    ch = chosen[c]
+                    lo = 0
+                    eq = 0
+                    for jj in range(m):
+                        lo += int(v[jj] < ch)
+                        eq += int(v[jj] == ch)
+                    below[c] += lo
+                    equal[c] += eq
     for c in range(n_comb):
         rank = below[c] + (equal[c] + 1) / 2
         omega = rank / (n + 1.0)
