@@ -448,13 +448,6 @@ def _one_leg(  # pragma: no cover - numba
     turnover = 0.0
     p_prev = 0.0
     p_sign = 0.0
-    blk = 0
-    blk_end = bounds[1] if n_blocks > 0 else n_bars + 1
-    for b in range(n_blocks):
-        b_out[b, 0, c] = 0.0
-        b_out[b, 1, c] = 0.0
-    b_count = 0.0
-    b_sum = 0.0
     n_orders = 0
     settled = False
     t = 0
@@ -644,23 +637,11 @@ def _one_leg(  # pragma: no cover - numba
             held_now = int(q != 0.0)
             active += held_now
             wins += held_now & up_now
-        sv = xt if funded else rt
         if funded and xt == xt:
             xn += 1
             x_sum_r += xt
             x_hi = max(x_hi, xt)
             x_lo = min(x_lo, xt)
-        if n_blocks > 0:
-            while t >= blk_end:
-                b_out[blk, 0, c] = b_count
-                b_out[blk, 1, c] = b_sum
-                b_count = 0.0
-                b_sum = 0.0
-                blk += 1
-                blk_end = bounds[blk + 1]
-            if sv == sv:
-                b_count += 1.0
-                b_sum += sv
         t += 1
         if not settled or rec:
             continue
@@ -715,18 +696,6 @@ def _one_leg(  # pragma: no cover - numba
                     x_sum_r += rt
                     x_hi = max(x_hi, rt)
                     x_lo = min(x_lo, rt)
-                while n_blocks > 0 and t < e:
-                    while t >= blk_end:
-                        b_out[blk, 0, c] = b_count
-                        b_out[blk, 1, c] = b_sum
-                        b_count = 0.0
-                        b_sum = 0.0
-                        blk += 1
-                        blk_end = bounds[blk + 1]
-                    stop = min(e, blk_end)
-                    b_count += float(stop - t)
-                    b_sum += rt
-                    t = stop
                 v_prev = value
                 t = e
         while t < n_bars and h[t] == prev:
@@ -767,27 +736,12 @@ def _one_leg(  # pragma: no cover - numba
                     trough = growth if growth < trough else trough
                 active += held_now
                 wins += held_now & up_now
-            sv = xt if funded else rt
             if funded and xt == xt:
                 xn += 1
                 x_sum_r += xt
                 x_hi = max(x_hi, xt)
                 x_lo = min(x_lo, xt)
-            if n_blocks > 0:
-                while t >= blk_end:
-                    b_out[blk, 0, c] = b_count
-                    b_out[blk, 1, c] = b_sum
-                    b_count = 0.0
-                    b_sum = 0.0
-                    blk += 1
-                    blk_end = bounds[blk + 1]
-                if sv == sv:
-                    b_count += 1.0
-                    b_sum += sv
             t += 1
-    if n_blocks > 0:
-        b_out[blk, 0, c] = b_count
-        b_out[blk, 1, c] = b_sum
     dd = 1.0 - trough / peak
     if dd > max_dd:
         max_dd = dd
@@ -810,13 +764,16 @@ def _one_leg(  # pragma: no cover - numba
     down = 0.0
     x_ss_r = 0.0
     x_down = 0.0
-    # one pass per PBO block (the whole series when there are none); a block's centred
-    # sums centre on the mean of the series they sum (mean_r, or x_mean_r when funded),
-    # as the variance does, so they add the same e and e * e
+    # one pass per PBO block (the whole series when there are none), which also counts
+    # and sums the block (the same additions in the same order as bar by bar in the
+    # first pass); its centred sums centre on the mean of the series they sum (mean_r,
+    # or x_mean_r when funded), as the variance does, so they add the same e and e * e
     one = n_blocks <= 0  # bounds empty: no blocks
     for blk in range(1 if one else n_blocks):
         start = 0 if one else bounds[blk]
         stop = n_bars if one else bounds[blk + 1]
+        b_count = 0.0
+        b_sum = 0.0
         sd = 0.0
         sq = 0.0
         for t in range(start, stop):
@@ -832,6 +789,8 @@ def _one_leg(  # pragma: no cover - numba
                 short_fall = 0.0 if short_fall >= 0.0 else short_fall
                 down += short_fall * short_fall
                 if not funded:
+                    b_count += 1.0
+                    b_sum += rt
                     sd += e
                     sq += ee
             if funded:
@@ -842,9 +801,13 @@ def _one_leg(  # pragma: no cover - numba
                     x_ss_r += ee
                     short_fall = 0.0 if sv >= 0.0 else sv
                     x_down += short_fall * short_fall
+                    b_count += 1.0
+                    b_sum += sv
                     sd += e
                     sq += ee
         if not one:
+            b_out[blk, 0, c] = b_count
+            b_out[blk, 1, c] = b_sum
             b_out[blk, 2, c] = sd
             b_out[blk, 3, c] = sq
     if rf0:
