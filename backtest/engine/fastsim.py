@@ -397,14 +397,16 @@ def _one_leg(  # pragma: no cover - numba
 
     The same operations in the same order as ``_simulate`` + ``_return_stats`` +
     ``_position_stats`` + ``_block_stats`` (so the same numbers, bit for bit), with the
-    state in scalars and the first pass of every statistic done while simulating;
-    the second pass (centred sums) reads the returns back from ``r``/``x``.
-    The maximum drawdown is taken per run below a peak, at its lowest point (the
-    same value: ``1 - g / peak`` is monotone in ``g``). Bars without an order in a
-    settled state run in an inner loop, and a flat run of them with a zero return is
-    measured at once (the same sums: see the comments). With `rec`, the fills go to
-    ``o_f``/``o_i`` and the weight and value at each close to ``wts``/``vals``;
-    returns the number of fills.
+    state in scalars. While simulating, only what the second pass needs first (the
+    sums the means come from) and the position statistics (which change only where
+    an order may be placed); the second pass reads the returns back from ``r``/``x``,
+    PBO block by block, for everything else: growth, drawdown, extremes, days held and
+    won, centred sums, block sums. The maximum drawdown is taken per run below a peak,
+    at its lowest point (the same value: ``1 - g / peak`` is monotone in ``g``). Bars
+    without an order in a settled state run in an inner loop, and a flat run of them
+    with a zero return is simulated at once (the same sums: see the comments). With
+    `rec`, the fills go to ``o_f``/``o_i`` and the weight and value at each close to
+    ``wts``/``vals``; returns the number of fills.
     """
     n_bars = close.shape[0]
     funded = fund.shape[0] > 0
@@ -432,7 +434,6 @@ def _one_leg(  # pragma: no cover - numba
     growth = 1.0
     sum_x = 0.0
     sum_r = 0.0
-    up = 0
     hi = -np.inf
     lo = np.inf
     peak = 1.0
@@ -616,32 +617,14 @@ def _one_leg(  # pragma: no cover - numba
             turnover += abs(q - p_prev)
             p_prev = q
             p_sign = sgn
-        if rt == rt:
+        if rt == rt:  # the sums the second pass centres on
             n += 1
-            growth *= 1.0 + rt
             if not rf0:
                 sum_x += rt - rf_p
             sum_r += rt
-            up_now = int(rt > 0.0)  # branch-free: rt's sign is a coin toss
-            up += up_now
-            hi = max(hi, rt)
-            lo = min(lo, rt)
-            if growth > peak:
-                dd = 1.0 - trough / peak
-                if dd > max_dd:
-                    max_dd = dd
-                peak = growth
-                trough = growth
-            else:  # a select, not a branch: a new low is a coin toss
-                trough = growth if growth < trough else trough
-            held_now = int(q != 0.0)
-            active += held_now
-            wins += held_now & up_now
         if funded and xt == xt:
             xn += 1
             x_sum_r += xt
-            x_hi = max(x_hi, xt)
-            x_lo = min(x_lo, xt)
         t += 1
         if not settled or rec:
             continue
@@ -652,15 +635,13 @@ def _one_leg(  # pragma: no cover - numba
         # quiet bars go through the loop's first part instead, which gives the same
         # numbers (its cash_s + (0.0 + v) is cash_s + v: cash_s is never -0.0) and
         # records the weights and values.
-        held_now = int(q != 0.0)
         if assets_s == 0:
             # Flat: the value is cash_s + 0.0 on every quiet bar, the value of the bar
             # above, so every return is the same rt. Where that is 0 (and the funding
             # charge 0.0 + 0 * fund is 0: finite funding), adding it again changes no
-            # sum, maximum or minimum, growth * 1.0 is growth and the drawdown state
-            # is settled: the statistics of the run are those of one bar, with the
-            # counts times its length (floats of whole numbers: exact). Only the sum
-            # of rt - rf_p with rf_p != 0 is added bar by bar.
+            # sum: the run's sums are those of one bar, with the count times its
+            # length (a float of a whole number: exact). Only the sum of rt - rf_p
+            # with rf_p != 0 is added bar by bar.
             value = cash_s + 0.0
             if v_prev == 0.0:
                 rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
@@ -685,17 +666,11 @@ def _one_leg(  # pragma: no cover - numba
                         x[i] = rt  # rt - (0.0 + w_last * fund[i]), bit for bit
                     if not rf0:
                         sum_x += rt - rf_p
-                k = e - t
-                n += k
+                n += e - t
                 sum_r += rt
-                hi = max(hi, rt)
-                lo = min(lo, rt)
-                active += held_now * k
                 if funded:
-                    xn += k
+                    xn += e - t
                     x_sum_r += rt
-                    x_hi = max(x_hi, rt)
-                    x_lo = min(x_lo, rt)
                 v_prev = value
                 t = e
         while t < n_bars and h[t] == prev:
@@ -718,33 +693,13 @@ def _one_leg(  # pragma: no cover - numba
             v_prev = value
             if rt == rt:
                 n += 1
-                growth *= 1.0 + rt
                 if not rf0:
                     sum_x += rt - rf_p
                 sum_r += rt
-                up_now = int(rt > 0.0)
-                up += up_now
-                hi = max(hi, rt)
-                lo = min(lo, rt)
-                if growth > peak:
-                    dd = 1.0 - trough / peak
-                    if dd > max_dd:
-                        max_dd = dd
-                    peak = growth
-                    trough = growth
-                else:
-                    trough = growth if growth < trough else trough
-                active += held_now
-                wins += held_now & up_now
             if funded and xt == xt:
                 xn += 1
                 x_sum_r += xt
-                x_hi = max(x_hi, xt)
-                x_lo = min(x_lo, xt)
             t += 1
-    dd = 1.0 - trough / peak
-    if dd > max_dd:
-        max_dd = dd
     if in_pos and _is_less(-es, 0.0):
         entry_price = eg / es
         entry_fees = es / es * ef
@@ -779,6 +734,22 @@ def _one_leg(  # pragma: no cover - numba
         for t in range(start, stop):
             rt = r[t]
             if rt == rt:
+                growth *= 1.0 + rt
+                up_now = int(rt > 0.0)  # branch-free: rt's sign is a coin toss
+                hi = max(hi, rt)
+                lo = min(lo, rt)
+                if growth > peak:
+                    dd = 1.0 - trough / peak
+                    if dd > max_dd:
+                        max_dd = dd
+                    peak = growth
+                    trough = growth
+                else:  # a select, not a branch: a new low is a coin toss
+                    trough = growth if growth < trough else trough
+                q = h[t]
+                held_now = int(q == q and q != 0.0)
+                active += held_now
+                wins += held_now & up_now
                 e = rt - mean_r
                 ee = e * e
                 ss_r += ee
@@ -796,6 +767,8 @@ def _one_leg(  # pragma: no cover - numba
             if funded:
                 sv = x[t]
                 if sv == sv:
+                    x_hi = max(x_hi, sv)
+                    x_lo = min(x_lo, sv)
                     e = sv - x_mean_r
                     ee = e * e
                     x_ss_r += ee
@@ -810,6 +783,9 @@ def _one_leg(  # pragma: no cover - numba
             b_out[blk, 1, c] = b_sum
             b_out[blk, 2, c] = sd
             b_out[blk, 3, c] = sq
+    dd = 1.0 - trough / peak
+    if dd > max_dd:
+        max_dd = dd
     if rf0:
         ss_x = ss_r
     for i in range(N_METRICS + 1):
