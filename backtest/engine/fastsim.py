@@ -736,8 +736,6 @@ def _one_leg(  # pragma: no cover - numba
             if rt == rt:
                 growth *= 1.0 + rt
                 up_now = int(rt > 0.0)  # branch-free: rt's sign is a coin toss
-                hi = max(hi, rt)
-                lo = min(lo, rt)
                 if growth > peak:
                     dd = 1.0 - trough / peak
                     if dd > max_dd:
@@ -750,16 +748,18 @@ def _one_leg(  # pragma: no cover - numba
                 held_now = int(q == q and q != 0.0)
                 active += held_now
                 wins += held_now & up_now
-                e = rt - mean_r
-                ee = e * e
-                ss_r += ee
-                if not rf0:
-                    d = rt - rf_p - mean_x
-                    ss_x += d * d
-                short_fall = rt - rf_p  # min(rt - rf_p, 0.0); the sign of a zero squares away
-                short_fall = 0.0 if short_fall >= 0.0 else short_fall
-                down += short_fall * short_fall
-                if not funded:
+                if not funded:  # funded: the risk measures are the excess returns'
+                    hi = max(hi, rt)
+                    lo = min(lo, rt)
+                    e = rt - mean_r
+                    ee = e * e
+                    ss_r += ee
+                    if not rf0:
+                        d = rt - rf_p - mean_x
+                        ss_x += d * d
+                    short_fall = rt - rf_p  # min(rt - rf_p, 0.0); a zero's sign squares away
+                    short_fall = 0.0 if short_fall >= 0.0 else short_fall
+                    down += short_fall * short_fall
                     b_count += 1.0
                     b_sum += rt
                     sd += e
