@@ -708,7 +708,8 @@ def _one_leg(  # pragma: no cover - numba
             n_trades += 1.0
             if ret > 0.0:
                 n_wins += 1.0
-    # second pass: centred sums
+    # second pass, over the returns kept in r (and x): the means from the first pass's
+    # sums, then everything else
     if rf0:
         sum_x = sum_r
     mean_x = sum_x / n
@@ -719,10 +720,11 @@ def _one_leg(  # pragma: no cover - numba
     down = 0.0
     x_ss_r = 0.0
     x_down = 0.0
-    # one pass per PBO block (the whole series when there are none), which also counts
-    # and sums the block (the same additions in the same order as bar by bar in the
-    # first pass); its centred sums centre on the mean of the series they sum (mean_r,
-    # or x_mean_r when funded), as the variance does, so they add the same e and e * e
+    # One loop per PBO block (the whole series when there are none), bars in order: the
+    # growth, drawdown and day counts, the risk sums (of the excess returns when
+    # funded) and the block's count, sum and centred sums. A block centres on the mean
+    # of the series it sums (mean_r, or x_mean_r when funded), as the variance does,
+    # so both add the same e and e * e.
     one = n_blocks <= 0  # bounds empty: no blocks
     for blk in range(1 if one else n_blocks):
         start = 0 if one else bounds[blk]
