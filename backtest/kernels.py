@@ -320,8 +320,9 @@ def pbo_cscv_logits(flat, grand, combos, n, sharpe, out):  # pragma: no cover - 
     `grand` (4 * N), the out-of-sample half being ``grand`` minus the in-sample sums.
     The trials are read in tiles of :data:`PBO_TILE` that every combination uses while
     they are in cache, so no (combinations x trials) array is made: one pass picks each
-    combination's best trial in sample (the first maximum, as numpy's argmax), a second
-    ranks its out-of-sample metric among all trials' (ties counted half).
+    combination's best trial in sample (the first maximum, as numpy's argmax), then
+    that trial's out-of-sample metric is taken, and a last pass ranks it among all
+    trials' (ties counted half).
     """
     n_comb = combos.shape[0]
     acc = np.empty((4, PBO_TILE))
