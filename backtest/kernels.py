@@ -29,6 +29,8 @@ import numpy as np
 from numba import njit
 
 __all__ = [
+    "INNER",
+    "PBO_TILE",
     "block_stats",
     "block_stats_1d",
     "pbo_cscv_logits",
@@ -262,8 +264,9 @@ def _block_stats_rows(mt, bounds):  # pragma: no cover - numba
     return out
 
 
-#: Options of the functions only other kernels call: no CPython or C wrappers to build.
-_INNER: dict[str, Any] = {
+#: numba options of the functions only other kernels call (here and in
+#: :mod:`backtest.engine.fastsim`): no CPython or C wrappers to build.
+INNER: dict[str, Any] = {
     "cache": True,
     "nogil": True,
     "no_cpython_wrapper": True,
@@ -274,7 +277,7 @@ _INNER: dict[str, Any] = {
 PBO_TILE = 512
 
 
-@njit(error_model="numpy", **_INNER)
+@njit(error_model="numpy", **INNER)
 def _pbo_tile(flat, grand, rows, n, j0, m, sharpe, oos, acc, v):  # pragma: no cover - numba
     """The CSCV metric of trials ``j0 .. j0 + m`` on the blocks `rows` (in sample) or
     the others (`oos`: ``grand`` minus the in-sample sums), into ``v[:m]``.

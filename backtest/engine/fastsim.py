@@ -49,11 +49,11 @@ NaN is tested as ``x != x`` (``x == x``: not NaN), the IEEE definition: numba co
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from numba import njit
 
+from backtest.kernels import INNER as _INNER
 from backtest.kernels import block_stats_1d as _block_stats
 from backtest.kernels import position_stats_1d as _position_stats
 from backtest.kernels import return_stats_1d as _return_stats
@@ -63,13 +63,6 @@ __all__ = ["legs_columns", "legs_record", "one_leg_columns", "one_leg_record"]
 _REL = 1e-9  # vectorbt.utils.math_.rel_tol
 _ABS = 1e-12  # vectorbt.utils.math_.abs_tol
 _MIN_SIZE = 1e-8  # vectorbt.settings.portfolio["min_size"]: smaller orders are rejected
-#: Options of the functions only other kernels call: no CPython or C wrappers to build.
-_INNER: dict[str, Any] = {
-    "cache": True,
-    "nogil": True,
-    "no_cpython_wrapper": True,
-    "no_cfunc_wrapper": True,
-}
 _NO_ORDER = np.nan
 
 #: Columns of the metrics array of :func:`simulate_columns`: backtest.metrics.PERFORMANCE_COLUMNS.
@@ -119,6 +112,18 @@ def _add(a, b):  # pragma: no cover - numba
     if zero:
         return 0.0
     return a + b
+
+
+@njit(**_INNER)
+def _bar_return(value, v_prev):  # pragma: no cover - numba
+    """vectorbt's get_return_nb: the return from `v_prev` to `value` (its sign kept for
+    a negative `v_prev`; from 0 to non-zero: infinite)."""
+    if v_prev == 0.0:
+        return 0.0 if value == 0.0 else np.inf * np.sign(value)
+    ret = (value - v_prev) / v_prev
+    if v_prev < 0.0:
+        ret *= -1.0
+    return ret
 
 
 @njit(**_INNER)
@@ -343,13 +348,7 @@ def _simulate(  # pragma: no cover - numba
                 asset_value += val[j] * assets_s[j]
         cash_s = _add(cash_s, g_flow)
         value = cash_s + asset_value
-        # vectorbt's get_return_nb
-        if v_prev == 0.0:
-            ret_t = 0.0 if value == 0.0 else np.inf * np.sign(value)
-        else:
-            ret_t = (value - v_prev) / v_prev
-            if v_prev < 0.0:
-                ret_t *= -1.0
+        ret_t = _bar_return(value, v_prev)
         r[t] = ret_t
         if rec:
             vals[t] = value
@@ -589,12 +588,7 @@ def _one_leg(  # pragma: no cover - numba
             and cash_s == before_cs
             and assets_s == before_as
         )
-        if v_prev == 0.0:
-            rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
-        else:
-            rt = (value - v_prev) / v_prev
-            if v_prev < 0.0:
-                rt *= -1.0
+        rt = _bar_return(value, v_prev)
         r[t] = rt
         xt = np.nan
         if funded:
@@ -643,12 +637,7 @@ def _one_leg(  # pragma: no cover - numba
             # length (a float of a whole number: exact). Only the sum of rt - rf_p
             # with rf_p != 0 is added bar by bar.
             value = cash_s + 0.0
-            if v_prev == 0.0:
-                rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
-            else:
-                rt = (value - v_prev) / v_prev
-                if v_prev < 0.0:
-                    rt *= -1.0
+            rt = _bar_return(value, v_prev)
             flat = rt == 0.0 and (w_last == 0.0 or not funded)
             price = val  # the last price of the run, below
             e = t
@@ -678,12 +667,7 @@ def _one_leg(  # pragma: no cover - numba
             if price == price:
                 val = price
             value = cash_s + (val * assets_s if assets_s != 0 else 0.0)
-            if v_prev == 0.0:
-                rt = 0.0 if value == 0.0 else np.inf * np.sign(value)
-            else:
-                rt = (value - v_prev) / v_prev
-                if v_prev < 0.0:
-                    rt *= -1.0
+            rt = _bar_return(value, v_prev)
             r[t] = rt
             xt = np.nan
             if funded:
