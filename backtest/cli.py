@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -130,6 +129,8 @@ def _progress() -> Progress:
 
 
 def _fmt(value: float) -> str:
+    import pandas as pd
+
     return "" if pd.isna(value) else f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
@@ -211,6 +212,8 @@ def data_show(
     day); a change is from the series' previous observation, in bp for yields and %
     log for prices.
     """
+    import pandas as pd
+
     from backtest.data import REACTION_UNITS, reactions, to_frame
     from backtest.data.loader import parse_date
 

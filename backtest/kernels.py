@@ -211,7 +211,10 @@ def return_stats(r: Any, rf_p: float, ppy: float) -> np.ndarray:
     ``sharpe_raw`` is the per-period Sharpe ratio of the raw returns (risk-free 0,
     not annualised), the quantity the deflated Sharpe ratio compares across trials.
     """
-    return _return_stats_rows(_rows(r), float(rf_p), float(ppy))
+    rt = _rows(r)
+    out = np.empty((rt.shape[0], len(RETURN_STATS)))
+    _return_stats_rows(rt, float(rf_p), float(ppy), out)
+    return out
 
 
 def position_stats(r: Any, p: Any) -> np.ndarray:
@@ -220,7 +223,10 @@ def position_stats(r: Any, p: Any) -> np.ndarray:
     Exposure and turnover are per non-missing return (turnover not yet annualised);
     NaN positions are flat; the position before the first bar is 0.
     """
-    return _position_stats_rows(_rows(r), _rows(p))
+    rt = _rows(r)
+    out = np.empty((rt.shape[0], len(POSITION_STATS)))
+    _position_stats_rows(rt, _rows(p), out)
+    return out
 
 
 def block_stats(m: Any, bounds: Any) -> np.ndarray:
@@ -231,37 +237,31 @@ def block_stats(m: Any, bounds: Any) -> np.ndarray:
     the blocks' centred sums of one column do not depend on any other column.
     """
     b = np.require(np.asarray(bounds, dtype=np.int64), np.int64, ["C", "W"])
-    return _block_stats_rows(_rows(m), b)
+    mt = _rows(m)
+    out = np.empty((b.size - 1, 4, mt.shape[0]))
+    _block_stats_rows(mt, b, out)
+    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _return_stats_rows(rt, rf_p, ppy):  # pragma: no cover - numba
-    """:func:`return_stats` of the rows of ``rt`` (K, T)."""
-    k = rt.shape[0]
-    out = np.full((k, len(RETURN_STATS)), np.nan)
-    for j in range(k):
+def _return_stats_rows(rt, rf_p, ppy, out):  # pragma: no cover - numba
+    """:func:`return_stats` of the rows of ``rt`` (K, T), into ``out`` (K, 10)."""
+    for j in range(rt.shape[0]):
         return_stats_1d(rt[j], rf_p, ppy, out[j])
-    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _position_stats_rows(rt, pt):  # pragma: no cover - numba
-    """:func:`position_stats` of the rows of ``rt`` and ``pt`` (K, T)."""
-    k = rt.shape[0]
-    out = np.full((k, len(POSITION_STATS)), np.nan)
-    for j in range(k):
+def _position_stats_rows(rt, pt, out):  # pragma: no cover - numba
+    """:func:`position_stats` of the rows of ``rt`` and ``pt`` (K, T), into ``out`` (K, 4)."""
+    for j in range(rt.shape[0]):
         position_stats_1d(rt[j], pt[j], out[j])
-    return out
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _block_stats_rows(mt, bounds):  # pragma: no cover - numba
-    """:func:`block_stats` of the rows of ``mt`` (N, T)."""
-    n = mt.shape[0]
-    out = np.zeros((bounds.size - 1, 4, n))
-    for j in range(n):
+def _block_stats_rows(mt, bounds, out):  # pragma: no cover - numba
+    """:func:`block_stats` of the rows of ``mt`` (N, T), into ``out`` (S, 4, N)."""
+    for j in range(mt.shape[0]):
         block_stats_1d(mt[j], bounds, out, j)
-    return out
 
 
 #: numba options of the functions only other kernels call (here and in
@@ -317,7 +317,7 @@ def _pbo_tile(flat, grand, rows, n, j0, m, sharpe, oos, acc, v):  # pragma: no c
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def pbo_cscv_logits(flat, grand, combos, n, sharpe, out):  # pragma: no cover - numba
+def pbo_cscv_logits(flat, grand, combos, n, sharpe, out, acc, work, picks):  # pragma: no cover
     """The CSCV logit of each combination (row of `combos`: its in-sample blocks, in
     ascending order) from the block statistics `flat` (S, 4 * N) and their totals
     `grand` (4 * N), the out-of-sample half being ``grand`` minus the in-sample sums.
@@ -325,16 +325,22 @@ def pbo_cscv_logits(flat, grand, combos, n, sharpe, out):  # pragma: no cover - 
     they are in cache, so no (combinations x trials) array is made: one pass picks each
     combination's best trial in sample (the first maximum, as numpy's argmax), then
     that trial's out-of-sample metric is taken, and a last pass ranks it among all
-    trials' (ties counted half).
+    trials' (ties counted half). Work space, from the caller (nothing is allocated
+    here): `acc` (5, :data:`PBO_TILE`) floats, `work` (2, C) floats and `picks`
+    (3, C) int64 for the C combinations.
     """
     n_comb = combos.shape[0]
-    acc = np.empty((4, PBO_TILE))
-    v = np.empty(PBO_TILE)
-    best = np.full(n_comb, -1, np.int64)
-    best_v = np.full(n_comb, -np.inf)
-    chosen = np.empty(n_comb)
-    below = np.zeros(n_comb, np.int64)
-    equal = np.zeros(n_comb, np.int64)
+    v = acc[4]
+    best_v = work[0]
+    chosen = work[1]
+    best = picks[0]
+    below = picks[1]
+    equal = picks[2]
+    for c in range(n_comb):
+        best[c] = -1
+        best_v[c] = -np.inf
+        below[c] = 0
+        equal[c] = 0
     # phase 0: each combination's first in-sample maximum; 1: its out-of-sample metric;
     # 2: the rank of that among every trial's (one call site: compiled once)
     for phase in range(3):

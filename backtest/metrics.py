@@ -1019,16 +1019,15 @@ def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe
     sharpe = metric == "sharpe"
     parts = min(kernels.threads(), n_comb)
     cuts = [n_comb * i // parts for i in range(parts + 1)]
+
+    def part(a: int, b: int) -> None:  # combinations a..b-1, with their own work space
+        acc = np.empty((5, kernels.PBO_TILE))
+        work = np.empty((2, b - a))
+        picks = np.empty((3, b - a), dtype=np.int64)
+        kernels.pbo_cscv_logits(flat, grand, combos[a:b], n, sharpe, logits[a:b], acc, work, picks)
+
     if parts == 1:
-        kernels.pbo_cscv_logits(flat, grand, combos, n, sharpe, logits)
+        part(0, n_comb)
     else:
-        list(
-            kernels.pool().map(
-                lambda a, b: kernels.pbo_cscv_logits(
-                    flat, grand, combos[a:b], n, sharpe, logits[a:b]
-                ),
-                cuts[:-1],
-                cuts[1:],
-            )
-        )
+        list(kernels.pool().map(part, cuts[:-1], cuts[1:]))
     return PBOResult(float(np.mean(logits <= 0.0)), logits, int(n_comb))

@@ -39,6 +39,16 @@ def test_import_backtest_loads_no_heavy_module():
     assert loaded == []
 
 
+def test_the_command_line_and_the_compile_child_load_little():
+    # backtest run starts its compile child (backtest.engine.precompile) before the
+    # numeric stack is imported; the child itself needs numpy and numba, not pandas.
+    loaded = f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    assert fresh(f"import json, sys, backtest.cli\n{loaded}") == []
+    child = fresh(f"import json, sys, backtest.engine.fastsim\n{loaded}")
+    assert isinstance(child, list) and {"numpy", "numba"} <= set(child)
+    assert not {"pandas", "vectorbt", "statsmodels", "plotly", "pydantic"} & set(child)
+
+
 def test_an_error_is_reachable_without_the_numeric_stack():
     loaded = fresh(
         "import json, sys, backtest\n"

@@ -651,7 +651,7 @@ def simulate_kernel(
                 rule[lo:hi] if rule.size else rule, levels[lo:hi] if levels.size else levels,
                 lag, float(fees[0]), float(slip[0]), fund1, float(rf_p), float(ppy), bounds,
                 fold_arr, bool(store), out[0], out[1], m[lo:hi], b_part, f_out[lo:hi],
-                *fastsim.no_record(),
+                *fastsim.no_record(), np.empty((3, bars)),
             )  # fmt: skip
         else:
             fastsim.legs_columns(

@@ -58,7 +58,7 @@ from backtest.kernels import block_stats_1d as _block_stats
 from backtest.kernels import position_stats_1d as _position_stats
 from backtest.kernels import return_stats_1d as _return_stats
 
-__all__ = ["legs_columns", "legs_record", "one_leg_columns", "one_leg_record"]
+__all__ = ["compile_one_leg", "legs_columns", "legs_record", "one_leg_columns", "one_leg_record"]
 
 _REL = 1e-9  # vectorbt.utils.math_.rel_tol
 _ABS = 1e-12  # vectorbt.utils.math_.abs_tol
@@ -815,17 +815,42 @@ def _one_leg(  # pragma: no cover - numba
 
 
 @njit(error_model="numpy", **_INNER)
-def _finish(r, x, funded, folds, rf_p, ppy, rs, f_out, c, store, r_out, x_out):  # pragma: no cover
+def _sharpe(r, lo, hi, rf_p, ppy):  # pragma: no cover - numba
+    """The annualised Sharpe ratio of ``r[lo:hi]``: :func:`backtest.kernels.return_stats_1d`'s
+    ``sharpe``, the same operations in the same order, without its other statistics."""
+    n = 0
+    sum_x = 0.0
+    hi_v = -np.inf
+    lo_v = np.inf
+    for i in range(lo, hi):
+        v = r[i]
+        if v == v:
+            n += 1
+            sum_x += v - rf_p
+            hi_v = max(hi_v, v)
+            lo_v = min(lo_v, v)
+    if n < 2 or hi_v == lo_v:
+        return np.nan
+    mean_x = sum_x / n
+    ss_x = 0.0
+    for i in range(lo, hi):
+        v = r[i]
+        if v == v:
+            d = v - rf_p - mean_x
+            ss_x += d * d
+    std_x = math.sqrt(ss_x / (n - 1.0))
+    return mean_x / std_x * math.sqrt(ppy)
+
+
+@njit(error_model="numpy", **_INNER)
+def _finish(r, x, funded, folds, rf_p, ppy, f_out, c, store, r_out, x_out):  # pragma: no cover
     """A simulated set's epilogue: the in-sample Sharpe ratio of each validation fold
     (train rows ``folds[f, 0:2]``) and, with `store`, its returns kept in row `c`."""
     for f in range(folds.shape[0]):
-        lo = folds[f, 0]
-        hi = folds[f, 1]
         if funded:
-            _return_stats(x[lo:hi], 0.0, ppy, rs)
+            f_out[c, f] = _sharpe(x, folds[f, 0], folds[f, 1], 0.0, ppy)
         else:
-            _return_stats(r[lo:hi], rf_p, ppy, rs)
-        f_out[c, f] = rs[4]
+            f_out[c, f] = _sharpe(r, folds[f, 0], folds[f, 1], rf_p, ppy)
     if store:  # element loops: a slice assignment compiles numba's shape-error formatting
         for t in range(r.shape[0]):
             r_out[c, t] = r[t]
@@ -862,7 +887,7 @@ def _fill_signal(features, rule, levels, lag, c, h):  # pragma: no cover - numba
 @njit(cache=True, nogil=True, error_model="numpy")
 def one_leg_columns(  # pragma: no cover - numba
     close, held, features, rule, levels, lag, fee, sl, fund, rf_p, ppy, bounds, folds, store,
-    r_out, x_out, m_out, b_out, f_out, o_f, o_i, wts, vals,
+    r_out, x_out, m_out, b_out, f_out, o_f, o_i, wts, vals, work,
 ):  # fmt: skip
     """Simulate and measure K parameter sets of a one-leg strategy.
 
@@ -880,10 +905,9 @@ def one_leg_columns(  # pragma: no cover - numba
     signal = held.shape[1] == 0
     k_sets = rule.shape[0] if signal else held.shape[0]
     funded = fund.shape[0] > 0
-    r = np.empty(n_bars)
-    x = np.empty(n_bars) if funded else np.empty(0)
-    h = np.empty(n_bars)
-    rs = np.empty(10)
+    r = work[0]
+    x = work[1]
+    h = work[2]
     n_fills = 0
     for c in range(k_sets):
         if signal:
@@ -895,7 +919,7 @@ def one_leg_columns(  # pragma: no cover - numba
             close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, o_f, o_i, wts,
             vals,
         )  # fmt: skip
-        _finish(r, x, funded, folds, rf_p, ppy, rs, f_out, c, store, r_out, x_out)
+        _finish(r, x, funded, folds, rf_p, ppy, f_out, c, store, r_out, x_out)
     return n_fills
 
 
@@ -939,9 +963,32 @@ def one_leg_record(
         close, h.reshape(1, -1), np.empty((0, 0)), np.empty((0, 2), np.int64),
         np.empty((0, 2)), 0, fee, sl, fund, rf_p, ppy, np.empty(0, np.int64),
         np.empty((0, 4), np.int64), True, r2, x2, m_out, np.empty((0, 4, 0)),
-        np.empty((1, 0)), o_f, o_i, wts, vals,
+        np.empty((1, 0)), o_f, o_i, wts, vals, np.empty((3, close.shape[0])),
     )  # fmt: skip
     return int(n)
+
+
+def compile_one_leg() -> None:
+    """Compile :func:`one_leg_columns` (or load it from the disk cache) without pandas.
+
+    One call on a tiny problem with the argument types :func:`backtest.engine.book.
+    simulate_kernel` and :func:`one_leg_record` pass (C-ordered, writable float64 and
+    int64 arrays, a Python int, floats, a bool), so the one specialisation a run uses
+    is the one compiled. The cold-cache compile child runs this
+    (:mod:`backtest.engine.precompile`): it needs numpy and numba only, so it starts
+    compiling within a fraction of a second.
+    """
+    n = 8
+    held = np.ones((1, n))
+    held[0, 0] = 0.0
+    none2 = np.empty((0, 0))
+    one_leg_columns(
+        np.linspace(1.0, 2.0, n), held, none2, np.empty((0, 2), np.int64), np.empty((0, 2)),
+        1, 1e-4, 1e-4, np.empty(0), 0.0, 252.0, np.array([0, 4, 8], np.int64),
+        np.array([[0, 4, 4, 8]], np.int64), True, np.empty((1, n)), none2,
+        np.empty((1, N_METRICS + 1)), np.zeros((2, 4, 1)), np.empty((1, 1)), *no_record(),
+        np.empty((3, n)),
+    )  # fmt: skip
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -1013,7 +1060,7 @@ def legs_columns(  # pragma: no cover - numba
         m_out[c, 12] = raw
         if bounds.shape[0] > 0:
             _block_stats(score, bounds, b_out, c)
-        _finish(r, x, funded, folds, rf_p, ppy, rs, f_out, c, store, r_out, x_out)
+        _finish(r, x, funded, folds, rf_p, ppy, f_out, c, store, r_out, x_out)
     return k_sets
 
 

@@ -3,10 +3,10 @@
 A fresh installation has an empty numba cache, so the first run would compile the
 simulation and metrics kernels (several seconds of one core) at its first backtest,
 after loading the data and running the event study. ``backtest run`` instead calls
-:func:`start` first thing: a child process runs
-``backtest.engine.simulate.warm_up(["simulation"])``, which compiles the simulation
-kernel (the largest) into the disk cache on the second core while this process
-imports, loads data and runs the event study. The first kernel call (:func:`wait`)
+:func:`start` first thing (the command line imports no pandas before it): a child
+process runs :func:`backtest.engine.fastsim.compile_one_leg`, which imports only numpy
+and numba and compiles the simulation kernel (the largest) into the disk cache on the
+second core while this process imports, loads data and runs the event study. The first kernel call (:func:`wait`)
 compiles the metrics kernels here if the child is still busy, waits for the child and
 then loads the compiled simulation from the cache. The numbers are the same either
 way: the child writes the cache entries this process would.
@@ -28,8 +28,9 @@ from typing import Any
 
 __all__ = ["cache_is_warm", "start", "wait", "wants_kernels"]
 
-#: The child's program: compile the simulation kernel, the largest, into the disk cache.
-PROGRAM = "from backtest.engine.simulate import warm_up; warm_up(['simulation'])"
+#: The child's program: compile the simulation kernel, the largest, into the disk cache
+#: (numpy and numba only: no pandas to import first).
+PROGRAM = "from backtest.engine.fastsim import compile_one_leg; compile_one_leg()"
 _CHILDREN: list[subprocess.Popen[bytes]] = []
 
 
