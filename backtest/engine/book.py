@@ -641,6 +641,8 @@ def simulate_kernel(
         closes = _writable(book.closes)
         fund = _writable(book.funding_returns if funded else no2)
 
+    quiet = True if k * bars >= fastsim.QUIET_MIN_CELLS else None  # same numbers either way
+
     def part(lo: int, hi: int) -> None:  # sets lo..hi-1, writing only their rows
         b_part = np.zeros((blocks.shape[0], 4, hi - lo)) if has_blocks else blocks
         rows = (lo * n_legs, hi * n_legs)
@@ -651,7 +653,7 @@ def simulate_kernel(
                 rule[lo:hi] if rule.size else rule, levels[lo:hi] if levels.size else levels,
                 lag, float(fees[0]), float(slip[0]), fund1, float(rf_p), float(ppy), bounds,
                 fold_arr, bool(store), out[0], out[1], m[lo:hi], b_part, f_out[lo:hi],
-                *fastsim.no_record(), np.empty((3, bars)),
+                *fastsim.no_record(), np.empty((3, bars)), quiet,
             )  # fmt: skip
         else:
             fastsim.legs_columns(

@@ -67,6 +67,12 @@ _NO_ORDER = np.nan
 
 #: Columns of the metrics array of :func:`simulate_columns`: backtest.metrics.PERFORMANCE_COLUMNS.
 N_METRICS = 12
+#: Sets x bars of a kernel call from which :func:`one_leg_columns` runs with its inner
+#: loop of quiet bars (``quiet=True``; about 20-30% less time per set on a long sweep).
+#: Below it the call uses the specialisation without that loop, which compiles about
+#: 1.5 s faster: what a fresh installation's first, small run waits for. The numbers
+#: are the same either way.
+QUIET_MIN_CELLS = 1_000_000
 
 
 # --------------------------------------------------------------------------- vectorbt's arithmetic
@@ -390,7 +396,7 @@ def _simulate(  # pragma: no cover - numba
 
 @njit(error_model="numpy", **_INNER)
 def _one_leg(  # pragma: no cover - numba
-    close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, o_f, o_i, wts, vals
+    close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, o_f, o_i, wts, vals, quiet
 ):
     """:func:`_simulate` of one leg fused with the metrics of :func:`simulate_columns`.
 
@@ -406,6 +412,10 @@ def _one_leg(  # pragma: no cover - numba
     with a zero return is simulated at once (the same sums: see the comments). With
     `rec`, the fills go to ``o_f``/``o_i`` and the weight and value at each close to
     ``wts``/``vals``; returns the number of fills.
+
+    `quiet` None compiles a smaller function (numba drops the branch on the argument's
+    type), without the inner loop of quiet bars: every bar goes through the general
+    bar, which gives the same numbers more slowly (:data:`QUIET_MIN_CELLS`).
     """
     n_bars = close.shape[0]
     funded = fund.shape[0] > 0
@@ -620,6 +630,8 @@ def _one_leg(  # pragma: no cover - numba
             xn += 1
             x_sum_r += xt
         t += 1
+        if quiet is None:  # the small specialisation: no quiet-bar loop compiled
+            continue
         if not settled or rec:
             continue
         # Quiet bars: the weight unchanged and the state rounded already, so no order
@@ -887,7 +899,7 @@ def _fill_signal(features, rule, levels, lag, c, h):  # pragma: no cover - numba
 @njit(cache=True, nogil=True, error_model="numpy")
 def one_leg_columns(  # pragma: no cover - numba
     close, held, features, rule, levels, lag, fee, sl, fund, rf_p, ppy, bounds, folds, store,
-    r_out, x_out, m_out, b_out, f_out, o_f, o_i, wts, vals, work,
+    r_out, x_out, m_out, b_out, f_out, o_f, o_i, wts, vals, work, quiet,
 ):  # fmt: skip
     """Simulate and measure K parameter sets of a one-leg strategy.
 
@@ -898,8 +910,12 @@ def one_leg_columns(  # pragma: no cover - numba
     1]``, and 0 while the right side is NaN; it is held from bar ``t + lag``. Writes
     the metrics (and the PBO block sums, fold Sharpe ratios, returns when `store`).
     Record mode (:func:`one_leg_record`, one set): non-empty ``o_f``/``o_i``/``wts``/
-    ``vals`` take the fills, weights and values. Returns the number of fills of the
-    last set. One entry point serves both uses, so the simulation is compiled once.
+    ``vals`` take the fills, weights and values. ``work`` (3, T) is scratch space.
+    Returns the number of fills of the last set. One entry point serves both uses, so
+    the simulation is compiled once for each value of `quiet`: True (the quiet-bar
+    loop, for large chunks) or None (a smaller function, quicker to compile, for small
+    ones and records; see :data:`QUIET_MIN_CELLS`). Both give the same numbers, bit
+    for bit.
     """
     n_bars = close.shape[0]
     signal = held.shape[1] == 0
@@ -917,7 +933,7 @@ def one_leg_columns(  # pragma: no cover - numba
                 h[t] = held[c, t]
         n_fills = _one_leg(
             close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, o_f, o_i, wts,
-            vals,
+            vals, quiet,
         )  # fmt: skip
         _finish(r, x, funded, folds, rf_p, ppy, f_out, c, store, r_out, x_out)
     return n_fills
@@ -963,20 +979,21 @@ def one_leg_record(
         close, h.reshape(1, -1), np.empty((0, 0)), np.empty((0, 2), np.int64),
         np.empty((0, 2)), 0, fee, sl, fund, rf_p, ppy, np.empty(0, np.int64),
         np.empty((0, 4), np.int64), True, r2, x2, m_out, np.empty((0, 4, 0)),
-        np.empty((1, 0)), o_f, o_i, wts, vals, np.empty((3, close.shape[0])),
+        np.empty((1, 0)), o_f, o_i, wts, vals, np.empty((3, close.shape[0])), None,
     )  # fmt: skip
     return int(n)
 
 
-def compile_one_leg() -> None:
+def compile_one_leg(quiet: bool | None = None) -> None:
     """Compile :func:`one_leg_columns` (or load it from the disk cache) without pandas.
 
     One call on a tiny problem with the argument types :func:`backtest.engine.book.
     simulate_kernel` and :func:`one_leg_record` pass (C-ordered, writable float64 and
-    int64 arrays, a Python int, floats, a bool), so the one specialisation a run uses
-    is the one compiled. The cold-cache compile child runs this
-    (:mod:`backtest.engine.precompile`): it needs numpy and numba only, so it starts
-    compiling within a fraction of a second.
+    int64 arrays, a Python int, floats, a bool), so the specialisation a run uses is
+    the one compiled: with `quiet` None the small one (small sweeps, single backtests),
+    with True the one with the quiet-bar loop (chunks of :data:`QUIET_MIN_CELLS` or
+    more). The cold-cache compile child runs this (:mod:`backtest.engine.precompile`):
+    it needs numpy and numba only, so it starts compiling within a fraction of a second.
     """
     n = 8
     held = np.ones((1, n))
@@ -987,7 +1004,7 @@ def compile_one_leg() -> None:
         1, 1e-4, 1e-4, np.empty(0), 0.0, 252.0, np.array([0, 4, 8], np.int64),
         np.array([[0, 4, 4, 8]], np.int64), True, np.empty((1, n)), none2,
         np.empty((1, N_METRICS + 1)), np.zeros((2, 4, 1)), np.empty((1, 1)), *no_record(),
-        np.empty((3, n)),
+        np.empty((3, n)), quiet,
     )  # fmt: skip
 
 

@@ -5,10 +5,11 @@ simulation and metrics kernels (several seconds of one core) at its first backte
 after loading the data and running the event study. ``backtest run`` instead calls
 :func:`start` first thing (the command line imports no pandas before it): a child
 process runs :func:`backtest.engine.fastsim.compile_one_leg`, which imports only numpy
-and numba and compiles the simulation kernel (the largest) into the disk cache on the
-second core while this process imports, loads data and runs the event study. The first kernel call (:func:`wait`)
-compiles the metrics kernels here if the child is still busy, waits for the child and
-then loads the compiled simulation from the cache. The numbers are the same either
+and numba and compiles the simulation kernel (the largest; its specialisation for
+small calls, which a first run makes) into the disk cache on the second core while
+this process imports, loads data and runs the event study. The first kernel call
+(:func:`wait`) compiles the metrics kernels here if the child is still busy, waits for
+the child and then loads the compiled simulation from the cache. The numbers are the same either
 way: the child writes the cache entries this process would.
 
 Nothing here can make a run fail: when the cache is already filled no child is

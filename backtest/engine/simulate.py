@@ -213,7 +213,7 @@ def dispose(obj: Any, _seen: set[int] | None = None) -> None:
 
 
 #: What :func:`warm_up` can compile.
-WARM_UP_PARTS = ("simulation", "metrics")
+WARM_UP_PARTS = ("simulation", "metrics", "large")
 
 
 def warm_up(parts: Sequence[str] = WARM_UP_PARTS) -> None:
@@ -226,11 +226,13 @@ def warm_up(parts: Sequence[str] = WARM_UP_PARTS) -> None:
 
     Parameters
     ----------
-    parts : sequence of {"simulation", "metrics"}
+    parts : sequence of {"simulation", "metrics", "large"}
         ``"simulation"``: the numba simulation kernel of one leg
-        (:mod:`backtest.engine.fastsim`, fused sweep and record); ``"metrics"``: the
-        metrics kernels a run calls (:mod:`backtest.kernels`: return and position
-        statistics, the PBO's ranking). Default both.
+        (:mod:`backtest.engine.fastsim`, fused sweep and record) as small calls use
+        it; ``"metrics"``: the metrics kernels a run calls (:mod:`backtest.kernels`:
+        return and position statistics, the PBO's ranking); ``"large"``: the
+        simulation kernel's specialisation for large chunks (with its quiet-bar loop,
+        :data:`backtest.engine.fastsim.QUIET_MIN_CELLS`). Default all three.
     """
     unknown = set(parts) - set(WARM_UP_PARTS)
     if unknown:
@@ -248,6 +250,10 @@ def warm_up(parts: Sequence[str] = WARM_UP_PARTS) -> None:
         strat = _WarmUp()
         simulate_kernel(strat, book, target, 1.0, 1.0, 0.0, 252.0, splits=2, folds=[(0, 4, 4, 8)])
         record_kernel(book, target.to_numpy(), np.array([1e-4]), np.array([1e-4]))
+    if "large" in parts:
+        from backtest.engine.fastsim import compile_one_leg
+
+        compile_one_leg(quiet=True)
     if "metrics" in parts:
         from backtest import metrics as mt
 

@@ -72,7 +72,7 @@ def test_the_child_fills_exactly_the_cache_this_process_uses(tmp_path: Path) -> 
         from backtest import kernels
         from backtest.engine import fastsim
         from backtest.engine.simulate import warm_up
-        warm_up()
+        warm_up(["simulation", "metrics"])  # what a small run calls
         f = fastsim.one_leg_columns  # from the child's cache entry
         assert not f.stats.cache_misses, f.stats
         assert sum(f.stats.cache_hits.values()) == 1, f.stats
