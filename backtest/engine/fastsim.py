@@ -420,9 +420,7 @@ def _one_leg(  # pragma: no cover - numba
     n_bars = close.shape[0]
     funded = fund.shape[0] > 0
     rec = o_f.shape[0] > 0  # record mode (a runtime value: one compiled function for both)
-    ann = math.sqrt(ppy)
     rf0 = rf_p == 0.0  # then rt - rf_p is rt: the excess sums are the plain ones
-    n_blocks = bounds.shape[0] - 1
     cash = 1.0
     units = 0.0
     prev = 0.0
@@ -438,26 +436,14 @@ def _one_leg(  # pragma: no cover - numba
     assets_s = 0.0
     v_prev = 1.0
     w_last = 0.0
-    # first pass of return_stats (r; x when funded), position_stats, block sums
+    # the sums the second pass centres on; the turnover
     n = 0
-    growth = 1.0
     sum_x = 0.0
     sum_r = 0.0
-    hi = -np.inf
-    lo = np.inf
-    peak = 1.0
-    trough = 1.0
-    max_dd = 0.0
     xn = 0
     x_sum_r = 0.0
-    x_hi = -np.inf
-    x_lo = np.inf
-    active = 0
-    wins = 0
-    entries = 0
     turnover = 0.0
     p_prev = 0.0
-    p_sign = 0.0
     n_orders = 0
     settled = False
     t = 0
@@ -614,13 +600,9 @@ def _one_leg(  # pragma: no cover - numba
         q = w
         if q != q:
             q = 0.0
-        if q != p_prev:  # else: no entry, turnover + 0
-            sgn = 0.0 if q == 0.0 else (1.0 if q > 0.0 else -1.0)
-            if sgn != 0.0 and sgn != p_sign:
-                entries += 1
+        if q != p_prev:  # else: turnover + 0
             turnover += abs(q - p_prev)
             p_prev = q
-            p_sign = sgn
         if rt == rt:  # the sums the second pass centres on
             n += 1
             if not rf0:
@@ -704,8 +686,35 @@ def _one_leg(  # pragma: no cover - numba
             n_trades += 1.0
             if ret > 0.0:
                 n_wins += 1.0
-    # second pass, over the returns kept in r (and x): the means from the first pass's
-    # sums, then everything else
+    _second_pass(
+        r, x, h, bounds, funded, rf_p, ppy, n, sum_r, sum_x, xn, x_sum_r, n_trades, n_wins,
+        turnover, m_out, b_out, c,
+    )  # fmt: skip
+    return n_orders
+
+
+@njit(error_model="numpy", **_INNER)
+def _second_pass(  # pragma: no cover - numba
+    r, x, h, bounds, funded, rf_p, ppy, n, sum_r, sum_x, xn, x_sum_r, n_trades, n_wins,
+    turnover, m_out, b_out, c,
+):  # fmt: skip
+    """:func:`_one_leg`'s second pass, over the returns it kept in `r` (and `x`): from
+    the first pass's sums (the means), the trade counts and the turnover, the metrics
+    of set `c` into ``m_out`` and its PBO block sums into ``b_out``."""
+    n_bars = r.shape[0]
+    n_blocks = bounds.shape[0] - 1
+    rf0 = rf_p == 0.0
+    ann = math.sqrt(ppy)
+    growth = 1.0
+    hi = -np.inf
+    lo = np.inf
+    peak = 1.0
+    trough = 1.0
+    max_dd = 0.0
+    x_hi = -np.inf
+    x_lo = np.inf
+    active = 0
+    wins = 0
     if rf0:
         sum_x = sum_r
     mean_x = sum_x / n
@@ -823,7 +832,6 @@ def _one_leg(  # pragma: no cover - numba
     m_out[c, 9] = n_trades
     m_out[c, 10] = active / n
     m_out[c, 11] = turnover / n * ppy
-    return n_orders
 
 
 @njit(error_model="numpy", **_INNER)
