@@ -965,6 +965,44 @@ def pbo_block_bounds(t: int, n_splits: int) -> npt.NDArray[np.int64]:
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
+#: Combinations x trials up to which :func:`pbo_from_block_stats` ranks with numpy
+#: (:func:`_pbo_logits_numpy`, at most 2**20 x 4 x 8 bytes = 32 MiB of in-sample sums)
+#: instead of the numba kernel :func:`backtest.kernels.pbo_cscv_logits`: the same
+#: operations in the same order, so the same logits bit for bit, and a small sweep's
+#: first run compiles no PBO kernel (about 3 s).
+PBO_NUMPY_CELLS = 1 << 20
+
+
+def _cscv_metric(acc: np.ndarray, n: int, sharpe: bool) -> np.ndarray:
+    """The CSCV metric of each row's trials from their summed block statistics ``acc``
+    (C, 4 * n): the mean, or the Sharpe ratio (variance about the set's mean from the
+    centred sums); undefined is -inf. :func:`backtest.kernels._pbo_tile`'s arithmetic."""
+    count, totals, sums, squares = (acc[:, k * n : (k + 1) * n] for k in range(4))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = totals / count
+        if sharpe:
+            var = (squares - sums * sums / count) / (count - 1.0)
+            x = np.where(var > 0, x / np.sqrt(np.maximum(var, 0.0)), np.nan)
+    return np.where(np.isnan(x), -np.inf, x)
+
+
+def _pbo_logits_numpy(
+    flat: np.ndarray, grand: np.ndarray, combos: np.ndarray, n: int, sharpe: bool
+) -> np.ndarray:
+    """:func:`backtest.kernels.pbo_cscv_logits` with numpy, for small problems: every
+    combination's in-sample sums (its blocks added in ascending order from 0.0), the
+    first in-sample maximum, that trial's out-of-sample rank (ties counted half)."""
+    ins = np.zeros((combos.shape[0], flat.shape[1]))
+    for i in range(combos.shape[1]):
+        ins += flat[combos[:, i]]
+    v_in = _cscv_metric(ins, n, sharpe)
+    v_out = _cscv_metric(grand - ins, n, sharpe)
+    chosen = v_out[np.arange(combos.shape[0]), np.argmax(v_in, axis=1)][:, None]
+    rank = (v_out < chosen).sum(axis=1) + ((v_out == chosen).sum(axis=1) + 1) / 2
+    omega = rank / (n + 1.0)
+    return np.array([math.log(w) for w in omega / (1.0 - omega)], dtype=np.float64)
+
+
 def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe") -> PBOResult:
     """Probability of backtest overfitting from :func:`pbo_block_stats`.
 
@@ -1010,13 +1048,16 @@ def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe
 
     combos = np.array(list(itertools.combinations(range(s), s // 2)), dtype=np.int64)
     n_comb = combos.shape[0]
+    sharpe = metric == "sharpe"
+    if n_comb * n <= PBO_NUMPY_CELLS:
+        logits = _pbo_logits_numpy(flat, grand, combos, n, sharpe)
+        return PBOResult(float(np.mean(logits <= 0.0)), logits, int(n_comb))
     logits = np.empty(n_comb, dtype=np.float64)
     from backtest import kernels
 
     # per (combination, trial): the metric in and out of sample, the pick, its rank;
     # the combinations shared over the kernels' threads (each one on one thread)
     flat = np.ascontiguousarray(flat)
-    sharpe = metric == "sharpe"
     parts = min(kernels.threads(), n_comb)
     cuts = [n_comb * i // parts for i in range(parts + 1)]
 

@@ -519,9 +519,17 @@ def test_pbo_tiny_case_by_hand():
     assert res.pbo == pytest.approx(4 / 6)
 
 
+@pytest.fixture(params=["numpy", "kernel"])
+def pbo_path(request, monkeypatch):
+    """Each PBO test on both paths: numpy (small problems) and the numba kernel."""
+    if request.param == "kernel":
+        monkeypatch.setattr(mt, "PBO_NUMPY_CELLS", -1)
+    return request.param
+
+
 @pytest.mark.parametrize("metric", ["sharpe", "mean"])
 @pytest.mark.parametrize(("t", "s", "n"), [(12, 4, 3), (50, 6, 5), (203, 8, 12)])
-def test_pbo_matches_loop_implementation(metric, t, s, n):
+def test_pbo_matches_loop_implementation(metric, t, s, n, pbo_path):
     m = np.random.default_rng(t + s + n).normal(0.0, 0.01, (t, n))
     pbo, logits = _pbo_by_loops(m, s, metric)
     res = mt.pbo_cscv(m, n_splits=s, metric=metric)
@@ -537,7 +545,7 @@ def test_pbo_accepts_dataframe():
 
 
 @pytest.mark.parametrize("metric", ["sharpe", "mean"])
-def test_pbo_over_several_tiles_matches_loops(metric):
+def test_pbo_over_several_tiles_matches_loops(metric, pbo_path):
     # Reference: the loops above. The kernel reads the trials in tiles of PBO_TILE;
     # 2.3 tiles of trials, the best in-sample trial placed in a later tile, a trial
     # tied with it (the first maximum is picked) and out-of-sample ties to rank.
@@ -554,9 +562,11 @@ def test_pbo_over_several_tiles_matches_loops(metric):
     assert res.pbo == pbo
 
 
-def test_pbo_same_on_any_thread_count():
+def test_pbo_same_on_any_thread_count(monkeypatch):
     # Invariant: each combination is computed on one thread, whatever the count.
     from backtest import kernels
+
+    monkeypatch.setattr(mt, "PBO_NUMPY_CELLS", -1)  # the kernel, not the numpy path
 
     m = np.random.default_rng(3).normal(0.0, 0.01, (120, 700))
     before = kernels.threads()
@@ -568,6 +578,29 @@ def test_pbo_same_on_any_thread_count():
     finally:
         kernels.threads(before)
     np.testing.assert_array_equal(one.logits, three.logits)
+
+
+@pytest.mark.parametrize("metric", ["sharpe", "mean"])
+def test_pbo_numpy_path_equals_the_kernel_bit_for_bit(metric, monkeypatch):
+    # Small problems rank with numpy: the same operations as the kernel, in the same
+    # order, so the same logits exactly, on ties, gaps, an empty and a flat trial.
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        n, s = int(rng.integers(2, 40)), int(rng.choice([2, 4, 8, 10]))
+        m = rng.normal(0.0, 0.01, (int(rng.integers(4 * s, 200)), n))
+        m[:, rng.integers(0, n)] = m[:, 0]
+        m[rng.random(m.shape) < 0.1] = np.nan
+        if rng.random() < 0.3:
+            m[:, -1] = np.nan
+        if rng.random() < 0.3:
+            m[:, 1 % n] = 0.001
+        st = mt.pbo_block_stats(m, s)
+        small = mt.pbo_from_block_stats(st, metric)
+        monkeypatch.setattr(mt, "PBO_NUMPY_CELLS", -1)
+        kernel = mt.pbo_from_block_stats(st, metric)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(small.logits, kernel.logits)
+        assert small.pbo == kernel.pbo
 
 
 def test_pbo_from_column_chunks_equals_whole_matrix():

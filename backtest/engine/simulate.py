@@ -230,9 +230,11 @@ def warm_up(parts: Sequence[str] = WARM_UP_PARTS) -> None:
         ``"simulation"``: the numba simulation kernel of one leg
         (:mod:`backtest.engine.fastsim`, fused sweep and record) as small calls use
         it; ``"metrics"``: the metrics kernels a run calls (:mod:`backtest.kernels`:
-        return and position statistics, the PBO's ranking); ``"large"``: the
-        simulation kernel's specialisation for large chunks (with its quiet-bar loop,
-        :data:`backtest.engine.fastsim.QUIET_MIN_CELLS`). Default all three.
+        return and position statistics; the PBO's ranking kernel, which only large
+        sweeps use, :data:`backtest.metrics.PBO_NUMPY_CELLS`, compiles on first use);
+        ``"large"``: the simulation kernel's specialisation for large chunks (with its
+        quiet-bar loop, :data:`backtest.engine.fastsim.QUIET_MIN_CELLS`). Default all
+        three.
     """
     unknown = set(parts) - set(WARM_UP_PARTS)
     if unknown:
@@ -259,7 +261,6 @@ def warm_up(parts: Sequence[str] = WARM_UP_PARTS) -> None:
 
         r = np.linspace(-0.01, 0.01, 16).reshape(8, 2)
         mt.performance_arrays(r, np.ones((8, 2)), None, 0.0, 252.0)
-        mt.pbo_from_block_stats(np.abs(r).reshape(2, 4, 2) + 1.0)
 
 
 class _WarmUp(Strategy):
