@@ -426,7 +426,10 @@ def _one_leg(  # pragma: no cover - numba
     prev = 0.0
     val = np.nan
     in_pos = False
-    short = False
+    # np.bool_(False) and np.int64(0), not False and 0: numba would type the callees
+    # (_trade_return, _second_pass) once with Literal[...] arguments while inferring
+    # these variables' types, and compile them a second, wasted time (~1.2 s)
+    short = np.bool_(False)
     es = 0.0
     eg = 0.0
     ef = 0.0
@@ -436,11 +439,11 @@ def _one_leg(  # pragma: no cover - numba
     assets_s = 0.0
     v_prev = 1.0
     w_last = 0.0
-    # the sums the second pass centres on; the turnover
-    n = 0
+    # the sums the second pass centres on (np.int64: see `short`); the turnover
+    n = np.int64(0)
     sum_x = 0.0
     sum_r = 0.0
-    xn = 0
+    xn = np.int64(0)
     x_sum_r = 0.0
     turnover = 0.0
     p_prev = 0.0

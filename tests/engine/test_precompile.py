@@ -92,6 +92,32 @@ def test_the_child_fills_exactly_the_cache_this_process_uses(tmp_path: Path) -> 
     assert out.stdout.strip() == "ok"
 
 
+def test_the_simulation_compiles_each_function_once(tmp_path: Path) -> None:
+    """A fresh compile of the small specialisation (what the child does) compiles every
+    kernel function once: no second specialisation from numba's literal typing of an
+    argument (each costs a whole compile; _second_pass's was ~1.2 s)."""
+    script = textwrap.dedent(
+        """
+        from numba.core.registry import CPUDispatcher
+        from backtest import kernels
+        from backtest.engine import fastsim
+        fastsim.compile_one_leg()
+        for mod in (fastsim, kernels):
+            for name, f in vars(mod).items():
+                if isinstance(f, CPUDispatcher):
+                    assert len(f.signatures) <= 1, (name, f.signatures)
+        assert len(fastsim._second_pass.signatures) == 1
+        print("ok")
+        """
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+
+
 def test_warm_up_parts_are_checked() -> None:
     from backtest.engine import warm_up
 
