@@ -429,7 +429,7 @@ def _one_leg(  # pragma: no cover - numba
     # np.bool_(False) and np.int64(0), not False and 0: numba would type the callees
     # (_trade_return, _second_pass) once with Literal[...] arguments while inferring
     # these variables' types, and compile them a second, wasted time (~1.2 s)
-    short = np.bool_(False)
+    short: bool | np.bool_ = np.bool_(False)
     es = 0.0
     eg = 0.0
     ef = 0.0
