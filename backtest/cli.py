@@ -433,8 +433,8 @@ def _run(
     """
     from backtest.engine import precompile
 
-    if precompile.wants_kernels(config):  # cold numba cache: compile on the other core
-        precompile.start()
+    if precompile.wants_kernels(config) and precompile.start():  # a cold numba cache:
+        precompile.share()  # the child and this process split the simulation's compile
     from backtest.config import load_config
     from backtest.execution import check_scheduler
 

@@ -396,22 +396,23 @@ def _simulate(  # pragma: no cover - numba
 
 @njit(error_model="numpy", **_INNER)
 def _one_leg(  # pragma: no cover - numba
-    close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, o_f, o_i, wts, vals, quiet
+    close, h, fee, sl, fund, rf_p, ppy, r, x, o_f, o_i, wts, vals, quiet
 ):
     """:func:`_simulate` of one leg fused with the metrics of :func:`simulate_columns`.
 
     The same operations in the same order as ``_simulate`` + ``_return_stats`` +
     ``_position_stats`` + ``_block_stats`` (so the same numbers, bit for bit), with the
-    state in scalars. While simulating, only what the second pass needs first (the
-    sums the means come from) and the position statistics (which change only where
-    an order may be placed); the second pass reads the returns back from ``r``/``x``,
-    PBO block by block, for everything else: growth, drawdown, extremes, days held and
-    won, centred sums, block sums. The maximum drawdown is taken per run below a peak,
+    state in scalars. While simulating, only what the second pass
+    (:func:`_second_pass`) needs first: the sums the means come from, the trade counts
+    and the turnover (which changes only where an order may be placed), returned; the
+    second pass reads the returns back from ``r``/``x``, PBO block by block, for
+    everything else: growth, drawdown, extremes, days held and won, centred sums,
+    block sums. The maximum drawdown is taken per run below a peak,
     at its lowest point (the same value: ``1 - g / peak`` is monotone in ``g``). Bars
     without an order in a settled state run in an inner loop, and a flat run of them
     with a zero return is simulated at once (the same sums: see the comments). With
     `rec`, the fills go to ``o_f``/``o_i`` and the weight and value at each close to
-    ``wts``/``vals``; returns the number of fills.
+    ``wts``/``vals``. Returns the number of fills and the second pass's inputs.
 
     `quiet` None compiles a smaller function (numba drops the branch on the argument's
     type), without the inner loop of quiet bars: every bar goes through the general
@@ -689,11 +690,7 @@ def _one_leg(  # pragma: no cover - numba
             n_trades += 1.0
             if ret > 0.0:
                 n_wins += 1.0
-    _second_pass(
-        r, x, h, bounds, funded, rf_p, ppy, n, sum_r, sum_x, xn, x_sum_r, n_trades, n_wins,
-        turnover, m_out, b_out, c,
-    )  # fmt: skip
-    return n_orders
+    return n_orders, n, sum_r, sum_x, xn, x_sum_r, n_trades, n_wins, turnover
 
 
 @njit(error_model="numpy", **_INNER)
@@ -942,9 +939,12 @@ def one_leg_columns(  # pragma: no cover - numba
         else:
             for t in range(n_bars):
                 h[t] = held[c, t]
-        n_fills = _one_leg(
-            close, h, fee, sl, fund, rf_p, ppy, bounds, r, x, m_out, b_out, c, o_f, o_i, wts,
-            vals, quiet,
+        n_fills, n, sum_r, sum_x, xn, x_sum_r, n_trades, n_wins, turnover = _one_leg(
+            close, h, fee, sl, fund, rf_p, ppy, r, x, o_f, o_i, wts, vals, quiet
+        )
+        _second_pass(
+            r, x, h, bounds, funded, rf_p, ppy, n, sum_r, sum_x, xn, x_sum_r, n_trades,
+            n_wins, turnover, m_out, b_out, c,
         )  # fmt: skip
         _finish(r, x, funded, folds, rf_p, ppy, f_out, c, store, r_out, x_out)
     return n_fills
@@ -1017,6 +1017,31 @@ def compile_one_leg(quiet: bool | None = None) -> None:
         np.empty((1, N_METRICS + 1)), np.zeros((2, 4, 1)), np.empty((1, 1)), *no_record(),
         np.empty((3, n)), quiet,
     )  # fmt: skip
+
+
+def compile_later_parts() -> None:
+    """Compile the functions :func:`one_leg_columns` calls after the simulation loop
+    (:func:`_second_pass`, :func:`_finish`) into the disk cache, for the argument types
+    it passes them.
+
+    ``backtest run`` runs this on a cold cache while its compile child
+    (:func:`compile_one_leg`) compiles the loop: numba types the entry point's calls
+    in order, so by the time the child reaches these, it loads them from the cache
+    instead of compiling them (if it gets there first, it compiles them itself: the
+    same code either way).
+    """
+    from numba import typeof
+
+    row = typeof(np.empty((3, 8))[0])  # a row of the entry point's work space
+    vec = typeof(np.empty(0, np.int64))
+    two, three = typeof(np.empty((1, 1))), typeof(np.empty((1, 1, 1)))
+    two_i = typeof(np.empty((1, 4), np.int64))
+    f64, i64, flag = typeof(0.0), typeof(np.int64(0)), typeof(True)
+    _second_pass.compile(
+        (row, row, row, vec, flag, f64, f64, i64, f64, f64, i64, f64, f64, f64, f64, two,
+         three, i64)
+    )  # fmt: skip
+    _finish.compile((row, row, flag, two_i, f64, f64, two, i64, flag, two, two))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

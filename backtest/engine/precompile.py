@@ -27,7 +27,7 @@ import subprocess
 import sys
 from typing import Any
 
-__all__ = ["cache_is_warm", "start", "wait", "wants_kernels"]
+__all__ = ["cache_is_warm", "share", "start", "wait", "wants_kernels"]
 
 #: The child's program: compile the simulation kernel, the largest, into the disk cache
 #: (numpy and numba only: no pandas to import first).
@@ -101,6 +101,17 @@ def start(program: str = PROGRAM) -> bool:
         atexit.register(_stop)
     _CHILDREN.append(child)
     return True
+
+
+def share() -> None:
+    """While the child started by :func:`start` compiles the simulation loop, compile
+    here what the kernel calls after it (:func:`backtest.engine.fastsim.
+    compile_later_parts`), so the two cores split the compile. No-op without a child.
+    """
+    if _CHILDREN:
+        from backtest.engine.fastsim import compile_later_parts
+
+        compile_later_parts()
 
 
 def _stop() -> None:

@@ -67,6 +67,7 @@ def test_the_child_fills_exactly_the_cache_this_process_uses(tmp_path: Path) -> 
         from backtest.engine import precompile
         assert not precompile.cache_is_warm()
         assert precompile.start()
+        precompile.share()  # the kernel's later parts, here, while the child compiles
         precompile.wait()  # compiles the metrics kernels here while the child works
         assert precompile.cache_is_warm()
         from backtest import kernels
@@ -115,6 +116,30 @@ def test_the_simulation_compiles_each_function_once(tmp_path: Path) -> None:
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600
     )
     assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "ok"
+
+
+def test_the_later_parts_compiled_here_are_what_the_child_loads(tmp_path: Path) -> None:
+    """share() compiles the kernel's later parts for the argument types the entry point
+    passes: a process compiling the entry point afterwards loads them from the cache."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    first = "from backtest.engine.fastsim import compile_later_parts; compile_later_parts()"
+    then = textwrap.dedent(
+        """
+        from backtest.engine import fastsim
+        fastsim.compile_one_leg()
+        for f in (fastsim._second_pass, fastsim._finish):
+            assert not f.stats.cache_misses, f.stats
+            assert sum(f.stats.cache_hits.values()) == 1, f.stats
+        assert sum(fastsim._one_leg.stats.cache_misses.values()) == 1  # compiled there
+        print("ok")
+        """
+    )
+    for code in (first, then):
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "ok"
 
 
