@@ -205,13 +205,96 @@ def _rows(a: Any) -> np.ndarray:
     return np.require(np.asarray(a, dtype=np.float64).T, np.float64, ["C", "W"])
 
 
+#: Cells (rows x columns) up to which :func:`return_stats` and :func:`position_stats`
+#: compute with numpy instead of their numba kernels: the same operations in the same
+#: order (sums and products accumulated one element at a time from the kernels'
+#: starting values), so the same numbers bit for bit, and a small run (single
+#: backtests, out-of-sample checks) compiles neither kernel (~2 s).
+STATS_NUMPY_CELLS = 1 << 16
+
+
+def _running_sum(x: np.ndarray) -> float:
+    """``s = 0.0; for v in x: s += v``, as the kernels add (numpy's sum is pairwise)."""
+    return float(np.add.accumulate(np.concatenate(([0.0], x)))[-1])
+
+
+def _return_stats_numpy(r: np.ndarray, rf_p: float, ppy: float) -> np.ndarray:
+    """:func:`return_stats_1d` of one column with numpy (silent on infinities and NaN,
+    as the kernel)."""
+    with np.errstate(all="ignore"):
+        return _return_stats_quiet(r, rf_p, ppy)
+
+
+def _return_stats_quiet(r: np.ndarray, rf_p: float, ppy: float) -> np.ndarray:
+    out = np.full(len(RETURN_STATS), np.nan)
+    v = r[r == r]
+    n = v.size
+    out[0] = n
+    if n == 0:
+        return out
+    path = np.multiply.accumulate(1.0 + v)  # growth: 1.0 * (1 + v0) is 1 + v0
+    growth = np.float64(path[-1])
+    peak = np.fmax.accumulate(np.concatenate(([1.0], path)))[1:]  # a NaN is never a peak
+    dd = 1.0 - path / peak
+    dd = dd[dd > 0.0]
+    max_dd = np.float64(dd.max() if dd.size else 0.0)
+    mean_x = np.float64(_running_sum(v - rf_p)) / n
+    mean_r = np.float64(_running_sum(v)) / n
+    ss_x = _running_sum((v - rf_p - mean_x) ** 2)
+    ss_r = _running_sum((v - mean_r) ** 2)
+    short = v - rf_p
+    short = short[short < 0.0]
+    down = _running_sum(short * short)
+    ann = math.sqrt(ppy)
+    cagr = growth ** (ppy / n) - 1.0  # numpy's scalar power: libm's pow, as the kernel
+    out[1] = growth - 1.0
+    out[2] = cagr
+    if n >= 2 and v.max() != v.min():
+        std_x = np.float64(math.sqrt(ss_x / (n - 1.0)))
+        out[3] = std_x * ann
+        out[4] = mean_x / std_x * ann
+        std_r = math.sqrt(ss_r / (n - 1.0))
+        if std_r > 0.0:
+            out[9] = mean_r / std_r
+    downside = math.sqrt(down / n)
+    if downside > 0.0:
+        out[5] = mean_x / downside * ann
+    out[6] = max_dd
+    if max_dd > 0.0:
+        out[7] = np.float64(cagr) / max_dd
+    out[8] = np.count_nonzero(v > 0.0) / n
+    return out
+
+
+def _position_stats_numpy(r: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """:func:`position_stats_1d` of one column with numpy."""
+    q = np.where(p == p, p, 0.0)
+    sign = np.sign(q)
+    entries = np.count_nonzero((sign != 0.0) & (sign != np.concatenate(([0.0], sign[:-1]))))
+    turnover = _running_sum(np.abs(q - np.concatenate(([0.0], q[:-1]))))
+    seen = r == r
+    n = np.count_nonzero(seen)
+    held = seen & (q != 0.0)
+    active = np.count_nonzero(held)
+    wins = np.count_nonzero(held & (r > 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.array(
+            [np.float64(active) / n, entries, np.float64(turnover) / n, np.float64(wins) / active]
+        )
+
+
 def return_stats(r: Any, rf_p: float, ppy: float) -> np.ndarray:
     """Per column of returns ``r`` (T, K): the :data:`RETURN_STATS`, shape (K, 10).
 
     ``sharpe_raw`` is the per-period Sharpe ratio of the raw returns (risk-free 0,
     not annualised), the quantity the deflated Sharpe ratio compares across trials.
+    Up to :data:`STATS_NUMPY_CELLS` cells, with numpy (the same numbers).
     """
     rt = _rows(r)
+    if rt.size <= STATS_NUMPY_CELLS:
+        return np.array([_return_stats_numpy(row, float(rf_p), float(ppy)) for row in rt]).reshape(
+            rt.shape[0], len(RETURN_STATS)
+        )
     out = np.empty((rt.shape[0], len(RETURN_STATS)))
     _return_stats_rows(rt, float(rf_p), float(ppy), out)
     return out
@@ -221,12 +304,25 @@ def position_stats(r: Any, p: Any) -> np.ndarray:
     """Per column: the :data:`POSITION_STATS` from returns ``r`` and positions ``p`` (T, K).
 
     Exposure and turnover are per non-missing return (turnover not yet annualised);
-    NaN positions are flat; the position before the first bar is 0.
+    NaN positions are flat; the position before the first bar is 0. Up to
+    :data:`STATS_NUMPY_CELLS` cells, with numpy (the same numbers).
     """
-    rt = _rows(r)
+    rt, pt = _rows(r), _rows(p)
+    if rt.size <= STATS_NUMPY_CELLS:
+        return np.array([_position_stats_numpy(a, b) for a, b in zip(rt, pt, strict=True)]).reshape(
+            rt.shape[0], len(POSITION_STATS)
+        )
     out = np.empty((rt.shape[0], len(POSITION_STATS)))
-    _position_stats_rows(rt, _rows(p), out)
+    _position_stats_rows(rt, pt, out)
     return out
+
+
+def compile_stats() -> None:
+    """Compile (or load from the disk cache) the kernels of :func:`return_stats` and
+    :func:`position_stats`, which calls of more than :data:`STATS_NUMPY_CELLS` use."""
+    rt = np.zeros((1, 4))
+    _return_stats_rows(rt, 0.0, 252.0, np.empty((1, len(RETURN_STATS))))
+    _position_stats_rows(rt, np.zeros((1, 4)), np.empty((1, len(POSITION_STATS))))
 
 
 def block_stats(m: Any, bounds: Any) -> np.ndarray:

@@ -666,3 +666,37 @@ def test_pbo_rejects_bad_arguments():
         mt.pbo_cscv(m, metric="sortino")  # type: ignore[arg-type]
     with pytest.raises(DataValidationError, match="at least 2 trials"):
         mt.pbo_cscv(np.zeros((20, 1)), n_splits=4)
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(
+        np.array_equal(a, b, equal_nan=True) and np.array_equal(np.signbit(a), np.signbit(b))
+    )
+
+
+def test_small_statistics_in_numpy_equal_the_kernels_bit_for_bit(monkeypatch):
+    # Calls of up to STATS_NUMPY_CELLS cells compute return and position statistics
+    # with numpy: the kernels' operations in the same order, so the same numbers to the
+    # bit (NaN signs included): gaps, zeros of both signs, constant series, a loss of
+    # more than 100% (negative growth: CAGR NaN), an infinite return, risk-free rates.
+    from backtest import kernels
+
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        t, k = int(rng.integers(0, 200)), int(rng.integers(1, 4))
+        r = rng.normal(0.0003, rng.choice([0.001, 0.01, 0.3]), (t, k))
+        r[rng.random((t, k)) < rng.choice([0.0, 0.2])] = np.nan
+        r[rng.random((t, k)) < rng.choice([0.0, 0.3])] = 0.0
+        r[rng.random((t, k)) < rng.choice([0.0, 0.1])] = -0.0
+        if rng.random() < 0.1:
+            r[:] = 0.001
+        if t and rng.random() < 0.1:
+            r[rng.integers(0, t)] = rng.choice([-1.5, np.inf])
+        p = rng.choice([0.0, 1.0, -1.0, 0.5, np.nan], size=(t, k))
+        rf = float(rng.choice([0.0, 1e-4, -2e-5]))
+        small = kernels.return_stats(r, rf, 252.0), kernels.position_stats(r, p)
+        monkeypatch.setattr(kernels, "STATS_NUMPY_CELLS", -1)
+        big = kernels.return_stats(r, rf, 252.0), kernels.position_stats(r, p)
+        monkeypatch.undo()
+        assert _same_bits(small[0], big[0]), (t, k, rf)
+        assert _same_bits(small[1], big[1]), (t, k, rf)

@@ -1,16 +1,18 @@
 """Compile the numba kernels in a child process while the run does its other work.
 
 A fresh installation has an empty numba cache, so the first run would compile the
-simulation and metrics kernels (several seconds of one core) at its first backtest,
-after loading the data and running the event study. ``backtest run`` instead calls
-:func:`start` first thing (the command line imports no pandas before it): a child
-process runs :func:`backtest.engine.fastsim.compile_one_leg`, which imports only numpy
-and numba and compiles the simulation kernel (the largest; its specialisation for
-small calls, which a first run makes) into the disk cache on the second core while
-this process imports, loads data and runs the event study. The first kernel call
-(:func:`wait`) compiles the metrics kernels here if the child is still busy, waits for
-the child and then loads the compiled simulation from the cache. The numbers are the same either
-way: the child writes the cache entries this process would.
+simulation kernel (several seconds of one core) at its first backtest, after loading
+the data and running the event study. ``backtest run`` instead calls :func:`start`
+first thing (the command line imports no pandas before it): a child process runs
+:func:`backtest.engine.fastsim.compile_one_leg`, which imports only numpy and numba and
+compiles the simulation loop (its specialisation for small calls, which a first run
+makes) into the disk cache on the second core, while this process compiles the
+kernel's later parts (:func:`share`), imports, loads data and runs the event study.
+The first kernel call (:func:`wait`) waits for the child and then loads the compiled
+simulation from the cache. (A small run's statistics and PBO are computed with numpy:
+:data:`backtest.kernels.STATS_NUMPY_CELLS`, :data:`backtest.metrics.PBO_NUMPY_CELLS`.)
+The numbers are the same either way: the child writes the cache entries this process
+would.
 
 Nothing here can make a run fail: when the cache is already filled no child is
 started; a child nobody waited for is stopped at exit; a child that fails (no
@@ -120,22 +122,16 @@ def _stop() -> None:
         _CHILDREN.pop().kill()
 
 
-def wait(metrics: bool = True) -> None:
+def wait() -> None:
     """Wait for a child started by :func:`start` (no-op when none runs).
 
     Called before the first kernel call, so that call loads the compiled code from the
-    cache instead of compiling it a second time. While the child still compiles the
-    simulation, this process compiles the metrics kernels (``warm_up(["metrics"])``)
-    rather than wait idle. The child's exit status is not checked: if it failed, the
-    call compiles here.
+    cache instead of compiling it a second time. The child's exit status is not
+    checked: if it failed, the call compiles here.
     """
     while _CHILDREN:
         child = _CHILDREN.pop()
         try:
-            if child.poll() is None and metrics:
-                from backtest.engine.simulate import warm_up
-
-                warm_up(["metrics"])
             child.wait()
         except BaseException:  # an interrupt while waiting: do not leave the child behind
             child.kill()

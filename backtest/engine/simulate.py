@@ -229,9 +229,10 @@ def warm_up(parts: Sequence[str] = WARM_UP_PARTS) -> None:
     parts : sequence of {"simulation", "metrics", "large"}
         ``"simulation"``: the numba simulation kernel of one leg
         (:mod:`backtest.engine.fastsim`, fused sweep and record) as small calls use
-        it; ``"metrics"``: the metrics kernels a run calls (:mod:`backtest.kernels`:
-        return and position statistics; the PBO's ranking kernel, which only large
-        sweeps use, :data:`backtest.metrics.PBO_NUMPY_CELLS`, compiles on first use);
+        it; ``"metrics"``: the return and position statistics kernels
+        (:mod:`backtest.kernels`; calls of more than
+        :data:`backtest.kernels.STATS_NUMPY_CELLS` use them; the PBO's ranking kernel,
+        which only large sweeps use, compiles on first use);
         ``"large"``: the simulation kernel's specialisation for large chunks (with its
         quiet-bar loop, :data:`backtest.engine.fastsim.QUIET_MIN_CELLS`). Default all
         three.
@@ -257,10 +258,9 @@ def warm_up(parts: Sequence[str] = WARM_UP_PARTS) -> None:
 
         compile_one_leg(quiet=True)
     if "metrics" in parts:
-        from backtest import metrics as mt
+        from backtest import kernels
 
-        r = np.linspace(-0.01, 0.01, 16).reshape(8, 2)
-        mt.performance_arrays(r, np.ones((8, 2)), None, 0.0, 252.0)
+        kernels.compile_stats()
 
 
 class _WarmUp(Strategy):

@@ -21,14 +21,14 @@ def cold(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(precompile, "cache_is_warm", lambda: False)
     monkeypatch.delenv("BACKTEST_PRECOMPILE", raising=False)
     yield
-    precompile.wait(metrics=False)
+    precompile.wait()
 
 
 def test_start_runs_one_child_and_wait_joins_it(cold: None) -> None:
     assert precompile.start("import time; time.sleep(0.2)")
     child = precompile._CHILDREN[0]
     assert not precompile.start("raise SystemExit(5)")  # one at a time
-    precompile.wait(metrics=False)
+    precompile.wait()
     assert child.returncode == 0
     assert precompile._CHILDREN == []
     precompile.wait()  # nothing to wait for
@@ -37,7 +37,7 @@ def test_start_runs_one_child_and_wait_joins_it(cold: None) -> None:
 def test_a_failing_child_does_not_fail_the_run(cold: None) -> None:
     assert precompile.start("raise SystemExit(3)")
     child = precompile._CHILDREN[0]
-    precompile.wait(metrics=False)
+    precompile.wait()
     assert child.returncode == 3
 
 
@@ -68,12 +68,12 @@ def test_the_child_fills_exactly_the_cache_this_process_uses(tmp_path: Path) -> 
         assert not precompile.cache_is_warm()
         assert precompile.start()
         precompile.share()  # the kernel's later parts, here, while the child compiles
-        precompile.wait()  # compiles the metrics kernels here while the child works
+        precompile.wait()
         assert precompile.cache_is_warm()
         from backtest import kernels
         from backtest.engine import fastsim
         from backtest.engine.simulate import warm_up
-        warm_up(["simulation", "metrics"])  # what a small run calls
+        warm_up(["simulation", "metrics"])  # a small run's calls; the statistics kernels
         f = fastsim.one_leg_columns  # from the child's cache entry
         assert not f.stats.cache_misses, f.stats
         assert sum(f.stats.cache_hits.values()) == 1, f.stats
