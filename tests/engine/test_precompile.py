@@ -128,7 +128,8 @@ def test_the_later_parts_compiled_here_are_what_the_child_loads(tmp_path: Path) 
         """
         from backtest.engine import fastsim
         fastsim.compile_one_leg()
-        for f in (fastsim._second_pass, fastsim._finish):
+        for f in (fastsim._second_pass, fastsim._finish, fastsim._add, fastsim._is_close,
+                  fastsim._is_less, fastsim._bar_return, fastsim._trade_return):
             assert not f.stats.cache_misses, f.stats
             assert sum(f.stats.cache_hits.values()) == 1, f.stats
         assert sum(fastsim._one_leg.stats.cache_misses.values()) == 1  # compiled there
