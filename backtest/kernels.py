@@ -59,18 +59,27 @@ RETURN_STATS = (
 POSITION_STATS = ("exposure", "trades", "turnover", "positive_days")
 
 
+#: numba options of the functions only other kernels call (here and in
+#: :mod:`backtest.engine.fastsim`): no CPython or C wrappers to build.
+INNER: dict[str, Any] = {
+    "cache": True,
+    "nogil": True,
+    "no_cpython_wrapper": True,
+    "no_cfunc_wrapper": True,
+}
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def return_stats_1d(r, rf_p, ppy, out):  # pragma: no cover - numba
     """The :data:`RETURN_STATS` of one column of returns, into ``out`` (10,)."""
     t = r.shape[0]
     for i in range(out.shape[0]):
         out[i] = np.nan
-    ann = math.sqrt(ppy)
-    n = 0
+    n = np.int64(0)  # not 0: a literal would compile _return_stats_out a second time
     growth = 1.0
     sum_x = 0.0
     sum_r = 0.0
-    up = 0
+    up = np.int64(0)
     hi = -np.inf
     lo = np.inf
     peak = 1.0
@@ -110,11 +119,23 @@ def return_stats_1d(r, rf_p, ppy, out):  # pragma: no cover - numba
         ss_r += e * e
         if v - rf_p < 0.0:
             down += (v - rf_p) * (v - rf_p)
-    total = growth - 1.0
+    _return_stats_out(out, n, growth, mean_x, mean_r, ss_x, ss_r, down, hi != lo, max_dd, up, ppy)
+
+
+@njit(error_model="numpy", **INNER)
+def _return_stats_out(  # pragma: no cover - numba (its py_func: _return_stats_numpy)
+    out, n, growth, mean_x, mean_r, ss_x, ss_r, down, varies, max_dd, up, ppy
+):
+    """``out[1:]`` of :func:`return_stats_1d` from its sums over the ``n > 0`` returns:
+    the growth, the means and sums of squares about them, the downside sum, whether the
+    returns vary, the maximum drawdown and the count of positive returns. Shared with
+    the numpy path, which runs it as Python on numpy floats (``mean_x`` and ``growth``
+    numpy scalars: division by zero and ``**`` as in the kernel)."""
+    ann = math.sqrt(ppy)
     cagr = growth ** (ppy / n) - 1.0
-    out[1] = total
+    out[1] = growth - 1.0
     out[2] = cagr
-    if n >= 2 and hi != lo:
+    if n >= 2 and varies:
         std_x = math.sqrt(ss_x / (n - 1.0))
         out[3] = std_x * ann
         out[4] = mean_x / std_x * ann
@@ -245,24 +266,9 @@ def _return_stats_quiet(r: np.ndarray, rf_p: float, ppy: float) -> np.ndarray:
     short = v - rf_p
     short = short[short < 0.0]
     down = _running_sum(short * short)
-    ann = math.sqrt(ppy)
-    cagr = growth ** (ppy / n) - 1.0  # numpy's scalar power: libm's pow, as the kernel
-    out[1] = growth - 1.0
-    out[2] = cagr
-    if n >= 2 and v.max() != v.min():
-        std_x = np.float64(math.sqrt(ss_x / (n - 1.0)))
-        out[3] = std_x * ann
-        out[4] = mean_x / std_x * ann
-        std_r = math.sqrt(ss_r / (n - 1.0))
-        if std_r > 0.0:
-            out[9] = mean_r / std_r
-    downside = math.sqrt(down / n)
-    if downside > 0.0:
-        out[5] = mean_x / downside * ann
-    out[6] = max_dd
-    if max_dd > 0.0:
-        out[7] = np.float64(cagr) / max_dd
-    out[8] = np.count_nonzero(v > 0.0) / n
+    up = np.count_nonzero(v > 0.0)
+    tail: Any = _return_stats_out.py_func  # the kernel's own code, run as Python
+    tail(out, n, growth, mean_x, mean_r, ss_x, ss_r, down, v.max() != v.min(), max_dd, up, ppy)
     return out
 
 
@@ -360,14 +366,6 @@ def _block_stats_rows(mt, bounds, out):  # pragma: no cover - numba
         block_stats_1d(mt[j], bounds, out, j)
 
 
-#: numba options of the functions only other kernels call (here and in
-#: :mod:`backtest.engine.fastsim`): no CPython or C wrappers to build.
-INNER: dict[str, Any] = {
-    "cache": True,
-    "nogil": True,
-    "no_cpython_wrapper": True,
-    "no_cfunc_wrapper": True,
-}
 #: Trials per tile of :func:`pbo_cscv_logits`: S blocks x 4 sums x 512 trials x 8 bytes
 #: (160 KiB at S = 10) stay in the core's cache while every combination reads them.
 PBO_TILE = 512

@@ -58,7 +58,14 @@ from backtest.kernels import block_stats_1d as _block_stats
 from backtest.kernels import position_stats_1d as _position_stats
 from backtest.kernels import return_stats_1d as _return_stats
 
-__all__ = ["compile_one_leg", "legs_columns", "legs_record", "one_leg_columns", "one_leg_record"]
+__all__ = [
+    "compile_later_parts",
+    "compile_one_leg",
+    "legs_columns",
+    "legs_record",
+    "one_leg_columns",
+    "one_leg_record",
+]
 
 _REL = 1e-9  # vectorbt.utils.math_.rel_tol
 _ABS = 1e-12  # vectorbt.utils.math_.abs_tol
