@@ -931,6 +931,9 @@ def _optional_text(column: pd.Series) -> list[str]:
 
 
 def _from_canonical(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    checked = _checked_copy(frame)
+    if checked is not None:  # a frame built by load/from_frame, unchanged: every check holds
+        return checked
     places = [f"row {label!r}" for label in frame.index]
     stamps = frame["timestamp"]
     if not isinstance(stamps.dtype, pd.DatetimeTZDtype):
@@ -992,11 +995,43 @@ def _from_canonical(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     )
 
 
+def _checked_copy(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """:func:`_from_canonical` of a canonical frame of one time zone without direction or
+    surprise columns, checked with whole-column operations; None if any check fails or
+    does not apply (the row-by-row path then runs, and words the error)."""
+    if (
+        not _has_canonical_dtypes(frame)
+        or not frame.columns.is_unique
+        or any(c in frame.columns for c in SIGNED_COLUMNS)
+    ):
+        return None
+    zones = list(dict.fromkeys(frame["timezone"].tolist()))
+    ids = frame["event"].tolist()
+    if len(zones) != 1 or not isinstance(zones[0], str) or zones[0] != zones[0].strip():
+        return None
+    if not all(isinstance(i, str) and i.strip() for i in ids) or len(set(ids)) != len(ids):
+        return None
+    try:
+        _check_zone(zones[0], "")
+    except DataValidationError:
+        return None
+    utc = frame["timestamp"].array  # datetime64[ns, UTC]
+    dates = frame["date"].to_numpy()
+    if utc.isna().any() or np.isnat(dates).any():
+        return None
+    wall = utc.tz_convert(zones[0]).tz_localize(None).to_numpy()
+    if not (wall.astype("datetime64[D]").astype(wall.dtype) == dates).all():
+        return None
+    index = frame.index
+    plain = type(index) is pd.RangeIndex and index.start == 0 and index.step == 1
+    return frame.copy() if plain and index.name is None else frame.reset_index(drop=True).copy()
+
+
 def _has_canonical_dtypes(frame: pd.DataFrame) -> bool:
     """Whether the canonical columns lead, in order, with the dtypes `_assemble` gives."""
-    if tuple(frame.columns[: len(EVENT_COLUMNS)]) != EVENT_COLUMNS:
+    if tuple(frame.columns.tolist()[: len(EVENT_COLUMNS)]) != EVENT_COLUMNS:
         return False
-    d = frame.dtypes
+    d = dict(zip(EVENT_COLUMNS, frame.dtypes.tolist(), strict=False))  # the leading columns
     return (
         str(d["timestamp"]) == "datetime64[ns, UTC]"
         and str(d["date"]) == "datetime64[ns]"

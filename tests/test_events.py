@@ -520,6 +520,53 @@ def test_from_frame_rejects_missing_columns_and_values(tariffs):
         events.from_frame([1, 2])  # type: ignore[arg-type]
 
 
+def test_from_frame_whole_column_checks_agree_with_the_row_by_row_path(
+    tariffs, fomc, boj, monkeypatch
+):
+    # A canonical frame of one zone is checked with whole-column operations
+    # (events._checked_copy); anything else, and any frame failing a check, goes row by
+    # row. Both must give the same frame, and every failing check must fall through.
+    mixed = pd.concat([fomc, boj], ignore_index=True)
+    assert mixed["timezone"].nunique() == 2
+    renamed = boj.set_axis(pd.RangeIndex(5, 5 + len(boj)))
+    frames = [tariffs, fomc, boj, mixed, renamed, boj.rename_axis("row")]
+    assert all(frame["timezone"].nunique() == 1 for frame in (fomc, boj))
+    fast = [events.from_frame(frame) for frame in frames]
+    assert events._checked_copy(fomc) is not None and events._checked_copy(mixed) is None
+    with monkeypatch.context() as m:
+        m.setattr(events, "_checked_copy", lambda frame: None)
+        slow = [events.from_frame(frame) for frame in frames]
+    for a, b in zip(fast, slow, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+        assert isinstance(a.index, pd.RangeIndex) and a.index.name is None
+    assert fast[2]["event"].tolist() == fast[4]["event"].tolist()
+
+    def broken(column: str, row: int, value: object) -> pd.DataFrame:
+        frame = fomc.copy()
+        frame[column] = frame[column].astype(object)
+        frame.loc[row, column] = value
+        return frame.astype({column: fomc[column].dtype})
+
+    bad = {
+        "local date": (broken("date", 1, pd.Timestamp("2024-01-01")), r"row 1: date 2024-01"),
+        "missing date": (broken("date", 2, pd.NaT), r"row 2: timestamp or date is missing"),
+        "missing timestamp": (broken("timestamp", 0, pd.NaT), r"row 0: timestamp or date"),
+        "repeated id": (broken("event", 3, fomc["event"][0]), r"row 3: id .* already used"),
+        "blank id": (broken("event", 1, "  "), r"row 1: event is missing"),
+        "missing id": (broken("event", 4, None), r"row 4: event is missing"),
+        "missing zone": (broken("timezone", 0, None), r"row 0: timezone is missing"),
+        "abbreviated zone": (broken("timezone", 0, "EST"), r"timezone 'EST' is an abbreviation"),
+    }
+    for what, (frame, message) in bad.items():
+        assert events._checked_copy(frame) is None, what
+        with pytest.raises(DataValidationError, match=message):
+            events.from_frame(frame)
+    whole = fomc.assign(timezone="Asia/Tokyo")  # one valid zone; 19:00 UTC is the next day
+    assert events._checked_copy(whole) is None
+    with pytest.raises(DataValidationError, match=r"not the local date"):
+        events.from_frame(whole)
+
+
 # select -------------------------------------------------------------------------------
 
 

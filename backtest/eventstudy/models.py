@@ -168,6 +168,7 @@ def window_sums(
     stop: np.ndarray,
     *,
     block: int = 8,
+    usable: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sums over the windows ``[start, stop)`` of the cross products of :func:`moments`.
 
@@ -186,6 +187,9 @@ def window_sums(
         ``(E, S)`` window bounds in each series' observations (clipped to its data).
     block : int
         Series per block.
+    usable : numpy.ndarray, optional
+        ``(S, T)`` the caller's ``isfinite(target) & isfinite(planes).all(axis=0)``
+        (computed here if not given).
 
     Returns
     -------
@@ -196,7 +200,8 @@ def window_sums(
     k = planes.shape[0] + int(constant)
     m = _n_moments(k)
     r = 1 + k * (k + 1) // 2  # moments of the regressors alone come first
-    usable = np.isfinite(target) & np.isfinite(planes).all(axis=0)
+    if usable is None:
+        usable = np.isfinite(target) & np.isfinite(planes).all(axis=0)
     sums = np.empty((*start.shape, m))
     into = np.moveaxis(sums, -1, 0)  # (m, E, S) view
     b = max(1, min(block, S))

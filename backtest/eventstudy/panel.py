@@ -137,20 +137,42 @@ def event_window(
     if off2 is not None and off2.any():
         normal = window.take(off2, np.nan)  # the offset, then the model's terms added
         gap = np.isnan(normal)
-    else:  # no offset: zeros, NaN outside the data (normal starts from it)
+        if constant:
+            normal += beta[..., 0, None]
+    else:  # no offset: zeros (+ the intercept), NaN outside the data
         gap = window.outside()
-        normal = np.where(gap, np.nan, 0.0)
+        intercept = beta[..., 0, None] + 0.0 if constant else 0.0  # 0.0 + b, as added
+        normal = np.where(gap, np.nan, intercept)
     x_reg = window.take(X2, np.nan)  # (F', E, S, W)
     for plane in x_reg:
         plane[gap] = np.nan
-    planes = ([np.where(gap, np.nan, 1.0)] if constant else []) + list(x_reg)
-    lev = np.zeros_like(normal)
+    # The model's terms in the order of window_regressors(...)[..., i] (intercept
+    # first). The intercept's regressor is 1 (NaN in a gap): a product with it is the
+    # other factor, bit for bit, so it is not multiplied; gaps are NaN at the end.
+    planes: list[np.ndarray | None] = ([None] if constant else []) + list(x_reg)
     term = np.empty_like(normal)
-    for i in range(k):  # planes[i] is window_regressors(...)[..., i]; terms in place
-        normal += np.multiply(planes[i], beta[..., i, None], out=term)
+    for i, x in enumerate(x_reg, start=int(constant)):
+        normal += np.multiply(x, beta[..., i, None], out=term)
+    lev: np.ndarray | None = None
+    for i in range(k):
         for j in range(k):
-            np.multiply(planes[i], xtx_inv[..., i, j, None], out=term)
-            lev += np.multiply(term, planes[j], out=term)
+            a, b, c = planes[i], planes[j], xtx_inv[..., i, j, None]
+            if a is not None and b is not None:
+                np.multiply(np.multiply(a, c, out=term), b, out=term)
+            elif a is not None:  # (x c) 1
+                np.multiply(a, c, out=term)
+            elif b is not None:  # (1 c) x: c x, which is x c
+                np.multiply(b, c, out=term)
+            else:  # (1 c) 1
+                term[...] = c
+            if lev is None:  # 0.0 + term: the same number once 1.0 is added below
+                lev = term.copy()
+            else:
+                lev += term
+    if lev is None:
+        lev = np.zeros_like(normal)
+    else:  # every term has the day's regressors (1 or x), which are NaN in a gap
+        lev[gap] = np.nan
     ar = np.subtract(y_win, normal, out=term)
     lev += 1.0
     var_ar = np.multiply(sigma2[..., None], lev, out=lev)

@@ -438,11 +438,11 @@ class EventStudyResult:
         # One array per column, taken as they are (copy=False): no block is built by
         # copying columns together, and no column is inserted into a built frame.
         columns = {
-            "event": pd.Categorical.from_codes(
-                e, dtype=pd.CategoricalDtype(pd.Index(self.event_ids))
+            "event": pd.Categorical.from_codes(  # the ids of event_ids, from their array
+                e, dtype=pd.CategoricalDtype(pd.Index(self._events["event"].astype(str).array))
             ),
             "series": pd.Categorical.from_codes(
-                s, dtype=pd.CategoricalDtype(pd.Index(self._series))
+                s, dtype=pd.CategoricalDtype(pd.Index(list(self._series)))
             ),
             "rel_day": rel_day,
             "date": dates if everything else dates[keep],

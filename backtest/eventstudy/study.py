@@ -704,7 +704,7 @@ class EventStudy:
         x_arrays = event_arrays(extra) if extra is not None else None
         day0_x = np.empty((len(extra) if extra is not None else 0, S), dtype=np.int64)
         need_obs = instants is not None or (x_arrays is not None and x_arrays[2] is not None)
-        market_cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray]] = {}
+        market_cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray | None]] = {}
         times = _ObservationTimes(stamps)
         # Series observed on the same dates, with the same clock and market, share their
         # dates, day 0s and market plane: computed for the first, copied to the others.
@@ -796,8 +796,9 @@ class EventStudy:
             mask = event_window_mask(np.concatenate([own_day0, day0_x]), lengths, T, (w0, w1))
             before = _window_counts(usable, start, stop)
             target = np.where(mask, np.nan, target)
-            removed = before - _window_counts(usable & ~mask, start, stop)
-        fit = fit_sums(window_sums(target, X2, constant, start, stop), k)
+            usable = usable & ~mask  # isfinite of the masked target: the same days
+            removed = before - _window_counts(usable, start, stop)
+        fit = fit_sums(window_sums(target, X2, constant, start, stop, usable=usable), k)
         k_series = np.full(S, k, dtype=np.int64)
         if null is not None and null.any() and self.model == "market":
             # Series without a market: the constant-mean model (alpha only), padded
@@ -838,7 +839,9 @@ class EventStudy:
                 for j in s_first
             ]
         reasons[~has_day0] = "no observation after the event (series ends before it)"
-        included = reasons == ""
+        included = ~(~fit.ok | few | first | ~has_day0)  # the pairs without a reason
+        # All included (the usual case): the array astype(str) gives, without the scan.
+        reasons = np.full((E, S), "", dtype="<U1") if included.all() else reasons.astype(str)
         day0_date = np.where(
             has_day0 & ~first,
             calendar_dates[calendar_of[None, :], np.clip(day0, 0, T - 1)],
@@ -851,7 +854,7 @@ class EventStudy:
             day0_pos=day0,
             day0_date=day0_date.astype("datetime64[ns]", copy=False),
             included=included,
-            reasons=reasons.astype(str),
+            reasons=reasons,
             actual=y_win,
             normal=normal,
             abnormal=ar,
@@ -888,7 +891,7 @@ class EventStudy:
         change_columns: pd.Index,
         clocks: Mapping[str, tuple[str, str | dt.time]] | None,
         mkinds: Mapping[str, str],
-        cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray]],
+        cache: dict[str, tuple[np.ndarray, np.ndarray, Clock, np.ndarray | None]],
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """The market change paired with each observation of one series, and its record.
 
@@ -917,13 +920,20 @@ class EventStudy:
         if market not in cache:
             column = levels[market].to_numpy(dtype="float64")
             mrows = np.flatnonzero(~np.isnan(column))
-            mclock = clock_of(levels, market, clocks)
-            cache[market] = (mrows, column[mrows], mclock, times.at(mrows, mclock))
+            cache[market] = (mrows, column[mrows], clock_of(levels, market, clocks), None)
         mrows, mvalues, mclock, seen = cache[market]
         assert clock is not None
         info["market_clock"] = _clock_text(mclock)
-        at = times.at(rows, clock)
-        idx = np.searchsorted(seen, at, side="right") - 1
+        if mclock == clock:
+            # One wall-clock time: the dates' instants are in date order (a UTC offset
+            # moves by less than a day), so the latest market observation at each of the
+            # series' instants is the latest at its date; rows are in date order.
+            idx = np.searchsorted(mrows, rows, side="right") - 1
+        else:
+            if seen is None:
+                seen = times.at(mrows, mclock)
+                cache[market] = (mrows, mvalues, mclock, seen)
+            idx = np.searchsorted(seen, times.at(rows, clock), side="right") - 1
         ok = idx >= 0
         if ok.any():
             paired = times.stamps[mrows[idx[ok]]]

@@ -442,6 +442,33 @@ def test_study_market_planes_equal_asof_changes_bit_for_bit(snapshot):
         assert np.array_equal(got[name], want, equal_nan=True), name
 
 
+def test_study_market_planes_on_the_market_clock_equal_asof_changes_bit_for_bit(snapshot):
+    # A series observed at its market's wall-clock time is paired with the market by
+    # date, without computing instants (they are in date order); the public function
+    # pairs the instants. TOPIX on NKY (Tokyo 15:30); VIX16, VIX's levels on a calendar
+    # of its own (every 7th observation dropped) observed at SPX's New York 16:00; and
+    # series on other clocks (JGB10Y, Tokyo 15:00, on NKY; VIX, 16:15, on SPX).
+    frame = snapshot.assign(VIX16=snapshot["VIX"].where(np.arange(len(snapshot)) % 7 != 3))
+    market = {"TOPIX": "NKY", "JGB10Y": "NKY", "VIX16": "SPX", "VIX": "SPX"}
+    names = tuple(market)
+    clocks = {"VIX16": (NY, "16:00")}
+    clock = {n: sessions.clock_of(frame, n, clocks) for n in [*names, "NKY", "SPX"]}
+    assert clock["TOPIX"] == clock["NKY"] and clock["VIX16"] == clock["SPX"]
+    assert clock["JGB10Y"] != clock["NKY"] and clock["VIX"] != clock["SPX"]
+    ev = events(("2025-04-02", "16:00", NY, "liberation_day"), ("2025-05-02", None, TOKYO, "kato"))
+    res = EventStudy(model="market", market=market, series=names, min_estimation=50).run(
+        frame, ev, clocks=clocks, kinds={"VIX16": "index"}
+    )
+    got = study_planes(res, frame)
+    for name in names:
+        m = market[name]
+        want = sessions.asof_changes(
+            frame[m], "index", clock[m], clock[name], frame[name].dropna().index
+        ).to_numpy()
+        assert np.array_equal(got[name], want, equal_nan=True), name
+        assert np.isfinite(got[name][1:]).mean() > 0.9, name
+
+
 def test_study_market_plane_with_an_ambiguous_clock_hour_on_another_series_date():
     # A's clock (New York 01:30) is ambiguous on 2024-11-03 (autumn); only B has that
     # date. A's plane is still computed (and equals the public function's); the date
