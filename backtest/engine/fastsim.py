@@ -1028,14 +1028,15 @@ def compile_one_leg(quiet: bool | None = None) -> None:
 
 def compile_later_parts() -> None:
     """Compile the functions :func:`one_leg_columns` calls after the simulation loop
-    (:func:`_second_pass`, :func:`_finish`) and the loop's small helpers into the disk
-    cache, for the argument types they are called with.
+    (:func:`_second_pass`, then :func:`_finish`) into the disk cache, for the argument
+    types they are called with.
 
     ``backtest run`` runs this on a cold cache while its compile child
-    (:func:`compile_one_leg`) compiles the loop: numba types the entry point's calls
-    in order, so by the time the child reaches these, it loads them from the cache
-    instead of compiling them (if it gets there first, it compiles them itself: the
-    same code either way).
+    (:func:`compile_one_leg`) compiles the loop with its helpers: numba compiles the
+    entry point's callees in the order it calls them, so by the time the child reaches
+    these, it loads them from the cache instead of compiling them (if it gets there
+    first, it compiles them itself: the same code either way). The loop's helpers are
+    left to the child, which needs them within its first seconds.
     """
     from numba import typeof
 
@@ -1044,9 +1045,6 @@ def compile_later_parts() -> None:
     two, three = typeof(np.empty((1, 1))), typeof(np.empty((1, 1, 1)))
     two_i = typeof(np.empty((1, 4), np.int64))
     f64, i64, flag = typeof(0.0), typeof(np.int64(0)), typeof(True)
-    for helper in (_is_close, _is_close_or_less, _is_less, _add, _bar_return):  # typed
-        helper.compile((f64, f64))  # early by the child: first, to be in the cache in time
-    _trade_return.compile((f64, f64, f64, f64, f64, flag))
     _second_pass.compile(
         (row, row, row, vec, flag, f64, f64, i64, f64, f64, i64, f64, f64, f64, f64, two,
          three, i64)

@@ -3,11 +3,13 @@
 A fresh installation has an empty numba cache, so the first run would compile the
 simulation kernel (several seconds of one core) at its first backtest, after loading
 the data and running the event study. ``backtest run`` instead calls :func:`start`
-first thing (the command line imports no pandas before it): a child process runs
+first thing (the command line imports no pandas before it, and reads whether the cache
+is cold from numba's index file without importing numba): a child process runs
 :func:`backtest.engine.fastsim.compile_one_leg`, which imports only numpy and numba and
 compiles the simulation loop (its specialisation for small calls, which a first run
-makes) into the disk cache on the second core, while this process compiles the
-kernel's later parts (:func:`share`), imports, loads data and runs the event study.
+makes) into the disk cache on the second core, then exits at once; meanwhile this
+process compiles the kernel's later parts (:func:`share`), imports, loads data and runs
+the event study.
 The first kernel call (:func:`wait`) waits for the child and then loads the compiled
 simulation from the cache. (A small run's statistics and PBO are computed with numpy:
 :data:`backtest.kernels.STATS_NUMPY_CELLS`, :data:`backtest.metrics.PBO_NUMPY_CELLS`.)
@@ -24,6 +26,7 @@ atomically, so a child interrupted with the run leaves no partial entry.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 import subprocess
 import sys
@@ -33,8 +36,13 @@ __all__ = ["cache_is_warm", "share", "start", "wait", "wants_kernels"]
 
 #: The child's program: compile the simulation kernel, the largest, into the disk cache
 #: (numpy and numba only: no pandas to import first).
-PROGRAM = "from backtest.engine.fastsim import compile_one_leg; compile_one_leg()"
+PROGRAM = (
+    "from backtest.engine.fastsim import compile_one_leg; compile_one_leg(); "
+    "import os; os._exit(0)"  # the cache is written: skip the teardown (~0.7 s)
+)
 _CHILDREN: list[subprocess.Popen[bytes]] = []
+#: The kernel whose cache entry tells a warm cache from a cold one.
+KERNEL = "one_leg_columns"
 
 
 def cache_is_warm() -> bool:
@@ -46,11 +54,46 @@ def cache_is_warm() -> bool:
     try:
         from backtest.engine import fastsim
 
-        kernel: Any = fastsim.one_leg_columns
+        kernel: Any = getattr(fastsim, KERNEL)
         path = kernel._cache._cache_file._index_path
     except Exception:  # numba's cache layout is internal: when in doubt, compile ahead
         return False
     return os.path.exists(path)
+
+
+def _index_path() -> str | None:
+    """The path :func:`cache_is_warm` reads, found without importing numba (most of a
+    second, which would delay the child): numba's rules for a function's cache index
+    (``numba.core.caching``: ``NUMBA_CACHE_DIR``, else ``__pycache__`` beside the
+    source; file ``<module>.<function>-<first line>.py<version><abiflags>.nbi``).
+    None where those rules may not apply (a numba config file, other locators, a
+    ``__pycache__`` that cannot be written): the caller then counts the cache as cold.
+    """
+    if os.environ.get("NUMBA_CACHE_LOCATOR_CLASSES") or os.path.exists(".numba_config.yaml"):
+        return None
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fastsim.py")
+    try:
+        with open(source, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    at = next((i for i, line in enumerate(lines) if line.startswith(f"def {KERNEL}(")), None)
+    if at is None:
+        return None
+    while at > 0 and lines[at - 1].startswith("@"):  # a decorated function's first line
+        at -= 1
+    name = (
+        f"fastsim.{KERNEL}-{at + 1}.py{sys.version_info[0]}{sys.version_info[1]}"
+        f"{getattr(sys, 'abiflags', '')}.nbi"
+    )
+    folder = os.path.dirname(source)
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        digest = hashlib.sha1(folder.encode()).hexdigest()
+        where = os.path.join(os.environ["NUMBA_CACHE_DIR"], f"{os.path.basename(folder)}_{digest}")
+        return os.path.join(where, name)
+    pycache = os.path.join(folder, "__pycache__")
+    writable = os.access(pycache, os.W_OK) if os.path.isdir(pycache) else os.access(folder, os.W_OK)
+    return os.path.join(pycache, name) if writable else None
 
 
 def wants_kernels(config: str | os.PathLike[str]) -> bool:
@@ -88,7 +131,10 @@ def start(program: str = PROGRAM) -> bool:
     Returns whether a child was started. Idempotent: a second call while a child
     runs does nothing. `program` is the Python code the child runs (tests replace it).
     """
-    if _CHILDREN or os.environ.get("BACKTEST_PRECOMPILE", "1") == "0" or cache_is_warm():
+    if _CHILDREN or os.environ.get("BACKTEST_PRECOMPILE", "1") == "0":
+        return False
+    index = _index_path()  # not cache_is_warm(): the child starts before numba's import
+    if index is not None and os.path.exists(index):
         return False
     try:
         child = subprocess.Popen(
@@ -108,9 +154,10 @@ def start(program: str = PROGRAM) -> bool:
 def share() -> None:
     """While the child started by :func:`start` compiles the simulation loop, compile
     here what the kernel calls after it (:func:`backtest.engine.fastsim.
-    compile_later_parts`), so the two cores split the compile. No-op without a child.
+    compile_later_parts`), so the two cores split the compile. No-op without a child,
+    or when the cache turns out to be warm.
     """
-    if _CHILDREN:
+    if _CHILDREN and not cache_is_warm():  # warm after all: the child only loads it
         from backtest.engine.fastsim import compile_later_parts
 
         compile_later_parts()
