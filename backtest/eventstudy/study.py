@@ -898,7 +898,9 @@ class EventStudy:
         With ``market_alignment="asof"`` this is :func:`backtest.sessions.asof_changes`
         of the market onto the series' observation instants, computed on arrays: the
         market's rows, levels and instants are read once per market (`cache`) and the
-        instants of every date once per clock (`times`).
+        instants of every date once per clock (`times`). A series observed at the
+        market's own clock is paired by date, which is the same pairing (one clock's
+        instants are in date order), without computing instants.
         """
         info: dict[str, Any] = {
             "series": name,
