@@ -1003,6 +1003,32 @@ def _pbo_logits_numpy(
     return np.array([math.log(w) for w in omega / (1.0 - omega)], dtype=np.float64)
 
 
+def _pbo_logits_kernel(
+    flat: np.ndarray, grand: np.ndarray, combos: np.ndarray, n: int, sharpe: bool
+) -> np.ndarray:
+    """:func:`backtest.kernels.pbo_cscv_logits` of every combination, the combinations
+    shared over the kernels' threads (each one on one thread, with its own work space)."""
+    from backtest import kernels
+
+    n_comb = combos.shape[0]
+    logits = np.empty(n_comb, dtype=np.float64)
+    flat = np.ascontiguousarray(flat)
+    parts = min(kernels.threads(), n_comb)
+    cuts = [n_comb * i // parts for i in range(parts + 1)]
+
+    def part(a: int, b: int) -> None:  # combinations a..b-1
+        acc = np.empty((5, kernels.PBO_TILE))
+        work = np.empty((2, b - a))
+        picks = np.empty((3, b - a), dtype=np.int64)
+        kernels.pbo_cscv_logits(flat, grand, combos[a:b], n, sharpe, logits[a:b], acc, work, picks)
+
+    if parts == 1:
+        part(0, n_comb)
+    else:
+        list(kernels.pool().map(part, cuts[:-1], cuts[1:]))
+    return logits
+
+
 def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe") -> PBOResult:
     """Probability of backtest overfitting from :func:`pbo_block_stats`.
 
@@ -1048,27 +1074,8 @@ def pbo_from_block_stats(block_stats: npt.ArrayLike, metric: PBOMetric = "sharpe
 
     combos = np.array(list(itertools.combinations(range(s), s // 2)), dtype=np.int64)
     n_comb = combos.shape[0]
-    sharpe = metric == "sharpe"
-    if n_comb * n <= PBO_NUMPY_CELLS:
-        logits = _pbo_logits_numpy(flat, grand, combos, n, sharpe)
-        return PBOResult(float(np.mean(logits <= 0.0)), logits, int(n_comb))
-    logits = np.empty(n_comb, dtype=np.float64)
-    from backtest import kernels
-
-    # per (combination, trial): the metric in and out of sample, the pick, its rank;
-    # the combinations shared over the kernels' threads (each one on one thread)
-    flat = np.ascontiguousarray(flat)
-    parts = min(kernels.threads(), n_comb)
-    cuts = [n_comb * i // parts for i in range(parts + 1)]
-
-    def part(a: int, b: int) -> None:  # combinations a..b-1, with their own work space
-        acc = np.empty((5, kernels.PBO_TILE))
-        work = np.empty((2, b - a))
-        picks = np.empty((3, b - a), dtype=np.int64)
-        kernels.pbo_cscv_logits(flat, grand, combos[a:b], n, sharpe, logits[a:b], acc, work, picks)
-
-    if parts == 1:
-        part(0, n_comb)
-    else:
-        list(kernels.pool().map(part, cuts[:-1], cuts[1:]))
+    small = n_comb * n <= PBO_NUMPY_CELLS
+    logits = (_pbo_logits_numpy if small else _pbo_logits_kernel)(
+        flat, grand, combos, n, metric == "sharpe"
+    )
     return PBOResult(float(np.mean(logits <= 0.0)), logits, int(n_comb))

@@ -147,29 +147,22 @@ def event_window(
     for plane in x_reg:
         plane[gap] = np.nan
     # The model's terms in the order of window_regressors(...)[..., i] (intercept
-    # first). The intercept's regressor is 1 (NaN in a gap): a product with it is the
-    # other factor, bit for bit, so it is not multiplied; gaps are NaN at the end.
-    planes: list[np.ndarray | None] = ([None] if constant else []) + list(x_reg)
+    # first). The intercept's regressor is 1 (NaN in a gap): here the scalar 1.0, whose
+    # products are the other factor bit for bit, and the gaps are set to NaN at the end.
+    planes: list[float | np.ndarray] = ([1.0] if constant else []) + list(x_reg)
     term = np.empty_like(normal)
     for i, x in enumerate(x_reg, start=int(constant)):
         normal += np.multiply(x, beta[..., i, None], out=term)
     lev: np.ndarray | None = None
     for i in range(k):
         for j in range(k):
-            a, b, c = planes[i], planes[j], xtx_inv[..., i, j, None]
-            if a is not None and b is not None:
-                np.multiply(np.multiply(a, c, out=term), b, out=term)
-            elif a is not None:  # (x c) 1
-                np.multiply(a, c, out=term)
-            elif b is not None:  # (1 c) x: c x, which is x c
-                np.multiply(b, c, out=term)
-            else:  # (1 c) 1
-                term[...] = c
+            np.multiply(planes[i], xtx_inv[..., i, j, None], out=term)
+            np.multiply(term, planes[j], out=term)
             if lev is None:  # 0.0 + term: the same number once 1.0 is added below
                 lev = term.copy()
             else:
                 lev += term
-    if lev is None:
+    if lev is None:  # no coefficient (raw, market adjusted)
         lev = np.zeros_like(normal)
     else:  # every term has the day's regressors (1 or x), which are NaN in a gap
         lev[gap] = np.nan

@@ -839,7 +839,7 @@ class EventStudy:
                 for j in s_first
             ]
         reasons[~has_day0] = "no observation after the event (series ends before it)"
-        included = ~(~fit.ok | few | first | ~has_day0)  # the pairs without a reason
+        included = reasons == ""
         # All included (the usual case): the array astype(str) gives, without the scan.
         reasons = np.full((E, S), "", dtype="<U1") if included.all() else reasons.astype(str)
         day0_date = np.where(
